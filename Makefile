@@ -1,0 +1,56 @@
+# Every target installs what it needs from the project's own files.
+# The Python env lives in .venv/ and is created from uv.lock with the machine's Python.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+SYNCED := $(VENV)/.synced
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help venv check test unit demo chromium clean bench
+
+help:
+	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
+	@echo "make test   - lint, type-check and the whole test suite (real Keycloak, real browser)"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(SYNCED): $(UV) uv.lock pyproject.toml
+	$(UV) sync --locked --python $(VENV)/bin/python
+	@touch $(SYNCED)
+
+venv: $(SYNCED)
+
+# Debian's chromium, for the Playwright tests; installed with apt when missing.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "chromium missing: installing Debian's chromium with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+
+check: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: check chromium
+	rm -f .coverage .coverage.*
+	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/coverage combine -q
+	$(VENV)/bin/coverage report
+
+unit: venv
+	$(VENV)/bin/pytest -m "not keycloak" $(PYTEST_ARGS)
+
+demo: venv
+	$(VENV)/bin/keycloak-duo-bridge demo
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* build dist

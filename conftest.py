@@ -1,0 +1,6 @@
+"""Session-wide fixtures for tests/ and docs/: each part of the stack has its own module."""
+
+pytest_plugins = [
+    "tests.fixtures_sandbox",
+    "tests.fixtures_emulator",
+]

@@ -1,0 +1,52 @@
+"""The ``keycloak-duo-bridge`` console script.
+
+Each subcommand lives in its own module under this package and exposes
+``register(subparsers)``, which adds its parser and sets ``handler`` on it: a function
+``handler(args) -> int``. Errors from the package's tree become a one-line message on
+stderr and a non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from keycloak_duo_bridge import __version__
+from keycloak_duo_bridge.cli import emulator, extension, sandbox
+from keycloak_duo_bridge.errors import BridgeError
+
+Handler = Callable[[argparse.Namespace], int]
+
+COMMANDS = (sandbox, extension, emulator)
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keycloak-duo-bridge",
+        description="Duo Security two-factor for Keycloak, per tenant.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BridgeError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

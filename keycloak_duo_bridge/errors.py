@@ -1,0 +1,87 @@
+"""The package's one exception tree.
+
+Every error the package raises derives from :class:`BridgeError`. Adapters that talk to
+foreign libraries (python-keycloak, duo_universal, subprocesses) translate their errors
+into this tree exactly once, with ``raise ... from exc``. Messages are one line, name
+what is wrong, and never contain secrets.
+
+::
+
+    BridgeError
+    ├── ConfigError              invalid or missing settings, bad user input
+    ├── SandboxError             the local sandbox (Keycloak download, JDK, process)
+    │   ├── JdkNotFoundError
+    │   ├── DownloadError
+    │   ├── ChecksumMismatchError
+    │   ├── PortBusyError
+    │   └── StartTimeoutError
+    ├── ExtensionBuildError      javac / Keycloak jars missing, compile failure
+    ├── KeycloakError            the Keycloak admin API
+    │   ├── KeycloakUnreachableError
+    │   ├── KeycloakAuthError
+    │   ├── KeycloakForbiddenError
+    │   └── NotFoundError
+    └── DuoError                 talking to Duo (or the emulator)
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(BridgeError):
+    """Settings or user input are invalid."""
+
+
+class SandboxError(BridgeError):
+    """The local sandbox could not be prepared, started or stopped."""
+
+
+class JdkNotFoundError(SandboxError):
+    """No Java runtime of the required version was found."""
+
+
+class DownloadError(SandboxError):
+    """A download from Maven Central failed."""
+
+
+class ChecksumMismatchError(SandboxError):
+    """A downloaded file does not match its published checksum."""
+
+
+class PortBusyError(SandboxError):
+    """A port the sandbox needs is already in use."""
+
+
+class StartTimeoutError(SandboxError):
+    """A sandbox service did not become ready in time."""
+
+
+class ExtensionBuildError(BridgeError):
+    """The Keycloak extension could not be compiled or packaged."""
+
+
+class KeycloakError(BridgeError):
+    """The Keycloak admin API refused or failed a request."""
+
+
+class KeycloakUnreachableError(KeycloakError):
+    """Keycloak did not answer."""
+
+
+class KeycloakAuthError(KeycloakError):
+    """The admin credentials were rejected."""
+
+
+class KeycloakForbiddenError(KeycloakError):
+    """The admin lacks the rights for the request."""
+
+
+class NotFoundError(KeycloakError):
+    """A realm, application or user does not exist."""
+
+
+class DuoError(BridgeError):
+    """A call to Duo (or the emulator) failed."""

@@ -1,0 +1,85 @@
+"""Configuration, from ``KDB_*`` environment variables and an optional ``.env`` file.
+
+One :class:`Settings` class holds everything. :func:`load_settings` turns pydantic's
+validation errors into a :class:`~keycloak_duo_bridge.errors.ConfigError` whose message
+names the environment variable at fault, so a bad value fails at start, not at first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keycloak_duo_bridge.errors import ConfigError
+
+ENV_PREFIX = "KDB_"
+KEYCLOAK_VERSION = "26.7.3"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    base = os.environ.get(variable) or str(Path.home() / fallback)
+    return Path(base) / "keycloak-duo-bridge"
+
+
+def default_cache_dir() -> Path:
+    """Where downloads (the Keycloak distribution) are cached, outside any repository."""
+    return _xdg_dir("XDG_CACHE_HOME", ".cache")
+
+
+def default_state_dir() -> Path:
+    """Where the sandbox keeps its running state: pid files, logs, the Keycloak home."""
+    return _xdg_dir("XDG_STATE_HOME", ".local/state")
+
+
+class Settings(BaseSettings):
+    """Every setting of keycloak-duo-bridge. Environment variables are ``KDB_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # The Keycloak that the admin service and the bridge talk to.
+    keycloak_url: str = "http://127.0.0.1:8080"
+    keycloak_admin_realm: str = "master"
+    keycloak_admin_username: str = "admin"
+    keycloak_admin_password: SecretStr = SecretStr("")
+
+    # The local sandbox.
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    state_dir: Path = Field(default_factory=default_state_dir)
+    keycloak_version: str = KEYCLOAK_VERSION
+    maven_repository: str = "https://repo1.maven.org/maven2"
+    sandbox_host: str = "127.0.0.1"
+    sandbox_http_port: Port = 8080
+    sandbox_management_port: Port = 9000
+    sandbox_admin_username: str = "admin"
+    sandbox_admin_password: SecretStr = SecretStr("admin")
+    sandbox_start_timeout: float = Field(default=300.0, gt=0)
+    jvm_search_dirs: list[Path] = Field(default_factory=lambda: [Path("/usr/lib/jvm")])
+
+
+def _variable_name(location: tuple[int | str, ...]) -> str:
+    field = str(location[0]) if location else "?"
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`; raise :class:`ConfigError` naming the bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+        )
+        # Not chained: pydantic's own message repeats the input, which may be a secret.
+        raise ConfigError(f"invalid settings: {problems}") from None
