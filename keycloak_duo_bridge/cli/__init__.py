@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 from keycloak_duo_bridge import __version__
-from keycloak_duo_bridge.cli import emulator, extension, sandbox
+from keycloak_duo_bridge.cli import demo, emulator, extension, sandbox
 from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS = (sandbox, extension, emulator)
+COMMANDS = (demo, sandbox, extension, emulator)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 

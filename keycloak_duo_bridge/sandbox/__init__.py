@@ -1,0 +1,1 @@
+"""The local sandbox: a real Keycloak (and later the emulator and the bridge) on loopback."""

@@ -1,0 +1,55 @@
+"""Session fixtures: one real sandbox Keycloak for the whole test session (tests and docs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from keycloak import KeycloakAdmin
+
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.sandbox.ports import free_port
+from keycloak_duo_bridge.settings import Settings, load_settings
+
+
+def say(config: pytest.Config, message: str) -> None:
+    """Print past pytest's capture, so the run's output shows what the sandbox did."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n[sandbox] {message}", flush=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the session's sandbox: its own state dir and free loopback ports."""
+    return load_settings(
+        state_dir=tmp_path_factory.mktemp("sandbox"),
+        sandbox_http_port=free_port(),
+        sandbox_management_port=free_port(),
+    )
+
+
+@pytest.fixture(scope="session")
+def keycloak_sandbox(
+    sandbox_settings: Settings, pytestconfig: pytest.Config
+) -> Iterator[SandboxKeycloak]:
+    """The real Keycloak 26.7.3 with our extension, started once and stopped at the end."""
+    keycloak = SandboxKeycloak(sandbox_settings)
+    try:
+        keycloak.up(progress=lambda message: say(pytestconfig, message))
+        yield keycloak
+    finally:
+        keycloak.down(progress=lambda message: say(pytestconfig, message))
+
+
+@pytest.fixture(scope="session")
+def keycloak_admin(keycloak_sandbox: SandboxKeycloak) -> KeycloakAdmin:
+    """A python-keycloak admin client logged in to the sandbox's master realm."""
+    settings = keycloak_sandbox.settings
+    return KeycloakAdmin(
+        server_url=keycloak_sandbox.url,
+        username=settings.sandbox_admin_username,
+        password=settings.sandbox_admin_password.get_secret_value(),
+        realm_name="master",
+        user_realm_name="master",
+    )
