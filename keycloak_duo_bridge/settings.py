@@ -14,7 +14,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.signing import SigningKey
 
 ENV_PREFIX = "KDB_"
 KEYCLOAK_VERSION = "26.7.3"
@@ -66,6 +68,31 @@ class Settings(BaseSettings):
     sandbox_admin_password: SecretStr = SecretStr("admin")
     sandbox_start_timeout: float = Field(default=300.0, gt=0)
     jvm_search_dirs: list[Path] = Field(default_factory=lambda: [Path("/usr/lib/jvm")])
+
+    # Envelope encryption of the Duo skey: {"<key id>": "<base64 32-byte key>", ...}.
+    keyring: SecretStr | None = None
+    active_key_id: str | None = None
+
+    # The bridge (step-up endpoint).
+    bridge_url: str = "http://127.0.0.1:8000"
+    bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
+
+
+def key_ring(settings: Settings) -> KeyRing:
+    """The envelope key ring from ``KDB_KEYRING`` and ``KDB_ACTIVE_KEY_ID``."""
+    if settings.keyring is None or not settings.active_key_id:
+        raise ConfigError(
+            "KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store or read Duo secret keys "
+            "(`keycloak-duo-bridge sandbox env` prints a sandbox key ring)"
+        )
+    return KeyRing.from_json(settings.keyring.get_secret_value(), settings.active_key_id)
+
+
+def signing_key(settings: Settings) -> SigningKey:
+    """The bridge's verdict-signing key from ``KDB_BRIDGE_SIGNING_KEY``."""
+    if settings.bridge_signing_key is None:
+        raise ConfigError("KDB_BRIDGE_SIGNING_KEY must be set (a PEM EC P-256 private key)")
+    return SigningKey.from_pem(settings.bridge_signing_key.get_secret_value())
 
 
 def _variable_name(location: tuple[int | str, ...]) -> str:

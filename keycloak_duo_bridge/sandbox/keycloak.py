@@ -20,7 +20,7 @@ import httpx2
 
 from keycloak_duo_bridge import extension
 from keycloak_duo_bridge.errors import PortBusyError, SandboxError, StartTimeoutError
-from keycloak_duo_bridge.sandbox import distribution, process
+from keycloak_duo_bridge.sandbox import distribution, process, secrets
 from keycloak_duo_bridge.sandbox.jdk import find_jdk
 from keycloak_duo_bridge.sandbox.ports import is_free
 from keycloak_duo_bridge.settings import Settings
@@ -248,6 +248,7 @@ class SandboxKeycloak:
             "KDB_KEYCLOAK_ADMIN_REALM": str(state["admin_realm"]),
             "KDB_KEYCLOAK_ADMIN_USERNAME": str(state["admin_username"]),
             "KDB_KEYCLOAK_ADMIN_PASSWORD": str(state["admin_password"]),
+            **secrets.ensure(self.state_dir),
         }
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:

@@ -1,0 +1,80 @@
+"""Every Keycloak attribute this project reads or writes, under one prefix.
+
+Keycloak is the single source of truth; the bridge has no database. The Java extension reads
+the same names (see ``keycloak_extension/.../Attributes.java``), so a rename here must be
+made there too. ``docs/attributes.md`` lists them for administrators.
+
+Realm attributes are replaced wholesale by Keycloak on PUT, so writers must read, merge and
+write the whole representation (see :mod:`keycloak_duo_bridge.admin`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+PREFIX: Final = "kdb."
+
+# -- realm attributes --------------------------------------------------------------------
+TENANT_KIND: Final = "kdb.tenant.kind"  # "partner" | "client"
+TENANT_PARTNER: Final = "kdb.tenant.partner"  # client realms: the partner realm's name
+DUO_ENABLED: Final = "kdb.duo.enabled"  # "true" | "false"
+DUO_IKEY: Final = "kdb.duo.ikey"  # plain
+DUO_API_HOST: Final = "kdb.duo.api_host"  # plain, hostname[:port]
+DUO_SKEY: Final = "kdb.duo.skey"  # envelope ciphertext, never plaintext
+DUO_USER_MODE: Final = "kdb.duo.user_mode"  # "required" | "opt-in"
+DUO_FAIL_MODE: Final = "kdb.duo.fail_mode"  # "closed" | "open"
+DUO_BYPASS_GROUPS: Final = "kdb.duo.bypass_groups"  # JSON list of group paths
+DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes as digits
+BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
+BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
+
+# -- client (application) attributes -----------------------------------------------------
+APP_MODE: Final = "kdb.duo.mode"  # "inherit" | "required" | "off"
+
+# -- user attributes (declared in the realm's user profile) -------------------------------
+USER_ACTIVATED: Final = "kdb.duo.activated"  # "true" once the user activated Duo (opt-in)
+
+# -- user-session notes written by the extension ----------------------------------------
+NOTE_DUO_TIME: Final = "kdb.duo.time"
+NOTE_DUO_RESULT: Final = "kdb.duo.result"
+NOTE_DUO_FACTOR: Final = "kdb.duo.factor"
+NOTE_DUO_TXID: Final = "kdb.duo.txid"
+NOTE_DUO_REASON: Final = "kdb.duo.reason"
+
+
+class TenantKind(StrEnum):
+    PARTNER = "partner"
+    CLIENT = "client"
+
+
+class UserMode(StrEnum):
+    REQUIRED = "required"
+    OPT_IN = "opt-in"
+
+
+class FailMode(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+
+
+class AppMode(StrEnum):
+    INHERIT = "inherit"
+    REQUIRED = "required"
+    OFF = "off"
+
+
+REALM_ATTRIBUTES: Final = (
+    TENANT_KIND,
+    TENANT_PARTNER,
+    DUO_ENABLED,
+    DUO_IKEY,
+    DUO_API_HOST,
+    DUO_SKEY,
+    DUO_USER_MODE,
+    DUO_FAIL_MODE,
+    DUO_BYPASS_GROUPS,
+    DUO_REMEMBER,
+    BRIDGE_URL,
+    BRIDGE_JWKS,
+)

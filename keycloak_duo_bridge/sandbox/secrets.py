@@ -1,0 +1,31 @@
+"""The sandbox's own secrets: an envelope key ring and a bridge signing key.
+
+Generated once per state dir and kept there, readable by the owner only, so that
+``sandbox env`` can point every command at the same keys. Production deployments set
+``KDB_KEYRING``, ``KDB_ACTIVE_KEY_ID`` and ``KDB_BRIDGE_SIGNING_KEY`` themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from keycloak_duo_bridge.envelope import generate_key
+from keycloak_duo_bridge.sandbox import process
+from keycloak_duo_bridge.signing import SigningKey
+
+SANDBOX_KEY_ID = "sandbox1"
+
+
+def ensure(state_dir: Path) -> dict[str, str]:
+    """The sandbox's ``KDB_*`` secret variables, generating them on first use."""
+    path = state_dir / "sandbox-secrets.json"
+    stored = process.read_state(path)
+    if stored is None:
+        stored = {
+            "KDB_KEYRING": json.dumps({SANDBOX_KEY_ID: generate_key()}),
+            "KDB_ACTIVE_KEY_ID": SANDBOX_KEY_ID,
+            "KDB_BRIDGE_SIGNING_KEY": SigningKey.generate().to_pem(),
+        }
+        process.write_state(path, stored)
+    return {str(k): str(v) for k, v in stored.items()}
