@@ -22,6 +22,9 @@ what is wrong, and never contain secrets.
     │   ├── KeycloakForbiddenError
     │   └── NotFoundError
     └── DuoError                 talking to Duo (or the emulator)
+        ├── DuoUnavailableError  outage: unreachable, timed out, 5xx, garbage (fail mode applies)
+        ├── DuoConfigError       misconfiguration, e.g. invalid_client (always fails closed)
+        └── DuoProtocolError     a bad code, state or id_token (always fails closed)
 """
 
 from __future__ import annotations
@@ -85,3 +88,15 @@ class NotFoundError(KeycloakError):
 
 class DuoError(BridgeError):
     """A call to Duo (or the emulator) failed."""
+
+
+class DuoUnavailableError(DuoError):
+    """Duo could not be reached or answered like an outage: the realm's fail mode applies."""
+
+
+class DuoConfigError(DuoError):
+    """Duo refused the integration's credentials or configuration: always fails closed."""
+
+
+class DuoProtocolError(DuoError):
+    """A code, state or id_token did not verify: always fails closed."""

@@ -1,0 +1,177 @@
+"""The bridge's Duo client against the emulator over real TLS, plus injected faults."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+
+from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
+from keycloak_duo_bridge.duo.client import DEFAULT_TIMEOUT, tls_context
+from keycloak_duo_bridge.duo.health import check_credentials
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
+from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
+
+REDIRECT = "https://bridge.example/step-up/callback"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, as uvicorn does."""
+    return "asyncio"
+
+
+@pytest.fixture
+def creds(duo_integration: IntegrationCredentials) -> DuoCredentials:
+    """Our credentials object for a fresh emulator integration."""
+    return DuoCredentials(
+        ikey=duo_integration.client_id,
+        skey=duo_integration.client_secret,
+        api_host=duo_integration.api_host,
+    )
+
+
+@pytest.fixture
+async def client(duo_emulator: RunningEmulator) -> AsyncIterator[DuoClient]:
+    """A Duo client that trusts the emulator's CA."""
+    duo = DuoClient(ca_file=duo_emulator.ca_path)
+    yield duo
+    await duo.aclose()
+
+
+def walk_prompt(duo_emulator: RunningEmulator, url: str) -> dict[str, list[str]]:
+    """Follow Duo's authorize redirect (headless user behaviour) and return the callback query."""
+    with httpx2.Client(verify=tls_context(duo_emulator.ca_path)) as browser:
+        response = browser.get(url)
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT)
+    return parse_qs(urlsplit(location).query)
+
+
+@pytest.mark.anyio
+async def test_full_flow_returns_verified_claims(
+    client: DuoClient, creds: DuoCredentials, duo_emulator: RunningEmulator
+) -> None:
+    """Health, authorize, exchange: the verified claims say allow, with our nonce and user."""
+    duo_emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    await client.health_check(creds)
+    url = client.authorize_url(
+        creds, redirect_uri=REDIRECT, state="s" * 32, username="alice", nonce="n" * 32
+    )
+    query = walk_prompt(duo_emulator, url)
+    assert query["state"] == ["s" * 32]
+    claims = await client.exchange(
+        creds, code=query["duo_code"][0], redirect_uri=REDIRECT, username="alice", nonce="n" * 32
+    )
+    assert claims["auth_result"]["status"] == "allow"
+    assert claims["preferred_username"] == "alice"
+
+
+@pytest.mark.anyio
+async def test_deny_is_returned_not_hidden(
+    client: DuoClient, creds: DuoCredentials, duo_emulator: RunningEmulator
+) -> None:
+    """A denied login's token is verified and returned; the caller must check auth_result."""
+    duo_emulator.control.set_user("mallory", behavior="deny", enrolled=True)
+    url = client.authorize_url(
+        creds, redirect_uri=REDIRECT, state="s" * 32, username="mallory", nonce="n" * 32
+    )
+    query = walk_prompt(duo_emulator, url)
+    if "duo_code" in query:
+        claims = await client.exchange(
+            creds,
+            code=query["duo_code"][0],
+            redirect_uri=REDIRECT,
+            username="mallory",
+            nonce="n" * 32,
+        )
+        assert claims["auth_result"]["status"] != "allow"
+    else:
+        assert query["error"] == ["access_denied"]
+
+
+@pytest.mark.anyio
+async def test_reused_code_is_a_protocol_error(
+    client: DuoClient, creds: DuoCredentials, duo_emulator: RunningEmulator
+) -> None:
+    """A code used twice is invalid_grant: a protocol error, never an outage."""
+    duo_emulator.control.set_user("bob", behavior="allow", enrolled=True)
+    url = client.authorize_url(
+        creds, redirect_uri=REDIRECT, state="t" * 32, username="bob", nonce="m" * 32
+    )
+    code = walk_prompt(duo_emulator, url)["duo_code"][0]
+    await client.exchange(creds, code=code, redirect_uri=REDIRECT, username="bob", nonce="m" * 32)
+    with pytest.raises(DuoProtocolError, match="refused the code: invalid_grant"):
+        await client.exchange(
+            creds, code=code, redirect_uri=REDIRECT, username="bob", nonce="m" * 32
+        )
+
+
+@pytest.mark.anyio
+async def test_wrong_secret_is_a_config_error(client: DuoClient, creds: DuoCredentials) -> None:
+    """A wrong skey is invalid_client: a configuration fault that never fails open."""
+    wrong = DuoCredentials(ikey=creds.ikey, skey="x" * 40, api_host=creds.api_host)
+    with pytest.raises(DuoConfigError, match="invalid_client"):
+        await client.health_check(wrong)
+
+
+@pytest.mark.anyio
+async def test_health_outage_is_unavailable(
+    client: DuoClient, creds: DuoCredentials, duo_emulator: RunningEmulator
+) -> None:
+    """A 500 from the health check is an outage, so the realm's fail mode applies."""
+    duo_emulator.control.set_faults(health="error_500")
+    with pytest.raises(DuoUnavailableError, match="HTTP 500"):
+        await client.health_check(creds)
+
+
+@pytest.mark.anyio
+async def test_unreachable_duo_is_unavailable(creds: DuoCredentials) -> None:
+    """A refused connection is an outage, named without secrets."""
+    duo = DuoClient()
+    try:
+        dead = DuoCredentials(ikey=creds.ikey, skey=creds.skey, api_host="127.0.0.1:9")
+        with pytest.raises(DuoUnavailableError, match="unreachable: ConnectError") as caught:
+            await duo.health_check(dead)
+        assert creds.skey not in str(caught.value)
+    finally:
+        await duo.aclose()
+
+
+@pytest.mark.anyio
+async def test_one_connection_serves_many_calls(
+    client: DuoClient, creds: DuoCredentials, duo_emulator: RunningEmulator
+) -> None:
+    """Repeated calls reuse one TLS connection, as the emulator's events show."""
+    for _ in range(3):
+        await client.health_check(creds)
+    events = [
+        e for e in duo_emulator.control.events("health_check") if e["client_id"] == creds.ikey
+    ]
+    assert len(events) == 3
+    assert len({(e["connection"]["host"], e["connection"]["port"]) for e in events}) == 1
+
+
+def test_timeouts_are_explicit() -> None:
+    """Every Duo call has connect and read timeouts (the official SDK sets none)."""
+    assert DEFAULT_TIMEOUT.connect == 3.0
+    assert DEFAULT_TIMEOUT.read == 5.0
+
+
+def test_admin_health_check_verdicts(creds: DuoCredentials, duo_emulator: RunningEmulator) -> None:
+    """The admin check says ok, invalid_client (with Duo's words) or unreachable."""
+    ok = check_credentials(creds.ikey, creds.skey, creds.api_host, ca_file=duo_emulator.ca_path)
+    assert ok.status == "ok"
+    bad = check_credentials(creds.ikey, "y" * 40, creds.api_host, ca_file=duo_emulator.ca_path)
+    assert bad.status == "invalid_client"
+    assert "The provided client_assertion was invalid." in bad.message
+    gone = check_credentials(creds.ikey, creds.skey, "127.0.0.1:9", timeout=2)
+    assert gone.status == "unreachable"
+    duo_emulator.control.set_faults(health="error_500")
+    down = check_credentials(creds.ikey, creds.skey, creds.api_host, ca_file=duo_emulator.ca_path)
+    assert (down.status, down.message) == ("unreachable", "Duo health check answered HTTP 500")
+    assert time.time()
