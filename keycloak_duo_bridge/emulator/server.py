@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -46,6 +47,21 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus: connections still open after the graceful period are aborted.
+
+    Clients such as ``requests`` keep a finished response's socket open until garbage
+    collection, and a TLS close then waits for the peer's ``close_notify``. Without the
+    abort, the event loop would close under those transports and leak them.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        for connection in list(self.server_state.connections):
+            connection.transport.abort()
+        await asyncio.sleep(0)  # let the aborts run before the loop closes
 
 
 def _config(state: EmulatorState, certs: CertificatePaths) -> uvicorn.Config:
@@ -108,7 +124,7 @@ def start_emulator(
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(state, certs))
+    server = _Server(_config(state, certs))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="duo-emulator", daemon=True
     )
@@ -145,6 +161,6 @@ def serve(
     sock = bind(host, port)
     announce(certs.ca, f"https://{api_host_for(host, sock.getsockname()[1])}")
     try:
-        uvicorn.Server(_config(state, certs)).run(sockets=[sock])
+        _Server(_config(state, certs)).run(sockets=[sock])
     finally:
         sock.close()
