@@ -11,8 +11,7 @@ from typing import Any
 import httpx2
 from duo_universal.client import Client
 
-from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator, jose
 
 REDIRECT_URI = "https://app.example/duo/callback?tenant=acme"
 
