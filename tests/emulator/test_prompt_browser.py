@@ -1,0 +1,128 @@
+"""The prompt page in headless Chromium: enrol, push approve, push deny, passcode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import pytest
+from duo_universal.client import Client
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
+from tests.emulator.helpers import sdk_client
+
+pytestmark = [
+    pytest.mark.browser,
+    # duo_universal signs with Duo's 40-character secrets; PyJWT's length advice is moot.
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, closed when the module ends."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; the application at app.example is stubbed to say it got the callback."""
+    context: BrowserContext = browser.new_context(ignore_https_errors=True)
+    context.set_default_timeout(10_000)
+
+    def application(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html", body="<h1>back at the app</h1>")
+
+    context.route("https://app.example/**", application)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _login(
+    page: Page, emulator: RunningEmulator, app: IntegrationCredentials, username: str
+) -> tuple[str, Client]:
+    client = sdk_client(emulator, app)
+    state = client.generate_state()
+    page.goto(client.create_auth_url(username, state))
+    return state, client
+
+
+def _exchange(page: Page, client: Client, state: str, username: str) -> dict[str, Any]:
+    page.wait_for_url("https://app.example/**")
+    assert page.inner_text("h1") == "back at the app"
+    callback = httpx2.URL(page.url)
+    assert callback.params["state"] == state
+    claims: dict[str, Any] = client.exchange_authorization_code_for_2fa_result(
+        callback.params["duo_code"], username
+    )
+    return claims
+
+
+def test_enrol_and_approve(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """A new user registers a phone (E.164 checked), then approves the push: allow."""
+    state, client = _login(page, duo_emulator, duo_integration, "browser-enrol")
+    page.get_by_text("Protect your account").wait_for()
+    page.fill("#phone", "555-0100")
+    page.click("#enroll")
+    assert "international format" in page.inner_text("#message")
+    page.fill("#phone", "+1 415 555 0123")
+    page.click("#enroll")
+    page.click("#push")
+    assert "XXX-XXX-0123" in page.inner_text("#pushed")
+    page.click("#approve")
+    claims = _exchange(page, client, state, "browser-enrol")
+    assert claims["auth_result"]["status"] == "allow"
+    user = duo_emulator.control.user("browser-enrol")
+    assert (user["enrolled"], user["phone"]) == (True, "+14155550123")
+
+
+def test_push_deny(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """Denying the push shows Duo's denial, and the token never says allow."""
+    duo_emulator.control.set_user("browser-deny", enrolled=True, phone="+15555550100")
+    state, client = _login(page, duo_emulator, duo_integration, "browser-deny")
+    page.click("#push")
+    page.click("#deny")
+    assert page.inner_text("#denied") == "Access denied"
+    page.click("#return")
+    claims = _exchange(page, client, state, "browser-deny")
+    assert claims["auth_result"]["status"] == "deny"
+    assert claims["auth_context"]["result"] == "denied"
+
+
+def test_passcode(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """The passcode shown by the control API logs the user in; a wrong one is refused."""
+    user = duo_emulator.control.set_user("browser-code", enrolled=True)
+    state, client = _login(page, duo_emulator, duo_integration, "browser-code")
+    page.fill("#passcode", "999999" if user["passcode"] != "999999" else "111111")
+    page.click("#verify")
+    assert page.inner_text("#message") == "Incorrect passcode. Try again."
+    page.fill("#passcode", user["passcode"])
+    page.click("#verify")
+    claims = _exchange(page, client, state, "browser-code")
+    assert claims["auth_context"]["factor"] == "duo_mobile_passcode"
