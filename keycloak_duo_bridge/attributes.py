@@ -41,6 +41,19 @@ NOTE_DUO_RESULT: Final = "kdb.duo.result"
 NOTE_DUO_FACTOR: Final = "kdb.duo.factor"
 NOTE_DUO_TXID: Final = "kdb.duo.txid"
 NOTE_DUO_REASON: Final = "kdb.duo.reason"
+SESSION_NOTES: Final = (
+    NOTE_DUO_RESULT,
+    NOTE_DUO_TIME,
+    NOTE_DUO_FACTOR,
+    NOTE_DUO_TXID,
+    NOTE_DUO_REASON,
+)
+
+# -- Keycloak objects that "duo enable" adds to a realm (and "duo disable" removes) -------
+REQUIRED_ACTION: Final = "duo-step-up"  # the extension's required action provider id
+REQUIRED_ACTION_NAME: Final = "Duo two-factor step-up"
+CLIENT_SCOPE: Final = "kdb-duo"  # holds the mappers that put the session notes into tokens
+TOKEN_CLAIM: Final = "duo"  # tokens carry {"duo": {"result": ..., "time": ..., ...}}
 
 
 class TenantKind(StrEnum):
@@ -56,6 +69,12 @@ class UserMode(StrEnum):
 class FailMode(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
+
+
+class RememberMode(StrEnum):
+    SESSION = "session"  # once per SSO session
+    EVERY_LOGIN = "every-login"
+    # or a number of minutes, stored as digits
 
 
 class AppMode(StrEnum):

@@ -73,9 +73,24 @@ class Settings(BaseSettings):
     keyring: SecretStr | None = None
     active_key_id: str | None = None
 
+    # The admin service: realm templates (default: the bundled realm_templates/) and the CA
+    # bundle to trust for Duo's API host during health checks (default: the system's).
+    template_dir: Path | None = None
+    duo_ca_file: Path | None = None
+
     # The bridge (step-up endpoint).
     bridge_url: str = "http://127.0.0.1:8000"
     bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
+    # Seals the pending step-up in the browser's cookie; every replica needs the same value.
+    bridge_cookie_secret: SecretStr | None = None  # base64 of 32 random bytes
+    bridge_host: str = "127.0.0.1"
+    bridge_port: Port = 8000
+    bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached
+    bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
+    duo_connect_timeout: float = Field(default=3.0, gt=0)
+    duo_read_timeout: float = Field(default=5.0, gt=0)
+    duo_health_ttl: float = Field(default=60.0, ge=0)  # seconds a good health check is reused
+    duo_breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds an open circuit stays open
 
 
 def key_ring(settings: Settings) -> KeyRing:

@@ -13,12 +13,22 @@ import sys
 from collections.abc import Callable, Sequence
 
 from keycloak_duo_bridge import __version__
-from keycloak_duo_bridge.cli import demo, emulator, extension, sandbox
+from keycloak_duo_bridge.cli import (
+    apps,
+    demo,
+    duo,
+    emulator,
+    explain,
+    extension,
+    keys,
+    sandbox,
+    tenants,
+)
 from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS = (demo, sandbox, extension, emulator)
+COMMANDS = (demo, sandbox, extension, emulator, tenants, duo, apps, keys, explain)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 

@@ -1,0 +1,89 @@
+"""The per-application switch: client attribute ``kdb.duo.mode``, keyed by clientId.
+
+Applications are always named by clientId, never by Keycloak's internal UUID, so the same
+name works in every realm (``--partner P --all-clients APP``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import app_mode_of, parse_app_mode
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
+from keycloak_duo_bridge.admin.tenants import clients_of, get_tenant
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class AppResult:
+    realm: str
+    client_id: str
+    mode: AppMode | None  # None: the application does not exist in that realm
+    written: bool
+
+
+def find_app(keycloak: Keycloak, realm: str, client_id: str) -> Json:
+    keycloak.get_realm(realm)
+    client = keycloak.find_client(realm, client_id)
+    if client is None:
+        raise NotFoundError(f"application {client_id!r} does not exist in realm {realm!r}")
+    return client
+
+
+def set_mode(keycloak: Keycloak, realm: str, client_id: str, mode: str) -> AppResult:
+    """Set one application's Duo mode; writes nothing when it already has it."""
+    wanted = parse_app_mode(mode)
+    client = find_app(keycloak, realm, client_id)
+    return _apply(keycloak, realm, client, wanted)
+
+
+def _apply(keycloak: Keycloak, realm: str, client: Json, wanted: AppMode) -> AppResult:
+    attributes = dict(client.get("attributes") or {})
+    stored = attributes.get(attr.APP_MODE)
+    if stored == wanted.value or (stored is None and wanted is AppMode.INHERIT):
+        return AppResult(realm, str(client["clientId"]), wanted, written=False)
+    attributes[attr.APP_MODE] = wanted.value
+    keycloak.update_client(realm, str(client["id"]), {**client, "attributes": attributes})
+    return AppResult(realm, str(client["clientId"]), wanted, written=True)
+
+
+def set_mode_across(keycloak: Keycloak, partner: str, client_id: str, mode: str) -> list[AppResult]:
+    """Set ``client_id``'s mode in every client realm of ``partner`` that has the application.
+
+    Every realm is read before the first write, so an unknown partner or an application that
+    exists nowhere fails without writing anything.
+    """
+    wanted = parse_app_mode(mode)
+    get_tenant(keycloak, partner, TenantKind.PARTNER)
+    found = [
+        (c.name, keycloak.find_client(c.name, client_id)) for c in clients_of(keycloak, partner)
+    ]
+    if all(client is None for _, client in found):
+        raise NotFoundError(
+            f"application {client_id!r} does not exist in any client realm of partner {partner!r}"
+        )
+    return [
+        _apply(keycloak, realm, client, wanted)
+        if client is not None
+        else AppResult(realm, client_id, None, written=False)
+        for realm, client in found
+    ]
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    client_id: str
+    name: str | None
+    mode: AppMode
+
+
+def list_apps(keycloak: Keycloak, realm: str) -> list[AppInfo]:
+    return sorted(
+        (
+            AppInfo(str(c["clientId"]), c.get("name") or None, app_mode_of(c.get("attributes")))
+            for c in keycloak.get_clients(realm)
+        ),
+        key=lambda app: app.client_id,
+    )

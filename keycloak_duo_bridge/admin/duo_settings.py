@@ -1,0 +1,257 @@
+"""A realm's Duo settings: credentials (skey envelope-encrypted), switch and policy.
+
+Credentials are checked before anything is written: the ikey has 20 characters, the skey
+40, the host is ``hostname[:port]``; then, unless told otherwise, a live health check runs
+with the new credentials. Only the envelope ciphertext of the skey reaches Keycloak; the
+plaintext never appears in output, logs, exceptions or reprs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import wiring
+from keycloak_duo_bridge.admin.effective import (
+    format_bypass_groups,
+    format_remember,
+    parse_fail_mode,
+    parse_group_path,
+    parse_remember,
+    parse_user_mode,
+    resolve_effective,
+)
+from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin.tenants import Tenant, clients_of, get_tenant
+from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.envelope import DecryptionError, KeyRing, key_id_of
+from keycloak_duo_bridge.errors import ConfigError, DuoError
+
+log = logging.getLogger(__name__)
+
+IKEY_LENGTH: Final = 20
+SKEY_LENGTH: Final = 40
+INHERIT: Final = "inherit"
+_KEY_CHARS = re.compile(r"^[A-Za-z0-9]+$")
+_HOST = re.compile(
+    r"^(?=.{1,253}(:|$))[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?$"
+)
+
+
+class HealthVerdictLike(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+HealthCheck = Callable[[str, str, str], HealthVerdictLike]
+"""``(ikey, skey, api_host) -> verdict`` with ``status`` ok | invalid_client | unreachable."""
+
+
+def duo_health_check(ca_file: Path | None = None, timeout: float = 5.0) -> HealthCheck:
+    """The live check from :mod:`keycloak_duo_bridge.duo.health`."""
+    from keycloak_duo_bridge.duo.health import check_credentials  # noqa: PLC0415
+
+    def check(ikey: str, skey: str, api_host: str) -> HealthVerdictLike:
+        return check_credentials(ikey, skey, api_host, ca_file=ca_file, timeout=timeout)
+
+    return check
+
+
+def validate_credentials(ikey: str, skey: str, api_host: str) -> None:
+    """Shape checks; the message never repeats the skey."""
+    if len(ikey) != IKEY_LENGTH or not _KEY_CHARS.match(ikey):
+        raise ConfigError(f"the ikey must be {IKEY_LENGTH} letters or digits")
+    if len(skey) != SKEY_LENGTH or not _KEY_CHARS.match(skey):
+        raise ConfigError(f"the skey must be {SKEY_LENGTH} letters or digits")
+    port = api_host.rpartition(":")[2] if ":" in api_host else None
+    if not _HOST.match(api_host) or (port is not None and not 0 < int(port) < 65536):  # noqa: PLR2004
+        raise ConfigError(f"the API host must be hostname[:port], not {api_host!r}")
+
+
+@dataclass(frozen=True)
+class SetResult:
+    realm: str
+    written: bool
+    verification: str  # "ok", "skipped" or "unverified: <message>"
+
+
+def set_credentials(
+    keycloak: Keycloak,
+    realm: str,
+    *,
+    ikey: str,
+    skey: str,
+    api_host: str,
+    ring: KeyRing,
+    health: HealthCheck | None,
+    allow_unverified: bool = False,
+) -> SetResult:
+    """Check, then store a realm's Duo credentials. ``health=None`` skips the live check."""
+    validate_credentials(ikey, skey, api_host)
+    get_tenant(keycloak, realm)
+    verification = "skipped"
+    if health is not None:
+        verdict = health(ikey, skey, api_host)
+        if verdict.status == "invalid_client":
+            raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
+        if verdict.status != "ok":
+            if not allow_unverified:
+                raise DuoError(
+                    f"{verdict.message}; nothing saved (pass --allow-unverified to save anyway)"
+                )
+            verification = f"unverified: {verdict.message}"
+            log.warning(
+                "saving unverified Duo credentials for realm %s: %s", realm, verdict.message
+            )
+        else:
+            verification = "ok"
+    current = dict(keycloak.get_realm(realm).get("attributes") or {})
+    if (
+        current.get(attr.DUO_IKEY) == ikey
+        and current.get(attr.DUO_API_HOST) == api_host
+        and _same_secret(ring, current.get(attr.DUO_SKEY), skey, realm)
+    ):
+        return SetResult(realm, written=False, verification=verification)
+    sealed = ring.encrypt(skey, realm=realm, attribute=attr.DUO_SKEY)
+    written = merge_realm(
+        keycloak, realm, {attr.DUO_IKEY: ikey, attr.DUO_API_HOST: api_host, attr.DUO_SKEY: sealed}
+    )
+    log.info("stored Duo credentials for realm %s (ikey %s, host %s)", realm, ikey, api_host)
+    return SetResult(realm, written=written, verification=verification)
+
+
+def _same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
+    if not stored or ring.needs_rotation(stored):
+        return False
+    try:
+        return ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY) == skey
+    except DecryptionError:
+        return False
+
+
+def clear_credentials(keycloak: Keycloak, realm: str) -> bool:
+    """Remove a realm's own credentials, so a client realm uses its partner's again."""
+    get_tenant(keycloak, realm)
+    return merge_realm(
+        keycloak, realm, {attr.DUO_IKEY: None, attr.DUO_API_HOST: None, attr.DUO_SKEY: None}
+    )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Per-realm policy changes: a value sets, ``"inherit"`` unsets, None leaves alone."""
+
+    user_mode: str | None = None
+    fail_mode: str | None = None
+    remember: str | None = None
+    bypass_groups: Sequence[str] | None = field(default=None)
+
+    def changes(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        if self.user_mode is not None:
+            out[attr.DUO_USER_MODE] = _or_inherit(
+                self.user_mode, lambda v: parse_user_mode(v).value
+            )
+        if self.fail_mode is not None:
+            out[attr.DUO_FAIL_MODE] = _or_inherit(
+                self.fail_mode, lambda v: parse_fail_mode(v).value
+            )
+        if self.remember is not None:
+            out[attr.DUO_REMEMBER] = _or_inherit(
+                self.remember, lambda v: format_remember(parse_remember(v))
+            )
+        if self.bypass_groups is not None:
+            groups = list(self.bypass_groups)
+            out[attr.DUO_BYPASS_GROUPS] = (
+                None
+                if groups == [INHERIT]
+                else format_bypass_groups(parse_group_path(g) for g in groups)
+            )
+        return out
+
+
+def _or_inherit(value: str, parse: Callable[[str], str]) -> str | None:
+    return None if value == INHERIT else parse(value)
+
+
+def set_policy(keycloak: Keycloak, realm: str, policy: Policy) -> bool:
+    """Validate all of ``policy`` first, then write it in one read-merge-write."""
+    changes = policy.changes()
+    get_tenant(keycloak, realm)
+    return merge_realm(keycloak, realm, changes) if changes else False
+
+
+def set_enabled(
+    keycloak: Keycloak, realm: str, *, enabled: bool | None, wires: wiring.Wiring
+) -> list[str]:
+    """Switch Duo on (True), off (False) or back to the partner's (None) for a realm.
+
+    Then wire or unwire the realm, and, for a partner, each of its clients that follows it.
+    Switching on refuses when the realm would have no credentials (own or partner's), so a
+    misconfiguration shows here rather than at a user's login. Returns the realms reconciled.
+    """
+    tenant = get_tenant(keycloak, realm)
+    if enabled:
+        _require_credentials(keycloak, tenant)
+    merge_realm(
+        keycloak, realm, {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
+    )
+    touched = [realm]
+    wiring.reconcile(keycloak, realm, wires)
+    if tenant.kind is TenantKind.PARTNER:
+        for client in clients_of(keycloak, realm):
+            wiring.reconcile(keycloak, client.name, wires)
+            touched.append(client.name)
+    return touched
+
+
+def _require_credentials(keycloak: Keycloak, tenant: Tenant) -> None:
+    partner = None
+    if tenant.partner:
+        found = keycloak.find_realm(tenant.partner)
+        partner = dict(found.get("attributes") or {}) if found else None
+    effective = resolve_effective(tenant.attributes, partner, realm=tenant.name)
+    if effective.credentials.value is None:
+        raise ConfigError(
+            f"realm {tenant.name!r} has no Duo credentials (nor has its partner); "
+            f"run `duo set {tenant.name}` first"
+        )
+
+
+def mask(stored: str | None) -> str | None:
+    """How a stored skey is shown: its key id only."""
+    if not stored:
+        return None
+    try:
+        return f"******** (encrypted, key {key_id_of(stored)})"
+    except DecryptionError:
+        return "******** (not in kdb1 format)"
+
+
+def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
+    """The realm's own Duo attributes, skey masked (``explain`` shows inherited values)."""
+    tenant = get_tenant(keycloak, realm)
+    a = tenant.attributes
+    return {
+        "realm": realm,
+        "kind": tenant.kind.value,
+        "partner": tenant.partner,
+        "enabled": a.get(attr.DUO_ENABLED),
+        "ikey": a.get(attr.DUO_IKEY),
+        "api_host": a.get(attr.DUO_API_HOST),
+        "skey": mask(a.get(attr.DUO_SKEY)),
+        "user_mode": a.get(attr.DUO_USER_MODE),
+        "fail_mode": a.get(attr.DUO_FAIL_MODE),
+        "bypass_groups": a.get(attr.DUO_BYPASS_GROUPS),
+        "remember": a.get(attr.DUO_REMEMBER),
+        "bridge_url": a.get(attr.BRIDGE_URL),
+        "wired": wiring.is_wired(keycloak, realm),
+    }

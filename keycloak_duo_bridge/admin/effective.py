@@ -1,0 +1,281 @@
+"""Effective Duo settings of a realm and the decision a login gets: pure functions.
+
+A client realm without its own Duo credentials uses its partner's; every other setting
+(on/off, user mode, fail mode, bypass groups, remember window) also falls back to the
+partner realm when the client realm leaves it unset, and then to a default. Each value
+records where it came from, so ``explain`` can show it and the bridge can reuse the very
+same rules on the login path. Nothing here does I/O.
+
+A value that is set but invalid (written by hand, say) is skipped as if unset and reported
+in :attr:`EffectiveSettings.problems`; the defaults are the safe choices (Duo required for
+every user, fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.attributes import AppMode, FailMode, RememberMode, TenantKind, UserMode
+from keycloak_duo_bridge.errors import ConfigError
+
+T = TypeVar("T")
+Remember = RememberMode | int
+"""Once per SSO session, at every login, or a number of minutes."""
+
+MAX_REMEMBER_MINUTES = 60 * 24 * 30
+
+
+class Origin(StrEnum):
+    CLIENT_REALM = "client realm"
+    PARTNER_REALM = "partner realm"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    """A value and where it came from: the realm that set it, or the default."""
+
+    value: T
+    origin: Origin
+    realm: str | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A realm's Duo integration. ``realm`` holds the skey, and is part of its AAD."""
+
+    ikey: str
+    api_host: str
+    skey_ciphertext: str = field(repr=False)
+    realm: str
+
+
+@dataclass(frozen=True)
+class EffectiveSettings:
+    realm: str
+    partner: str | None
+    enabled: Sourced[bool]
+    credentials: Sourced[Credentials | None]
+    user_mode: Sourced[UserMode]
+    fail_mode: Sourced[FailMode]
+    bypass_groups: Sourced[tuple[str, ...]]
+    remember: Sourced[Remember]
+    problems: tuple[str, ...] = ()
+
+
+class Outcome(StrEnum):
+    REQUIRED = "required"
+    BYPASSED_BY_GROUP = "bypassed by group"
+    NOT_ACTIVATED = "not activated"
+    APP_OFF = "app off"
+    REALM_OFF = "realm off"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+
+    @property
+    def requires_duo(self) -> bool:
+        return self.outcome is Outcome.REQUIRED
+
+
+# -- parsing single values (also used to validate input before writing) ------------------
+
+
+def parse_bool(text: str) -> bool:
+    if text in {"true", "false"}:
+        return text == "true"
+    raise ConfigError(f"expected true or false, not {text!r}")
+
+
+def parse_user_mode(text: str) -> UserMode:
+    try:
+        return UserMode(text)
+    except ValueError:
+        raise ConfigError(f"user mode must be required or opt-in, not {text!r}") from None
+
+
+def parse_fail_mode(text: str) -> FailMode:
+    try:
+        return FailMode(text)
+    except ValueError:
+        raise ConfigError(f"fail mode must be closed or open, not {text!r}") from None
+
+
+def parse_app_mode(text: str) -> AppMode:
+    try:
+        return AppMode(text)
+    except ValueError:
+        raise ConfigError(f"app mode must be inherit, required or off, not {text!r}") from None
+
+
+def parse_remember(text: str) -> Remember:
+    """``session``, ``every-login`` or minutes as digits (1 to 43200)."""
+    if text in {RememberMode.SESSION, RememberMode.EVERY_LOGIN}:
+        return RememberMode(text)
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_REMEMBER_MINUTES:
+        return int(text)
+    raise ConfigError(
+        f"remember must be session, every-login or minutes (1-{MAX_REMEMBER_MINUTES}), not {text!r}"
+    )
+
+
+def format_remember(value: Remember) -> str:
+    return str(value) if isinstance(value, int) else value.value
+
+
+def parse_group_path(text: str) -> str:
+    """A group path such as ``/staff`` or ``/ops/oncall``."""
+    if not text.startswith("/") or text == "/" or text.endswith("/") or "//" in text:
+        raise ConfigError(f"a group path looks like /name or /parent/child, not {text!r}")
+    return text
+
+
+def parse_bypass_groups(text: str) -> tuple[str, ...]:
+    """The stored JSON list of group paths."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise ConfigError("bypass groups must be a JSON list of group paths") from None
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError("bypass groups must be a JSON list of group paths")
+    return tuple(parse_group_path(item) for item in raw)
+
+
+def format_bypass_groups(groups: Iterable[str]) -> str:
+    return json.dumps(sorted(set(groups)))
+
+
+def app_mode_of(client_attributes: Mapping[str, str] | None) -> AppMode:
+    """A Keycloak client's mode; unset is ``inherit``, and garbage counts as ``required``."""
+    text = (client_attributes or {}).get(attr.APP_MODE) or AppMode.INHERIT.value
+    try:
+        return parse_app_mode(text)
+    except ConfigError:
+        return AppMode.REQUIRED
+
+
+# -- resolution --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Level:
+    attributes: Mapping[str, str]
+    origin: Origin
+    realm: str
+
+
+def _resolve(
+    levels: list[_Level],
+    name: str,
+    parse: Callable[[str], T],
+    default: T,
+    problems: list[str],
+) -> Sourced[T]:
+    for level in levels:
+        text = level.attributes.get(name)
+        if text is None or text == "":
+            continue
+        try:
+            return Sourced(parse(text), level.origin, level.realm)
+        except ConfigError as exc:
+            problems.append(f"{name} on realm {level.realm!r} is ignored: {exc}")
+    return Sourced(default, Origin.DEFAULT)
+
+
+def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[Credentials | None]:
+    names = (attr.DUO_IKEY, attr.DUO_API_HOST, attr.DUO_SKEY)
+    for level in levels:
+        ikey, host, skey = (level.attributes.get(name) or "" for name in names)
+        if not (ikey or host or skey):
+            continue
+        if ikey and host and skey:
+            return Sourced(Credentials(ikey, host, skey, level.realm), level.origin, level.realm)
+        missing = ", ".join(n for n, v in zip(names, (ikey, host, skey), strict=True) if not v)
+        problems.append(f"realm {level.realm!r} has incomplete Duo credentials: {missing} unset")
+        return Sourced(None, level.origin, level.realm)
+    return Sourced(None, Origin.DEFAULT)
+
+
+def resolve_effective(
+    realm_attributes: Mapping[str, str],
+    partner_attributes: Mapping[str, str] | None = None,
+    *,
+    realm: str,
+) -> EffectiveSettings:
+    """The settings a login in ``realm`` gets, each with its origin.
+
+    ``partner_attributes`` are the attributes of the partner realm named by the realm's
+    ``kdb.tenant.partner`` (``None`` for a partner realm, or when it does not exist).
+    """
+    partner = realm_attributes.get(attr.TENANT_PARTNER) or None
+    own_origin = (
+        Origin.PARTNER_REALM
+        if realm_attributes.get(attr.TENANT_KIND) == TenantKind.PARTNER
+        else Origin.CLIENT_REALM
+    )
+    levels = [_Level(realm_attributes, own_origin, realm)]
+    problems: list[str] = []
+    if partner is not None:
+        if partner_attributes is None:
+            problems.append(f"partner realm {partner!r} does not exist")
+        else:
+            levels.append(_Level(partner_attributes, Origin.PARTNER_REALM, partner))
+    return EffectiveSettings(
+        realm=realm,
+        partner=partner,
+        enabled=_resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
+        credentials=_credentials(levels, problems),
+        user_mode=_resolve(
+            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
+        ),
+        fail_mode=_resolve(levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems),
+        bypass_groups=_resolve(levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems),
+        remember=_resolve(
+            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
+        ),
+        problems=tuple(problems),
+    )
+
+
+def _in_group(user_groups: Iterable[str], bypass: Iterable[str]) -> str | None:
+    paths = set(user_groups)
+    for group in bypass:
+        if group in paths or any(path.startswith(group + "/") for path in paths):
+            return group
+    return None
+
+
+def decide(
+    effective: EffectiveSettings,
+    app_mode: AppMode,
+    user_groups: Iterable[str] = (),
+    *,
+    activated: bool = False,
+) -> Decision:
+    """Whether a login to an application (``app_mode``) by a user must pass Duo.
+
+    In order: the realm's switch, the application's switch, bypass groups (a member of a
+    subgroup of a bypass group is bypassed too), then opt-in activation.
+    """
+    if not effective.enabled.value:
+        return Decision(Outcome.REALM_OFF, "Duo is off for the realm")
+    if app_mode is AppMode.OFF:
+        return Decision(Outcome.APP_OFF, "the application's Duo mode is off")
+    group = _in_group(user_groups, effective.bypass_groups.value)
+    if group is not None:
+        return Decision(Outcome.BYPASSED_BY_GROUP, f"the user is in bypass group {group}")
+    if effective.user_mode.value is UserMode.OPT_IN and not activated:
+        return Decision(
+            Outcome.NOT_ACTIVATED, "user mode is opt-in and the user has not activated Duo"
+        )
+    if effective.user_mode.value is UserMode.OPT_IN:
+        return Decision(Outcome.REQUIRED, "user mode is opt-in and the user activated Duo")
+    return Decision(Outcome.REQUIRED, "Duo is required for every user of the realm")

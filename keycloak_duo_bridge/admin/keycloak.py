@@ -1,0 +1,405 @@
+"""The one adapter over python-keycloak: realm-explicit calls, errors from our tree.
+
+Nothing else in the package imports ``keycloak``. Every call names its realm, and every
+python-keycloak exception is translated here, once, into
+:mod:`keycloak_duo_bridge.errors`; messages are one line and name what is wrong, never a
+secret. Payloads stay Keycloak's JSON dicts; the modules above give them meaning.
+
+The admin logs in to its own realm (``master`` usually) and manages other realms, so the
+connection is built with ``user_realm_name`` (the number-one python-keycloak pitfall), and
+the current realm is switched per call under a lock.
+
+Keycloak semantics the callers rely on (``reference/keycloak.md`` §5.3): a realm PUT that
+carries ``attributes`` replaces them all, so use :func:`merge_realm_attributes`; client and
+user calls take internal ids, which the ``find_*`` methods look up by clientId / username.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from keycloak import KeycloakAdmin
+from keycloak.exceptions import (
+    KeycloakAuthenticationError,
+    KeycloakConnectionError,
+)
+from keycloak.exceptions import (
+    KeycloakError as PythonKeycloakError,
+)
+
+from keycloak_duo_bridge.errors import (
+    KeycloakAuthError,
+    KeycloakError,
+    KeycloakForbiddenError,
+    KeycloakUnreachableError,
+    NotFoundError,
+)
+from keycloak_duo_bridge.settings import Settings
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+HTTP_FORBIDDEN: Final = 403
+HTTP_NOT_FOUND: Final = 404
+HTTP_CONFLICT: Final = 409
+
+WRITE_METHODS: Final = (
+    "create_realm",
+    "update_realm",
+    "delete_realm",
+    "update_client",
+    "update_user",
+    "update_user_profile",
+    "register_required_action",
+    "update_required_action",
+    "delete_required_action",
+    "create_client_scope",
+    "delete_client_scope",
+    "add_default_client_scope",
+    "remove_default_client_scope",
+    "add_client_default_scope",
+    "remove_client_default_scope",
+)
+"""Every method that changes Keycloak: tests count calls to these to prove idempotence."""
+
+
+class Keycloak:
+    """Admin access to every realm of one Keycloak, through python-keycloak."""
+
+    def __init__(self, admin: KeycloakAdmin, *, url: str, username: str) -> None:
+        self._admin = admin
+        self._lock = threading.RLock()
+        self.url = url
+        self.username = username
+
+    def __repr__(self) -> str:
+        return f"Keycloak(url={self.url!r}, username={self.username!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout: int = 30) -> Keycloak:
+        admin = KeycloakAdmin(
+            server_url=settings.keycloak_url,
+            username=settings.keycloak_admin_username,
+            password=settings.keycloak_admin_password.get_secret_value(),
+            realm_name=settings.keycloak_admin_realm,
+            user_realm_name=settings.keycloak_admin_realm,
+            timeout=timeout,
+        )
+        return cls(admin, url=settings.keycloak_url, username=settings.keycloak_admin_username)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _call(
+        self, what: str, realm: str | None, call: Callable[[KeycloakAdmin], T], *, missing: str
+    ) -> T:
+        """Run ``call`` with ``realm`` current; translate python-keycloak's errors once."""
+        with self._lock:
+            try:
+                if realm is not None:
+                    self._admin.change_current_realm(realm)
+                return call(self._admin)
+            except KeycloakConnectionError:
+                raise KeycloakUnreachableError(
+                    f"Keycloak at {self.url} is unreachable (while trying to {what})"
+                ) from None
+            except KeycloakAuthenticationError:
+                raise KeycloakAuthError(
+                    f"Keycloak at {self.url} rejected the admin credentials of user "
+                    f"{self.username!r} (KDB_KEYCLOAK_ADMIN_USERNAME / _PASSWORD / _REALM)"
+                ) from None
+            except PythonKeycloakError as exc:
+                raise _translate(exc, what, missing, self.username) from exc
+            except TypeError as exc:  # python-keycloak 7 on an unexpected response type
+                raise KeycloakError(f"unexpected answer from Keycloak to: {what}") from exc
+
+    def _raw(self, method: str, path: str, data: Any | None = None) -> Any:
+        """A REST call python-keycloak has no method for; raises like its methods do."""
+        connection = self._admin.connection
+        if method == "GET":
+            response = connection.raw_get(path)
+        elif method == "POST":
+            response = connection.raw_post(path, data=json.dumps(data))
+        else:
+            response = connection.raw_delete(path)
+        if response.status_code >= 400:  # noqa: PLR2004
+            raise PythonKeycloakError(response.text, response_code=response.status_code)
+        return response.json() if response.content else None
+
+    # -- realms ----------------------------------------------------------------------------
+
+    def get_realms(self) -> list[Json]:
+        """Every realm's representation, attributes included, in one call."""
+        return self._call("list realms", None, lambda a: a.get_realms(), missing="realms")
+
+    def get_realm(self, realm: str) -> Json:
+        return self._call(
+            f"read realm {realm!r}", None, lambda a: a.get_realm(realm), missing=f"realm {realm!r}"
+        )
+
+    def find_realm(self, realm: str) -> Json | None:
+        """The realm's representation, or None if it does not exist."""
+        try:
+            return self.get_realm(realm)
+        except NotFoundError:
+            return None
+
+    def create_realm(self, representation: Json) -> None:
+        name = str(representation.get("realm"))
+        self._call(
+            f"create realm {name!r}",
+            None,
+            lambda a: a.create_realm(representation),
+            missing=f"realm {name!r}",
+        )
+
+    def update_realm(self, realm: str, representation: Json) -> None:
+        self._call(
+            f"update realm {realm!r}",
+            None,
+            lambda a: a.update_realm(realm, representation),
+            missing=f"realm {realm!r}",
+        )
+
+    def delete_realm(self, realm: str) -> None:
+        self._call(
+            f"delete realm {realm!r}",
+            None,
+            lambda a: a.delete_realm(realm),
+            missing=f"realm {realm!r}",
+        )
+
+    # -- clients (applications) ----------------------------------------------------------
+
+    def get_clients(self, realm: str) -> list[Json]:
+        return self._call(
+            f"list the applications of realm {realm!r}",
+            realm,
+            lambda a: a.get_clients(),
+            missing=f"realm {realm!r}",
+        )
+
+    def find_client(self, realm: str, client_id: str) -> Json | None:
+        """The application whose clientId is ``client_id`` (never a UUID), or None."""
+        for client in self.get_clients(realm):
+            if client.get("clientId") == client_id:
+                return client
+        return None
+
+    def update_client(self, realm: str, uuid: str, representation: Json) -> None:
+        self._call(
+            f"update an application of realm {realm!r}",
+            realm,
+            lambda a: a.update_client(uuid, representation),
+            missing=f"application in realm {realm!r}",
+        )
+
+    # -- users ---------------------------------------------------------------------------
+
+    def find_user(self, realm: str, username: str) -> Json | None:
+        """The user named exactly ``username``, or None."""
+        users = self._call(
+            f"look up user {username!r} in realm {realm!r}",
+            realm,
+            lambda a: a.get_users({"username": username, "exact": "true"}),
+            missing=f"realm {realm!r}",
+        )
+        for user in users:
+            if str(user.get("username", "")).lower() == username.lower():
+                return dict(user)
+        return None
+
+    def get_user_group_paths(self, realm: str, user_id: str) -> list[str]:
+        groups = self._call(
+            f"read a user's groups in realm {realm!r}",
+            realm,
+            lambda a: a.get_user_groups(user_id, brief_representation=True),
+            missing=f"user in realm {realm!r}",
+        )
+        return [str(group["path"]) for group in groups]
+
+    def update_user(self, realm: str, user_id: str, representation: Json) -> None:
+        self._call(
+            f"update a user of realm {realm!r}",
+            realm,
+            lambda a: a.update_user(user_id, representation),
+            missing=f"user in realm {realm!r}",
+        )
+
+    def get_user_profile(self, realm: str) -> Json:
+        return self._call(
+            f"read the user profile of realm {realm!r}",
+            realm,
+            lambda a: a.get_realm_users_profile(),
+            missing=f"realm {realm!r}",
+        )
+
+    def update_user_profile(self, realm: str, profile: Json) -> None:
+        self._call(
+            f"update the user profile of realm {realm!r}",
+            realm,
+            lambda a: a.update_realm_users_profile(profile),
+            missing=f"realm {realm!r}",
+        )
+
+    # -- required actions ------------------------------------------------------------------
+
+    def get_required_actions(self, realm: str) -> list[Json]:
+        return self._call(
+            f"list the required actions of realm {realm!r}",
+            realm,
+            lambda a: a.get_required_actions(),
+            missing=f"realm {realm!r}",
+        )
+
+    def register_required_action(self, realm: str, provider_id: str, name: str) -> None:
+        path = f"admin/realms/{realm}/authentication/register-required-action"
+        self._call(
+            f"register required action {provider_id!r} in realm {realm!r}",
+            realm,
+            lambda _: self._raw("POST", path, {"providerId": provider_id, "name": name}),
+            missing=f"required action {provider_id!r} (is the extension deployed?)",
+        )
+
+    def update_required_action(self, realm: str, alias: str, representation: Json) -> None:
+        self._call(
+            f"update required action {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.update_required_action(alias, representation),
+            missing=f"required action {alias!r} in realm {realm!r}",
+        )
+
+    def delete_required_action(self, realm: str, alias: str) -> None:
+        path = f"admin/realms/{realm}/authentication/required-actions/{alias}"
+        self._call(
+            f"remove required action {alias!r} from realm {realm!r}",
+            realm,
+            lambda _: self._raw("DELETE", path),
+            missing=f"required action {alias!r} in realm {realm!r}",
+        )
+
+    # -- client scopes -------------------------------------------------------------------
+
+    def get_client_scopes(self, realm: str) -> list[Json]:
+        return self._call(
+            f"list the client scopes of realm {realm!r}",
+            realm,
+            lambda a: a.get_client_scopes(),
+            missing=f"realm {realm!r}",
+        )
+
+    def create_client_scope(self, realm: str, representation: Json) -> str:
+        name = representation.get("name")
+        return self._call(
+            f"create client scope {name!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_client_scope(representation),
+            missing=f"realm {realm!r}",
+        )
+
+    def delete_client_scope(self, realm: str, scope_id: str) -> None:
+        self._call(
+            f"delete a client scope of realm {realm!r}",
+            realm,
+            lambda a: a.delete_client_scope(scope_id),
+            missing=f"client scope in realm {realm!r}",
+        )
+
+    def get_default_client_scopes(self, realm: str) -> list[Json]:
+        return self._call(
+            f"list the default client scopes of realm {realm!r}",
+            realm,
+            lambda a: a.get_default_default_client_scopes(),
+            missing=f"realm {realm!r}",
+        )
+
+    def add_default_client_scope(self, realm: str, scope_id: str) -> None:
+        self._call(
+            f"add a default client scope to realm {realm!r}",
+            realm,
+            lambda a: a.add_default_default_client_scope(scope_id),
+            missing=f"client scope in realm {realm!r}",
+        )
+
+    def remove_default_client_scope(self, realm: str, scope_id: str) -> None:
+        self._call(
+            f"remove a default client scope from realm {realm!r}",
+            realm,
+            lambda a: a.delete_default_default_client_scope(scope_id),
+            missing=f"client scope in realm {realm!r}",
+        )
+
+    def get_client_default_scopes(self, realm: str, uuid: str) -> list[Json]:
+        return self._call(
+            f"list an application's default client scopes in realm {realm!r}",
+            realm,
+            lambda a: a.get_client_default_client_scopes(uuid),
+            missing=f"application in realm {realm!r}",
+        )
+
+    def add_client_default_scope(self, realm: str, uuid: str, scope_id: str) -> None:
+        self._call(
+            f"add a client scope to an application of realm {realm!r}",
+            realm,
+            lambda a: a.add_client_default_client_scope(uuid, scope_id, {}),
+            missing=f"application in realm {realm!r}",
+        )
+
+    def remove_client_default_scope(self, realm: str, uuid: str, scope_id: str) -> None:
+        self._call(
+            f"remove a client scope from an application of realm {realm!r}",
+            realm,
+            lambda a: a.delete_client_default_client_scope(uuid, scope_id),
+            missing=f"application in realm {realm!r}",
+        )
+
+
+def _translate(exc: PythonKeycloakError, what: str, missing: str, username: str) -> KeycloakError:
+    code = exc.response_code
+    if code == HTTP_FORBIDDEN:
+        return KeycloakForbiddenError(f"admin user {username!r} lacks the rights to {what}")
+    if code == HTTP_NOT_FOUND:
+        return NotFoundError(f"{missing} does not exist")
+    if code == HTTP_CONFLICT:
+        return KeycloakError(f"conflict: cannot {what}, it already exists")
+    return KeycloakError(f"Keycloak refused to {what} (HTTP {code}): {_message(exc)}")
+
+
+def _message(exc: PythonKeycloakError) -> str:
+    text = exc.error_message
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return " ".join(str(text).split())[:200]
+
+
+def merge_realm(
+    keycloak: Keycloak,
+    realm: str,
+    attributes: Mapping[str, str | None] | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> bool:
+    """Set (or, for ``None``, remove) realm attributes and top-level fields; keep the rest.
+
+    Keycloak replaces the whole attribute set on PUT, so this reads the full representation,
+    merges, and writes it all back. Returns False, writing nothing, when nothing would change.
+    """
+    representation = keycloak.get_realm(realm)
+    current: dict[str, str] = dict(representation.get("attributes") or {})
+    merged = dict(current)
+    for name, value in (attributes or {}).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    changed = merged != current
+    for name, value in (fields or {}).items():
+        if representation.get(name) != value:
+            representation[name] = value
+            changed = True
+    if not changed:
+        return False
+    representation["attributes"] = merged
+    keycloak.update_realm(realm, representation)
+    return True

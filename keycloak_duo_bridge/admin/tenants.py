@@ -1,0 +1,232 @@
+"""Partners and clients: each one a realm made from a template, linked by realm attributes.
+
+A partner realm carries ``kdb.tenant.kind = partner``; a client realm carries ``client`` and
+names its partner in ``kdb.tenant.partner``. A partner's branding URL is its realm's
+``frontendUrl``. Every function here is idempotent, and a re-run completes what a failure
+midway left undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import wiring
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
+from keycloak_duo_bridge.admin.templates import load_template, validate_realm_name, validate_url
+from keycloak_duo_bridge.admin.users import ensure_user_profile
+from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
+
+FRONTEND_URL = "frontendUrl"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    kind: TenantKind
+    partner: str | None = None
+    display_name: str | None = None
+    branding_url: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind.value,
+            "display_name": self.display_name,
+        }
+        if self.kind is TenantKind.PARTNER:
+            body["branding_url"] = self.branding_url
+        else:
+            body["partner"] = self.partner
+        return body
+
+
+def tenant_of(representation: Json) -> Tenant | None:
+    """The tenant a realm representation stands for, or None for other realms."""
+    attributes: dict[str, str] = dict(representation.get("attributes") or {})
+    try:
+        kind = TenantKind(attributes.get(attr.TENANT_KIND, ""))
+    except ValueError:
+        return None
+    return Tenant(
+        name=str(representation["realm"]),
+        kind=kind,
+        partner=attributes.get(attr.TENANT_PARTNER) if kind is TenantKind.CLIENT else None,
+        display_name=representation.get("displayName") or None,
+        branding_url=attributes.get(FRONTEND_URL) or None,
+        attributes=attributes,
+    )
+
+
+def get_tenant(keycloak: Keycloak, name: str, kind: TenantKind | None = None) -> Tenant:
+    """The tenant ``name``; NotFoundError if there is no such realm, or it is no tenant."""
+    tenant = tenant_of(keycloak.get_realm(name))
+    if tenant is None or (kind is not None and tenant.kind is not kind):
+        what = kind.value if kind is not None else "partner or client"
+        raise NotFoundError(f"realm {name!r} is not a {what}")
+    return tenant
+
+
+def list_tenants(keycloak: Keycloak) -> list[Tenant]:
+    """Every tenant, partners first, each partner's clients after it, sorted by name."""
+    tenants = [t for t in map(tenant_of, keycloak.get_realms()) if t is not None]
+    return sorted(tenants, key=lambda t: (t.partner or t.name, t.kind is TenantKind.CLIENT, t.name))
+
+
+def clients_of(keycloak: Keycloak, partner: str) -> list[Tenant]:
+    return [
+        t for t in list_tenants(keycloak) if t.kind is TenantKind.CLIENT and t.partner == partner
+    ]
+
+
+def create_partner(
+    keycloak: Keycloak,
+    name: str,
+    *,
+    branding_url: str | None = None,
+    display_name: str | None = None,
+    template_dir: Path | None = None,
+) -> Tenant:
+    """Create the partner's realm, or bring an existing partner to the given values."""
+    validate_realm_name(name)
+    url = validate_url(branding_url) if branding_url else None
+    template = load_template(TenantKind.PARTNER, template_dir)
+    existing = keycloak.find_realm(name)
+    if existing is None:
+        representation = template.render(
+            {
+                "REALM": name,
+                "DISPLAY_NAME": display_name or name,
+                "FRONTEND_URL": url,
+                "PARTNER": name,
+            }
+        )
+        representation["attributes"] = {
+            **representation.get("attributes", {}),
+            attr.TENANT_KIND: TenantKind.PARTNER.value,
+        }
+        keycloak.create_realm(representation)
+    else:
+        _require_kind(existing, name, TenantKind.PARTNER)
+        update_partner(keycloak, name, branding_url=url, display_name=display_name)
+    ensure_user_profile(keycloak, name)
+    return get_tenant(keycloak, name)
+
+
+def create_client(
+    keycloak: Keycloak,
+    name: str,
+    *,
+    partner: str,
+    display_name: str | None = None,
+    template_dir: Path | None = None,
+    wires: wiring.Wiring | None = None,
+) -> Tenant:
+    """Create a client realm under ``partner`` (which must exist), or complete an existing one.
+
+    When the partner has Duo on, the new realm inherits it, and is wired (see
+    :mod:`~keycloak_duo_bridge.admin.wiring`) if ``wires`` is given.
+    """
+    validate_realm_name(name)
+    get_tenant(keycloak, partner, TenantKind.PARTNER)
+    template = load_template(TenantKind.CLIENT, template_dir)
+    existing = keycloak.find_realm(name)
+    if existing is None:
+        representation = template.render(
+            {"REALM": name, "DISPLAY_NAME": display_name or name, "PARTNER": partner}
+        )
+        representation["attributes"] = {
+            **representation.get("attributes", {}),
+            attr.TENANT_KIND: TenantKind.CLIENT.value,
+            attr.TENANT_PARTNER: partner,
+        }
+        keycloak.create_realm(representation)
+    else:
+        current = _require_kind(existing, name, TenantKind.CLIENT)
+        if current.partner != partner:
+            raise ConfigError(
+                f"client {name!r} already belongs to partner {current.partner!r}; "
+                f"move it with `client update {name} --partner {partner}`"
+            )
+        update_client(keycloak, name, display_name=display_name)
+    ensure_user_profile(keycloak, name)
+    if wires is not None:
+        wiring.reconcile(keycloak, name, wires)
+    return get_tenant(keycloak, name)
+
+
+def _require_kind(representation: Json, name: str, kind: TenantKind) -> Tenant:
+    tenant = tenant_of(representation)
+    if tenant is None or tenant.kind is not kind:
+        raise ConfigError(f"realm {name!r} already exists and is not a {kind.value}")
+    return tenant
+
+
+def update_partner(
+    keycloak: Keycloak,
+    name: str,
+    *,
+    branding_url: str | None = None,
+    clear_branding_url: bool = False,
+    display_name: str | None = None,
+) -> bool:
+    """Change a partner's branding URL or display name; True if anything was written."""
+    get_tenant(keycloak, name, TenantKind.PARTNER)
+    changes: dict[str, str | None] = {}
+    if clear_branding_url:
+        changes[FRONTEND_URL] = None
+    elif branding_url:
+        changes[FRONTEND_URL] = validate_url(branding_url)
+    fields = {"displayName": display_name} if display_name else {}
+    return merge_realm(keycloak, name, changes, fields)
+
+
+def update_client(
+    keycloak: Keycloak,
+    name: str,
+    *,
+    partner: str | None = None,
+    display_name: str | None = None,
+    wires: wiring.Wiring | None = None,
+) -> bool:
+    """Change a client's display name, or move it to another partner."""
+    get_tenant(keycloak, name, TenantKind.CLIENT)
+    changes: dict[str, str | None] = {}
+    if partner is not None:
+        get_tenant(keycloak, partner, TenantKind.PARTNER)
+        changes[attr.TENANT_PARTNER] = partner
+    fields = {"displayName": display_name} if display_name else {}
+    written = merge_realm(keycloak, name, changes, fields)
+    if partner is not None and wires is not None:
+        wiring.reconcile(keycloak, name, wires)
+    return written
+
+
+def planned_deletion(keycloak: Keycloak, name: str, *, cascade: bool = False) -> list[str]:
+    """The realms :func:`delete_tenant` would delete, clients first; refuses like it."""
+    tenant = get_tenant(keycloak, name)
+    clients = (
+        [c.name for c in clients_of(keycloak, name)] if tenant.kind is TenantKind.PARTNER else []
+    )
+    if clients and not cascade:
+        raise ConfigError(
+            f"partner {name!r} still has clients ({', '.join(clients)}); "
+            "delete them first or pass --cascade"
+        )
+    return [*clients, name]
+
+
+def delete_tenant(keycloak: Keycloak, name: str, *, cascade: bool = False) -> list[str]:
+    """Delete a tenant's realm; a partner's clients too with ``cascade``. Returns the names.
+
+    Clients go first, so a failure midway leaves a partner that a re-run deletes.
+    """
+    doomed = planned_deletion(keycloak, name, cascade=cascade)
+    for realm in doomed:
+        keycloak.delete_realm(realm)
+    return doomed

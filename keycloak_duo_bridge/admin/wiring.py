@@ -1,0 +1,136 @@
+"""What "Duo on" adds to a realm in Keycloak, and removes again when it goes off.
+
+Wired, a realm has:
+
+* the extension's ``duo-step-up`` required action, registered and enabled;
+* the bridge's URL and public JWKS in ``kdb.bridge.url`` / ``kdb.bridge.jwks``;
+* the client scope ``kdb-duo``, whose mappers copy the user-session notes the extension
+  writes (``kdb.duo.result`` ...) into ID and access tokens as a nested ``duo`` claim; it is
+  a realm default client scope and a default scope of every existing OpenID client.
+
+Unwiring removes exactly these (deleting the scope detaches it from every client). A realm
+is wired when its *effective* Duo switch is on, so a client realm that inherits "on" from its
+partner is wired too. Every step checks before writing, so re-runs write nothing and a
+failure midway is completed by the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import resolve_effective
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
+from keycloak_duo_bridge.errors import NotFoundError
+
+_CLAIMS = {
+    attr.NOTE_DUO_RESULT: "result",
+    attr.NOTE_DUO_TIME: "time",
+    attr.NOTE_DUO_FACTOR: "factor",
+    attr.NOTE_DUO_TXID: "txid",
+    attr.NOTE_DUO_REASON: "reason",
+}
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the bridge publishes to realms: its base URL and its public JWKS (JSON)."""
+
+    bridge_url: str
+    jwks: str
+
+
+def client_scope() -> Json:
+    """The ``kdb-duo`` client scope with one session-note mapper per Duo note."""
+    mappers = [
+        {
+            "name": f"{attr.TOKEN_CLAIM}.{claim}",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-usersessionmodel-note-mapper",
+            "config": {
+                "user.session.note": note,
+                "claim.name": f"{attr.TOKEN_CLAIM}.{claim}",
+                "jsonType.label": "String",
+                "id.token.claim": "true",
+                "access.token.claim": "true",
+                "introspection.token.claim": "true",
+                "userinfo.token.claim": "false",
+            },
+        }
+        for note, claim in _CLAIMS.items()
+    ]
+    return {
+        "name": attr.CLIENT_SCOPE,
+        "description": "Duo's outcome (keycloak-duo-bridge) in ID and access tokens",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": mappers,
+    }
+
+
+def _scope_id(keycloak: Keycloak, realm: str) -> str | None:
+    for scope in keycloak.get_client_scopes(realm):
+        if scope.get("name") == attr.CLIENT_SCOPE:
+            return str(scope["id"])
+    return None
+
+
+def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
+    actions = {a["alias"]: a for a in keycloak.get_required_actions(realm)}
+    action = actions.get(attr.REQUIRED_ACTION)
+    if action is None:
+        keycloak.register_required_action(realm, attr.REQUIRED_ACTION, attr.REQUIRED_ACTION_NAME)
+        action = next(
+            (a for a in keycloak.get_required_actions(realm) if a["alias"] == attr.REQUIRED_ACTION),
+            None,
+        )
+        if action is None:  # pragma: no cover - Keycloak accepted the registration
+            raise NotFoundError(f"required action {attr.REQUIRED_ACTION!r} was not registered")
+    if not action.get("enabled"):
+        keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
+    merge_realm(keycloak, realm, {attr.BRIDGE_URL: wires.bridge_url, attr.BRIDGE_JWKS: wires.jwks})
+    scope_id = _scope_id(keycloak, realm)
+    if scope_id is None:
+        scope_id = keycloak.create_client_scope(realm, client_scope())
+    if all(s.get("id") != scope_id for s in keycloak.get_default_client_scopes(realm)):
+        keycloak.add_default_client_scope(realm, scope_id)
+    for client in keycloak.get_clients(realm):
+        if client.get("protocol", "openid-connect") != "openid-connect" or client.get("bearerOnly"):
+            continue
+        defaults = keycloak.get_client_default_scopes(realm, str(client["id"]))
+        if all(s.get("id") != scope_id for s in defaults):
+            keycloak.add_client_default_scope(realm, str(client["id"]), scope_id)
+
+
+def unwire(keycloak: Keycloak, realm: str) -> None:
+    scope_id = _scope_id(keycloak, realm)
+    if scope_id is not None:
+        keycloak.delete_client_scope(realm, scope_id)
+    merge_realm(keycloak, realm, {attr.BRIDGE_URL: None, attr.BRIDGE_JWKS: None})
+    if any(a["alias"] == attr.REQUIRED_ACTION for a in keycloak.get_required_actions(realm)):
+        keycloak.delete_required_action(realm, attr.REQUIRED_ACTION)
+
+
+def is_wired(keycloak: Keycloak, realm: str) -> bool:
+    registered = any(
+        a["alias"] == attr.REQUIRED_ACTION and a.get("enabled")
+        for a in keycloak.get_required_actions(realm)
+    )
+    return registered and _scope_id(keycloak, realm) is not None
+
+
+def reconcile(keycloak: Keycloak, realm: str, wires: Wiring) -> bool:
+    """Wire ``realm`` if its effective Duo switch is on, else unwire it. Returns the switch."""
+    representation = keycloak.get_realm(realm)
+    attributes: dict[str, str] = dict(representation.get("attributes") or {})
+    partner = attributes.get(attr.TENANT_PARTNER)
+    partner_attributes = None
+    if partner:
+        found = keycloak.find_realm(partner)
+        partner_attributes = dict(found.get("attributes") or {}) if found else None
+    effective = resolve_effective(attributes, partner_attributes, realm=realm)
+    if effective.enabled.value:
+        wire(keycloak, realm, wires)
+    else:
+        unwire(keycloak, realm)
+    return effective.enabled.value

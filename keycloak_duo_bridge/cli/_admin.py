@@ -1,0 +1,79 @@
+"""Helpers for the admin commands: connecting, printing tables or JSON, confirming."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.wiring import Wiring
+from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.settings import Settings, load_settings, signing_key
+from keycloak_duo_bridge.signing import jwks
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def connect(config: Settings) -> Keycloak:
+    return Keycloak.from_settings(config)
+
+
+def wiring_of(config: Settings) -> Wiring:
+    """The bridge URL and public JWKS that "Duo on" publishes to realms."""
+    return Wiring(
+        bridge_url=config.bridge_url,
+        jwks=json.dumps(jwks(signing_key(config)), sort_keys=True, separators=(",", ":")),
+    )
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def confirm(question: str, *, yes: bool) -> bool:
+    """True with ``--yes``; otherwise ask on a terminal; refuse without one."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} - refusing without a terminal; pass --yes to confirm")
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def read_skey(args: argparse.Namespace) -> str:
+    """The skey from a file, an environment variable or a hidden prompt: never argv."""
+    if args.skey_file is not None:
+        path: Path = args.skey_file
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the skey file {path}: {exc.strerror}") from None
+    if args.skey_env is not None:
+        value = os.environ.get(args.skey_env)
+        if not value:
+            raise ConfigError(f"environment variable {args.skey_env} is not set")
+        return value.strip()
+    if not sys.stdin.isatty():
+        raise ConfigError("give the skey with --skey-file or --skey-env (no terminal to prompt)")
+    return getpass.getpass("Duo secret key (skey): ").strip()

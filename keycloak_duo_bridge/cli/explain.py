@@ -1,0 +1,42 @@
+"""``explain REALM [--app CLIENT_ID] [--user USERNAME]``: effective settings and decision."""
+
+from __future__ import annotations
+
+import argparse
+
+from keycloak_duo_bridge.admin import explain as explaining
+from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
+from keycloak_duo_bridge.cli._common import Subparsers
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="a realm's effective Duo settings, their origins, and a login's decision"
+    )
+    parser.add_argument("realm")
+    parser.add_argument("--app", metavar="CLIENT_ID")
+    parser.add_argument("--user", metavar="USERNAME")
+    add_json(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    found = explaining.explain(connect(settings()), args.realm, app=args.app, username=args.user)
+    if args.json:
+        print_json(found.to_json())
+        return 0
+    partner = f" (partner {found.effective.partner})" if found.effective.partner else ""
+    print(f"realm {found.effective.realm}{partner}")
+    print_table(("setting", "value", "from"), found.rows())
+    app = f"app {found.app} (mode {found.app_mode.value})" if found.app else "any app (inherit)"
+    if found.username:
+        groups = ", ".join(found.user_groups) or "no groups"
+        state = "activated" if found.activated else "not activated"
+        who = f"user {found.username} ({groups}; {state})"
+    else:
+        who = "a user in no bypass group, not activated"
+    print(f"login: {app}, {who}")
+    print(f"decision: {found.decision.outcome.value} - {found.decision.reason}")
+    for problem in found.effective.problems:
+        print(f"problem: {problem}")
+    return 0

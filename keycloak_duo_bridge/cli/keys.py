@@ -1,0 +1,48 @@
+"""``keys rotate|check``: the envelope keys of the stored Duo skeys."""
+
+from __future__ import annotations
+
+import argparse
+
+from keycloak_duo_bridge.admin import keys
+from keycloak_duo_bridge.admin.keys import SecretReport
+from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
+from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.settings import key_ring
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("keys", help="envelope keys of the stored Duo secrets")
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    rotate = actions.add_parser("rotate", help="re-encrypt every skey under the active key")
+    add_json(rotate)
+    rotate.set_defaults(handler=run, rotate=True)
+    check = actions.add_parser(
+        "check", help="list secrets under old, retired or unknown keys (exit 1 if any)"
+    )
+    add_json(check)
+    check.set_defaults(handler=run, rotate=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = settings()
+    ring = key_ring(config)
+    keycloak = connect(config)
+    reports = keys.rotate(keycloak, ring) if args.rotate else keys.check(keycloak, ring)
+    _print(reports, as_json=args.json)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _print(reports: list[SecretReport], *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            [
+                {"realm": r.realm, "key_id": r.key_id, "state": r.state.value, "rotated": r.rotated}
+                for r in reports
+            ]
+        )
+        return
+    print_table(
+        ("realm", "key", "state", "rotated"),
+        [(r.realm, r.key_id, r.state.value, "yes" if r.rotated else "no") for r in reports],
+    )
