@@ -64,8 +64,11 @@ class _Server(uvicorn.Server):
         await asyncio.sleep(0)  # let the aborts run before the loop closes
 
 
-def _config(state: EmulatorState, certs: CertificatePaths) -> uvicorn.Config:
-    return uvicorn.Config(
+def _loaded_config(
+    state: EmulatorState, certs: CertificatePaths, sock: socket.socket
+) -> uvicorn.Config:
+    """uvicorn's configuration, loaded here so a bad certificate fails in the caller."""
+    config = uvicorn.Config(
         create_app(state),
         ssl_certfile=str(certs.cert),
         ssl_keyfile=str(certs.key),
@@ -76,6 +79,12 @@ def _config(state: EmulatorState, certs: CertificatePaths) -> uvicorn.Config:
         proxy_headers=False,  # scope["client"] must be the real TCP peer
         timeout_graceful_shutdown=1,
     )
+    try:
+        config.load()
+    except OSError as exc:  # ssl.SSLError included
+        sock.close()
+        raise EmulatorError(f"cannot load the emulator's TLS certificate: {exc}") from exc
+    return config
 
 
 @dataclass
@@ -124,15 +133,18 @@ def start_emulator(
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    server = _Server(_config(state, certs))
+    server = _Server(_loaded_config(state, certs, sock))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="duo-emulator", daemon=True
     )
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+        # Defensive: configuration errors were raised by _loaded_config already, so only a
+        # wedged event loop could get here.
+        if not thread.is_alive() or time.monotonic() > deadline:  # pragma: no cover
             server.should_exit = True
+            thread.join(timeout=startup_timeout)
             sock.close()
             raise EmulatorError("the Duo emulator did not start")
         time.sleep(0.02)
@@ -159,8 +171,9 @@ def serve(
         state.add_integration(integration)
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
+    config = _loaded_config(state, certs, sock)
     announce(certs.ca, f"https://{api_host_for(host, sock.getsockname()[1])}")
     try:
-        _Server(_config(state, certs)).run(sockets=[sock])
+        _Server(config).run(sockets=[sock])
     finally:
         sock.close()

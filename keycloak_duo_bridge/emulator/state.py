@@ -164,11 +164,6 @@ class EmulatorState:
                 return None
             return txn
 
-    def close_transaction(self, txn: Transaction) -> None:
-        """Forget a finished prompt."""
-        with self._lock:
-            self._transactions.pop(txn.txn_id, None)
-
     # codes ----------------------------------------------------------------------------
     def issue_code(self, txn: Transaction, outcome: Outcome) -> str:
         """Finish a prompt with ``outcome``: a single-use code for the client to exchange."""
