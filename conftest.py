@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures_sandbox",
     "tests.fixtures_emulator",
+    "tests.fixtures_browser",
+    "tests.fixtures_bridge",
 ]

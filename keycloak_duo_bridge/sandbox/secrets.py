@@ -26,6 +26,7 @@ def ensure(state_dir: Path) -> dict[str, str]:
             "KDB_KEYRING": json.dumps({SANDBOX_KEY_ID: generate_key()}),
             "KDB_ACTIVE_KEY_ID": SANDBOX_KEY_ID,
             "KDB_BRIDGE_SIGNING_KEY": SigningKey.generate().to_pem(),
+            "KDB_BRIDGE_COOKIE_SECRET": generate_key(),
         }
         process.write_state(path, stored)
     return {str(k): str(v) for k, v in stored.items()}

@@ -1,40 +1,242 @@
 package org.keycloakduobridge;
 
+import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.keycloak.authentication.InitiatedActionSupport;
 import org.keycloak.authentication.RequiredActionContext;
 import org.keycloak.authentication.RequiredActionProvider;
-import org.keycloak.events.Errors;
+import org.keycloak.common.VerificationException;
+import org.keycloak.common.util.Time;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
+import org.keycloak.services.Urls;
+import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
- * The {@code duo-step-up} required action.
+ * The {@code duo-step-up} required action: hands the browser to the bridge with a request
+ * token signed by the realm, and accepts only a verdict signed by the bridge.
  *
- * <p>Skeleton stage: the action is registered and loadable, but it never adds itself to a
- * login ({@link #evaluateTriggers} is empty) and, if an administrator attaches it by hand,
- * it fails closed: no login passes through an unconfigured second factor.
+ * <p>It holds no policy beyond reading what the Python side wrote into attributes: whether
+ * Duo is on for the realm (or its partner), the application's mode, the remember window,
+ * and the realm's fail mode (the only condition under which a {@code bypass} verdict passes).
  */
 public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
+    static final String AUDIENCE = "kdb-bridge";
+    private static final int REQUEST_LIFETIME_SECONDS = 300;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    @Override
+    public InitiatedActionSupport initiatedActionSupport() {
+        return InitiatedActionSupport.SUPPORTED;
+    }
+
     @Override
     public void evaluateTriggers(RequiredActionContext context) {
-        // The trigger policy (realm switch, per-application mode) arrives with the step-up flow.
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        if ("true".equals(authSession.getAuthNote(Attributes.AUTH_DONE))) {
+            return; // loop guard: after success Keycloak re-evaluates triggers
+        }
+        RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
+        if (!settings.enabled) {
+            return;
+        }
+        ClientModel client = authSession.getClient();
+        String mode = client == null ? null : client.getAttribute(Attributes.APP_MODE);
+        if ("off".equals(mode)) {
+            return;
+        }
+        if (hasFreshPass(context, settings)) {
+            return;
+        }
+        authSession.addRequiredAction(DuoStepUpRequiredActionFactory.PROVIDER_ID);
+    }
+
+    private static boolean hasFreshPass(RequiredActionContext context, RealmSettings settings) {
+        if ("every-login".equals(settings.remember)) {
+            return false;
+        }
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        UserSessionModel userSession = context.getSession().sessions()
+                .getUserSession(context.getRealm(), authSession.getParentSession().getId());
+        UserModel user = context.getUser();
+        if (userSession == null || user == null || !user.getId().equals(userSession.getUser().getId())) {
+            return false;
+        }
+        if (!"allow".equals(userSession.getNote(Attributes.NOTE_RESULT))) {
+            return false;
+        }
+        if ("session".equals(settings.remember)) {
+            return true;
+        }
+        try {
+            long minutes = Long.parseLong(settings.remember);
+            long passed = Long.parseLong(userSession.getNote(Attributes.NOTE_TIME));
+            return Time.currentTimeSeconds() - passed <= minutes * 60;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     @Override
     public void requiredActionChallenge(RequiredActionContext context) {
-        refuse(context);
+        RealmModel realm = context.getRealm();
+        RealmSettings settings = RealmSettings.of(context.getSession(), realm);
+        if (settings.bridgeUrl == null || settings.bridgeJwks == null) {
+            refuse(context, "duo_not_configured", "the realm has no bridge URL or bridge keys",
+                    "Two-factor authentication is not configured for this realm. "
+                            + "Contact your administrator.");
+            return;
+        }
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        UserModel user = context.getUser();
+        String nonce = random();
+        authSession.setAuthNote(Attributes.AUTH_NONCE, nonce);
+        URI returnUrl = context.getActionUrl(context.generateCode());
+
+        StepUpToken token = new StepUpToken();
+        token.id(random());
+        token.type(StepUpToken.TYPE);
+        token.issuer(issuer(context));
+        token.audience(AUDIENCE);
+        token.subject(user.getId());
+        token.issuedNow();
+        token.exp(Time.currentTimeSeconds() + REQUEST_LIFETIME_SECONDS);
+        ClientModel client = authSession.getClient();
+        token.issuedFor(client == null ? null : client.getClientId());
+        token.setOtherClaims("preferred_username", user.getUsername());
+        token.setOtherClaims("nonce", nonce);
+        token.setOtherClaims("return_url", returnUrl.toString());
+        token.setOtherClaims("realm", realm.getName());
+        token.setOtherClaims("cfg", settings.fingerprint);
+        token.setOtherClaims("activated", "true".equals(user.getFirstAttribute(Attributes.USER_ACTIVATED)));
+        List<String> groups = user.getGroupsStream()
+                .map(KeycloakModelUtils::buildGroupPath)
+                .collect(Collectors.toList());
+        token.setOtherClaims("groups", groups);
+        String signed = context.getSession().tokens().encode(token);
+
+        URI target = UriBuilder.fromUri(settings.bridgeUrl.replaceAll("/+$", ""))
+                .path("step-up")
+                .queryParam("request", signed)
+                .build();
+        context.challenge(Response.status(Response.Status.FOUND).location(target).build());
     }
 
     @Override
     public void processAction(RequiredActionContext context) {
-        refuse(context);
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
+        String nonce = authSession.getAuthNote(Attributes.AUTH_NONCE);
+        authSession.removeAuthNote(Attributes.AUTH_NONCE); // single use: a replay finds no nonce
+        Verdict verdict;
+        try {
+            verdict = Verdict.verify(verdictParameter(context), settings.bridgeJwks, issuer(context),
+                    context.getUser().getId(), nonce, Time.currentTimeSeconds());
+        } catch (VerificationException e) {
+            refuse(context, "duo_invalid_verdict", e.getMessage(),
+                    "The two-factor result could not be verified. Please sign in again.");
+            return;
+        }
+        switch (verdict.result) {
+            case "allow":
+            case "skip":
+                pass(context, verdict);
+                return;
+            case "bypass":
+                if (settings.failOpen) {
+                    pass(context, verdict);
+                } else {
+                    refuse(context, "duo_bypass_refused", verdict.reason,
+                            "Duo is unavailable, so sign-in cannot be completed. Try again later.");
+                }
+                return;
+            case "deny":
+                refuse(context, "duo_denied", verdict.reason, "Duo denied the sign-in.");
+                return;
+            default:
+                if ("duo_config".equals(verdict.reason)) {
+                    refuse(context, "duo_config_fault", verdict.reason,
+                            "Two-factor authentication is misconfigured for this realm. "
+                                    + "Contact your administrator.");
+                } else {
+                    refuse(context, "duo_unavailable", verdict.reason,
+                            "Duo is unavailable, so sign-in cannot be completed. Try again later.");
+                }
+        }
     }
 
-    private static void refuse(RequiredActionContext context) {
-        context.getEvent().error(Errors.INVALID_REQUEST);
+    private static String verdictParameter(RequiredActionContext context) {
+        String value = context.getUriInfo().getQueryParameters().getFirst("verdict");
+        if (value == null && "POST".equals(context.getHttpRequest().getHttpMethod())) {
+            MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
+            value = form.getFirst("verdict");
+        }
+        return value;
+    }
+
+    private static void pass(RequiredActionContext context, Verdict verdict) {
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        String time = String.valueOf(verdict.authTime > 0 ? verdict.authTime : Time.currentTimeSeconds());
+        String[][] notes = {
+            {Attributes.NOTE_RESULT, verdict.result},
+            {Attributes.NOTE_TIME, time},
+            {Attributes.NOTE_FACTOR, verdict.factor},
+            {Attributes.NOTE_TXID, verdict.txid},
+            {Attributes.NOTE_REASON, verdict.reason},
+        };
+        UserSessionModel userSession = context.getSession().sessions()
+                .getUserSession(context.getRealm(), authSession.getParentSession().getId());
+        for (String[] note : notes) {
+            if (note[1] == null || note[1].isEmpty()) {
+                continue;
+            }
+            authSession.setUserSessionNote(note[0], note[1]);
+            if (userSession != null) {
+                userSession.setNote(note[0], note[1]);
+            }
+        }
+        authSession.setAuthNote(Attributes.AUTH_DONE, "true");
+        context.getEvent()
+                .detail("duo_result", verdict.result)
+                .detail("duo_reason", verdict.reason)
+                .detail("duo_factor", verdict.factor)
+                .detail("duo_txid", verdict.txid);
+        context.success();
+    }
+
+    private static void refuse(RequiredActionContext context, String error, String reason,
+            String message) {
+        EventBuilder event = context.getEvent().clone()
+                .event(EventType.CUSTOM_REQUIRED_ACTION_ERROR)
+                .detail("custom_required_action", DuoStepUpRequiredActionFactory.PROVIDER_ID)
+                .detail("duo_reason", reason == null ? "" : reason);
+        event.error(error);
         Response page = context.form()
-                .setError("Duo two-factor is not available for this realm yet.")
-                .createErrorPage(Response.Status.SERVICE_UNAVAILABLE);
+                .setError(message)
+                .createErrorPage(Response.Status.FORBIDDEN);
         context.challenge(page);
+    }
+
+    private static String issuer(RequiredActionContext context) {
+        return Urls.realmIssuer(context.getUriInfo().getBaseUri(), context.getRealm().getName());
+    }
+
+    private static String random() {
+        byte[] bytes = new byte[32];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
     @Override

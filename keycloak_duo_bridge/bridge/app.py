@@ -1,0 +1,416 @@
+"""The bridge's Starlette application: ``/step-up``, ``/step-up/callback`` and operations.
+
+It owns all policy and all Duo traffic, and is stateless: the pending step-up lives in a
+sealed cookie, settings come from Keycloak (cached), so any replica serves any request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide
+from keycloak_duo_bridge.attributes import AppMode, FailMode
+from keycloak_duo_bridge.bridge import cookie, pages, tokens
+from keycloak_duo_bridge.bridge.health import HealthGate
+from keycloak_duo_bridge.bridge.metrics import Metrics
+from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
+from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
+from keycloak_duo_bridge.duo.protocol import auth_status
+from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
+from keycloak_duo_bridge.errors import (
+    ConfigError,
+    DuoConfigError,
+    DuoProtocolError,
+    DuoUnavailableError,
+    KeycloakError,
+)
+from keycloak_duo_bridge.logs import event
+from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
+from keycloak_duo_bridge.signing import SigningKey
+
+logger = logging.getLogger("keycloak_duo_bridge.bridge")
+PENDING_LIFETIME = 600
+MAX_PARAMETER = 8192
+MAX_STATE = 1024
+
+
+@dataclass
+class Services:
+    settings: Settings
+    signing_key: SigningKey
+    cookie_key: bytes
+    keyring: KeyRing
+    duo: DuoClient
+    gate: HealthGate
+    realms: RealmSource
+    jwks: JwksCache
+    metrics: Metrics
+    keycloak_http: httpx2.AsyncClient
+
+    @property
+    def callback_url(self) -> str:
+        return self.settings.bridge_url.rstrip("/") + "/step-up/callback"
+
+    async def aclose(self) -> None:
+        await self.duo.aclose()
+        await self.keycloak_http.aclose()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    duo_transport: httpx2.AsyncBaseTransport | None = None,
+    keycloak_transport: httpx2.AsyncBaseTransport | None = None,
+) -> Services:
+    """Everything the bridge needs, validated now so bad settings fail at start."""
+    if settings.bridge_cookie_secret is None:
+        raise ConfigError("KDB_BRIDGE_COOKIE_SECRET must be set (base64 of 32 random bytes)")
+    duo = DuoClient(
+        ca_file=settings.duo_ca_file,
+        timeout=httpx2.Timeout(
+            connect=settings.duo_connect_timeout,
+            read=settings.duo_read_timeout,
+            write=settings.duo_read_timeout,
+            pool=settings.duo_connect_timeout,
+        ),
+        transport=duo_transport,
+    )
+    keycloak_http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), transport=keycloak_transport)
+    return Services(
+        settings=settings,
+        signing_key=signing_key(settings),
+        cookie_key=cookie.cookie_key(settings.bridge_cookie_secret.get_secret_value()),
+        keyring=key_ring(settings),
+        duo=duo,
+        gate=HealthGate(duo, ttl=settings.duo_health_ttl, cooldown=settings.duo_breaker_cooldown),
+        realms=RealmSource(settings, keycloak_http),
+        jwks=JwksCache(settings.keycloak_url, keycloak_http),
+        metrics=Metrics(),
+        keycloak_http=keycloak_http,
+    )
+
+
+@dataclass(frozen=True)
+class Login:
+    """The parts of a login a verdict is addressed to."""
+
+    realm: str
+    issuer: str
+    user_id: str
+    username: str
+    nonce: str
+    return_url: str
+
+
+def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Response:
+    now = time.time()
+    signed = tokens.sign_verdict(
+        outcome,
+        services.signing_key,
+        issuer=login.issuer,
+        user_id=login.user_id,
+        nonce=login.nonce,
+        bridge_url=services.settings.bridge_url,
+        now=now,
+        lifetime=services.settings.bridge_verdict_lifetime,
+    )
+    services.metrics.stepup(login.realm, outcome.result)
+    event(
+        logger,
+        "step-up verdict",
+        realm=login.realm,
+        user=login.username,
+        result=outcome.result,
+        reason=outcome.reason,
+        factor=outcome.factor,
+        txid=outcome.txid,
+    )
+    separator = "&" if "?" in login.return_url else "?"
+    response = RedirectResponse(
+        f"{login.return_url}{separator}{urlencode({'verdict': signed})}", status_code=302
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _credentials(services: Services, effective: EffectiveSettings) -> DuoCredentials:
+    """The realm's Duo credentials with the skey decrypted; DuoConfigError if unusable."""
+    creds = effective.credentials.value
+    if creds is None:
+        raise DuoConfigError(f"realm {effective.realm!r} has no Duo credentials")
+    try:
+        skey = services.keyring.decrypt(
+            creds.skey_ciphertext, realm=creds.realm, attribute=attr.DUO_SKEY
+        )
+    except DecryptionError as exc:
+        raise DuoConfigError(str(exc)) from exc
+    return DuoCredentials(ikey=creds.ikey, skey=skey, api_host=creds.api_host)
+
+
+async def _timed(services: Services, call: str, work: Any) -> Any:
+    started = time.perf_counter()
+    try:
+        return await work
+    finally:
+        services.metrics.duo_latency(call, time.perf_counter() - started)
+
+
+async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
+    """The request token verified against its realm's published keys."""
+    issuer = tokens.unverified_issuer(token)
+    realm = tokens.realm_of(issuer, services.settings.keycloak_url)
+    kid = tokens.unverified_kid(token)
+    key = tokens.key_for(await services.jwks.jwks(realm, kid), kid)
+    if key is None:
+        raise tokens.RequestTokenError("the request token is signed by an unknown key")
+    return tokens.verify_request(token, key, issuer=issuer, now=time.time())
+
+
+_SKIP_REASONS = {Outcome.BYPASSED_BY_GROUP: "bypass_group", Outcome.NOT_ACTIVATED: "not_activated"}
+
+
+async def _policy(
+    services: Services, request_token: tokens.StepUpRequest
+) -> tokens.Outcome | DuoCredentials:
+    """A verdict to give at once, or the Duo credentials to run the prompt with."""
+    realm = request_token.realm
+    try:
+        effective = await services.realms.effective(realm, request_token.fingerprint)
+    except KeycloakError as exc:
+        event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
+        return tokens.Outcome("error", "settings_unavailable")
+    decision = decide(
+        effective, AppMode.REQUIRED, request_token.groups, activated=request_token.activated
+    )
+    if not decision.requires_duo:
+        return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
+    try:
+        creds = _credentials(services, effective)
+        await _timed(services, "health_check", services.gate.check(creds))
+    except DuoConfigError as exc:
+        event(logger, "duo configuration fault", realm=realm, reason=str(exc))
+        return tokens.Outcome("error", "duo_config")
+    except DuoUnavailableError as exc:
+        event(logger, "duo unavailable", realm=realm, reason=str(exc))
+        if effective.fail_mode.value is FailMode.OPEN:
+            return tokens.Outcome("bypass", "duo_unavailable")
+        return tokens.Outcome("error", "duo_unavailable")
+    return creds
+
+
+async def step_up(request: Request) -> Response:
+    services: Services = request.app.state.services
+    token = request.query_params.get("request", "")
+    if not token or len(token) > MAX_PARAMETER:
+        return pages.start_again("the request from Keycloak is missing or too large")
+    try:
+        request_token = await _verified_request(services, token)
+    except tokens.RequestTokenError as exc:
+        event(logger, "step-up request refused", reason=str(exc))
+        return pages.start_again(str(exc))
+    except KeycloakError as exc:
+        event(logger, "step-up request unverifiable", reason=str(exc))
+        return pages.start_again("the request's realm cannot be verified")
+    login = Login(
+        realm=request_token.realm,
+        issuer=request_token.issuer,
+        user_id=request_token.user_id,
+        username=request_token.username,
+        nonce=request_token.nonce,
+        return_url=request_token.return_url,
+    )
+    decided = await _policy(services, request_token)
+    if isinstance(decided, tokens.Outcome):
+        return _verdict(services, login, decided)
+    state = secrets.token_urlsafe(32)
+    pending = cookie.Pending(
+        state=state,
+        duo_nonce=secrets.token_urlsafe(32),
+        realm=login.realm,
+        issuer=login.issuer,
+        user_id=login.user_id,
+        username=login.username,
+        client_id=request_token.client_id,
+        nonce=login.nonce,
+        return_url=login.return_url,
+        fingerprint=request_token.fingerprint,
+        expires=int(time.time()) + PENDING_LIFETIME,
+    )
+    url = services.duo.authorize_url(
+        decided,
+        redirect_uri=services.callback_url,
+        state=state,
+        username=login.username,
+        nonce=pending.duo_nonce,
+    )
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        cookie.COOKIE_NAME,
+        cookie.seal(pending, services.cookie_key),
+        max_age=PENDING_LIFETIME,
+        path="/step-up",
+        secure=services.settings.bridge_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def callback(request: Request) -> Response:
+    services: Services = request.app.state.services
+    params = request.query_params
+    state = params.get("state", "")
+    if not state or len(state) > MAX_STATE or any(len(v) > MAX_PARAMETER for v in params.values()):
+        return pages.start_again("Duo's answer is missing or malformed")
+    try:
+        pending = cookie.open_sealed(
+            request.cookies.get(cookie.COOKIE_NAME),
+            services.cookie_key,
+            state=state,
+            now=time.time(),
+        )
+    except cookie.CookieError as exc:
+        event(logger, "step-up callback refused", reason=str(exc))
+        return pages.start_again(str(exc))
+    login = Login(
+        realm=pending.realm,
+        issuer=pending.issuer,
+        user_id=pending.user_id,
+        username=pending.username,
+        nonce=pending.nonce,
+        return_url=pending.return_url,
+    )
+    response = await _finish(services, login, pending, params.get("duo_code"), params.get("error"))
+    response.delete_cookie(cookie.COOKIE_NAME, path="/step-up")
+    return response
+
+
+async def _exchange(
+    services: Services, pending: cookie.Pending, code: str
+) -> dict[str, Any] | tokens.Outcome:
+    """Duo's verified claims for ``code``, or the failing verdict. Never fails open."""
+    try:
+        effective = await services.realms.effective(pending.realm, pending.fingerprint)
+        creds = _credentials(services, effective)
+    except KeycloakError:
+        return tokens.Outcome("error", "settings_unavailable")
+    except DuoConfigError:
+        return tokens.Outcome("error", "duo_config")
+    try:
+        claims: dict[str, Any] = await _timed(
+            services,
+            "token",
+            services.duo.exchange(
+                creds,
+                code=code,
+                redirect_uri=services.callback_url,
+                username=pending.username,
+                nonce=pending.duo_nonce,
+            ),
+        )
+    except DuoUnavailableError:
+        services.gate.trip(creds)
+        return tokens.Outcome("error", "duo_unavailable")
+    except DuoConfigError:
+        return tokens.Outcome("error", "duo_config")
+    except DuoProtocolError as exc:
+        event(logger, "duo answer refused", realm=pending.realm, reason=str(exc))
+        return tokens.Outcome("error", "duo_protocol")
+    return claims
+
+
+def _outcome_of(claims: dict[str, Any]) -> tokens.Outcome:
+    status = auth_status(claims)
+    if status != "allow":
+        return tokens.Outcome("deny", f"duo_{status}")
+    context = claims.get("auth_context")
+    context = context if isinstance(context, dict) else {}
+    return tokens.Outcome(
+        "allow",
+        str(context.get("reason") or "user_approved"),
+        factor=str(context.get("factor") or ""),
+        txid=str(context.get("txid") or ""),
+        auth_time=int(claims.get("auth_time") or 0),
+    )
+
+
+async def _finish(
+    services: Services,
+    login: Login,
+    pending: cookie.Pending,
+    code: str | None,
+    error: str | None,
+) -> Response:
+    if error:
+        return _verdict(services, login, tokens.Outcome("deny", error[:64]))
+    if not code:
+        return pages.start_again("Duo's answer carries no code")
+    exchanged = await _exchange(services, pending, code)
+    if isinstance(exchanged, tokens.Outcome):
+        return _verdict(services, login, exchanged)
+    return _verdict(services, login, _outcome_of(exchanged))
+
+
+async def healthz(request: Request) -> Response:
+    del request
+    return PlainTextResponse("ok\n")
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    url = f"{services.settings.keycloak_url.rstrip('/')}/realms/master"
+    try:
+        answer = await services.keycloak_http.get(url)
+    except httpx2.HTTPError:
+        return PlainTextResponse("keycloak unreachable\n", status_code=503)
+    if answer.status_code != httpx2.codes.OK:
+        return PlainTextResponse("keycloak not ready\n", status_code=503)
+    return PlainTextResponse("ready\n")
+
+
+async def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    return PlainTextResponse(
+        services.metrics.render(services.gate.states()),
+        media_type="text/plain; version=0.0.4",
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The bridge application; ``services`` may be injected (tests inject faulty transports)."""
+    services = services or build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        yield
+        await services.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/step-up", step_up),
+            Route("/step-up/callback", callback),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,173 @@
+"""Where the bridge learns a realm's Duo settings: Keycloak's admin API, cached.
+
+Once warm, the login path makes no admin call: each request token carries a fingerprint of
+the realm's ``kdb.*`` attributes (computed by the extension), and the cache is reused while
+the fingerprint matches and the TTL has not run out. Any change to the attributes changes
+the fingerprint, so the next login reloads them; no coordination between replicas needed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from keycloak_duo_bridge.admin.effective import EffectiveSettings, resolve_effective
+from keycloak_duo_bridge.attributes import TENANT_PARTNER
+from keycloak_duo_bridge.errors import (
+    KeycloakAuthError,
+    KeycloakError,
+    KeycloakUnreachableError,
+    NotFoundError,
+)
+from keycloak_duo_bridge.settings import Settings
+
+_UNAUTHORIZED = 401
+_NOT_FOUND = 404
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    expires: float
+    effective: EffectiveSettings
+
+
+class RealmSource:
+    """Reads realm attributes with an admin account; caches effective settings per realm."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx2.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._clock = clock
+        self._cache: dict[str, _Entry] = {}
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self.admin_calls = 0
+
+    async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
+        entry = self._cache.get(realm)
+        now = self._clock()
+        if entry is not None and entry.fingerprint == fingerprint and entry.expires > now:
+            return entry.effective
+        attributes = await self._attributes(realm)
+        partner_name = attributes.get(TENANT_PARTNER)
+        partner = None
+        if partner_name and partner_name != realm:
+            try:
+                partner = await self._attributes(partner_name)
+            except NotFoundError:
+                partner = None
+        effective = resolve_effective(attributes, partner, realm=realm)
+        self._cache[realm] = _Entry(
+            fingerprint, now + self._settings.bridge_settings_ttl, effective
+        )
+        return effective
+
+    def invalidate(self, realm: str | None = None) -> None:
+        if realm is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(realm, None)
+
+    async def _attributes(self, realm: str) -> dict[str, str]:
+        url = f"{self._settings.keycloak_url.rstrip('/')}/admin/realms/{realm}"
+        response = await self._admin_get(url)
+        if response.status_code == _NOT_FOUND:
+            raise NotFoundError(f"realm {realm!r} does not exist")
+        if response.status_code != httpx2.codes.OK:
+            raise KeycloakError(f"reading realm {realm!r} failed with HTTP {response.status_code}")
+        representation: dict[str, Any] = response.json()
+        attributes = representation.get("attributes") or {}
+        return {str(k): str(v) for k, v in attributes.items()}
+
+    async def _admin_get(self, url: str) -> httpx2.Response:
+        for attempt in range(2):
+            token = await self._admin_token(refresh=attempt > 0)
+            self.admin_calls += 1
+            try:
+                response = await self._http.get(url, headers={"Authorization": f"Bearer {token}"})
+            except httpx2.HTTPError as exc:
+                raise KeycloakUnreachableError(
+                    f"Keycloak is unreachable: {type(exc).__name__}"
+                ) from exc
+            if response.status_code != _UNAUTHORIZED:
+                return response
+        raise KeycloakAuthError("Keycloak rejected the bridge's admin token")
+
+    async def _admin_token(self, *, refresh: bool) -> str:
+        if self._token is not None and not refresh and self._token_expires > self._clock():
+            return self._token
+        settings = self._settings
+        url = (
+            f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_admin_realm}"
+            "/protocol/openid-connect/token"
+        )
+        form = {
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": settings.keycloak_admin_username,
+            "password": settings.keycloak_admin_password.get_secret_value(),
+        }
+        self.admin_calls += 1
+        try:
+            response = await self._http.post(url, data=form)
+        except httpx2.HTTPError as exc:
+            raise KeycloakUnreachableError(
+                f"Keycloak is unreachable: {type(exc).__name__}"
+            ) from exc
+        if response.status_code != httpx2.codes.OK:
+            raise KeycloakAuthError("Keycloak rejected the bridge's admin credentials")
+        body: dict[str, Any] = response.json()
+        self._token = str(body["access_token"])
+        self._token_expires = self._clock() + max(float(body.get("expires_in", 60)) - 10, 1)
+        return self._token
+
+
+class JwksCache:
+    """Each realm's public signing keys, refreshed when a token names an unknown key id."""
+
+    def __init__(
+        self,
+        keycloak_url: str,
+        http: httpx2.AsyncClient,
+        *,
+        min_refresh_interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._base = keycloak_url.rstrip("/")
+        self._http = http
+        self._interval = min_refresh_interval
+        self._clock = clock
+        self._sets: dict[str, dict[str, Any]] = {}
+        self._fetched: dict[str, float] = {}
+
+    async def jwks(self, realm: str, kid: str | None) -> dict[str, Any]:
+        cached = self._sets.get(realm)
+        known = cached is not None and any(
+            isinstance(k, dict) and k.get("kid") == kid for k in cached.get("keys", [])
+        )
+        if cached is not None and (known or self._clock() - self._fetched[realm] < self._interval):
+            return cached
+        url = f"{self._base}/realms/{realm}/protocol/openid-connect/certs"
+        try:
+            response = await self._http.get(url)
+        except httpx2.HTTPError as exc:
+            raise KeycloakUnreachableError(
+                f"Keycloak is unreachable: {type(exc).__name__}"
+            ) from exc
+        if response.status_code != httpx2.codes.OK:
+            raise NotFoundError(f"realm {realm!r} publishes no keys")
+        fetched: dict[str, Any] = response.json()
+        self._sets[realm] = fetched
+        self._fetched[realm] = self._clock()
+        return fetched

@@ -1,0 +1,197 @@
+"""The two tokens that cross the browser: Keycloak's request and the bridge's verdict.
+
+Pure functions. The request token is signed by the realm's own asymmetric key (RS/PS/ES
+only; never ``none`` or HMAC), issued by ``<keycloak url>/realms/<realm>``, short-lived, and
+its return URL must lie under that realm's ``login-actions`` path, so the bridge is no open
+redirect. The verdict is ES256, addressed to the realm issuer, for the same user and nonce.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import jwt
+
+from keycloak_duo_bridge.errors import BridgeError
+from keycloak_duo_bridge.signing import SigningKey
+
+REQUEST_TYPE: Final = "kdb-step-up-request"
+VERDICT_TYPE: Final = "kdb-step-up-verdict"
+AUDIENCE: Final = "kdb-bridge"
+ASYMMETRIC: Final = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+MAX_TOKEN_LENGTH: Final = 8192
+MAX_REQUEST_LIFETIME: Final = 600
+LEEWAY: Final = 30
+
+
+class RequestTokenError(BridgeError):
+    """The request token is malformed, forged, expired or points somewhere it may not."""
+
+
+@dataclass(frozen=True)
+class StepUpRequest:
+    """A verified request from a realm's ``duo-step-up`` action."""
+
+    issuer: str
+    realm: str
+    user_id: str
+    username: str
+    client_id: str
+    nonce: str
+    return_url: str
+    expires: int
+    groups: tuple[str, ...] = ()
+    activated: bool = False
+    fingerprint: str = ""
+    token_id: str = field(default="", repr=False)
+
+
+def unverified_issuer(token: str) -> str:
+    """The ``iss`` claim, unverified: only to pick the realm whose keys must verify it."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise RequestTokenError("the request token is too large")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise RequestTokenError("the request token is malformed") from None
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str):
+        raise RequestTokenError("the request token names no issuer")
+    return issuer
+
+
+def realm_of(issuer: str, keycloak_url: str) -> str:
+    """The realm name when ``issuer`` is ``<keycloak_url>/realms/<realm>``, else an error."""
+    prefix = keycloak_url.rstrip("/") + "/realms/"
+    realm = issuer[len(prefix) :] if issuer.startswith(prefix) else ""
+    if not realm or "/" in realm or realm != realm.strip():
+        raise RequestTokenError("the request token comes from an unknown Keycloak")
+    return realm
+
+
+def unverified_kid(token: str) -> str | None:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise RequestTokenError("the request token is malformed") from None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
+
+
+def key_for(jwks: Mapping[str, Any], kid: str | None) -> jwt.PyJWK | None:
+    """The realm's public signing key with this ``kid``, if it publishes one."""
+    for entry in jwks.get("keys", []):
+        if isinstance(entry, dict) and entry.get("kid") == kid and entry.get("use", "sig") == "sig":
+            try:
+                return jwt.PyJWK(entry)
+            except jwt.PyJWTError:
+                return None
+    return None
+
+
+def _text(claims: Mapping[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not value:
+        raise RequestTokenError(f"the request token lacks {name!r}")
+    return value
+
+
+def check_return_url(return_url: str, issuer: str) -> None:
+    """The return URL must be under the realm's own ``login-actions`` path (no open redirect)."""
+    expected = urlsplit(issuer + "/login-actions/")
+    actual = urlsplit(return_url)
+    if (
+        (actual.scheme, actual.netloc) != (expected.scheme, expected.netloc)
+        or not actual.path.startswith(expected.path)
+        or ".." in actual.path.split("/")
+        or actual.fragment
+    ):
+        raise RequestTokenError("the return URL is outside the realm's login-actions path")
+
+
+def verify_request(token: str, key: jwt.PyJWK, *, issuer: str, now: float) -> StepUpRequest:
+    """Verify a request token's signature and claims; return what it asks for."""
+    algorithm = jwt.get_unverified_header(token).get("alg")
+    if algorithm not in ASYMMETRIC:
+        raise RequestTokenError("the request token is not signed with an asymmetric key")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[str(algorithm)],
+            audience=AUDIENCE,
+            issuer=issuer,
+            leeway=LEEWAY,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise RequestTokenError("the request token has expired") from None
+    except jwt.PyJWTError:
+        raise RequestTokenError("the request token does not verify") from None
+    if claims.get("typ") != REQUEST_TYPE:
+        raise RequestTokenError("the token is not a step-up request")
+    expires = int(claims["exp"])
+    if expires - int(claims["iat"]) > MAX_REQUEST_LIFETIME or expires - now > MAX_REQUEST_LIFETIME:
+        raise RequestTokenError("the request token lives too long")
+    return_url = _text(claims, "return_url")
+    check_return_url(return_url, issuer)
+    groups = claims.get("groups", [])
+    return StepUpRequest(
+        issuer=issuer,
+        realm=_text(claims, "realm"),
+        user_id=_text(claims, "sub"),
+        username=_text(claims, "preferred_username"),
+        client_id=str(claims.get("azp") or ""),
+        nonce=_text(claims, "nonce"),
+        return_url=return_url,
+        expires=expires,
+        groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
+        activated=claims.get("activated") is True,
+        fingerprint=str(claims.get("cfg") or ""),
+        token_id=str(claims.get("jti") or ""),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the bridge tells Keycloak: allow, skip (policy), bypass (fail-open), deny, error."""
+
+    result: str
+    reason: str = ""
+    factor: str = ""
+    txid: str = ""
+    auth_time: int = 0
+
+
+def sign_verdict(
+    outcome: Outcome,
+    key: SigningKey,
+    *,
+    issuer: str,
+    user_id: str,
+    nonce: str,
+    bridge_url: str,
+    now: float,
+    lifetime: int,
+) -> str:
+    """The ES256 verdict for one login: addressed to its realm, user and nonce; short-lived."""
+    claims = {
+        "typ": VERDICT_TYPE,
+        "iss": bridge_url,
+        "aud": issuer,
+        "sub": user_id,
+        "nonce": nonce,
+        "iat": int(now),
+        "exp": int(now) + lifetime,
+        "jti": secrets.token_urlsafe(16),
+        "result": outcome.result,
+        "reason": outcome.reason,
+        "factor": outcome.factor,
+        "txid": outcome.txid,
+        "auth_time": outcome.auth_time or int(now),
+    }
+    return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

@@ -1,0 +1,34 @@
+"""``keycloak-duo-bridge serve``: the step-up bridge on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from keycloak_duo_bridge import logs
+from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.settings import load_settings
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="run the step-up bridge (Starlette on uvicorn)")
+    parser.add_argument("--host", help="address to listen on (default: KDB_BRIDGE_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: KDB_BRIDGE_PORT)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    app = create_app(settings)  # validates keys and secrets before listening
+    logs.configure()
+    uvicorn.run(
+        app,
+        host=args.host or settings.bridge_host,
+        port=args.port or settings.bridge_port,
+        log_config=None,
+        access_log=False,  # query strings carry tokens; the bridge logs its own events
+        proxy_headers=False,
+    )
+    return 0

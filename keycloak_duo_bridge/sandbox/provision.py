@@ -1,0 +1,64 @@
+"""Sandbox-only provisioning: demo applications and users, through python-keycloak.
+
+Production tenants are made by the admin service (:mod:`keycloak_duo_bridge.admin`); the
+sandbox also needs an OIDC application and users with passwords to log in with.
+"""
+
+from __future__ import annotations
+
+from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakError as PythonKeycloakError
+
+from keycloak_duo_bridge.errors import KeycloakError
+from keycloak_duo_bridge.settings import Settings
+
+
+def _admin(settings: Settings, realm: str) -> KeycloakAdmin:
+    return KeycloakAdmin(
+        server_url=settings.keycloak_url,
+        username=settings.keycloak_admin_username,
+        password=settings.keycloak_admin_password.get_secret_value(),
+        realm_name=realm,
+        user_realm_name=settings.keycloak_admin_realm,
+    )
+
+
+def ensure_app(settings: Settings, realm: str, client_id: str, redirect_uri: str) -> None:
+    """A public OIDC application with the code flow (and direct grants, to prove they fail)."""
+    try:
+        admin = _admin(settings, realm)
+        if admin.get_client_id(client_id) is None:
+            admin.create_client(
+                {
+                    "clientId": client_id,
+                    "publicClient": True,
+                    "standardFlowEnabled": True,
+                    "directAccessGrantsEnabled": True,
+                    "redirectUris": [redirect_uri],
+                    "webOrigins": ["+"],
+                }
+            )
+    except PythonKeycloakError as exc:
+        raise KeycloakError(f"could not create application {client_id!r} in {realm!r}") from exc
+
+
+def ensure_user(settings: Settings, realm: str, username: str, password: str) -> str:
+    """A user with a password and a verified e-mail; returns its id."""
+    try:
+        admin = _admin(settings, realm)
+        user_id = admin.get_user_id(username)
+        if user_id is None:
+            user_id = admin.create_user(
+                {
+                    "username": username,
+                    "email": f"{username}@example.com",
+                    "emailVerified": True,
+                    "firstName": username.capitalize(),
+                    "lastName": "Example",
+                    "enabled": True,
+                    "credentials": [{"type": "password", "value": password, "temporary": False}],
+                }
+            )
+    except PythonKeycloakError as exc:
+        raise KeycloakError(f"could not create user {username!r} in {realm!r}") from exc
+    return str(user_id)

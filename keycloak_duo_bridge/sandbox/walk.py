@@ -1,0 +1,205 @@
+"""Walk a login without a browser: an HTTP client that follows Keycloak's forms.
+
+Used by ``keycloak-duo-bridge demo --walk`` and the benchmarks. It records every hop with
+the server's time for it, so the Duo hop (bridge plus Duo) can be told apart from Keycloak.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx2
+import jwt
+
+from keycloak_duo_bridge.errors import BridgeError
+
+_FORM_ACTION = re.compile(r'<form[^>]*\baction="([^"]+)"', re.IGNORECASE)
+_ERROR = re.compile(
+    r'class="[^"]*(?:kc-feedback-text|alert-error|pf-m-danger)[^"]*"[^>]*>(.*?)<', re.DOTALL
+)
+_MAX_HOPS = 30
+
+
+class WalkError(BridgeError):
+    """The login did not reach the application."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    method: str
+    url: str
+    status: int
+    seconds: float
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+@dataclass
+class Walk:
+    hops: list[Hop] = field(default_factory=list)
+    tokens: dict[str, Any] = field(default_factory=dict)
+    id_claims: dict[str, Any] = field(default_factory=dict)
+    access_claims: dict[str, Any] = field(default_factory=dict)
+
+    def seconds_at(self, *hosts: str) -> float:
+        """Server time spent at these hosts (``host:port``)."""
+        return sum(h.seconds for h in self.hops if h.host in hosts)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    names = list(parse_qs(parts.query, keep_blank_values=True))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}?{'&'.join(n + '=…' for n in names)}"
+
+
+def _page_problem(body: str) -> str:
+    match = _ERROR.search(body)
+    if match:
+        return html.unescape(match.group(1)).strip()
+    title = re.search(r"<title>(.*?)</title>", body, re.DOTALL)
+    return html.unescape(title.group(1)).strip() if title else "an unexpected page"
+
+
+def walk_login(
+    *,
+    keycloak_url: str,
+    realm: str,
+    client_id: str,
+    redirect_uri: str,
+    username: str,
+    password: str,
+    verify: ssl.SSLContext | bool = True,
+    extra_form: Callable[[str], dict[str, str] | None] | None = None,
+    client: httpx2.Client | None = None,
+) -> Walk:
+    """Log ``username`` in to ``client_id`` and return the hops, tokens and claims.
+
+    ``extra_form(page_html)`` may answer a further Keycloak form (e.g. an OTP code).
+    """
+    own = client is None
+    http = client or httpx2.Client(verify=verify, timeout=httpx2.Timeout(30.0))
+    try:
+        return _walk(
+            http,
+            keycloak_url=keycloak_url,
+            realm=realm,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            username=username,
+            password=password,
+            extra_form=extra_form,
+        )
+    finally:
+        if own:
+            http.close()
+
+
+def _walk(
+    http: httpx2.Client,
+    *,
+    keycloak_url: str,
+    realm: str,
+    client_id: str,
+    redirect_uri: str,
+    username: str,
+    password: str,
+    extra_form: Callable[[str], dict[str, str] | None] | None,
+) -> Walk:
+    walk = Walk()
+    base = f"{keycloak_url.rstrip('/')}/realms/{realm}/protocol/openid-connect"
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+        "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": challenge.decode(),
+        "code_challenge_method": "S256",
+    }
+    response = _send(http, walk, "GET", f"{base}/auth?{urlencode(query)}")
+    form: dict[str, str] | None = {"username": username, "password": password}
+    for _ in range(_MAX_HOPS):
+        if response.is_redirect:
+            location = urljoin(str(response.url), response.headers["location"])
+            if location.startswith(redirect_uri):
+                code = parse_qs(urlsplit(location).query).get("code")
+                if not code:
+                    raise WalkError(f"the application got no code: {_redact(location)}")
+                return _finish(
+                    http,
+                    walk,
+                    base=base,
+                    client_id=client_id,
+                    redirect_uri=redirect_uri,
+                    code=code[0],
+                    verifier=verifier,
+                )
+            response = _send(http, walk, "GET", location)
+            continue
+        body = response.text
+        action = _FORM_ACTION.search(body)
+        if response.status_code != httpx2.codes.OK or action is None or form is None:
+            raise WalkError(
+                f"the login stopped at {_redact(str(response.url))}: {_page_problem(body)}"
+            )
+        target = urljoin(str(response.url), html.unescape(action.group(1)))
+        response = _send(http, walk, "POST", target, data=form)
+        form = extra_form(response.text) if extra_form and not response.is_redirect else None
+    raise WalkError("the login went round in circles")
+
+
+def _send(
+    http: httpx2.Client, walk: Walk, method: str, url: str, data: dict[str, str] | None = None
+) -> httpx2.Response:
+    try:
+        response = http.request(method, url, data=data, follow_redirects=False)
+    except httpx2.HTTPError as exc:
+        raise WalkError(f"{method} {_redact(url)} failed: {type(exc).__name__}") from exc
+    walk.hops.append(
+        Hop(method, _redact(url), response.status_code, response.elapsed.total_seconds())
+    )
+    return response
+
+
+def _finish(
+    http: httpx2.Client,
+    walk: Walk,
+    *,
+    base: str,
+    client_id: str,
+    redirect_uri: str,
+    code: str,
+    verifier: str,
+) -> Walk:
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "code": code,
+        "code_verifier": verifier,
+    }
+    response = _send(http, walk, "POST", f"{base}/token", data=form)
+    if response.status_code != httpx2.codes.OK:
+        raise WalkError(f"the token request failed: {response.text[:200]}")
+    walk.tokens = response.json()
+    walk.id_claims = jwt.decode(walk.tokens["id_token"], options={"verify_signature": False})
+    walk.access_claims = jwt.decode(
+        walk.tokens["access_token"], options={"verify_signature": False}
+    )
+    return walk

@@ -1,0 +1,86 @@
+"""Run an ASGI app on uvicorn in a background thread (tests, demos, the sandbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+
+from keycloak_duo_bridge.errors import BridgeError
+
+
+class Server(uvicorn.Server):
+    """uvicorn, plus: connections still open after the graceful period are aborted.
+
+    Clients such as ``requests`` keep a finished response's socket open until garbage
+    collection, and a TLS close then waits for the peer's ``close_notify``. Without the
+    abort, the event loop would close under those transports and leak them.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        for connection in list(self.server_state.connections):
+            connection.transport.abort()
+        await asyncio.sleep(0)  # let the aborts run before the loop closes
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BridgeError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class ServerThread:
+    """A uvicorn server serving in a daemon thread; a context manager that stops it."""
+
+    port: int
+    _server: Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_in_thread(
+    config: uvicorn.Config, sock: socket.socket, *, name: str, timeout: float = 10.0
+) -> ServerThread:
+    """Serve ``config`` on the bound ``sock`` in a daemon thread; return once it listens."""
+    server = Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise BridgeError(f"the {name} did not start")
+        time.sleep(0.02)
+    return ServerThread(sock.getsockname()[1], server, thread)

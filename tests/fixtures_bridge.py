@@ -1,0 +1,122 @@
+"""The whole stack for step-up tests: sandbox Keycloak, the Duo emulator, a bridge, tenants."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.bridge.server import start_bridge
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
+from keycloak_duo_bridge.sandbox import provision, secrets
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.serving import ServerThread
+from keycloak_duo_bridge.settings import Settings, key_ring, load_settings, signing_key
+from keycloak_duo_bridge.signing import jwks
+from tests.fixtures_browser import APP_ORIGIN
+
+APP_ID = "demo-app"
+APP_REDIRECT = f"{APP_ORIGIN}/callback"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def stack_settings(keycloak_sandbox: SandboxKeycloak, duo_emulator: RunningEmulator) -> Settings:
+    """Settings pointing the admin service and the bridge at the sandbox and the emulator."""
+    admin = keycloak_sandbox.settings
+    return load_settings(
+        keycloak_url=keycloak_sandbox.url,
+        keycloak_admin_username=admin.sandbox_admin_username,
+        keycloak_admin_password=admin.sandbox_admin_password,
+        duo_ca_file=duo_emulator.ca_path,
+        **{k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(admin.state_dir).items()},
+    )
+
+
+@dataclass
+class Bridge:
+    settings: Settings
+    server: ServerThread
+
+    @property
+    def url(self) -> str:
+        return self.settings.bridge_url
+
+
+def run_bridge(stack_settings: Settings) -> Bridge:
+    server, settings = start_bridge(
+        lambda url: stack_settings.model_copy(update={"bridge_url": url})
+    )
+    return Bridge(settings, server)
+
+
+@pytest.fixture(scope="session")
+def bridge(stack_settings: Settings) -> Iterator[Bridge]:
+    """One bridge, serving in a background thread for the whole session."""
+    running = run_bridge(stack_settings)
+    with running.server:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def admin_keycloak(stack_settings: Settings) -> Keycloak:
+    """The admin service's Keycloak adapter, logged in to the sandbox."""
+    return Keycloak.from_settings(stack_settings)
+
+
+@dataclass
+class Tenant:
+    """A partner and client realm with Duo on, the demo application, and its users."""
+
+    partner: str
+    realm: str
+    integration: IntegrationCredentials
+    settings: Settings
+    emulator: RunningEmulator
+
+    def user(self, name: str, *, behavior: str = "allow", enrolled: bool = True) -> str:
+        """A Keycloak user with the test password, and how Duo will treat them."""
+        user_id = provision.ensure_user(self.settings, self.realm, name, PASSWORD)
+        self.emulator.control.set_user(name, behavior=behavior, enrolled=enrolled)  # type: ignore[arg-type]
+        return user_id
+
+
+TenantFactory = Callable[..., Tenant]
+
+
+@pytest.fixture
+def duo_tenant(
+    admin_keycloak: Keycloak,
+    stack_settings: Settings,
+    bridge: Bridge,
+    duo_emulator: RunningEmulator,
+) -> TenantFactory:
+    """Make a partner + client realm with Duo on (policy as given) and the demo app."""
+
+    def make(**policy: object) -> Tenant:
+        suffix = uuid.uuid4().hex[:8]
+        partner, realm = f"p-{suffix}", f"c-{suffix}"
+        tenants.create_partner(admin_keycloak, partner)
+        tenants.create_client(admin_keycloak, realm, partner=partner)
+        integration = duo_emulator.control.add_integration()
+        duo_settings.set_credentials(
+            admin_keycloak,
+            realm,
+            ikey=integration.client_id,
+            skey=integration.client_secret,
+            api_host=integration.api_host,
+            ring=key_ring(stack_settings),
+            health=None,
+        )
+        duo_settings.set_policy(admin_keycloak, realm, duo_settings.Policy(**policy))  # type: ignore[arg-type]
+        wires = wiring.Wiring(bridge.url, json.dumps(jwks(signing_key(stack_settings))))
+        duo_settings.set_enabled(admin_keycloak, realm, enabled=True, wires=wires)
+        provision.ensure_app(stack_settings, realm, APP_ID, APP_REDIRECT)
+        return Tenant(partner, realm, integration, stack_settings, duo_emulator)
+
+    return make
