@@ -1,0 +1,180 @@
+"""The pure inheritance and decision rules (no Keycloak)."""
+
+from __future__ import annotations
+
+import pytest
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import (
+    Credentials,
+    EffectiveSettings,
+    Origin,
+    Outcome,
+    Sourced,
+    app_mode_of,
+    decide,
+    format_bypass_groups,
+    format_remember,
+    parse_bool,
+    parse_bypass_groups,
+    parse_remember,
+    resolve_effective,
+)
+from keycloak_duo_bridge.attributes import AppMode, FailMode, RememberMode, UserMode
+from keycloak_duo_bridge.errors import ConfigError
+
+CREDS = {
+    attr.DUO_IKEY: "DI" + "A" * 18,
+    attr.DUO_API_HOST: "api.example",
+    attr.DUO_SKEY: "kdb1:k:n:c",
+}
+PARTNER = {attr.TENANT_KIND: "partner", **CREDS, attr.DUO_ENABLED: "true"}
+CLIENT = {attr.TENANT_KIND: "client", attr.TENANT_PARTNER: "p"}
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    """A realm with no settings is off, required, closed, session, no credentials."""
+    e = resolve_effective({}, realm="r")
+    assert e.enabled.value is False
+    assert e.enabled.origin is Origin.DEFAULT
+    assert e.user_mode.value is UserMode.REQUIRED
+    assert e.fail_mode.value is FailMode.CLOSED
+    assert e.remember.value is RememberMode.SESSION
+    assert e.bypass_groups.value == ()
+    assert e.credentials.value is None
+    assert e.problems == ()
+
+
+def test_client_inherits_everything_from_its_partner() -> None:
+    """A client realm without settings takes the partner's credentials and switch."""
+    e = resolve_effective(CLIENT, PARTNER, realm="c")
+    assert e.partner == "p"
+    assert e.enabled == Sourced(value=True, origin=Origin.PARTNER_REALM, realm="p")
+    assert e.credentials.value == Credentials("DI" + "A" * 18, "api.example", "kdb1:k:n:c", "p")
+    assert e.credentials.origin is Origin.PARTNER_REALM
+
+
+def test_client_values_win_over_the_partner() -> None:
+    """The client realm's own credentials and settings take precedence."""
+    own = {**CLIENT, **CREDS, attr.DUO_USER_MODE: "opt-in", attr.DUO_FAIL_MODE: "open"}
+    partner = {**PARTNER, attr.DUO_USER_MODE: "required", attr.DUO_REMEMBER: "15"}
+    e = resolve_effective(own, partner, realm="c")
+    assert e.credentials.origin is Origin.CLIENT_REALM
+    assert e.credentials.value is not None
+    assert e.credentials.value.realm == "c"
+    assert e.user_mode.value is UserMode.OPT_IN
+    assert e.user_mode.origin is Origin.CLIENT_REALM
+    assert e.fail_mode.value is FailMode.OPEN
+    assert e.remember.value == 15
+    assert e.remember.origin is Origin.PARTNER_REALM
+
+
+def test_partner_realm_values_are_marked_partner() -> None:
+    """A partner's own values have origin "partner realm"."""
+    e = resolve_effective(PARTNER, realm="p")
+    assert e.enabled.origin is Origin.PARTNER_REALM
+    assert e.partner is None
+
+
+def test_invalid_values_are_skipped_and_reported() -> None:
+    """A hand-written bad value falls through to the next level and is reported."""
+    own = {**CLIENT, attr.DUO_FAIL_MODE: "sometimes", attr.DUO_BYPASS_GROUPS: "staff"}
+    e = resolve_effective(own, {**PARTNER, attr.DUO_FAIL_MODE: "open"}, realm="c")
+    assert e.fail_mode.value is FailMode.OPEN
+    assert e.bypass_groups.origin is Origin.DEFAULT
+    assert len(e.problems) == 2
+
+
+def test_incomplete_credentials_are_not_mixed_with_the_partners() -> None:
+    """A client realm with only an ikey gets no credentials, and a problem."""
+    e = resolve_effective({**CLIENT, attr.DUO_IKEY: "X" * 20}, PARTNER, realm="c")
+    assert e.credentials.value is None
+    assert e.credentials.origin is Origin.CLIENT_REALM
+    assert "duo.api_host" in e.problems[0]
+    assert "duo.skey" in e.problems[0]
+
+
+def test_a_missing_partner_is_a_problem() -> None:
+    """A client naming a partner that does not exist resolves with defaults."""
+    e = resolve_effective(CLIENT, None, realm="c")
+    assert e.enabled.value is False
+    assert e.problems == ("partner realm 'p' does not exist",)
+
+
+ON = resolve_effective(PARTNER, realm="p")
+OPT_IN = resolve_effective({**PARTNER, attr.DUO_USER_MODE: "opt-in"}, realm="p")
+BYPASS = resolve_effective({**PARTNER, attr.DUO_BYPASS_GROUPS: '["/staff"]'}, realm="p")
+
+
+@pytest.mark.parametrize(
+    ("effective", "mode", "groups", "activated", "outcome"),
+    [
+        (resolve_effective({}, realm="r"), AppMode.REQUIRED, (), True, Outcome.REALM_OFF),
+        (ON, AppMode.OFF, (), True, Outcome.APP_OFF),
+        (ON, AppMode.INHERIT, (), False, Outcome.REQUIRED),
+        (ON, AppMode.REQUIRED, (), False, Outcome.REQUIRED),
+        (OPT_IN, AppMode.INHERIT, (), False, Outcome.NOT_ACTIVATED),
+        (OPT_IN, AppMode.INHERIT, (), True, Outcome.REQUIRED),
+        (BYPASS, AppMode.INHERIT, ("/staff",), False, Outcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staff/oncall",), False, Outcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staffing",), False, Outcome.REQUIRED),
+    ],
+)
+def test_decide(
+    effective: EffectiveSettings,
+    mode: AppMode,
+    groups: tuple[str, ...],
+    activated: bool,  # noqa: FBT001
+    outcome: Outcome,
+) -> None:
+    """Realm off, app off, bypass group (and subgroups), opt-in activation, in that order."""
+    decision = decide(effective, mode, groups, activated=activated)
+    assert decision.outcome is outcome
+    assert decision.requires_duo is (outcome is Outcome.REQUIRED)
+    assert decision.reason
+
+
+@pytest.mark.parametrize(
+    ("stored", "mode"),
+    [
+        (None, AppMode.INHERIT),
+        ({}, AppMode.INHERIT),
+        ({attr.APP_MODE: "off"}, AppMode.OFF),
+        ({attr.APP_MODE: "bogus"}, AppMode.REQUIRED),
+    ],
+)
+def test_app_mode_of(stored: dict[str, str] | None, mode: AppMode) -> None:
+    """Unset is inherit; garbage is treated as required (fail closed)."""
+    assert app_mode_of(stored) is mode
+
+
+@pytest.mark.parametrize("text", ["0", "43201", "-5", "soon", "١٢"])
+def test_parse_remember_rejects(text: str) -> None:
+    """Remember takes session, every-login or 1-43200 minutes."""
+    with pytest.raises(ConfigError, match="remember"):
+        parse_remember(text)
+
+
+def test_remember_round_trip() -> None:
+    """Remember values format back to what they were parsed from."""
+    for text in ("session", "every-login", "90"):
+        assert format_remember(parse_remember(text)) == text
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}', "[1]", "not json", '["staff"]', '["/a//b"]', '["/"]'])
+def test_parse_bypass_groups_rejects(text: str) -> None:
+    """Bypass groups are a JSON list of /group/paths."""
+    with pytest.raises(ConfigError):
+        parse_bypass_groups(text)
+
+
+def test_bypass_groups_format_sorted_unique() -> None:
+    """Stored bypass groups are sorted and de-duplicated JSON."""
+    assert format_bypass_groups(["/b", "/a", "/b"]) == '["/a", "/b"]'
+    assert parse_bypass_groups('["/a", "/b/c"]') == ("/a", "/b/c")
+
+
+def test_parse_bool_rejects() -> None:
+    """Only the words true and false are booleans."""
+    with pytest.raises(ConfigError):
+        parse_bool("yes")
