@@ -30,8 +30,8 @@ class Server(uvicorn.Server):
         await asyncio.sleep(0)  # let the aborts run before the loop closes
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+def bind(host: str, port: int, error: type[BridgeError] = BridgeError) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one); ``error`` if not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -39,7 +39,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise BridgeError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        raise error(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
@@ -70,17 +70,33 @@ class ServerThread:
 
 
 def start_in_thread(
-    config: uvicorn.Config, sock: socket.socket, *, name: str, timeout: float = 10.0
+    config: uvicorn.Config,
+    sock: socket.socket,
+    *,
+    name: str,
+    timeout: float = 10.0,
+    error: type[BridgeError] = BridgeError,
 ) -> ServerThread:
-    """Serve ``config`` on the bound ``sock`` in a daemon thread; return once it listens."""
+    """Serve ``config`` on the bound ``sock`` in a daemon thread; return once it listens.
+
+    The configuration is loaded here, so a bad certificate fails in the caller.
+    """
+    try:
+        config.load()
+    except OSError as exc:  # ssl.SSLError included
+        sock.close()
+        raise error(f"cannot load the {name}'s TLS certificate: {exc}") from exc
     server = Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+        # Defensive: configuration errors were raised by config.load() already, so only a
+        # wedged event loop could get here.
+        if not thread.is_alive() or time.monotonic() > deadline:  # pragma: no cover
             server.should_exit = True
+            thread.join(timeout=timeout)
             sock.close()
-            raise BridgeError(f"the {name} did not start")
+            raise error(f"the {name} did not start")
         time.sleep(0.02)
     return ServerThread(sock.getsockname()[1], server, thread)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
 
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.emulator.errors import InvalidClientError, InvalidRequestError
 from keycloak_duo_bridge.emulator.model import Integration
 

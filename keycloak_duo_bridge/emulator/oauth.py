@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.emulator._http import (
     connection,
     emulator_state,

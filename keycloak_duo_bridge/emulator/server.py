@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Self
 
 import uvicorn
 
+from keycloak_duo_bridge import serving
 from keycloak_duo_bridge.emulator.app import create_app
 from keycloak_duo_bridge.emulator.certs import CertificatePaths, ensure_certificates
 from keycloak_duo_bridge.emulator.client import EmulatorControl
@@ -36,39 +34,11 @@ def api_host_for(host: str, port: int) -> str:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise EmulatorError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
+    return serving.bind(host, port, EmulatorError)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, plus: connections still open after the graceful period are aborted.
-
-    Clients such as ``requests`` keep a finished response's socket open until garbage
-    collection, and a TLS close then waits for the peer's ``close_notify``. Without the
-    abort, the event loop would close under those transports and leak them.
-    """
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
-        for connection in list(self.server_state.connections):
-            connection.transport.abort()
-        await asyncio.sleep(0)  # let the aborts run before the loop closes
-
-
-def _loaded_config(
-    state: EmulatorState, certs: CertificatePaths, sock: socket.socket
-) -> uvicorn.Config:
-    """uvicorn's configuration, loaded here so a bad certificate fails in the caller."""
-    config = uvicorn.Config(
+def _config(state: EmulatorState, certs: CertificatePaths) -> uvicorn.Config:
+    return uvicorn.Config(
         create_app(state),
         ssl_certfile=str(certs.cert),
         ssl_keyfile=str(certs.key),
@@ -79,12 +49,6 @@ def _loaded_config(
         proxy_headers=False,  # scope["client"] must be the real TCP peer
         timeout_graceful_shutdown=1,
     )
-    try:
-        config.load()
-    except OSError as exc:  # ssl.SSLError included
-        sock.close()
-        raise EmulatorError(f"cannot load the emulator's TLS certificate: {exc}") from exc
-    return config
 
 
 @dataclass
@@ -96,14 +60,12 @@ class RunningEmulator:
     ca_path: Path
     state: EmulatorState
     control: EmulatorControl
-    _server: uvicorn.Server = field(repr=False)
-    _thread: threading.Thread = field(repr=False)
+    _server: serving.ServerThread = field(repr=False)
 
     def stop(self) -> None:
         """Stop serving and wait for the thread."""
         self.control.close()
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -133,25 +95,17 @@ def start_emulator(
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    server = _Server(_loaded_config(state, certs, sock))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="duo-emulator", daemon=True
+    server = serving.start_in_thread(
+        _config(state, certs),
+        sock,
+        name="Duo emulator",
+        timeout=startup_timeout,
+        error=EmulatorError,
     )
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        # Defensive: configuration errors were raised by _loaded_config already, so only a
-        # wedged event loop could get here.
-        if not thread.is_alive() or time.monotonic() > deadline:  # pragma: no cover
-            server.should_exit = True
-            thread.join(timeout=startup_timeout)
-            sock.close()
-            raise EmulatorError("the Duo emulator did not start")
-        time.sleep(0.02)
     api_host = api_host_for(host, port)
     base_url = f"https://{api_host}"
     control = EmulatorControl(base_url, certs.ca, api_host)
-    return RunningEmulator(base_url, api_host, certs.ca, state, control, server, thread)
+    return RunningEmulator(base_url, api_host, certs.ca, state, control, server)
 
 
 def serve(
@@ -171,9 +125,14 @@ def serve(
         state.add_integration(integration)
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
-    config = _loaded_config(state, certs, sock)
+    config = _config(state, certs)
+    try:
+        config.load()
+    except OSError as exc:  # ssl.SSLError included
+        sock.close()
+        raise EmulatorError(f"cannot load the Duo emulator's TLS certificate: {exc}") from exc
     announce(certs.ca, f"https://{api_host_for(host, sock.getsockname()[1])}")
     try:
-        _Server(config).run(sockets=[sock])
+        serving.Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from keycloak_duo_bridge.duo import protocol
+from keycloak_duo_bridge.duo import jose, protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
-from keycloak_duo_bridge.emulator import jose
 from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
 
 CREDS = DuoCredentials(ikey="DIXXXXXXXXXXXXXXXXXX", skey="s" * 40, api_host="duo.example:443")

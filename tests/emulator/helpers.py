@@ -11,7 +11,8 @@ from typing import Any
 import httpx2
 from duo_universal.client import Client
 
-from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator, jose
+from keycloak_duo_bridge.duo import jose
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 
 REDIRECT_URI = "https://app.example/duo/callback?tenant=acme"
 

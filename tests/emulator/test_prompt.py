@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.emulator.assertions import CLIENT_ASSERTION_TYPE
 from keycloak_duo_bridge.emulator.state import TRANSACTION_LIFETIME
 from tests.emulator.conftest import AppUnderTest

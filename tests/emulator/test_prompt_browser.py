@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
 from duo_universal.client import Client
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Page
 
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from tests.emulator.helpers import sdk_client
@@ -18,44 +17,6 @@ pytestmark = [
     # duo_universal signs with Duo's 40-character secrets; PyJWT's length advice is moot.
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
 ]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium, closed when the module ends."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page; the application at app.example is stubbed to say it got the callback."""
-    context: BrowserContext = browser.new_context(ignore_https_errors=True)
-    context.set_default_timeout(10_000)
-
-    def application(route: Route) -> None:
-        route.fulfill(status=200, content_type="text/html", body="<h1>back at the app</h1>")
-
-    context.route("https://app.example/**", application)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _login(

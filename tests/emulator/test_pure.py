@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.emulator.assertions import accepted_hosts, numeric_date, redirect_with
 from keycloak_duo_bridge.emulator.claims import access_device
 from keycloak_duo_bridge.emulator.phones import mask, normalize_e164

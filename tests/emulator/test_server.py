@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from starlette.requests import Request
 
+from keycloak_duo_bridge import serving
 from keycloak_duo_bridge.cli import emulator as cli
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.emulator import EmulatorError, RunningEmulator, _http, certs, server
@@ -109,7 +110,7 @@ def test_stop_with_a_client_still_connected(tmp_path: Path) -> None:
         tls.sendall(b"GET /emulator/events HTTP/1.1\r\nHost: x\r\n\r\n")
         assert tls.recv(100).startswith(b"HTTP/1.1 200")
         emulator.stop()
-        assert not emulator._thread.is_alive()
+        assert not emulator._server._thread.is_alive()
 
 
 def test_control_client_errors(tmp_path: Path) -> None:
@@ -129,12 +130,12 @@ def test_serve_in_the_foreground(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """``serve`` announces the CA and URL, then serves until told to stop."""
     servers: list[Any] = []
 
-    class Recording(server._Server):
+    class Recording(serving.Server):
         def __init__(self, config: Any) -> None:
             super().__init__(config)
             servers.append(self)
 
-    monkeypatch.setattr(server, "_Server", Recording)
+    monkeypatch.setattr(serving, "Server", Recording)
     announced: list[tuple[Path, str]] = []
     app = Integration("DISERVESERVESERVESER", SECRET)
     thread = threading.Thread(

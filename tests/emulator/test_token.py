@@ -7,7 +7,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from keycloak_duo_bridge.emulator import jose
+from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.emulator.assertions import CLIENT_ASSERTION_TYPE
 from keycloak_duo_bridge.emulator.model import Faults, Integration
 from tests.emulator.conftest import AppUnderTest
