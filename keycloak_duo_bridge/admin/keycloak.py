@@ -106,14 +106,19 @@ class Keycloak:
                     f"Keycloak at {self.url} is unreachable (while trying to {what})"
                 ) from None
             except KeycloakAuthenticationError:
-                raise KeycloakAuthError(
-                    f"Keycloak at {self.url} rejected the admin credentials of user "
-                    f"{self.username!r} (KDB_KEYCLOAK_ADMIN_USERNAME / _PASSWORD / _REALM)"
-                ) from None
+                raise self._auth_error() from None
             except PythonKeycloakError as exc:
+                if "invalid_grant" in _message(exc):  # a 400 from the token endpoint
+                    raise self._auth_error() from None
                 raise _translate(exc, what, missing, self.username) from exc
             except TypeError as exc:  # python-keycloak 7 on an unexpected response type
                 raise KeycloakError(f"unexpected answer from Keycloak to: {what}") from exc
+
+    def _auth_error(self) -> KeycloakAuthError:
+        return KeycloakAuthError(
+            f"Keycloak at {self.url} rejected the admin credentials of user "
+            f"{self.username!r} (KDB_KEYCLOAK_ADMIN_USERNAME / _PASSWORD / _REALM)"
+        )
 
     def _raw(self, method: str, path: str, data: Any | None = None) -> Any:
         """A REST call python-keycloak has no method for; raises like its methods do."""
