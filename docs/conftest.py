@@ -32,7 +32,7 @@ keycloak_pages = Sybil(
     parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
     patterns=["*.md"],
     excludes=EMULATOR_PAGES,
-    fixtures=["keycloak_sandbox"],
+    fixtures=["keycloak_sandbox", "duo_emulator"],
     teardown=stop_what_the_page_started,
     name="keycloak",
 )
