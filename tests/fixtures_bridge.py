@@ -6,8 +6,15 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import uvicorn
+from keycloak import KeycloakAdmin
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
@@ -15,13 +22,12 @@ from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
-from keycloak_duo_bridge.serving import ServerThread
+from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings, signing_key
 from keycloak_duo_bridge.signing import jwks
-from tests.fixtures_browser import APP_ORIGIN
 
 APP_ID = "demo-app"
-APP_REDIRECT = f"{APP_ORIGIN}/callback"
+APP2_ID = "second-app"
 PASSWORD = "correct horse battery staple"
 
 
@@ -69,6 +75,21 @@ def admin_keycloak(stack_settings: Settings) -> Keycloak:
     return Keycloak.from_settings(stack_settings)
 
 
+def _app(request: Request) -> Response:
+    return HTMLResponse("<h1>back at the app</h1>")
+
+
+@pytest.fixture(scope="session")
+def app_redirect() -> Iterator[str]:
+    """A stand-in application on loopback: the redirect URI that receives the code."""
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(
+        Starlette(routes=[Route("/callback", _app)]), log_config=None, lifespan="off"
+    )
+    with start_in_thread(config, sock, name="demo application") as server:
+        yield f"http://127.0.0.1:{server.port}/callback"
+
+
 @dataclass
 class Tenant:
     """A partner and client realm with Duo on, the demo application, and its users."""
@@ -78,12 +99,28 @@ class Tenant:
     integration: IntegrationCredentials
     settings: Settings
     emulator: RunningEmulator
+    redirect_uri: str
 
     def user(self, name: str, *, behavior: str = "allow", enrolled: bool = True) -> str:
         """A Keycloak user with the test password, and how Duo will treat them."""
         user_id = provision.ensure_user(self.settings, self.realm, name, PASSWORD)
         self.emulator.control.set_user(name, behavior=behavior, enrolled=enrolled)  # type: ignore[arg-type]
         return user_id
+
+    def admin(self) -> KeycloakAdmin:
+        """python-keycloak on this realm, for what the admin service does not do."""
+        return KeycloakAdmin(
+            server_url=self.settings.keycloak_url,
+            username=self.settings.keycloak_admin_username,
+            password=self.settings.keycloak_admin_password.get_secret_value(),
+            realm_name=self.realm,
+            user_realm_name="master",
+        )
+
+    def events(self, *types: str) -> list[dict[str, Any]]:
+        """The realm's stored login events of these types, newest first."""
+        found: list[dict[str, Any]] = self.admin().get_events({"type": list(types)})
+        return found
 
 
 TenantFactory = Callable[..., Tenant]
@@ -95,6 +132,7 @@ def duo_tenant(
     stack_settings: Settings,
     bridge: Bridge,
     duo_emulator: RunningEmulator,
+    app_redirect: str,
 ) -> TenantFactory:
     """Make a partner + client realm with Duo on (policy as given) and the demo app."""
 
@@ -116,7 +154,10 @@ def duo_tenant(
         duo_settings.set_policy(admin_keycloak, realm, duo_settings.Policy(**policy))  # type: ignore[arg-type]
         wires = wiring.Wiring(bridge.url, json.dumps(jwks(signing_key(stack_settings))))
         duo_settings.set_enabled(admin_keycloak, realm, enabled=True, wires=wires)
-        provision.ensure_app(stack_settings, realm, APP_ID, APP_REDIRECT)
-        return Tenant(partner, realm, integration, stack_settings, duo_emulator)
+        provision.ensure_app(stack_settings, realm, APP_ID, app_redirect)
+        provision.ensure_app(stack_settings, realm, APP2_ID, app_redirect)
+        tenant = Tenant(partner, realm, integration, stack_settings, duo_emulator, app_redirect)
+        tenant.admin().update_realm(realm, {"eventsEnabled": True})
+        return tenant
 
     return make
