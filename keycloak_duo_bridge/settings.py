@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     bridge_host: str = "127.0.0.1"
     bridge_port: Port = 8000
     bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached
+    # An unknown key id re-reads a realm's JWKS at most this often (seconds).
+    bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
     bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
     duo_connect_timeout: float = Field(default=3.0, gt=0)
     duo_read_timeout: float = Field(default=5.0, gt=0)

@@ -98,7 +98,11 @@ def build_services(
         duo=duo,
         gate=HealthGate(duo, ttl=settings.duo_health_ttl, cooldown=settings.duo_breaker_cooldown),
         realms=RealmSource(settings, keycloak_http),
-        jwks=JwksCache(settings.keycloak_url, keycloak_http),
+        jwks=JwksCache(
+            settings.keycloak_url,
+            keycloak_http,
+            min_refresh_interval=settings.bridge_jwks_refresh_interval,
+        ),
         metrics=Metrics(),
         keycloak_http=keycloak_http,
     )
@@ -173,7 +177,12 @@ async def _timed(services: Services, call: str, work: Any) -> Any:
 async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
     """The request token verified against its realm's published keys."""
     issuer = tokens.unverified_issuer(token)
-    realm = tokens.realm_of(issuer, services.settings.keycloak_url)
+    base, realm = tokens.split_issuer(issuer)
+    if base != services.settings.keycloak_url.rstrip("/"):
+        # A partner's branding URL (frontendUrl) becomes its realm's issuer base.
+        fingerprint = tokens.unverified_fingerprint(token)
+        if base != await services.realms.frontend_url(realm, fingerprint):
+            raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
     kid = tokens.unverified_kid(token)
     key = tokens.key_for(await services.jwks.jwks(realm, kid), kid)
     if key is None:

@@ -34,6 +34,7 @@ class _Entry:
     fingerprint: str
     expires: float
     effective: EffectiveSettings
+    frontend_url: str | None
 
 
 class RealmSource:
@@ -55,10 +56,17 @@ class RealmSource:
         self.admin_calls = 0
 
     async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
+        return (await self._entry(realm, fingerprint)).effective
+
+    async def frontend_url(self, realm: str, fingerprint: str) -> str | None:
+        """The realm's branding URL (``frontendUrl``), which becomes its token issuer's base."""
+        return (await self._entry(realm, fingerprint)).frontend_url
+
+    async def _entry(self, realm: str, fingerprint: str) -> _Entry:
         entry = self._cache.get(realm)
         now = self._clock()
         if entry is not None and entry.fingerprint == fingerprint and entry.expires > now:
-            return entry.effective
+            return entry
         attributes = await self._attributes(realm)
         partner_name = attributes.get(TENANT_PARTNER)
         partner = None
@@ -67,11 +75,14 @@ class RealmSource:
                 partner = await self._attributes(partner_name)
             except NotFoundError:
                 partner = None
-        effective = resolve_effective(attributes, partner, realm=realm)
-        self._cache[realm] = _Entry(
-            fingerprint, now + self._settings.bridge_settings_ttl, effective
+        entry = _Entry(
+            fingerprint,
+            now + self._settings.bridge_settings_ttl,
+            resolve_effective(attributes, partner, realm=realm),
+            (attributes.get("frontendUrl") or "").rstrip("/") or None,
         )
-        return effective
+        self._cache[realm] = entry
+        return entry
 
     def invalidate(self, realm: str | None = None) -> None:
         if realm is None:

@@ -8,6 +8,7 @@ redirect. The verdict is ES256, addressed to the realm issuer, for the same user
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,13 +65,21 @@ def unverified_issuer(token: str) -> str:
     return issuer
 
 
-def realm_of(issuer: str, keycloak_url: str) -> str:
-    """The realm name when ``issuer`` is ``<keycloak_url>/realms/<realm>``, else an error."""
-    prefix = keycloak_url.rstrip("/") + "/realms/"
-    realm = issuer[len(prefix) :] if issuer.startswith(prefix) else ""
-    if not realm or "/" in realm or realm != realm.strip():
+def unverified_fingerprint(token: str) -> str:
+    """The settings fingerprint, unverified: only a cache key, checked once verified."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return str(claims.get("cfg") or "")
+
+
+_REALM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+
+
+def split_issuer(issuer: str) -> tuple[str, str]:
+    """``(base, realm)`` of an issuer ``<base>/realms/<realm>``, or an error."""
+    base, separator, realm = issuer.rpartition("/realms/")
+    if not separator or not base or not _REALM_NAME.match(realm):
         raise RequestTokenError("the request token comes from an unknown Keycloak")
-    return realm
+    return base, realm
 
 
 def unverified_kid(token: str) -> str | None:

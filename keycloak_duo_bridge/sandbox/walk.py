@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import http.cookiejar
 import re
 import secrets
 import ssl
@@ -27,6 +28,31 @@ _ERROR = re.compile(
     r'class="[^"]*(?:kc-feedback-text|alert-error|pf-m-danger)[^"]*"[^>]*>(.*?)<', re.DOTALL
 )
 _MAX_HOPS = 30
+
+
+class LoopbackCookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """Send ``Secure`` cookies to ``http://`` loopback hosts, as browsers do.
+
+    Browsers treat ``http://127.0.0.1`` and ``http://localhost`` as secure contexts, and
+    Keycloak marks its session cookies ``Secure``; without this the sandbox's plain-HTTP
+    Keycloak would never get its cookies back from a scripted client.
+    """
+
+    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        host = urlsplit(request.get_full_url()).hostname or ""
+        if host in _LOOPBACK:
+            return True
+        return bool(super().return_ok_secure(cookie, request))
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def browser_like_client(verify: ssl.SSLContext | bool = True) -> httpx2.Client:  # noqa: FBT001, FBT002
+    """An HTTP client that keeps cookies the way a browser on this machine would."""
+    client = httpx2.Client(verify=verify, timeout=httpx2.Timeout(30.0))
+    client.cookies.jar.set_policy(LoopbackCookiePolicy())
+    return client
 
 
 class WalkError(BridgeError):
@@ -90,10 +116,10 @@ def walk_login(
     ``extra_form(page_html)`` may answer a further Keycloak form (e.g. an OTP code).
     """
     own = client is None
-    http = client or httpx2.Client(verify=verify, timeout=httpx2.Timeout(30.0))
+    session = client or browser_like_client(verify)
     try:
         return _walk(
-            http,
+            session,
             keycloak_url=keycloak_url,
             realm=realm,
             client_id=client_id,
@@ -104,11 +130,11 @@ def walk_login(
         )
     finally:
         if own:
-            http.close()
+            session.close()
 
 
 def _walk(
-    http: httpx2.Client,
+    session: httpx2.Client,
     *,
     keycloak_url: str,
     realm: str,
@@ -132,7 +158,7 @@ def _walk(
         "code_challenge": challenge.decode(),
         "code_challenge_method": "S256",
     }
-    response = _send(http, walk, "GET", f"{base}/auth?{urlencode(query)}")
+    response = _send(session, walk, "GET", f"{base}/auth?{urlencode(query)}")
     form: dict[str, str] | None = {"username": username, "password": password}
     for _ in range(_MAX_HOPS):
         if response.is_redirect:
@@ -142,7 +168,7 @@ def _walk(
                 if not code:
                     raise WalkError(f"the application got no code: {_redact(location)}")
                 return _finish(
-                    http,
+                    session,
                     walk,
                     base=base,
                     client_id=client_id,
@@ -150,7 +176,7 @@ def _walk(
                     code=code[0],
                     verifier=verifier,
                 )
-            response = _send(http, walk, "GET", location)
+            response = _send(session, walk, "GET", location)
             continue
         body = response.text
         action = _FORM_ACTION.search(body)
@@ -159,16 +185,16 @@ def _walk(
                 f"the login stopped at {_redact(str(response.url))}: {_page_problem(body)}"
             )
         target = urljoin(str(response.url), html.unescape(action.group(1)))
-        response = _send(http, walk, "POST", target, data=form)
+        response = _send(session, walk, "POST", target, data=form)
         form = extra_form(response.text) if extra_form and not response.is_redirect else None
     raise WalkError("the login went round in circles")
 
 
 def _send(
-    http: httpx2.Client, walk: Walk, method: str, url: str, data: dict[str, str] | None = None
+    session: httpx2.Client, walk: Walk, method: str, url: str, data: dict[str, str] | None = None
 ) -> httpx2.Response:
     try:
-        response = http.request(method, url, data=data, follow_redirects=False)
+        response = session.request(method, url, data=data, follow_redirects=False)
     except httpx2.HTTPError as exc:
         raise WalkError(f"{method} {_redact(url)} failed: {type(exc).__name__}") from exc
     walk.hops.append(
@@ -178,7 +204,7 @@ def _send(
 
 
 def _finish(
-    http: httpx2.Client,
+    session: httpx2.Client,
     walk: Walk,
     *,
     base: str,
@@ -194,7 +220,7 @@ def _finish(
         "code": code,
         "code_verifier": verifier,
     }
-    response = _send(http, walk, "POST", f"{base}/token", data=form)
+    response = _send(session, walk, "POST", f"{base}/token", data=form)
     if response.status_code != httpx2.codes.OK:
         raise WalkError(f"the token request failed: {response.text[:200]}")
     walk.tokens = response.json()

@@ -166,14 +166,25 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
                 refuse(context, "duo_denied", verdict.reason, "Duo denied the sign-in.");
                 return;
             default:
-                if ("duo_config".equals(verdict.reason)) {
-                    refuse(context, "duo_config_fault", verdict.reason,
-                            "Two-factor authentication is misconfigured for this realm. "
-                                    + "Contact your administrator.");
-                } else {
-                    refuse(context, "duo_unavailable", verdict.reason,
-                            "Duo is unavailable, so sign-in cannot be completed. Try again later.");
-                }
+                refuseError(context, verdict.reason);
+        }
+    }
+
+    /** An {@code error} verdict: a configuration fault, a protocol failure, or an outage. */
+    private static void refuseError(RequiredActionContext context, String reason) {
+        switch (reason) {
+            case "duo_config":
+                refuse(context, "duo_config_fault", reason,
+                        "Two-factor authentication is misconfigured for this realm. "
+                                + "Contact your administrator.");
+                return;
+            case "duo_protocol":
+                refuse(context, "duo_protocol", reason,
+                        "The two-factor result could not be verified. Please sign in again.");
+                return;
+            default:
+                refuse(context, "duo_unavailable", reason,
+                        "Duo is unavailable, so sign-in cannot be completed. Try again later.");
         }
     }
 

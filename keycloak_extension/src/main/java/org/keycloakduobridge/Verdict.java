@@ -74,10 +74,15 @@ final class Verdict {
         wrapper.setType(KeyType.EC);
         wrapper.setKid(header.getKeyId());
         wrapper.setPublicKey(key);
-        JsonWebToken jwt = TokenVerifier.create(token, JsonWebToken.class)
-                .verifierContext(new ECDSASignatureVerifierContext(wrapper))
-                .verify()
-                .getToken();
+        JsonWebToken jwt;
+        try {
+            jwt = TokenVerifier.create(token, JsonWebToken.class)
+                    .verifierContext(new ECDSASignatureVerifierContext(wrapper))
+                    .verify()
+                    .getToken();
+        } catch (VerificationException e) {
+            throw new VerificationException("verdict signature does not verify");
+        }
         Map<String, Object> claims = jwt.getOtherClaims();
         if (!TYPE.equals(jwt.getType())) {
             throw new VerificationException("not a verdict");

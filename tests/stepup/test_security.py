@@ -1,0 +1,335 @@
+"""Forged, replayed and misdirected tokens are refused, each with its exact reason."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from keycloak_duo_bridge.bridge import cookie
+from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.sandbox.walk import browser_like_client
+from keycloak_duo_bridge.settings import signing_key
+from keycloak_duo_bridge.signing import SigningKey
+from tests.fixtures_bridge import APP_ID, PASSWORD, Bridge, Tenant, TenantFactory
+
+pytestmark = pytest.mark.keycloak
+
+REFUSED = "The two-factor result could not be verified."
+
+
+@dataclass
+class Paused:
+    """A login stopped where the bridge hands its verdict back to Keycloak."""
+
+    http: httpx2.Client
+    tenant: Tenant
+    user_id: str
+    request_token: str
+    return_url: str
+    verdict: str
+
+    def claims(self) -> dict[str, object]:
+        found: dict[str, object] = jwt.decode(self.verdict, options={"verify_signature": False})
+        return found
+
+    def submit(self, verdict: str) -> httpx2.Response:
+        separator = "&" if "?" in self.return_url else "?"
+        return self.http.get(f"{self.return_url}{separator}{urlencode({'verdict': verdict})}")
+
+
+def _follow(http: httpx2.Client, response: httpx2.Response, stop: str) -> httpx2.Response:
+    """Follow redirects until one points at ``stop``; return that redirect."""
+    for _ in range(20):
+        location = urljoin(str(response.url), response.headers["location"])
+        if location.startswith(stop):
+            return response
+        response = http.get(location)
+        assert response.is_redirect, response.text[:300]
+    raise AssertionError("too many redirects")
+
+
+def pause(http: httpx2.Client, tenant: Tenant, username: str, bridge: Bridge) -> Paused:
+    """Log in up to the bridge's verdict, without delivering it."""
+    user_id = tenant.user(username)
+    query = {
+        "client_id": APP_ID,
+        "redirect_uri": tenant.redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+    }
+    base = f"{tenant.settings.keycloak_url}/realms/{tenant.realm}"
+    page = http.get(f"{base}/protocol/openid-connect/auth?{urlencode(query)}")
+    match = re.search(r'<form[^>]*\baction="([^"]+)"', page.text)
+    assert match
+    response = http.post(
+        html.unescape(match.group(1)), data={"username": username, "password": PASSWORD}
+    )
+    response = _follow(http, response, f"{bridge.url}/step-up?")
+    to_bridge = urljoin(str(response.url), response.headers["location"])
+    request_token = parse_qs(urlsplit(to_bridge).query)["request"][0]
+    response = _follow(http, http.get(to_bridge), f"{base}/login-actions/")
+    location = urljoin(str(response.url), response.headers["location"])
+    parts = urlsplit(location)
+    params = parse_qs(parts.query)
+    verdict = params.pop("verdict")[0]
+    return_url = f"{parts.scheme}://{parts.netloc}{parts.path}?" + urlencode(
+        {k: v[0] for k, v in params.items()}
+    )
+    return Paused(http, tenant, user_id, request_token, return_url, verdict)
+
+
+@pytest.fixture
+def http(stack_settings: object, duo_emulator: object) -> Iterator[httpx2.Client]:
+    """A browser stand-in with a cookie jar, trusting the emulator's CA."""
+    ca = duo_emulator.ca_path  # type: ignore[attr-defined]
+    with browser_like_client(tls_context(ca)) as client:
+        yield client
+
+
+@pytest.fixture
+def paused(http: httpx2.Client, duo_tenant: TenantFactory, bridge: Bridge) -> Paused:
+    """A fresh login, stopped just before its verdict reaches Keycloak."""
+    return pause(http, duo_tenant(), "victor", bridge)
+
+
+def refusal(paused: Paused, response: httpx2.Response) -> str:
+    """Keycloak's page says the result was not verified; return the event's reason."""
+    assert response.status_code == 403
+    assert REFUSED in response.text
+    [event] = paused.tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
+    assert event["error"] == "duo_invalid_verdict"
+    reason: str = event["details"]["duo_reason"]
+    return reason
+
+
+def forge(paused: Paused, key: SigningKey | None = None, **changes: object) -> str:
+    """The paused verdict's claims with ``changes``, signed by ``key`` (the bridge's by default)."""
+    claims = {**paused.claims(), **changes}
+    key = key or signing_key(paused.tenant.settings)
+    return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})
+
+
+def test_the_genuine_verdict_passes(paused: Paused) -> None:
+    """Control: the bridge's own verdict is accepted and the app gets its code."""
+    response = paused.submit(paused.verdict)
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(paused.tenant.redirect_uri)
+
+
+def test_verdict_signed_by_another_key(paused: Paused) -> None:
+    """A verdict signed by a key the realm does not publish is refused."""
+    response = paused.submit(forge(paused, SigningKey.generate()))
+    assert refusal(paused, response) == "verdict signed by an unknown key"
+
+
+def test_verdict_signed_by_another_key_under_a_known_kid(paused: Paused) -> None:
+    """A verdict claiming the bridge's key id but signed by another key is refused."""
+    impostor = SigningKey.generate()
+    claims = paused.claims()
+    kid = signing_key(paused.tenant.settings).kid
+    token = jwt.encode(claims, impostor.private, algorithm="ES256", headers={"kid": kid})
+    response = paused.submit(token)
+    assert refusal(paused, response) == "verdict signature does not verify"
+
+
+def test_verdict_with_alg_none(paused: Paused) -> None:
+    """An unsigned verdict (alg none) is refused."""
+    body = base64.urlsafe_b64encode(json.dumps(paused.claims()).encode()).rstrip(b"=").decode()
+    token = f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}."
+    assert refusal(paused, paused.submit(token)) == "verdict not signed ES256"
+
+
+def test_verdict_for_another_user(paused: Paused) -> None:
+    """A genuine-looking verdict for another user id is refused."""
+    token = forge(paused, sub=str(uuid.uuid4()))
+    assert refusal(paused, paused.submit(token)) == "verdict for another user"
+
+
+def test_verdict_for_another_realm(paused: Paused) -> None:
+    """A verdict addressed to another realm's issuer is refused."""
+    other = f"{paused.tenant.settings.keycloak_url}/realms/someone-else"
+    assert refusal(paused, paused.submit(forge(paused, aud=other))) == "verdict for another realm"
+
+
+def test_expired_verdict(paused: Paused) -> None:
+    """An expired verdict is refused."""
+    token = forge(paused, exp=int(time.time()) - 5)
+    assert refusal(paused, paused.submit(token)) == "verdict expired"
+
+
+def test_verdict_with_a_wrong_nonce(paused: Paused) -> None:
+    """A verdict for another login's nonce is refused."""
+    token = forge(paused, nonce="not-this-login")
+    assert refusal(paused, paused.submit(token)) == "verdict for another login"
+
+
+def test_verdict_replayed_on_a_later_login(
+    http: httpx2.Client, duo_tenant: TenantFactory, bridge: Bridge
+) -> None:
+    """A verdict that completed one login is refused on the next one."""
+    tenant = duo_tenant()
+    first = pause(http, tenant, "walter", bridge)
+    assert first.submit(first.verdict).status_code == 302
+    http.cookies.clear()
+    second = pause(http, tenant, "walter", bridge)
+    response = second.submit(first.verdict)
+    assert refusal(second, response) == "verdict for another login"
+
+
+# -- request tokens, at the bridge ------------------------------------------------------
+
+
+def bridge_page(bridge: Bridge, request_token: str) -> httpx2.Response:
+    return httpx2.get(f"{bridge.url}/step-up", params={"request": request_token})
+
+
+def test_request_token_forged(paused: Paused, bridge: Bridge) -> None:
+    """A request token whose claims were altered after signing is refused."""
+    header, _, signature = paused.request_token.split(".")
+    claims = jwt.decode(paused.request_token, options={"verify_signature": False})
+    claims["sub"] = str(uuid.uuid4())
+    altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    response = bridge_page(bridge, f"{header}.{altered}.{signature}")
+    assert response.status_code == 400
+    assert "the request token does not verify" in response.text
+
+
+def realm_key(tenant: Tenant) -> tuple[rsa.RSAPrivateKey, str]:
+    """Import an RSA key the test knows into the realm, as its active key; return it and its kid."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    admin = tenant.admin()
+    realm_id = admin.get_realm(tenant.realm)["id"]
+    admin.create_component(
+        {
+            "name": "test-known-rsa",
+            "providerId": "rsa",
+            "providerType": "org.keycloak.keys.KeyProvider",
+            "parentId": realm_id,
+            "config": {
+                "priority": ["1000"],
+                "enabled": ["true"],
+                "active": ["true"],
+                "algorithm": ["RS256"],
+                "privateKey": [pem],
+            },
+        }
+    )
+    certs = httpx2.get(
+        f"{tenant.settings.keycloak_url}/realms/{tenant.realm}/protocol/openid-connect/certs"
+    ).json()
+    public = private.public_key().public_numbers()
+    time.sleep(tenant.settings.bridge_jwks_refresh_interval + 0.1)  # the bridge may re-read
+    for jwk in certs["keys"]:
+        if jwk.get("n") == jwt.utils.to_base64url_uint(public.n).decode():
+            return private, str(jwk["kid"])
+    raise AssertionError("the imported key is not published")
+
+
+def signed_request(paused: Paused, key: rsa.RSAPrivateKey, kid: str, **changes: object) -> str:
+    claims = jwt.decode(paused.request_token, options={"verify_signature": False})
+    claims.update(changes)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_request_token_expired(paused: Paused, bridge: Bridge) -> None:
+    """A request token signed by the realm but expired is refused."""
+    key, kid = realm_key(paused.tenant)
+    now = int(time.time())
+    token = signed_request(paused, key, kid, iat=now - 900, exp=now - 600)
+    response = bridge_page(bridge, token)
+    assert response.status_code == 400
+    assert "the request token has expired" in response.text
+
+
+def test_request_token_with_a_foreign_return_url(paused: Paused, bridge: Bridge) -> None:
+    """A return URL outside the realm's login-actions path is refused: no open redirect."""
+    key, kid = realm_key(paused.tenant)
+    for target in ("https://evil.example/login-actions/x", paused.tenant.redirect_uri):
+        token = signed_request(paused, key, kid, return_url=target)
+        response = bridge_page(bridge, token)
+        assert response.status_code == 400
+        assert "outside the realm&#x27;s login-actions path" in response.text
+
+
+def test_request_token_from_an_unknown_realm(paused: Paused, bridge: Bridge) -> None:
+    """A request token claiming a realm that does not exist is refused."""
+    key, kid = realm_key(paused.tenant)
+    issuer = f"{paused.tenant.settings.keycloak_url}/realms/no-such-realm"
+    token = signed_request(paused, key, kid, iss=issuer)
+    response = bridge_page(bridge, token)
+    assert response.status_code == 400
+    assert "the request&#x27;s realm cannot be verified" in response.text
+
+
+def test_request_token_signed_with_hmac(paused: Paused, bridge: Bridge) -> None:
+    """A request token signed with HMAC (never Keycloak's way for these) is refused."""
+    claims = jwt.decode(paused.request_token, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(paused.request_token)["kid"]
+    token = jwt.encode(claims, "k" * 64, algorithm="HS256", headers={"kid": kid})
+    response = bridge_page(bridge, token)
+    assert response.status_code == 400
+    assert "not signed with an asymmetric key" in response.text
+
+
+# -- callbacks ---------------------------------------------------------------------------
+
+
+def test_callback_without_its_cookie(bridge: Bridge) -> None:
+    """A Duo callback in a browser that never started a step-up is refused."""
+    response = httpx2.get(
+        f"{bridge.url}/step-up/callback", params={"state": "s" * 43, "duo_code": "x"}
+    )
+    assert response.status_code == 400
+    assert "no pending step-up in this browser" in response.text
+
+
+def test_callback_with_a_tampered_cookie(bridge: Bridge) -> None:
+    """A callback whose sealed cookie was altered is refused."""
+    response = httpx2.get(
+        f"{bridge.url}/step-up/callback",
+        params={"state": "s" * 43, "duo_code": "x"},
+        cookies={cookie.COOKIE_NAME: "A" * 200},
+    )
+    assert response.status_code == 400
+    assert "the step-up cookie was tampered with" in response.text
+
+
+def test_callback_with_a_used_duo_code(
+    http: httpx2.Client, duo_tenant: TenantFactory, bridge: Bridge
+) -> None:
+    """Replaying Duo's callback (same cookie, same code) gets an error verdict, never allow."""
+    tenant = duo_tenant()
+    tenant.user("yolanda")
+    captured: dict[str, str] = {}
+
+    def spy(request: httpx2.Request) -> None:
+        if request.url.path == "/step-up/callback":
+            captured["url"] = str(request.url)
+            captured["cookie"] = request.headers.get("cookie", "")
+
+    http.event_hooks["request"] = [spy]
+    first = pause(http, tenant, "yolanda", bridge)
+    assert first.claims()["result"] == "allow"
+    replay = httpx2.get(captured["url"], headers={"cookie": captured["cookie"]})
+    assert replay.status_code == 302
+    verdict = parse_qs(urlsplit(replay.headers["location"]).query)["verdict"][0]
+    claims = jwt.decode(verdict, options={"verify_signature": False})
+    assert (claims["result"], claims["reason"]) == ("error", "duo_protocol")
