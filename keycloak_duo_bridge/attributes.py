@@ -53,7 +53,8 @@ SESSION_NOTES: Final = (
 REQUIRED_ACTION: Final = "duo-step-up"  # the extension's required action provider id
 REQUIRED_ACTION_NAME: Final = "Duo two-factor step-up"
 CLIENT_SCOPE: Final = "kdb-duo"  # holds the mappers that put the session notes into tokens
-TOKEN_CLAIM: Final = "duo"  # tokens carry {"duo": {"result": ..., "time": ..., ...}}
+# Tokens carry {"duo": {"result": ..., "time": ..., ...}}.
+TOKEN_CLAIM: Final = "duo"  # noqa: S105 - a claim name, not a password
 
 
 class TenantKind(StrEnum):
