@@ -50,7 +50,7 @@ unit: venv
 	$(VENV)/bin/pytest -m "not keycloak" $(PYTEST_ARGS)
 
 demo: venv
-	$(VENV)/bin/keycloak-duo-bridge demo
+	$(VENV)/bin/keycloak-duo-bridge demo --walk
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* build dist

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # An unknown key id re-reads a realm's JWKS at most this often (seconds).
     bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
     bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
+    # The demo stack (`keycloak-duo-bridge demo`).
+    demo_duo_port: Port = 8443
+    demo_app_port: Port = 8001
     duo_connect_timeout: float = Field(default=3.0, gt=0)
     duo_read_timeout: float = Field(default=5.0, gt=0)
     duo_health_ttl: float = Field(default=60.0, ge=0)  # seconds a good health check is reused

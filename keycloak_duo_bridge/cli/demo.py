@@ -1,15 +1,20 @@
-"""``keycloak-duo-bridge demo``: bring up the sandbox stack on the embedded defaults."""
+"""``keycloak-duo-bridge demo``: the whole stack on the embedded defaults, and a walked login."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 
 from keycloak_duo_bridge.cli._common import Subparsers
-from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.sandbox import stack as demo_stack
+from keycloak_duo_bridge.sandbox.walk import Walk, WalkError, walk_login
 from keycloak_duo_bridge.settings import load_settings
+
+EXIT_WALK_FAILED = 4
 
 
 def _progress(message: str) -> None:
@@ -18,33 +23,83 @@ def _progress(message: str) -> None:
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="start the sandbox stack, print where to look, stay up until Ctrl-C"
+        "demo",
+        help="sandbox Keycloak + Duo emulator + bridge, provisioned; stays up until Ctrl-C",
+    )
+    parser.add_argument(
+        "--walk", action="store_true", help="walk alice's login headlessly and print each hop"
     )
     parser.add_argument(
         "--exit",
         action="store_true",
-        help="stop everything and exit once the stack is up (for scripts and tests)",
+        help="stop everything and exit once set up (and walked); exit 0 only if Duo was passed",
     )
     parser.set_defaults(handler=run)
 
 
+def _walk_alice(stack: demo_stack.Stack) -> Walk:
+    return walk_login(
+        keycloak_url=stack.settings.keycloak_url,
+        realm=demo_stack.CLIENT,
+        client_id=demo_stack.APP,
+        redirect_uri=f"{stack.app_url}/callback",
+        username="alice",
+        password=stack.passwords["alice"],
+        verify=tls_context(stack.emulator.ca_path),
+    )
+
+
+def walk(stack: demo_stack.Stack) -> bool:
+    """Walk alice's login twice (cold, then warm); print hops and claims. True if Duo allowed."""
+    stack.emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    try:
+        cold = _walk_alice(stack)
+        warm = _walk_alice(stack)
+    except WalkError as exc:
+        print(f"walk failed: {exc}")
+        return False
+    finally:
+        stack.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
+    print("\nalice's login, hop by hop (server time):")
+    for hop in warm.hops:
+        print(f"  {hop.status} {hop.method:4} {hop.url}  {hop.seconds * 1000:.1f} ms")
+    bridge_host = stack.settings.bridge_url.removeprefix("http://").removeprefix("https://")
+    hosts = (bridge_host, stack.emulator.api_host)
+    print(
+        "\nServer-side time of the Duo hop (bridge + Duo): "
+        f"{cold.seconds_at(*hosts) * 1000:.1f} ms on the first login (cold caches), "
+        f"{warm.seconds_at(*hosts) * 1000:.1f} ms on the next"
+    )
+    duo = warm.id_claims.get("duo", {})
+    print("ID token Duo claims:", json.dumps(duo, indent=2))
+    return isinstance(duo, dict) and duo.get("result") == "allow"
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    keycloak = SandboxKeycloak(settings)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stack = demo_stack.start(settings, _progress)
     try:
-        status = keycloak.up(progress=_progress)
+        passed = walk(stack) if args.walk else True
+        keycloak = stack.settings.keycloak_url
         print()
-        print(f"Keycloak {status.version} with the duo-step-up extension: {status.url}")
-        print(f"Admin console: {status.url}/admin/")
-        print(f"  username: {settings.sandbox_admin_username}")
-        print(f"  password: {settings.sandbox_admin_password.get_secret_value()}")
-        print(f"Keycloak log: {status.log}")
+        print(
+            f"Keycloak admin console: {keycloak}/admin/  "
+            f"(user {settings.sandbox_admin_username!r}, "
+            f"password {settings.sandbox_admin_password.get_secret_value()!r})"
+        )
+        print(f"Demo application: {stack.app_url}/  (realm {demo_stack.CLIENT})")
+        for name, password in stack.passwords.items():
+            state = "enrolled in Duo" if demo_stack.USERS[name] else "not enrolled yet"
+            print(f"  user {name!r}, password {password!r} ({state})")
+        print(f"Duo emulator: {stack.emulator.base_url}  (CA {stack.emulator.ca_path})")
+        print(f"Bridge: {stack.settings.bridge_url}  (metrics at /metrics)")
         if args.exit:
-            return 0
-        print("\nThe sandbox stays up until you press Ctrl-C.", flush=True)
+            return 0 if passed else EXIT_WALK_FAILED
+        print("\nThe demo stays up until you press Ctrl-C.", flush=True)
         stop.wait()
         return 0
     finally:
-        keycloak.down(progress=_progress)
+        stack.close(_progress)
+        signal.signal(signal.SIGTERM, previous)

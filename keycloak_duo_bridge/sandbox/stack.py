@@ -1,0 +1,161 @@
+"""The whole demo stack on the embedded defaults: Keycloak, the Duo emulator, the bridge.
+
+Partner ``acme`` with client realm ``globex``; Duo credentials on ``globex`` (an emulator
+integration); a demo OIDC application; ``alice`` (enrolled in Duo) and ``bob`` (not yet).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.bridge.server import start_bridge
+from keycloak_duo_bridge.duo.health import check_credentials
+from keycloak_duo_bridge.emulator import RunningEmulator, start_emulator
+from keycloak_duo_bridge.emulator.model import Integration
+from keycloak_duo_bridge.sandbox import process, provision
+from keycloak_duo_bridge.sandbox import secrets as sandbox_secrets
+from keycloak_duo_bridge.sandbox.demo_app import create_demo_app
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.serving import bind, start_in_thread
+from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
+from keycloak_duo_bridge.signing import jwks
+
+PARTNER = "acme"
+CLIENT = "globex"
+APP = "demo-app"
+USERS = {"alice": True, "bob": False}  # username: enrolled in Duo already
+PHONE = "+15555550100"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Stack:
+    """The running demo stack and what a person needs to try it."""
+
+    settings: Settings
+    keycloak: SandboxKeycloak
+    emulator: RunningEmulator
+    app_url: str
+    passwords: dict[str, str]
+    started_keycloak: bool
+    _resources: ExitStack = field(repr=False)
+
+    def close(self, progress: Progress) -> None:
+        self._resources.close()
+        if self.started_keycloak:
+            self.keycloak.down(progress=progress)
+
+
+def _demo_secrets(settings: Settings) -> dict[str, str]:
+    """The demo's Duo integration and user passwords, made once per state dir."""
+    path = settings.state_dir / "demo.json"
+    stored = process.read_state(path)
+    if stored is None:
+        alphabet = string.ascii_uppercase + string.digits
+        stored = {
+            "ikey": "DI" + "".join(secrets.choice(alphabet) for _ in range(18)),
+            "skey": "".join(
+                secrets.choice(string.ascii_letters + string.digits) for _ in range(40)
+            ),
+            **{name: secrets.token_urlsafe(9) for name in USERS},
+        }
+        process.write_state(path, stored)
+    return {str(k): str(v) for k, v in stored.items()}
+
+
+def start(settings: Settings, progress: Progress) -> Stack:
+    """Start (or reuse) the sandbox Keycloak, start the emulator and bridge, provision."""
+    keycloak = SandboxKeycloak(settings)
+    started = not keycloak.status().running
+    status = keycloak.up(progress=progress)
+    assert status.url is not None  # noqa: S101 - up() returns a running status
+    resources = ExitStack()
+    try:
+        demo = _demo_secrets(settings)
+        emulator = start_emulator(
+            settings.state_dir / "duo-emulator",
+            port=settings.demo_duo_port,
+            integrations=[Integration(demo["ikey"], demo["skey"])],
+        )
+        resources.callback(emulator.stop)
+        progress(f"Duo emulator at {emulator.base_url} (CA {emulator.ca_path})")
+        stack_settings = settings.model_copy(
+            update={
+                "keycloak_url": status.url,
+                "keycloak_admin_username": settings.sandbox_admin_username,
+                "keycloak_admin_password": settings.sandbox_admin_password,
+                "duo_ca_file": emulator.ca_path,
+                **{
+                    k.removeprefix("KDB_").lower(): v
+                    for k, v in sandbox_secrets.ensure(settings.state_dir).items()
+                },
+            }
+        )
+        stack_settings = Settings.model_validate(stack_settings.model_dump())
+        bridge, stack_settings = start_bridge(
+            lambda url: stack_settings.model_copy(update={"bridge_url": url}),
+            port=settings.bridge_port,
+        )
+        resources.callback(bridge.stop)
+        progress(f"bridge at {stack_settings.bridge_url}")
+        app_sock = bind(settings.sandbox_host, settings.demo_app_port)
+        app_url = f"http://{settings.sandbox_host}:{app_sock.getsockname()[1]}"
+        app = create_demo_app(
+            keycloak_url=status.url,
+            realm=CLIENT,
+            client_id=APP,
+            redirect_uri=f"{app_url}/callback",
+        )
+        config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
+        resources.enter_context(start_in_thread(config, app_sock, name="demo application"))
+        _provision(stack_settings, emulator, demo, f"{app_url}/callback", progress)
+    except BaseException:
+        resources.close()
+        if started:
+            keycloak.down(progress=progress)
+        raise
+    passwords = {name: demo[name] for name in USERS}
+    return Stack(stack_settings, keycloak, emulator, app_url, passwords, started, resources)
+
+
+def _provision(
+    settings: Settings,
+    emulator: RunningEmulator,
+    demo: dict[str, str],
+    redirect_uri: str,
+    progress: Progress,
+) -> None:
+    admin = Keycloak.from_settings(settings)
+    tenants.create_partner(admin, PARTNER, display_name="Acme (partner)")
+    tenants.create_client(admin, CLIENT, partner=PARTNER, display_name="Globex (client of Acme)")
+    result = duo_settings.set_credentials(
+        admin,
+        CLIENT,
+        ikey=demo["ikey"],
+        skey=demo["skey"],
+        api_host=emulator.api_host,
+        ring=key_ring(settings),
+        health=lambda ikey, skey, host: check_credentials(
+            ikey, skey, host, ca_file=settings.duo_ca_file
+        ),
+    )
+    progress(f"Duo credentials on realm {CLIENT}: health check {result.verification}")
+    wires = wiring.Wiring(settings.bridge_url, json.dumps(jwks(signing_key(settings))))
+    duo_settings.set_enabled(admin, CLIENT, enabled=True, wires=wires)
+    provision.ensure_app(settings, CLIENT, APP, redirect_uri)
+    for name, enrolled in USERS.items():
+        provision.ensure_user(settings, CLIENT, name, demo[name])
+        emulator.control.set_user(
+            name, behavior="prompt", enrolled=enrolled, phone=PHONE if enrolled else None
+        )
+    progress(f"provisioned partner {PARTNER}, client {CLIENT}, app {APP}, users alice and bob")

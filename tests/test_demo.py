@@ -1,0 +1,31 @@
+"""`keycloak-duo-bridge demo --walk --exit` walks alice's login through Duo and exits 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from keycloak_duo_bridge.cli import main
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.sandbox.ports import free_port
+
+pytestmark = pytest.mark.keycloak
+
+
+def test_demo_walks_a_login_through_duo(
+    keycloak_sandbox: SandboxKeycloak,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The demo provisions acme/globex, walks alice through Duo, prints claims and URLs, exits 0."""
+    settings = keycloak_sandbox.settings
+    monkeypatch.setenv("KDB_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setenv("KDB_SANDBOX_HTTP_PORT", str(settings.sandbox_http_port))
+    monkeypatch.setenv("KDB_SANDBOX_MANAGEMENT_PORT", str(settings.sandbox_management_port))
+    for name in ("KDB_BRIDGE_PORT", "KDB_DEMO_APP_PORT", "KDB_DEMO_DUO_PORT"):
+        monkeypatch.setenv(name, str(free_port()))
+    assert main(["demo", "--walk", "--exit"]) == 0
+    out = capsys.readouterr().out
+    assert '"result": "allow"' in out
+    assert "Server-side time of the Duo hop (bridge + Duo):" in out
+    assert "Demo application: http://127.0.0.1:" in out
+    assert keycloak_sandbox.status().running  # the demo leaves a Keycloak it did not start
