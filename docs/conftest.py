@@ -13,16 +13,28 @@ from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, 
 
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.sandbox.stack import Stack
 
 # Pages that need only the Duo emulator. Sybil sets up every listed fixture for every page,
 # so these get their own Sybil: running them never starts Keycloak.
 EMULATOR_PAGES = ["duo-emulator.md"]
 
 
+KEYCLOAK_FIXTURES = ["keycloak_sandbox", "duo_emulator"]
+EMULATOR_FIXTURES = ["duo_emulator"]
+
+
 def stop_what_the_page_started(namespace: dict[str, Any]) -> None:
-    """A page that fails midway must not leave a sandbox Keycloak or an emulator running."""
-    for value in namespace.values():
-        if isinstance(value, SandboxKeycloak):
+    """A page that fails midway must not leave a stack, Keycloak or emulator running.
+
+    The session's own fixtures are in the namespace too; they are not the page's to stop.
+    """
+    for name, value in namespace.items():
+        if name in KEYCLOAK_FIXTURES:
+            continue
+        if isinstance(value, Stack):
+            value.close(lambda _message: None)
+        elif isinstance(value, SandboxKeycloak):
             value.down()
         elif isinstance(value, RunningEmulator):
             value.stop()
@@ -32,14 +44,14 @@ keycloak_pages = Sybil(
     parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
     patterns=["*.md"],
     excludes=EMULATOR_PAGES,
-    fixtures=["keycloak_sandbox", "duo_emulator"],
+    fixtures=KEYCLOAK_FIXTURES,
     teardown=stop_what_the_page_started,
     name="keycloak",
 )
 emulator_pages = Sybil(
     parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
     patterns=EMULATOR_PAGES,
-    fixtures=["duo_emulator"],
+    fixtures=EMULATOR_FIXTURES,
     teardown=stop_what_the_page_started,
     name="emulator",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +18,13 @@ from tests.emulator.helpers import assertion
 PATH = "/oauth/v1/health_check"
 
 
+def at(offset: float, kind: Callable[[float], Any] = float) -> Callable[[], Any]:
+    """A claim value ``offset`` seconds from now, computed when the test runs (not collected)."""
+    return lambda: kind(time.time() + offset)
+
+
 def _check(emu: AppUnderTest, **overrides: Any) -> dict[str, Any]:
+    overrides = {k: v() if callable(v) else v for k, v in overrides.items()}
     data = {
         "client_id": emu.app.client_id,
         "client_assertion": assertion(emu.app, PATH, **overrides),
@@ -45,12 +52,12 @@ def test_parameters_in_the_query_are_accepted(emu: AppUnderTest) -> None:
     "overrides",
     [
         {"alg": "HS256"},
-        {"exp": str(int(time.time()) + 300)},  # C# sends every claim as a string
-        {"exp": time.time() + 3600},  # Java signs for one hour
-        {"exp": int(time.time()) + 10},
+        {"exp": at(300, lambda t: str(int(t)))},  # C# sends every claim as a string
+        {"exp": at(3600)},  # Java signs for one hour
+        {"exp": at(10, int)},
         {"aud": ["https://other", "https://testserver/oauth/v1/health_check"]},
         {"aud": "https://testserver:443/oauth/v1/health_check"},
-        {"iat": int(time.time())},  # Node and PHP add iat
+        {"iat": at(0, int)},  # Node and PHP add iat
     ],
     ids=["hs256", "string-exp", "one-hour", "int-exp", "aud-list", "aud-443", "iat"],
 )
@@ -78,8 +85,8 @@ def _unsigned(claims: dict[str, Any], alg: str) -> str:
         ({"exp": True}, "client_assertion exp is missing or not a number"),
         ({"exp": [1]}, "client_assertion exp is missing or not a number"),
         ({"exp": "inf"}, "client_assertion exp is missing or not a number"),
-        ({"exp": time.time() - 120}, "client_assertion has expired"),
-        ({"exp": time.time() + 3700}, "client_assertion exp is more than one hour ahead"),
+        ({"exp": at(-120)}, "client_assertion has expired"),
+        ({"exp": at(3700)}, "client_assertion exp is more than one hour ahead"),
         ({"jti": None}, "client_assertion jti is missing"),
         ({"jti": 7}, "client_assertion jti is missing"),
         ({"iss": None}, "client_assertion has no iss"),
