@@ -24,10 +24,14 @@ def _admin(settings: Settings, realm: str) -> KeycloakAdmin:
 
 
 def ensure_app(settings: Settings, realm: str, client_id: str, redirect_uri: str) -> None:
-    """A public OIDC application with the code flow (and direct grants, to prove they fail)."""
+    """A public OIDC application with the code flow (and direct grants, to prove they fail).
+
+    An existing one is brought to ``redirect_uri``, since the demo's port may change.
+    """
     try:
         admin = _admin(settings, realm)
-        if admin.get_client_id(client_id) is None:
+        uuid = admin.get_client_id(client_id)
+        if uuid is None:
             admin.create_client(
                 {
                     "clientId": client_id,
@@ -38,6 +42,8 @@ def ensure_app(settings: Settings, realm: str, client_id: str, redirect_uri: str
                     "webOrigins": ["+"],
                 }
             )
+        elif admin.get_client(uuid).get("redirectUris") != [redirect_uri]:
+            admin.update_client(uuid, {"redirectUris": [redirect_uri]})  # the app moved port
     except PythonKeycloakError as exc:
         raise KeycloakError(f"could not create application {client_id!r} in {realm!r}") from exc
 
