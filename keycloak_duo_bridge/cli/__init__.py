@@ -22,13 +22,14 @@ from keycloak_duo_bridge.cli import (
     extension,
     keys,
     sandbox,
+    serve,
     tenants,
 )
 from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS = (demo, sandbox, extension, emulator, tenants, duo, apps, keys, explain)
+COMMANDS = (demo, serve, sandbox, extension, emulator, tenants, duo, apps, keys, explain)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
