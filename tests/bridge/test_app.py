@@ -1,0 +1,301 @@
+"""The bridge's endpoints under faults that real parts cannot be made to produce on demand.
+
+Keycloak and Duo are mock transports here; the real flow is covered end to end in
+tests/stepup against the sandbox Keycloak and the emulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.testclient import TestClient
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.bridge import cookie, tokens
+from keycloak_duo_bridge.bridge.app import build_services, create_app
+from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.sandbox import secrets
+from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
+
+KC = "http://kc.example"
+ISSUER = f"{KC}/realms/acme"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+JWK = {**jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": "rk"}
+IKEY, SKEY = "DIXXXXXXXXXXXXXXXXXX", "s" * 40
+
+
+@dataclass
+class Fakes:
+    """What the mock Keycloak and Duo answer."""
+
+    attributes: dict[str, str] = field(default_factory=dict)
+    keycloak_down: bool = False
+    realm_status: int = 200
+    duo: httpx2.Response | type[httpx2.ConnectError] = field(
+        default_factory=lambda: httpx2.Response(200, json={"stat": "OK"})
+    )
+
+    def keycloak(self, request: httpx2.Request) -> httpx2.Response:
+        if self.keycloak_down:
+            raise httpx2.ConnectError("down", request=request)
+        path = request.url.path
+        if path.endswith("/token"):
+            return httpx2.Response(200, json={"access_token": "t", "expires_in": 300})
+        if path.endswith("/certs"):
+            return httpx2.Response(200, json={"keys": [JWK]})
+        if path == "/realms/master":
+            return httpx2.Response(self.realm_status)
+        return httpx2.Response(self.realm_status, json={"attributes": self.attributes})
+
+    def answer_duo(self, request: httpx2.Request) -> httpx2.Response:
+        if isinstance(self.duo, httpx2.Response):
+            return self.duo
+        raise self.duo("down", request=request)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Bridge settings with the sandbox's kind of generated keys."""
+    generated = {k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(tmp_path).items()}
+    return load_settings(keycloak_url=KC, bridge_url="http://bridge.example", **generated)
+
+
+@pytest.fixture
+def fakes(settings: Settings) -> Fakes:
+    """A realm with Duo on and working credentials."""
+    sealed = key_ring(settings).encrypt(SKEY, realm="acme", attribute=attr.DUO_SKEY)
+    return Fakes(
+        attributes={
+            attr.DUO_ENABLED: "true",
+            attr.DUO_IKEY: IKEY,
+            attr.DUO_API_HOST: "duo.example",
+            attr.DUO_SKEY: sealed,
+        }
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
+    """The bridge app, its Keycloak and Duo replaced by the fakes."""
+    services = build_services(
+        settings,
+        duo_transport=httpx2.MockTransport(fakes.answer_duo),
+        keycloak_transport=httpx2.MockTransport(fakes.keycloak),
+    )
+    with TestClient(
+        create_app(settings, services), base_url="http://bridge.example", follow_redirects=False
+    ) as test_client:
+        yield test_client
+
+
+def request_token(**changes: Any) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "typ": tokens.REQUEST_TYPE,
+        "iss": ISSUER,
+        "aud": tokens.AUDIENCE,
+        "sub": "u1",
+        "iat": now,
+        "exp": now + 300,
+        "preferred_username": "alice",
+        "nonce": "n1",
+        "realm": "acme",
+        "return_url": f"{ISSUER}/login-actions/required-action?code=c",
+        "cfg": "fp",
+    }
+    claims.update(changes)
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": changes.pop("kid", "rk")})
+
+
+def verdict_of(response: httpx2.Response) -> dict[str, Any]:
+    """The verdict the bridge sends back to Keycloak, unverified."""
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert location.startswith(f"{ISSUER}/login-actions/required-action?code=c&verdict=")
+    token = parse_qs(urlsplit(location).query)["verdict"][0]
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def test_operational_endpoints(client: TestClient, fakes: Fakes) -> None:
+    """/healthz is up; /readyz follows Keycloak; /metrics speaks Prometheus."""
+    assert client.get("/healthz").text == "ok\n"
+    assert client.get("/readyz").status_code == 200
+    fakes.realm_status = 503
+    assert client.get("/readyz").status_code == 503
+    fakes.keycloak_down = True
+    assert client.get("/readyz").text == "keycloak unreachable\n"
+    assert "kdb_stepups_total" in client.get("/metrics").text
+
+
+def test_missing_settings_fail_at_start(settings: Settings) -> None:
+    """Without a cookie secret the bridge refuses to start, naming the variable."""
+    with pytest.raises(ConfigError, match="KDB_BRIDGE_COOKIE_SECRET"):
+        build_services(settings.model_copy(update={"bridge_cookie_secret": None}))
+
+
+@pytest.mark.parametrize(
+    ("request_value", "message"),
+    [
+        pytest.param("", "missing or too large", id="missing"),
+        pytest.param(request_token(kid="other"), "signed by an unknown key", id="kid"),
+        pytest.param(
+            request_token(iss="http://other.example/realms/acme"), "unknown Keycloak", id="issuer"
+        ),
+    ],
+)
+def test_bad_requests_get_a_start_again_page(
+    client: TestClient, request_value: str, message: str
+) -> None:
+    """Refused requests get a page that says to start again, and nothing else happens."""
+    response = client.get("/step-up", params={"request": request_value})
+    assert response.status_code == 400
+    assert message in response.text
+    assert response.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+
+
+def test_keycloak_down_while_verifying(client: TestClient, fakes: Fakes) -> None:
+    """If the realm's keys cannot be read, the request is refused (fail closed)."""
+    fakes.keycloak_down = True
+    response = client.get("/step-up", params={"request": request_token()})
+    assert response.status_code == 400
+    assert "cannot be verified" in response.text
+
+
+def test_branded_issuer_is_accepted(client: TestClient, fakes: Fakes) -> None:
+    """A partner's branding URL, as the realm's frontendUrl, is a valid issuer base."""
+    fakes.attributes["frontendUrl"] = "https://brand.example/"
+    issuer = "https://brand.example/realms/acme"
+    token = request_token(iss=issuer, return_url=f"{issuer}/login-actions/x")
+    response = client.get("/step-up", params={"request": token})
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+
+
+def test_start_sets_a_sealed_cookie_and_goes_to_duo(client: TestClient) -> None:
+    """A good request goes to Duo with a sealed, HttpOnly, Lax cookie on /step-up."""
+    response = client.get("/step-up", params={"request": request_token()})
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+    set_cookie = response.headers["set-cookie"]
+    assert set_cookie.startswith(f"{cookie.COOKIE_NAME}=")
+    for flag in ("HttpOnly", "Path=/step-up", "SameSite=lax"):
+        assert flag in set_cookie
+    assert "alice" not in set_cookie
+
+
+@pytest.mark.parametrize(
+    ("change", "result", "reason"),
+    [
+        pytest.param({"realm_status": 500}, "error", "settings_unavailable", id="settings"),
+        pytest.param({attr.DUO_ENABLED: "false"}, "skip", "realm_off", id="realm-off"),
+        pytest.param({attr.DUO_SKEY: "kdb1:gone:AAAA:AAAA"}, "error", "duo_config", id="skey"),
+        pytest.param({attr.DUO_IKEY: None}, "error", "duo_config", id="no-credentials"),
+    ],
+)
+def test_policy_verdicts(
+    client: TestClient, fakes: Fakes, change: dict[str, Any], result: str, reason: str
+) -> None:
+    """Settings Keycloak cannot give, or that say no Duo, become verdicts; never a silent pass."""
+    for name, value in change.items():
+        if name == "realm_status":
+            fakes.realm_status = value
+        elif value is None:
+            fakes.attributes.pop(name)
+        else:
+            fakes.attributes[name] = value
+    claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == (result, reason)
+
+
+def start(client: TestClient) -> str:
+    """Start a step-up; return Duo's state (the cookie stays in the client)."""
+    response = client.get("/step-up", params={"request": request_token()})
+    request = parse_qs(urlsplit(response.headers["location"]).query)["request"][0]
+    state: str = jwt.decode(request, options={"verify_signature": False})["state"]
+    return state
+
+
+def test_malformed_callbacks(client: TestClient) -> None:
+    """A callback without a state, or with oversized values, is refused outright."""
+    assert client.get("/step-up/callback").status_code == 400
+    response = client.get("/step-up/callback", params={"state": "s", "x": "y" * 9000})
+    assert "missing or malformed" in response.text
+
+
+def test_callback_with_duo_error_is_a_deny(client: TestClient) -> None:
+    """Duo's error on the callback (e.g. access_denied) becomes a deny verdict."""
+    state = start(client)
+    response = client.get("/step-up/callback", params={"state": state, "error": "access_denied"})
+    claims = verdict_of(response)
+    assert (claims["result"], claims["reason"]) == ("deny", "access_denied")
+    assert cookie.COOKIE_NAME in response.headers["set-cookie"]  # deleted
+
+
+def test_callback_without_a_code(client: TestClient) -> None:
+    """A callback with neither code nor error is refused."""
+    state = start(client)
+    response = client.get("/step-up/callback", params={"state": state})
+    assert "carries no code" in response.text
+
+
+@pytest.mark.parametrize(
+    ("duo", "reason"),
+    [
+        pytest.param(httpx2.ConnectError, "duo_unavailable", id="down"),
+        pytest.param(
+            httpx2.Response(401, json={"error": "invalid_client"}), "duo_config", id="client"
+        ),
+        pytest.param(
+            httpx2.Response(200, json={"id_token": "x.y.z", "token_type": "Bearer"}),
+            "duo_protocol",
+            id="bad-token",
+        ),
+    ],
+)
+def test_exchange_faults_fail_closed(
+    client: TestClient, fakes: Fakes, duo: httpx2.Response | type[httpx2.ConnectError], reason: str
+) -> None:
+    """A failed code exchange is an error verdict whatever the fail mode: never a bypass."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    state = start(client)
+    fakes.duo = duo
+    response = client.get("/step-up/callback", params={"state": state, "duo_code": "c"})
+    claims = verdict_of(response)
+    assert (claims["result"], claims["reason"]) == ("error", reason)
+
+
+def test_exchange_without_settings(client: TestClient, fakes: Fakes) -> None:
+    """Settings unreadable at the callback (after a fresh fingerprint) give an error verdict."""
+    state = start(client)
+    client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+    fakes.realm_status = 500
+    claims = verdict_of(client.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
+    assert claims["reason"] == "settings_unavailable"
+
+
+def test_exchange_with_broken_credentials(client: TestClient, fakes: Fakes) -> None:
+    """Credentials that stopped decrypting by the callback give a configuration fault."""
+    state = start(client)
+    client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+    fakes.attributes[attr.DUO_SKEY] = "kdb1:gone:AAAA:AAAA"
+    claims = verdict_of(client.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
+    assert claims["reason"] == "duo_config"
+
+
+def test_outage_with_fail_open_is_a_bypass_and_counted(client: TestClient, fakes: Fakes) -> None:
+    """Duo down at the health check with fail mode open: a bypass verdict, counted."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    fakes.duo = httpx2.ConnectError
+    claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == ("bypass", "duo_unavailable")
+    assert 'kdb_fail_open_total{realm="acme"} 1' in client.get("/metrics").text

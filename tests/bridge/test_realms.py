@@ -1,0 +1,195 @@
+"""Realm settings and keys from Keycloak, cached; faults injected with a mock transport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import httpx2
+import pytest
+
+from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
+from keycloak_duo_bridge.errors import (
+    KeycloakAuthError,
+    KeycloakError,
+    KeycloakUnreachableError,
+    NotFoundError,
+)
+from keycloak_duo_bridge.settings import Settings, load_settings
+
+T = TypeVar("T")
+KC = "http://kc.example"
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def settings() -> Settings:
+    return load_settings(keycloak_url=KC, keycloak_admin_password="pw", bridge_settings_ttl=60)
+
+
+class FakeKeycloak:
+    """Keycloak's token, realm and certs endpoints, with scriptable answers."""
+
+    def __init__(self) -> None:
+        self.realms: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+        self.token_status = 200
+        self.expire_next_token = False
+        self.fail: type[httpx2.ConnectError] | None = None
+        self.realm_status: int | None = None
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:  # noqa: PLR0911 - one per endpoint
+        self.calls.append(f"{request.method} {request.url.path}")
+        if self.fail is not None:
+            raise self.fail("down", request=request)
+        path = request.url.path
+        if path.endswith("/protocol/openid-connect/token"):
+            if self.token_status != 200:
+                return httpx2.Response(self.token_status, json={"error": "invalid_grant"})
+            return httpx2.Response(200, json={"access_token": "t", "expires_in": 60})
+        if path.endswith("/protocol/openid-connect/certs"):
+            realm = path.split("/")[2]
+            if realm not in self.realms:
+                return httpx2.Response(404)
+            return httpx2.Response(200, json={"keys": [{"kid": f"{realm}-k"}]})
+        if self.expire_next_token:
+            self.expire_next_token = False
+            return httpx2.Response(401)
+        if self.realm_status is not None:
+            return httpx2.Response(self.realm_status)
+        realm = path.removeprefix("/admin/realms/")
+        if realm not in self.realms:
+            return httpx2.Response(404)
+        return httpx2.Response(200, json=self.realms[realm])
+
+
+def run(work: Callable[[httpx2.AsyncClient], Coroutine[Any, Any, T]], fake: FakeKeycloak) -> T:
+    async def main() -> T:
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(fake)) as http:
+            return await work(http)
+
+    return asyncio.run(main())
+
+
+def test_settings_are_cached_by_fingerprint_and_ttl() -> None:
+    """The same fingerprint within the TTL makes no admin call; a new one re-reads."""
+    fake, clock = FakeKeycloak(), Clock()
+    fake.realms["globex"] = {
+        "attributes": {"kdb.tenant.partner": "acme", "kdb.duo.enabled": "true"}
+    }
+    fake.realms["acme"] = {"attributes": {"kdb.duo.fail_mode": "open", "frontendUrl": "https://a/"}}
+
+    async def work(http: httpx2.AsyncClient) -> list[int]:
+        source = RealmSource(settings(), http, clock=clock)
+        counts = []
+        first = await source.effective("globex", "f1")
+        assert first.fail_mode.value == "open"
+        counts.append(source.admin_calls)
+        await source.effective("globex", "f1")
+        counts.append(source.admin_calls)
+        await source.effective("globex", "f2")
+        counts.append(source.admin_calls)
+        clock.now = 61
+        await source.effective("globex", "f2")
+        counts.append(source.admin_calls)
+        assert await source.frontend_url("acme", "x") == "https://a"
+        assert await source.frontend_url("globex", "f2") is None
+        source.invalidate("globex")
+        source.invalidate()
+        return counts
+
+    assert run(work, fake) == [3, 3, 5, 8]  # after the TTL the admin token is stale too
+
+
+def test_missing_partner_and_expired_token() -> None:
+    """A vanished partner reads as none; a 401 refreshes the admin token once."""
+    fake = FakeKeycloak()
+    fake.realms["globex"] = {"attributes": {"kdb.tenant.partner": "gone"}}
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        source = RealmSource(settings(), http)
+        effective = await source.effective("globex", "f")
+        assert effective.problems == ("partner realm 'gone' does not exist",)
+        fake.expire_next_token = True
+        source.invalidate()
+        await source.effective("globex", "f")
+
+    run(work, fake)
+    assert fake.calls.count("POST /realms/master/protocol/openid-connect/token") == 2
+
+
+@pytest.mark.parametrize(
+    ("setup", "error", "message"),
+    [
+        pytest.param({"token_status": 400}, KeycloakAuthError, "admin credentials", id="creds"),
+        pytest.param(
+            {"fail": httpx2.ConnectError}, KeycloakUnreachableError, "unreachable", id="down"
+        ),
+        pytest.param({}, NotFoundError, "does not exist", id="no-realm"),
+        pytest.param({"realm_status": 500}, KeycloakError, "HTTP 500", id="server-error"),
+    ],
+)
+def test_faults_are_translated(setup: dict[str, Any], error: type[Exception], message: str) -> None:
+    """Keycloak's faults become the package's own errors, once."""
+    fake = FakeKeycloak()
+    for name, value in setup.items():
+        setattr(fake, name, value)
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        await RealmSource(settings(), http).effective("globex", "f")
+
+    with pytest.raises(error, match=message):
+        run(work, fake)
+
+
+def test_a_token_rejected_twice_is_an_auth_error() -> None:
+    """If Keycloak keeps answering 401, the bridge gives up with an auth error."""
+    fake = FakeKeycloak()
+    fake.realm_status = 401
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        await RealmSource(settings(), http).effective("globex", "f")
+
+    with pytest.raises(KeycloakAuthError, match="admin token"):
+        run(work, fake)
+
+
+def test_admin_token_endpoint_unreachable() -> None:
+    """Keycloak down at the token endpoint is reported as unreachable."""
+    fake = FakeKeycloak()
+    fake.fail = httpx2.ConnectError
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        source = RealmSource(settings(), http)
+        await source._admin_token(refresh=False)
+
+    with pytest.raises(KeycloakUnreachableError):
+        run(work, fake)
+
+
+def test_jwks_refresh_is_rate_limited() -> None:
+    """Known kids come from the cache; an unknown kid re-reads at most once per interval."""
+    fake, clock = FakeKeycloak(), Clock()
+    fake.realms["acme"] = {}
+
+    async def work(http: httpx2.AsyncClient) -> int:
+        cache = JwksCache(KC, http, min_refresh_interval=10, clock=clock)
+        await cache.jwks("acme", "acme-k")
+        await cache.jwks("acme", "acme-k")
+        await cache.jwks("acme", "unknown")
+        clock.now = 11
+        await cache.jwks("acme", "unknown")
+        with pytest.raises(NotFoundError):
+            await cache.jwks("nowhere", "k")
+        fake.fail = httpx2.ConnectError
+        with pytest.raises(KeycloakUnreachableError):
+            await cache.jwks("other", "k")
+        return len([c for c in fake.calls if c.endswith("/certs")])
+
+    assert run(work, fake) == 4  # first read, the unknown kid after 11 s, and the two faults
