@@ -69,6 +69,17 @@ class ServerThread:
         self.stop()
 
 
+def load(
+    config: uvicorn.Config, sock: socket.socket, *, name: str, error: type[BridgeError]
+) -> None:
+    """Load ``config`` now, so a bad certificate fails here (closing ``sock``), not later."""
+    try:
+        config.load()
+    except OSError as exc:  # ssl.SSLError included
+        sock.close()
+        raise error(f"cannot load the {name}'s TLS certificate: {exc}") from exc
+
+
 def start_in_thread(
     config: uvicorn.Config,
     sock: socket.socket,
@@ -81,11 +92,7 @@ def start_in_thread(
 
     The configuration is loaded here, so a bad certificate fails in the caller.
     """
-    try:
-        config.load()
-    except OSError as exc:  # ssl.SSLError included
-        sock.close()
-        raise error(f"cannot load the {name}'s TLS certificate: {exc}") from exc
+    load(config, sock, name=name, error=error)
     server = Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()

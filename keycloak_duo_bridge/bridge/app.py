@@ -119,6 +119,18 @@ class Login:
     nonce: str
     return_url: str
 
+    @classmethod
+    def of(cls, source: tokens.StepUpRequest | cookie.Pending) -> Login:
+        """The login a request token (at the start) or the sealed cookie (at the end) names."""
+        return cls(
+            realm=source.realm,
+            issuer=source.issuer,
+            user_id=source.user_id,
+            username=source.username,
+            nonce=source.nonce,
+            return_url=source.return_url,
+        )
+
 
 def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Response:
     now = time.time()
@@ -235,14 +247,7 @@ async def step_up(request: Request) -> Response:
     except KeycloakError as exc:
         event(logger, "step-up request unverifiable", reason=str(exc))
         return pages.start_again("the request's realm cannot be verified")
-    login = Login(
-        realm=request_token.realm,
-        issuer=request_token.issuer,
-        user_id=request_token.user_id,
-        username=request_token.username,
-        nonce=request_token.nonce,
-        return_url=request_token.return_url,
-    )
+    login = Login.of(request_token)
     decided = await _policy(services, request_token)
     if isinstance(decided, tokens.Outcome):
         return _verdict(services, login, decided)
@@ -297,14 +302,7 @@ async def callback(request: Request) -> Response:
     except cookie.CookieError as exc:
         event(logger, "step-up callback refused", reason=str(exc))
         return pages.start_again(str(exc))
-    login = Login(
-        realm=pending.realm,
-        issuer=pending.issuer,
-        user_id=pending.user_id,
-        username=pending.username,
-        nonce=pending.nonce,
-        return_url=pending.return_url,
-    )
+    login = Login.of(pending)
     response = await _finish(services, login, pending, params.get("duo_code"), params.get("error"))
     response.delete_cookie(cookie.COOKIE_NAME, path="/step-up")
     return response

@@ -126,11 +126,7 @@ def serve(
     certs = ensure_certificates(data_dir, host)
     sock = bind(host, port)
     config = _config(state, certs)
-    try:
-        config.load()
-    except OSError as exc:  # ssl.SSLError included
-        sock.close()
-        raise EmulatorError(f"cannot load the Duo emulator's TLS certificate: {exc}") from exc
+    serving.load(config, sock, name="Duo emulator", error=EmulatorError)
     announce(certs.ca, f"https://{api_host_for(host, sock.getsockname()[1])}")
     try:
         serving.Server(config).run(sockets=[sock])
