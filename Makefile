@@ -14,6 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
 	@echo "make test   - lint, type-check and the whole test suite (real Keycloak, real browser)"
+	@echo "make bench  - login time, bridge capacity, Duo round trips and a load run (not in test)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ test: check chromium
 
 unit: venv
 	$(VENV)/bin/pytest -m "not keycloak" $(PYTEST_ARGS)
+
+# A benchmark, not a test: its own sandbox on free ports; prints figures, last line JSON.
+bench: venv
+	$(VENV)/bin/python -m bench
 
 demo: venv
 	$(VENV)/bin/keycloak-duo-bridge demo --walk

@@ -179,6 +179,8 @@ def _walk(
             response = _send(session, walk, "GET", location)
             continue
         body = response.text
+        if form is None and extra_form is not None:  # a further form, e.g. OTP set-up
+            form = extra_form(body)
         action = _FORM_ACTION.search(body)
         if response.status_code != httpx2.codes.OK or action is None or form is None:
             raise WalkError(
@@ -186,7 +188,7 @@ def _walk(
             )
         target = urljoin(str(response.url), html.unescape(action.group(1)))
         response = _send(session, walk, "POST", target, data=form)
-        form = extra_form(response.text) if extra_form and not response.is_redirect else None
+        form = None
     raise WalkError("the login went round in circles")
 
 
