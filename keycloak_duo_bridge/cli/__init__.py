@@ -20,6 +20,7 @@ from keycloak_duo_bridge.cli import (
     emulator,
     explain,
     extension,
+    fleet,
     keys,
     sandbox,
     serve,
@@ -29,7 +30,7 @@ from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS = (demo, serve, sandbox, extension, emulator, tenants, duo, apps, keys, explain)
+COMMANDS = (demo, serve, sandbox, extension, emulator, tenants, duo, apps, keys, explain, fleet)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 

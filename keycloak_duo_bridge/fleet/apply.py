@@ -1,0 +1,194 @@
+"""Converge Keycloak to a plan with the admin service's own (idempotent) functions.
+
+Partners go first, then clients (which need their partner), then pruned clients, then
+pruned partners; within each phase realms run in parallel, bounded. Only what the plan
+lists is touched, so a no-op plan makes no call at all. Each step checks before it writes,
+so an apply that was interrupted is completed by running it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import apps, duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.envelope import KeyRing
+from keycloak_duo_bridge.errors import BridgeError, ConfigError
+from keycloak_duo_bridge.fleet.live import Connect, Progress, each
+from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan
+from keycloak_duo_bridge.fleet.spec import TenantSpec
+
+_CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
+_POLICY = ("duo.user_mode", "duo.fail_mode", "duo.bypass_groups", "duo.remember")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    realm: str
+    action: Action
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    ring: KeyRing | None
+    wires: wiring.Wiring | None
+    template_dir: Path | None
+    declared: frozenset[str]
+
+
+def apply_plan(
+    plan: Plan,
+    connect: Connect,
+    *,
+    ring: KeyRing | None,
+    wires: wiring.Wiring | None,
+    template_dir: Path | None = None,
+    parallel: int = 4,
+    progress: Progress | None = None,
+) -> list[Outcome]:
+    """Carry ``plan`` out; a realm that fails is reported, and the others go on."""
+    if plan.problems:
+        raise ConfigError(f"the plan has problems, nothing applied: {'; '.join(plan.problems)}")
+    context = Context(
+        ring, wires, template_dir, frozenset(r.realm for r in plan.realms if r.spec is not None)
+    )
+    todo = [r for r in plan.realms if r.action is not Action.NONE]
+    phases: list[tuple[list[RealmPlan], Callable[[Keycloak, RealmPlan, Context], None]]] = [
+        ([r for r in todo if _is(r, TenantKind.PARTNER, deleted=False)], _converge),
+        ([r for r in todo if _is(r, TenantKind.CLIENT, deleted=False)], _converge),
+        ([r for r in todo if _is(r, TenantKind.CLIENT, deleted=True)], _delete),
+        ([r for r in todo if _is(r, TenantKind.PARTNER, deleted=True)], _delete),
+    ]
+    total = len(todo)
+    done = 0
+    outcomes: list[Outcome] = []
+
+    def counted(finished: int, _total: int, realm: str) -> None:
+        if progress is not None:
+            progress(done + finished, total, realm)
+
+    for realms, step in phases:
+
+        def work(
+            keycloak: Keycloak,
+            realm: RealmPlan,
+            step: Callable[[Keycloak, RealmPlan, Context], None] = step,
+        ) -> Outcome:
+            try:
+                step(keycloak, realm, context)
+            except BridgeError as exc:
+                return Outcome(realm.realm, realm.action, str(exc))
+            return Outcome(realm.realm, realm.action)
+
+        outcomes += each(
+            realms,
+            work,
+            connect=connect,
+            parallel=parallel,
+            name=lambda r: r.realm,
+            progress=counted,
+        )
+        done += len(realms)
+    return outcomes
+
+
+def _is(realm: RealmPlan, kind: TenantKind, *, deleted: bool) -> bool:
+    return realm.kind is kind and (realm.action is Action.DELETE) is deleted
+
+
+def _delete(keycloak: Keycloak, realm: RealmPlan, _context: Context) -> None:
+    tenants.delete_tenant(keycloak, realm.realm)
+
+
+def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
+    spec = realm.spec
+    assert spec is not None  # noqa: S101 - only deletions have no spec
+    _converge_tenant(keycloak, realm, spec, context)
+    _converge_duo(keycloak, realm, spec, context)
+    if context.wires is not None:
+        _rewire(keycloak, realm, spec, context.wires, context.declared)
+    for change in realm.changes:
+        if change.key.startswith("apps.") and change.after is not None:
+            apps.set_mode(keycloak, spec.name, change.key.removeprefix("apps."), change.after)
+
+
+def _converge_tenant(
+    keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context
+) -> None:
+    name = spec.name
+    if realm.action is Action.CREATE:
+        _create(keycloak, spec, context)
+    elif spec.kind is TenantKind.PARTNER:
+        if realm.changed("display_name") or realm.changed("branding_url"):
+            tenants.update_partner(
+                keycloak, name, branding_url=spec.branding_url, display_name=spec.display_name
+            )
+    elif realm.changed("display_name") or realm.changed("partner"):
+        tenants.update_client(
+            keycloak,
+            name,
+            partner=spec.partner if realm.changed("partner") else None,
+            display_name=spec.display_name,
+        )
+
+
+def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context) -> None:
+    name = spec.name
+    credentials = spec.duo.credentials
+    if credentials is not None and any(realm.changed(key) for key in _CREDENTIALS):
+        if context.ring is None:
+            raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
+        duo_settings.set_credentials(
+            keycloak,
+            name,
+            ikey=credentials.ikey,
+            skey=credentials.skey.value,
+            api_host=credentials.api_host,
+            ring=context.ring,
+            health=None,
+        )
+    if any(realm.changed(key) for key in _POLICY):
+        duo_settings.set_policy(keycloak, name, spec.duo.policy)
+    if realm.changed("duo.enabled"):
+        enabled = None if spec.duo.enabled == duo_settings.INHERIT else spec.duo.enabled
+        merge_realm(keycloak, name, {attr.DUO_ENABLED: enabled})
+
+
+def _create(keycloak: Keycloak, spec: TenantSpec, context: Context) -> None:
+    if spec.kind is TenantKind.PARTNER:
+        tenants.create_partner(
+            keycloak,
+            spec.name,
+            branding_url=spec.branding_url,
+            display_name=spec.display_name,
+            template_dir=context.template_dir,
+        )
+    else:
+        tenants.create_client(
+            keycloak,
+            spec.name,
+            partner=str(spec.partner),
+            display_name=spec.display_name,
+            template_dir=context.template_dir,
+        )
+
+
+def _rewire(
+    keycloak: Keycloak,
+    realm: RealmPlan,
+    spec: TenantSpec,
+    wires: wiring.Wiring,
+    declared: frozenset[str],
+) -> None:
+    """Wire or unwire the realm; a partner whose switch moved, its undeclared clients too."""
+    if realm.changed("duo.wiring"):
+        wiring.reconcile(keycloak, spec.name, wires)
+    if spec.kind is TenantKind.PARTNER and realm.changed("duo.enabled"):
+        for client in tenants.clients_of(keycloak, spec.name):
+            if client.name not in declared:
+                wiring.reconcile(keycloak, client.name, wires)

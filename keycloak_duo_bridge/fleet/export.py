@@ -1,0 +1,133 @@
+"""Live Keycloak written out as a tenant file, with secret references in place of secrets.
+
+Only what a realm sets itself is written, so applying the export to empty realms and
+planning again shows no changes. An skey becomes ``env:KDB_SKEY_<REALM>``; with a secrets
+directory, it is decrypted into ``<dir>/<realm>.skey`` (mode 0600) and referenced as
+``file:...``, relative to the tenant file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import parse_bypass_groups
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.tenants import Tenant, list_tenants
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.envelope import KeyRing
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
+from keycloak_duo_bridge.fleet.spec import VERSION
+
+HEADER = "# keycloak-duo-bridge tenant file (docs/fleet.md), written by `export`\n"
+_NOT_NAME = re.compile(r"[^A-Z0-9]")
+
+
+def env_name(realm: str) -> str:
+    """The environment variable an exported skey reference names."""
+    return f"KDB_SKEY_{_NOT_NAME.sub('_', realm.upper())}"
+
+
+def export(
+    keycloak: Keycloak,
+    *,
+    partners: Sequence[str] = (),
+    ring: KeyRing | None = None,
+    secrets_dir: Path | None = None,
+    base: Path | None = None,
+) -> str:
+    """The tenant file for ``partners`` (default: every partner) and their clients.
+
+    ``base`` is the directory the tenant file will live in (file references are relative to
+    it); ``secrets_dir`` needs ``ring`` to decrypt the skeys it writes.
+    """
+    found = list_tenants(keycloak)
+    known = {t.name for t in found if t.kind is TenantKind.PARTNER}
+    for name in partners:
+        if name not in known:
+            raise NotFoundError(f"realm {name!r} is not a partner")
+    chosen = set(partners) or known
+    body: dict[str, Any] = {"version": VERSION, "partners": {}}
+    for tenant in found:
+        owner = tenant.name if tenant.kind is TenantKind.PARTNER else str(tenant.partner)
+        if owner not in chosen:
+            continue
+        entry = _tenant(keycloak, tenant, ring, secrets_dir, base)
+        if tenant.kind is TenantKind.PARTNER:
+            body["partners"][tenant.name] = entry
+        elif owner in body["partners"]:
+            body["partners"][owner].setdefault("clients", {})[tenant.name] = entry
+    return HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
+
+
+def _tenant(
+    keycloak: Keycloak,
+    tenant: Tenant,
+    ring: KeyRing | None,
+    secrets_dir: Path | None,
+    base: Path | None,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if tenant.display_name and tenant.display_name != tenant.name:
+        entry["display_name"] = tenant.display_name
+    if tenant.kind is TenantKind.PARTNER and tenant.branding_url:
+        entry["branding_url"] = tenant.branding_url
+    duo = _duo(tenant, ring, secrets_dir, base)
+    if duo:
+        entry["duo"] = duo
+    modes = {
+        str(c["clientId"]): mode
+        for c in keycloak.get_clients(tenant.name)
+        if (mode := (c.get("attributes") or {}).get(attr.APP_MODE))
+        and mode != AppMode.INHERIT.value
+    }
+    if modes:
+        entry["apps"] = dict(sorted(modes.items()))
+    return entry
+
+
+def _duo(
+    tenant: Tenant, ring: KeyRing | None, secrets_dir: Path | None, base: Path | None
+) -> dict[str, Any]:
+    a = tenant.attributes
+    duo: dict[str, Any] = {}
+    if attr.DUO_ENABLED in a:
+        duo["enabled"] = {"true": True, "false": False}.get(
+            a[attr.DUO_ENABLED], a[attr.DUO_ENABLED]
+        )
+    if a.get(attr.DUO_IKEY) and a.get(attr.DUO_API_HOST) and a.get(attr.DUO_SKEY):
+        duo["ikey"] = a[attr.DUO_IKEY]
+        duo["api_host"] = a[attr.DUO_API_HOST]
+        duo["skey"] = _skey_reference(tenant.name, a[attr.DUO_SKEY], ring, secrets_dir, base)
+    for key, name in (("user_mode", attr.DUO_USER_MODE), ("fail_mode", attr.DUO_FAIL_MODE)):
+        if name in a:
+            duo[key] = a[name]
+    if attr.DUO_BYPASS_GROUPS in a:
+        duo["bypass_groups"] = list(parse_bypass_groups(a[attr.DUO_BYPASS_GROUPS]))
+    if attr.DUO_REMEMBER in a:
+        remember = a[attr.DUO_REMEMBER]
+        duo["remember"] = int(remember) if remember.isdigit() else remember
+    return duo
+
+
+def _skey_reference(
+    realm: str, stored: str, ring: KeyRing | None, secrets_dir: Path | None, base: Path | None
+) -> str:
+    if secrets_dir is None:
+        return f"env:{env_name(realm)}"
+    if ring is None:
+        raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to export skeys")
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = secrets_dir / f"{realm}.skey"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY) + "\n")
+    target = Path(os.path.relpath(path.resolve(), base.resolve())) if base else path.resolve()
+    return f"file:{target.as_posix()}"

@@ -1,0 +1,101 @@
+"""Reading live Keycloak for a plan, and the bounded worker pool that apply shares.
+
+Every realm comes from one ``GET /admin/realms``; the declared realms that exist then get
+their applications (when the file sets app modes) and their wiring read, in parallel, one
+admin connection per worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
+from keycloak_duo_bridge.fleet.plan import PARTIAL, UNWIRED, WIRED, Live, LiveRealm
+from keycloak_duo_bridge.fleet.spec import FleetSpec, TenantSpec
+
+T = TypeVar("T")
+R = TypeVar("R")
+Connect = Callable[[], Keycloak]
+"""Makes an admin connection; each worker thread calls it once."""
+Progress = Callable[[int, int, str], None]
+"""``(done, total, realm)`` after each realm."""
+
+
+def each(
+    items: Sequence[T],
+    work: Callable[[Keycloak, T], R],
+    *,
+    connect: Connect,
+    parallel: int,
+    name: Callable[[T], str],
+    progress: Progress | None = None,
+) -> list[R]:
+    """``work(keycloak, item)`` for every item, at most ``parallel`` at a time, in order."""
+    local = threading.local()
+    done = 0
+    lock = threading.Lock()
+
+    def run(item: T) -> R:
+        nonlocal done
+        keycloak = getattr(local, "keycloak", None)
+        if keycloak is None:
+            keycloak = local.keycloak = connect()
+        result = work(keycloak, item)
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, len(items), name(item))
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(run, items))
+
+
+def wiring_state(keycloak: Keycloak, realm: str, representation: Json) -> str:
+    """``on`` when fully wired, ``off`` when nothing of the wiring is there, else ``partial``."""
+    actions = [
+        a for a in keycloak.get_required_actions(realm) if a["alias"] == attr.REQUIRED_ACTION
+    ]
+    scope = any(s.get("name") == attr.CLIENT_SCOPE for s in keycloak.get_client_scopes(realm))
+    attributes = dict(representation.get("attributes") or {})
+    published = attr.BRIDGE_URL in attributes or attr.BRIDGE_JWKS in attributes
+    if actions and actions[0].get("enabled") and scope and published:
+        return WIRED
+    if not (actions or scope or published):
+        return UNWIRED
+    return PARTIAL
+
+
+def read_live(
+    connect: Connect,
+    spec: FleetSpec,
+    *,
+    wiring: bool,
+    parallel: int = 4,
+    progress: Progress | None = None,
+) -> Live:
+    """Every realm's representation, and the apps and wiring of the declared realms."""
+    representations = {str(r["realm"]): r for r in connect().get_realms()}
+    present = [t for t in spec.tenants if t.name in representations]
+
+    def read(keycloak: Keycloak, tenant: TenantSpec) -> LiveRealm:
+        representation = representations[tenant.name]
+        apps = None
+        if tenant.apps:
+            apps = {
+                str(c["clientId"]): (c.get("attributes") or {}).get(attr.APP_MODE)
+                for c in keycloak.get_clients(tenant.name)
+            }
+        state = wiring_state(keycloak, tenant.name, representation) if wiring else None
+        return LiveRealm(representation, apps, state)
+
+    detailed = each(
+        present, read, connect=connect, parallel=parallel, name=lambda t: t.name, progress=progress
+    )
+    realms = {name: LiveRealm(r) for name, r in representations.items()}
+    realms.update({t.name: found for t, found in zip(present, detailed, strict=True)})
+    return Live(realms)

@@ -1,0 +1,297 @@
+"""The diff between a tenant file and live Keycloak: pure, given what :mod:`.live` read.
+
+A plan lists, per realm, whether it is created, updated or deleted, and each attribute that
+changes, in tenant-file terms (``duo.user_mode``, ``apps.portal`` ...). The skey shows only
+as changed or not, decided by decrypting the stored value and comparing. Wiring (what "Duo
+on" adds to a realm, see :mod:`keycloak_duo_bridge.admin.wiring`) shows as ``duo.wiring``
+when the realm's effective switch and its wiring disagree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import resolve_effective
+from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
+from keycloak_duo_bridge.admin.wiring import Wiring
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
+from keycloak_duo_bridge.fleet.spec import REALM_KEYS, FleetSpec, TenantSpec
+
+SECRET_CHANGED: Final = "(changed)"  # noqa: S105 - a label, not a secret
+SECRET_SET: Final = "(secret)"  # noqa: S105 - a label, not a secret
+WIRED: Final = "on"
+UNWIRED: Final = "off"
+PARTIAL: Final = "partial"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    before: str | None
+    after: str | None
+    secret: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attribute": self.key, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class RealmPlan:
+    realm: str
+    kind: TenantKind
+    action: Action
+    changes: tuple[Change, ...] = ()
+    spec: TenantSpec | None = field(default=None, compare=False, repr=False)
+
+    def changed(self, key: str) -> bool:
+        return any(c.key == key for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "realm": self.realm,
+            "kind": self.kind.value,
+            "action": self.action.value,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    realms: tuple[RealmPlan, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return any(r.action is not Action.NONE for r in self.realms)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for r in self.realms if r.action is action)
+
+    def summary(self) -> str:
+        if not self.has_changes:
+            return "No changes: Keycloak matches the tenant file."
+        return (
+            f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to "
+            f"update, {self.count(Action.DELETE)} to delete."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": self.has_changes,
+            "realms": [r.to_json() for r in self.realms if r.action is not Action.NONE],
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class LiveRealm:
+    """What plan needs of one realm: its representation, app modes and wiring state."""
+
+    representation: Mapping[str, Any]
+    apps: Mapping[str, str | None] | None = None  # clientId -> stored mode; None: not read
+    wiring: str | None = None  # on | off | partial; None: not read
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return dict(self.representation.get("attributes") or {})
+
+
+@dataclass(frozen=True)
+class Live:
+    """Every realm (representations), plus app modes and wiring of the declared ones."""
+
+    realms: Mapping[str, LiveRealm]
+
+
+def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
+    """The realm attributes ``spec`` sets (None: removes), the skey aside."""
+    out: dict[str, str | None] = {attr.TENANT_KIND: spec.kind.value}
+    if spec.partner is not None:
+        out[attr.TENANT_PARTNER] = spec.partner
+    if spec.branding_url is not None:
+        out[FRONTEND_URL] = spec.branding_url
+    if spec.duo.enabled is not None:
+        out[attr.DUO_ENABLED] = None if spec.duo.enabled == "inherit" else spec.duo.enabled
+    if spec.duo.credentials is not None:
+        out[attr.DUO_IKEY] = spec.duo.credentials.ikey
+        out[attr.DUO_API_HOST] = spec.duo.credentials.api_host
+    out.update(spec.duo.policy.changes())
+    return out
+
+
+def desired_attributes(current: Mapping[str, str], spec: TenantSpec) -> dict[str, str]:
+    merged = dict(current)
+    for name, value in declared_attributes(spec).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def make_plan(
+    spec: FleetSpec,
+    live: Live,
+    *,
+    ring: KeyRing | None,
+    wires: Wiring | None,
+    prune: str | None = None,
+) -> Plan:
+    """Compare ``spec`` with ``live``; with ``prune`` (a glob), undeclared tenants matching
+    it are deleted. ``wires=None`` leaves wiring out of the comparison."""
+    problems: list[str] = []
+    desired: dict[str, dict[str, str]] = {}
+    for tenant in spec.tenants:
+        found = live.realms.get(tenant.name)
+        current = found.attributes if found else {}
+        desired[tenant.name] = desired_attributes(current, tenant)
+    realms = [
+        _realm_plan(tenant, live.realms.get(tenant.name), desired, live, ring, wires, problems)
+        for tenant in spec.tenants
+    ]
+    if prune is not None:
+        realms.extend(_prune(spec, live, desired, prune, problems))
+    return Plan(tuple(realms), tuple(problems))
+
+
+def _realm_plan(  # noqa: PLR0917
+    tenant: TenantSpec,
+    found: LiveRealm | None,
+    desired: Mapping[str, Mapping[str, str]],
+    live: Live,
+    ring: KeyRing | None,
+    wires: Wiring | None,
+    problems: list[str],
+) -> RealmPlan:
+    name = tenant.name
+    if found is not None:
+        existing = tenant_of(dict(found.representation))
+        if existing is None or existing.kind is not tenant.kind:
+            problems.append(f"realm {name!r} exists and is not a {tenant.kind.value}")
+            return RealmPlan(name, tenant.kind, Action.NONE, spec=tenant)
+    changes = _attribute_changes(tenant, found, desired[name], ring)
+    changes.extend(_app_changes(tenant, found, problems))
+    if wires is not None:
+        changes.extend(_wiring_change(tenant, found, desired, live, wires))
+    action = Action.CREATE if found is None else (Action.UPDATE if changes else Action.NONE)
+    return RealmPlan(name, tenant.kind, action, tuple(changes), spec=tenant)
+
+
+def _attribute_changes(
+    tenant: TenantSpec, found: LiveRealm | None, wanted: Mapping[str, str], ring: KeyRing | None
+) -> list[Change]:
+    current = found.attributes if found else {}
+    changes: list[Change] = []
+    if found is not None and tenant.partner is not None:
+        before = current.get(attr.TENANT_PARTNER)
+        if before != tenant.partner:
+            changes.append(Change("partner", before, tenant.partner))
+    display = found.representation.get("displayName") if found else None
+    if tenant.display_name is not None and display != tenant.display_name:
+        changes.append(Change("display_name", display, tenant.display_name))
+    if tenant.branding_url is not None and current.get(FRONTEND_URL) != tenant.branding_url:
+        changes.append(Change("branding_url", current.get(FRONTEND_URL), tenant.branding_url))
+    declared = declared_attributes(tenant)
+    for key, attribute in REALM_KEYS.items():
+        if attribute in declared and current.get(attribute) != wanted.get(attribute):
+            changes.append(Change(key, current.get(attribute), wanted.get(attribute)))
+    if tenant.duo.credentials is not None and not _same_secret(
+        ring, current.get(attr.DUO_SKEY), tenant.duo.credentials.skey.value, tenant.name
+    ):
+        before = SECRET_SET if current.get(attr.DUO_SKEY) else None
+        changes.append(Change("duo.skey", before, SECRET_CHANGED, secret=True))
+    return changes
+
+
+def _same_secret(ring: KeyRing | None, stored: str | None, wanted: str, realm: str) -> bool:
+    if not stored or ring is None or ring.needs_rotation(stored):
+        return False
+    try:
+        return ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY) == wanted
+    except DecryptionError:
+        return False
+
+
+def _app_changes(tenant: TenantSpec, found: LiveRealm | None, problems: list[str]) -> list[Change]:
+    apps = (found.apps if found else None) or {}
+    changes = []
+    for client_id, mode in tenant.apps.items():
+        if found is not None and client_id not in apps:
+            problems.append(f"application {client_id!r} does not exist in realm {tenant.name!r}")
+            continue
+        stored = apps.get(client_id) or AppMode.INHERIT.value
+        if stored != mode.value:
+            changes.append(Change(f"apps.{client_id}", apps.get(client_id), mode.value))
+    return changes
+
+
+def _wiring_change(
+    tenant: TenantSpec,
+    found: LiveRealm | None,
+    desired: Mapping[str, Mapping[str, str]],
+    live: Live,
+    wires: Wiring,
+) -> list[Change]:
+    own = desired[tenant.name]
+    partner: Mapping[str, str] | None = None
+    if tenant.partner is not None:
+        partner_live = live.realms.get(tenant.partner)
+        partner = desired.get(tenant.partner) or (partner_live.attributes if partner_live else {})
+    on = resolve_effective(own, partner, realm=tenant.name).enabled.value
+    state = (found.wiring or UNWIRED) if found else UNWIRED
+    if on and state == WIRED:
+        attributes = found.attributes if found else {}
+        if (attributes.get(attr.BRIDGE_URL), attributes.get(attr.BRIDGE_JWKS)) != (
+            wires.bridge_url,
+            wires.jwks,
+        ):
+            state = PARTIAL
+    want = WIRED if on else UNWIRED
+    return [] if state == want else [Change("duo.wiring", state, want)]
+
+
+def _prune(
+    spec: FleetSpec,
+    live: Live,
+    desired: Mapping[str, Mapping[str, str]],
+    pattern: str,
+    problems: list[str],
+) -> list[RealmPlan]:
+    declared = spec.names()
+    tenants = [t for t in (tenant_of(dict(r.representation)) for r in live.realms.values()) if t]
+    doomed = {
+        t.name for t in tenants if t.name not in declared and fnmatch.fnmatch(t.name, pattern)
+    }
+    plans = []
+    for tenant in sorted(tenants, key=lambda t: (t.kind is TenantKind.PARTNER, t.name)):
+        if tenant.name not in doomed:
+            continue
+        if tenant.kind is TenantKind.PARTNER:
+            staying = sorted(
+                t.name
+                for t in tenants
+                if t.kind is TenantKind.CLIENT
+                and t.name not in doomed
+                and (desired.get(t.name) or t.attributes).get(attr.TENANT_PARTNER) == tenant.name
+            )
+            if staying:
+                problems.append(
+                    f"cannot prune partner {tenant.name!r}: its clients "
+                    f"{', '.join(staying)} are kept"
+                )
+                continue
+        plans.append(RealmPlan(tenant.name, tenant.kind, Action.DELETE))
+    return plans

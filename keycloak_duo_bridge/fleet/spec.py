@@ -1,0 +1,333 @@
+"""The tenant file: partners, their clients, Duo settings and app modes, as YAML.
+
+The schema is documented in ``docs/fleet.md``. Parsing walks PyYAML's node tree, not the
+constructed objects, so every error names the file and line it comes from. Secrets appear
+only as references, ``env:VAR`` or ``file:PATH`` (relative to the tenant file), and are
+read here; a literal skey is rejected, and no message ever repeats a secret.
+
+Keys a tenant leaves out are not managed: apply leaves them as they are. ``inherit``
+unsets a setting, so the client realm follows its partner (and the partner the default).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.duo_settings import INHERIT, Policy, validate_credentials
+from keycloak_duo_bridge.admin.effective import parse_app_mode
+from keycloak_duo_bridge.admin.templates import validate_realm_name, validate_url
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.errors import ConfigError
+
+VERSION: Final = 1
+_STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_NULL = "tag:yaml.org,2002:null"
+_DUO_KEYS: Final = frozenset(
+    {"enabled", "ikey", "api_host", "skey", "user_mode", "fail_mode", "bypass_groups", "remember"}
+)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret comes from (``env:VAR`` / ``file:PATH``) and, once read, its value."""
+
+    reference: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    ikey: str
+    api_host: str
+    skey: SecretRef
+
+
+@dataclass(frozen=True)
+class DuoSpec:
+    """Declared Duo settings; None leaves a setting alone, ``inherit`` unsets it."""
+
+    enabled: str | None = None  # "true" | "false" | "inherit"
+    credentials: Credentials | None = None
+    policy: Policy = field(default_factory=Policy)
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    name: str
+    kind: TenantKind
+    line: int
+    partner: str | None = None
+    display_name: str | None = None
+    branding_url: str | None = None
+    duo: DuoSpec = field(default_factory=DuoSpec)
+    apps: dict[str, AppMode] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """Every declared tenant, partners first, each partner's clients after it."""
+
+    path: Path
+    tenants: tuple[TenantSpec, ...]
+
+    @property
+    def partners(self) -> tuple[TenantSpec, ...]:
+        return tuple(t for t in self.tenants if t.kind is TenantKind.PARTNER)
+
+    @property
+    def clients(self) -> tuple[TenantSpec, ...]:
+        return tuple(t for t in self.tenants if t.kind is TenantKind.CLIENT)
+
+    def names(self) -> set[str]:
+        return {t.name for t in self.tenants}
+
+
+class _Reader:
+    """Turns nodes into values, raising ConfigError with ``file:line: where: what``."""
+
+    def __init__(self, path: Path, environ: dict[str, str]) -> None:
+        self.path = path
+        self.environ = environ
+
+    def fail(self, node: yaml.Node, where: str, what: str) -> ConfigError:
+        return ConfigError(f"{self.path}:{node.start_mark.line + 1}: {where}: {what}")
+
+    def mapping(
+        self, node: yaml.Node, where: str, allowed: frozenset[str] | None = None
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """Keys to (key node, value node); duplicate and (if ``allowed``) unknown keys fail."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, where, "expected a mapping")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            name = self.text(key, where)
+            if name in out:
+                raise self.fail(key, where, f"{name!r} is given twice")
+            if allowed is not None and name not in allowed:
+                expected = ", ".join(sorted(allowed))
+                raise self.fail(key, where, f"unknown key {name!r} (expected one of: {expected})")
+            out[name] = (key, value)
+        return out
+
+    def text(self, node: yaml.Node, where: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in {_STR, _INT}:
+            raise self.fail(node, where, "expected a string")
+        return str(node.value)
+
+    def checked(self, node: yaml.Node, where: str, parse: Callable[[str], str]) -> str:
+        try:
+            return parse(self.text(node, where))
+        except ConfigError as exc:
+            raise self.fail(node, where, str(exc)) from None
+
+    def secret(self, node: yaml.Node, where: str) -> SecretRef:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
+            raise self.fail(node, where, "expected env:VAR or file:PATH")
+        reference = str(node.value)
+        kind, _, target = reference.partition(":")
+        if kind == "env" and target:
+            value = self.environ.get(target, "").strip()
+            if not value:
+                raise self.fail(node, where, f"environment variable {target} is not set")
+            return SecretRef(reference, value)
+        if kind == "file" and target:
+            path = (self.path.parent / target).expanduser()
+            try:
+                return SecretRef(reference, path.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise self.fail(node, where, f"cannot read {path}: {exc.strerror}") from None
+        # Never echo the value: it may be the secret itself.
+        raise self.fail(
+            node, where, "a secret must be a reference, env:VAR or file:PATH (plaintext rejected)"
+        )
+
+
+def load(path: Path, environ: dict[str, str] | None = None) -> FleetSpec:
+    """Read and validate the tenant file at ``path``; secrets are read from their references."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the tenant file {path}: {exc.strerror}") from None
+    return parse(text, path, dict(os.environ) if environ is None else environ)
+
+
+def parse(text: str, path: Path, environ: dict[str, str]) -> FleetSpec:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        raise ConfigError(f"{path}:{line}: not valid YAML: {exc.problem}") from None
+    if root is None:
+        raise ConfigError(f"{path}:1: the tenant file is empty")
+    reader = _Reader(path, environ)
+    top = reader.mapping(root, "tenant file", frozenset({"version", "partners"}))
+    if "version" not in top:
+        raise reader.fail(root, "tenant file", f"missing 'version: {VERSION}'")
+    version = top["version"][1]
+    if not (isinstance(version, yaml.ScalarNode) and version.value == str(VERSION)):
+        raise reader.fail(version, "version", f"only version {VERSION} is known")
+    tenants: list[TenantSpec] = []
+    if "partners" in top:
+        partners = top["partners"][1]
+        if not (isinstance(partners, yaml.ScalarNode) and partners.tag == _NULL):
+            for name, (key, node) in reader.mapping(partners, "partners").items():
+                tenants.extend(_partner(reader, name, key, node))
+    seen: dict[str, TenantSpec] = {}
+    for tenant in tenants:
+        if tenant.name in seen:
+            raise ConfigError(
+                f"{path}:{tenant.line}: realm {tenant.name!r} is declared twice "
+                f"(first on line {seen[tenant.name].line})"
+            )
+        seen[tenant.name] = tenant
+    return FleetSpec(path, tuple(tenants))
+
+
+def _partner(reader: _Reader, name: str, key: yaml.Node, node: yaml.Node) -> list[TenantSpec]:
+    where = f"partners.{name}"
+    fields = reader.mapping(
+        node, where, frozenset({"display_name", "branding_url", "duo", "apps", "clients"})
+    )
+    partner = _tenant(reader, name, key, fields, where, TenantKind.PARTNER, None)
+    out = [partner]
+    if "clients" in fields:
+        clients = fields["clients"][1]
+        for client, (ckey, cnode) in reader.mapping(clients, f"{where}.clients").items():
+            cwhere = f"{where}.clients.{client}"
+            cfields = reader.mapping(cnode, cwhere, frozenset({"display_name", "duo", "apps"}))
+            out.append(_tenant(reader, client, ckey, cfields, cwhere, TenantKind.CLIENT, name))
+    return out
+
+
+def _tenant(  # noqa: PLR0917
+    reader: _Reader,
+    name: str,
+    key: yaml.Node,
+    fields: dict[str, tuple[yaml.Node, yaml.Node]],
+    where: str,
+    kind: TenantKind,
+    partner: str | None,
+) -> TenantSpec:
+    reader.checked(key, where, validate_realm_name)
+    display = (
+        reader.text(fields["display_name"][1], f"{where}.display_name")
+        if ("display_name" in fields)
+        else None
+    )
+    branding = (
+        reader.checked(fields["branding_url"][1], f"{where}.branding_url", validate_url)
+        if "branding_url" in fields
+        else None
+    )
+    duo = _duo(reader, fields["duo"][1], f"{where}.duo") if "duo" in fields else DuoSpec()
+    apps: dict[str, AppMode] = {}
+    if "apps" in fields:
+        for app, (_, mode) in reader.mapping(fields["apps"][1], f"{where}.apps").items():
+            if isinstance(mode, yaml.ScalarNode) and mode.value.lower() == "off":
+                apps[app] = AppMode.OFF  # YAML 1.1 reads a bare off as false
+                continue
+            apps[app] = AppMode(reader.checked(mode, f"{where}.apps.{app}", _app_mode))
+    return TenantSpec(
+        name=name,
+        kind=kind,
+        line=key.start_mark.line + 1,
+        partner=partner,
+        display_name=display,
+        branding_url=branding,
+        duo=duo,
+        apps=apps,
+    )
+
+
+def _app_mode(text: str) -> str:
+    return parse_app_mode(text).value
+
+
+def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
+    fields = reader.mapping(node, where, _DUO_KEYS)
+    enabled = None
+    if "enabled" in fields:
+        value = fields["enabled"][1]
+        if isinstance(value, yaml.ScalarNode) and value.tag == _BOOL:
+            enabled = "true" if value.value.lower() in {"true", "yes", "on"} else "false"
+        elif isinstance(value, yaml.ScalarNode) and value.value == INHERIT:
+            enabled = INHERIT
+        else:
+            raise reader.fail(value, f"{where}.enabled", "expected true, false or inherit")
+    credentials = _credentials(reader, node, fields, where)
+    policy = Policy(
+        user_mode=_opt(reader, fields, "user_mode", where),
+        fail_mode=_opt(reader, fields, "fail_mode", where),
+        remember=_opt(reader, fields, "remember", where),
+        bypass_groups=_groups(reader, fields, where),
+    )
+    for name in ("user_mode", "fail_mode", "remember", "bypass_groups"):
+        if name in fields:
+            try:
+                Policy(**{name: getattr(policy, name)}).changes()
+            except ConfigError as exc:
+                raise reader.fail(fields[name][1], f"{where}.{name}", str(exc)) from None
+    return DuoSpec(enabled=enabled, credentials=credentials, policy=policy)
+
+
+def _opt(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], name: str, where: str
+) -> str | None:
+    return reader.text(fields[name][1], f"{where}.{name}") if name in fields else None
+
+
+def _groups(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str
+) -> list[str] | None:
+    if "bypass_groups" not in fields:
+        return None
+    node = fields["bypass_groups"][1]
+    if isinstance(node, yaml.ScalarNode) and node.value == INHERIT:
+        return [INHERIT]
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.fail(node, f"{where}.bypass_groups", "expected a list of group paths")
+    return [reader.text(item, f"{where}.bypass_groups") for item in node.value]
+
+
+def _credentials(
+    reader: _Reader,
+    node: yaml.Node,
+    fields: dict[str, tuple[yaml.Node, yaml.Node]],
+    where: str,
+) -> Credentials | None:
+    given = [k for k in ("ikey", "api_host", "skey") if k in fields]
+    # The skey is checked first: a plaintext skey is rejected whatever else is wrong.
+    skey = reader.secret(fields["skey"][1], f"{where}.skey") if "skey" in fields else None
+    if not given:
+        return None
+    if skey is None or len(given) != 3:  # noqa: PLR2004
+        raise reader.fail(node, where, "ikey, api_host and skey go together: give all three")
+    ikey = reader.text(fields["ikey"][1], f"{where}.ikey")
+    api_host = reader.text(fields["api_host"][1], f"{where}.api_host")
+    try:
+        validate_credentials(ikey, skey.value, api_host)
+    except ConfigError as exc:
+        raise reader.fail(node, where, str(exc)) from None
+    return Credentials(ikey=ikey, api_host=api_host, skey=skey)
+
+
+REALM_KEYS: Final = {
+    "duo.enabled": attr.DUO_ENABLED,
+    "duo.ikey": attr.DUO_IKEY,
+    "duo.api_host": attr.DUO_API_HOST,
+    "duo.user_mode": attr.DUO_USER_MODE,
+    "duo.fail_mode": attr.DUO_FAIL_MODE,
+    "duo.bypass_groups": attr.DUO_BYPASS_GROUPS,
+    "duo.remember": attr.DUO_REMEMBER,
+}
+"""Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

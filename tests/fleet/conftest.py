@@ -1,0 +1,35 @@
+"""Fixtures for the fleet tests: the admin fixtures, and a count of every adapter write."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from keycloak_duo_bridge.admin.keycloak import WRITE_METHODS, Keycloak
+from tests.admin.conftest import (  # noqa: F401 - fixtures shared with the admin tests
+    admin_settings,
+    cli,
+    integration,
+    kc,
+    names,
+    ring,
+    sandbox_env,
+)
+
+
+@pytest.fixture
+def all_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts write calls on every adapter instance (apply opens one per worker thread)."""
+    counts: Counter[str] = Counter()
+    for name in WRITE_METHODS:
+        original = getattr(Keycloak, name)
+
+        def spy(
+            self: Keycloak, *args: object, _name: str = name, _original: object = original
+        ) -> object:
+            counts[_name] += 1
+            return _original(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(Keycloak, name, spy)
+    return counts
