@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -250,6 +251,8 @@ def measure_load(
             people.append((realm, name, rig.user(realm, name)))
     ca = tls_context(rig.emulator.ca_path)
 
+    reasons: Counter[str] = Counter()
+
     def login(turn: int) -> tuple[bool, bool]:
         realm, name, user_id = people[turn % len(people)]
         with browser_like_client(ca) as client:
@@ -263,7 +266,8 @@ def measure_load(
                     password=PASSWORD,
                     client=client,
                 )
-            except Exception:  # noqa: BLE001 - any failure is an error of this run
+            except Exception as exc:  # noqa: BLE001 - any failure is an error of this run
+                reasons[f"{type(exc).__name__}: {str(exc)[:120]}"] += 1
                 return False, False
         claims = walked.access_claims
         right = claims.get("sub") == user_id and str(claims.get("iss", "")).endswith(
