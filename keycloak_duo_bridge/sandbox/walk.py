@@ -25,7 +25,9 @@ from keycloak_duo_bridge.errors import BridgeError
 
 _FORM_ACTION = re.compile(r'<form[^>]*\baction="([^"]+)"', re.IGNORECASE)
 _ERROR = re.compile(
-    r'class="[^"]*(?:kc-feedback-text|alert-error|pf-m-danger)[^"]*"[^>]*>(.*?)<', re.DOTALL
+    r'(?:class="[^"]*(?:kc-feedback-text|alert-error|pf-m-danger)[^"]*"[^>]*>'
+    r'|<div id="kc-error-message">\s*<p class="instruction">)(.*?)<',
+    re.DOTALL,
 )
 _MAX_HOPS = 30
 
