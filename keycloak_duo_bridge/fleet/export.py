@@ -61,7 +61,7 @@ def export(
         entry = _tenant(keycloak, tenant, ring, secrets_dir, base)
         if tenant.kind is TenantKind.PARTNER:
             body["partners"][tenant.name] = entry
-        elif owner in body["partners"]:
+        else:  # partners sort before their clients
             body["partners"][owner].setdefault("clients", {})[tenant.name] = entry
     return HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
 

@@ -153,16 +153,19 @@ def test_secret_change_shows_only_as_changed(
     tenants.delete_tenant(kc, p, cascade=True)
 
 
-def test_export_then_apply_to_empty_realms_plans_no_changes(
+def test_export_then_apply_to_empty_realms_plans_no_changes(  # noqa: PLR0917
     cli: Cli,
     kc: Keycloak,
     setup: tuple[Path, str, str, str, Callable[[str], None]],
     integration: IntegrationCredentials,
     tmp_path: Path,
+    names: Names,
 ) -> None:
     """Round trip: export (secrets as file references), delete, apply, plan shows no changes."""
     path, p, _, _, _ = setup
     assert cli("apply", path)[0] == 0
+    other = names("other")
+    tenants.create_partner(kc, other)
     exported = tmp_path / "out" / "exported.yaml"
     exported.parent.mkdir()
     code, out, _ = cli(
@@ -171,6 +174,7 @@ def test_export_then_apply_to_empty_realms_plans_no_changes(
     assert (code, out.strip()) == (0, f"wrote {exported}")
     text = exported.read_text(encoding="utf-8")
     assert integration.client_secret not in text
+    assert other not in text
     assert f"skey: file:secrets/{p}.skey" in text
     assert (tmp_path / "out" / "secrets" / f"{p}.skey").stat().st_mode & 0o777 == 0o600
     code, out, _ = cli("export", "--partner", p)
@@ -184,6 +188,7 @@ def test_export_then_apply_to_empty_realms_plans_no_changes(
     code, _, err = cli("export", "--partner", "no-such-partner")
     assert (code, "is not a partner" in err) == (1, True)
     tenants.delete_tenant(kc, p, cascade=True)
+    tenants.delete_tenant(kc, other)
 
 
 def test_prune_deletes_undeclared_tenants_after_confirmation(

@@ -1,0 +1,151 @@
+"""The pure plan and the apply engine, without Keycloak: edge cases of the diff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.wiring import Wiring
+from keycloak_duo_bridge.envelope import KeyRing, generate_key
+from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.fleet import export, spec
+from keycloak_duo_bridge.fleet.apply import apply_plan
+from keycloak_duo_bridge.fleet.plan import (
+    Action,
+    Change,
+    Live,
+    LiveRealm,
+    Plan,
+    RealmPlan,
+    make_plan,
+)
+
+SKEY = "k" * 40
+WIRES = Wiring(bridge_url="https://bridge.test", jwks='{"keys":[]}')
+
+
+@pytest.fixture
+def ring() -> KeyRing:
+    """A one-key ring."""
+    return KeyRing.from_json(json.dumps({"a": generate_key()}), "a")
+
+
+def realm(name: str, **attributes: str) -> dict[str, Any]:
+    """A realm representation with ``attributes``."""
+    return {"realm": name, "displayName": name, "attributes": attributes}
+
+
+def fleet(text: str) -> spec.FleetSpec:
+    """A tenant file from text; skey references read SKEY."""
+    return spec.parse("version: 1\npartners:\n" + text, Path("f.yaml"), {"S": SKEY})
+
+
+def test_inherit_unsets_and_no_wires_means_no_wiring(ring: KeyRing) -> None:
+    """``inherit`` removes a realm's own value; without wires, wiring is not compared."""
+    live = Live(
+        {
+            "p": LiveRealm(
+                realm(
+                    "p",
+                    **{
+                        attr.TENANT_KIND: "partner",
+                        attr.DUO_ENABLED: "true",
+                        attr.DUO_USER_MODE: "opt-in",
+                    },
+                )
+            )
+        }
+    )
+    plan = make_plan(fleet("  p: {duo: {user_mode: inherit}}\n"), live, ring=ring, wires=None)
+    assert plan.realms[0].changes == (Change("duo.user_mode", "opt-in", None),)
+
+
+def test_secret_that_does_not_decrypt_is_changed(ring: KeyRing) -> None:
+    """An skey copied from another realm fails its AAD check, so the plan rewrites it."""
+    copied = ring.encrypt(SKEY, realm="other", attribute=attr.DUO_SKEY)
+    own = ring.encrypt(SKEY, realm="p", attribute=attr.DUO_SKEY)
+    text = "  p: {duo: {ikey: DIAAAAAAAAAAAAAAAAAA, api_host: h.test, skey: 'env:S'}}\n"
+    base = {
+        attr.TENANT_KIND: "partner",
+        attr.DUO_IKEY: "DIAAAAAAAAAAAAAAAAAA",
+        attr.DUO_API_HOST: "h.test",
+    }
+    bad = Live({"p": LiveRealm(realm("p", **base, **{attr.DUO_SKEY: copied}))})
+    good = Live({"p": LiveRealm(realm("p", **base, **{attr.DUO_SKEY: own}))})
+    assert make_plan(fleet(text), bad, ring=ring, wires=None).realms[0].changes == (
+        Change("duo.skey", "(secret)", "(changed)", secret=True),
+    )
+    assert not make_plan(fleet(text), good, ring=ring, wires=None).has_changes
+    assert make_plan(fleet(text), good, ring=None, wires=None).has_changes
+
+
+def test_wiring_to_another_bridge_is_partial() -> None:
+    """A realm wired for another bridge URL plans a rewire; a client follows its partner."""
+    partner = {attr.TENANT_KIND: "partner", attr.DUO_ENABLED: "true"}
+    client = {
+        attr.TENANT_KIND: "client",
+        attr.TENANT_PARTNER: "p",
+        attr.BRIDGE_URL: "https://old.test",
+        attr.BRIDGE_JWKS: WIRES.jwks,
+    }
+    live = Live(
+        {"p": LiveRealm(realm("p", **partner)), "c": LiveRealm(realm("c", **client), wiring="on")}
+    )
+    plan = make_plan(fleet("  p:\n    clients: {c: {}}\n"), live, ring=None, wires=WIRES)
+    assert [r.changes for r in plan.realms] == [
+        (Change("duo.wiring", "off", "on"),),
+        (Change("duo.wiring", "partial", "on"),),
+    ]
+
+
+def test_prune_keeps_a_partner_whose_clients_stay() -> None:
+    """A pruned partner whose clients are not pruned is a problem, not a deletion."""
+    live = Live(
+        {
+            "lone-1": LiveRealm(realm("lone-1", **{attr.TENANT_KIND: "partner"})),
+            "keep-1": LiveRealm(
+                realm("keep-1", **{attr.TENANT_KIND: "client", attr.TENANT_PARTNER: "lone-1"})
+            ),
+            "other": LiveRealm(realm("other")),
+        }
+    )
+    plan = make_plan(fleet("  p: {}\n"), live, ring=None, wires=None, prune="lone-*")
+    assert plan.problems == ("cannot prune partner 'lone-1': its clients keep-1 are kept",)
+    assert [r.action for r in plan.realms] == [Action.CREATE]
+
+
+def test_apply_refuses_problems_and_reports_failures() -> None:
+    """A plan with problems applies nothing; a realm that fails is reported, not raised."""
+    with pytest.raises(ConfigError, match="the plan has problems"):
+        apply_plan(Plan((), ("bad",)), lambda: Keycloak.__new__(Keycloak), ring=None, wires=None)
+    tenant = fleet("  p: {duo: {ikey: DIAAAAAAAAAAAAAAAAAA, api_host: h.test, skey: 'env:S'}}\n")
+    skey_only = RealmPlan(
+        "p",
+        tenant.tenants[0].kind,
+        Action.UPDATE,
+        (Change("duo.skey", None, "x"),),
+        spec=tenant.tenants[0],
+    )
+    outcomes = apply_plan(
+        Plan((skey_only,)), lambda: Keycloak.__new__(Keycloak), ring=None, wires=None
+    )
+    assert outcomes[0].error == "KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys"
+    client = fleet("  p:\n    clients: {c: {}}\n").tenants[1]
+    nothing = (
+        RealmPlan("p", tenant.tenants[0].kind, Action.UPDATE, (), spec=tenant.tenants[0]),
+        RealmPlan("c", client.kind, Action.UPDATE, (), spec=client),
+    )
+    outcomes = apply_plan(Plan(nothing), lambda: Keycloak.__new__(Keycloak), ring=None, wires=None)
+    assert [o.error for o in outcomes] == [None, None]  # nothing to do, and no call made
+
+
+def test_export_needs_the_ring_for_a_secrets_dir(tmp_path: Path) -> None:
+    """Writing skeys out needs the key ring to decrypt them."""
+    with pytest.raises(ConfigError, match="must be set to export skeys"):
+        export._skey_reference("r", "x", None, tmp_path, None)
+    assert export.env_name("north-1.a") == "KDB_SKEY_NORTH_1_A"
