@@ -19,8 +19,9 @@ import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from keycloak_duo_bridge import api
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide
 from keycloak_duo_bridge.attributes import AppMode, FailMode
@@ -416,6 +417,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Mount("/admin/api", app=api.mount(services)),
         ],
         lifespan=lifespan,
     )

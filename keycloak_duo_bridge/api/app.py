@@ -1,0 +1,331 @@
+"""The admin REST API under ``/admin/api``: the tenants operations, for Keycloak's own admins.
+
+Every request carries a Bearer token from Keycloak (see :mod:`.auth`); the API then acts
+with the service's admin account, within what the caller may manage. Every change is
+written to the audit log (logger ``keycloak_duo_bridge.audit``): who, which realm, what,
+when, never a secret. Bodies are JSON, checked against the models the OpenAPI document at
+``/admin/api/openapi.json`` is built from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from keycloak_duo_bridge.admin import apps, duo_settings, tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.api import ApiServices, auth
+from keycloak_duo_bridge.api.openapi import document
+from keycloak_duo_bridge.errors import ConfigError, KeycloakError, NotFoundError
+from keycloak_duo_bridge.logs import event
+from keycloak_duo_bridge.settings import Settings
+
+audit_log = logging.getLogger("keycloak_duo_bridge.audit")
+MAX_BODY: Final = 16384
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewPartner(_Body):
+    name: str
+    display_name: str | None = None
+    branding_url: str | None = None
+
+
+class NewClient(_Body):
+    name: str
+    partner: str
+    display_name: str | None = None
+
+
+class DuoCredentials(_Body):
+    ikey: str
+    skey: str = Field(json_schema_extra={"writeOnly": True})
+    api_host: str
+
+
+class DuoPolicy(_Body):
+    user_mode: str | None = None
+    fail_mode: str | None = None
+    remember: str | None = None
+    bypass_groups: list[str] | None = None
+
+
+class DuoSwitch(_Body):
+    enabled: bool | None
+
+
+class AppModeBody(_Body):
+    mode: Literal["inherit", "required", "off"]
+
+
+MODELS: Final[tuple[type[BaseModel], ...]] = (
+    NewPartner,
+    NewClient,
+    DuoCredentials,
+    DuoPolicy,
+    DuoSwitch,
+    AppModeBody,
+)
+
+
+class Forbidden(Exception):  # noqa: N818 - an HTTP outcome, not a package error
+    """The caller is authenticated but may not manage the realm: 403."""
+
+
+class Api:
+    def __init__(
+        self, settings: Settings, services: ApiServices, connect: Callable[[], Keycloak]
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self._connect = connect
+        self._keycloak: Keycloak | None = None
+
+    @property
+    def keycloak(self) -> Keycloak:
+        if self._keycloak is None:
+            self._keycloak = self._connect()
+        return self._keycloak
+
+    async def caller(self, request: Request) -> auth.Caller:
+        token = auth.bearer(request.headers.get("authorization"))
+        return await auth.authenticate(token, self.services.jwks)
+
+    async def guard(self, request: Request, realm: str) -> tuple[auth.Caller, Tenant]:
+        """The caller, if they may manage ``realm``, and the tenant it is."""
+        caller = await self.caller(request)
+        found = await run_in_threadpool(self.keycloak.find_realm, realm)
+        tenant = tenants.tenant_of(found) if found is not None else None
+        if not auth.may_manage(caller, tenant, admin_realm=self.settings.keycloak_admin_realm):
+            raise Forbidden
+        if tenant is None:
+            raise NotFoundError(f"realm {realm!r} is not a partner or client")
+        return caller, tenant
+
+    def audit(self, caller: auth.Caller, realm: str, action: str, **details: Any) -> None:
+        event(audit_log, "admin change", by=caller.to_json(), realm=realm, action=action, **details)
+
+
+async def _body(request: Request, model: type[BaseModel]) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise HTTPException(413, "the body is too large")
+    try:
+        return model.model_validate(json.loads(raw or b"null"))
+    except ValueError as exc:
+        errors = (
+            exc.errors(include_input=False, include_url=False)
+            if isinstance(exc, ValidationError)
+            else [{"msg": "not valid JSON"}]
+        )
+        raise _Invalid(errors) from None
+
+
+class _Invalid(Exception):  # noqa: N818
+    def __init__(self, errors: Any) -> None:
+        self.errors = errors
+
+
+def _api(request: Request) -> Api:
+    api: Api = request.app.state.api
+    return api
+
+
+async def list_tenants(request: Request) -> Response:
+    api = _api(request)
+    caller = await api.caller(request)
+    found = await run_in_threadpool(tenants.list_tenants, api.keycloak)
+    admin_realm = api.settings.keycloak_admin_realm
+    visible = [t.to_json() for t in found if auth.may_manage(caller, t, admin_realm=admin_realm)]
+    return JSONResponse(visible)
+
+
+async def show_tenant(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    _, tenant = await api.guard(request, realm)
+    duo = await run_in_threadpool(duo_settings.show, api.keycloak, realm)
+    return JSONResponse({**tenant.to_json(), "duo": duo})
+
+
+async def create_partner(request: Request) -> Response:
+    api = _api(request)
+    caller = await api.caller(request)
+    if not auth.is_super(caller, api.settings.keycloak_admin_realm):
+        raise Forbidden
+    body: NewPartner = await _body(request, NewPartner)
+    tenant = await run_in_threadpool(
+        lambda: tenants.create_partner(
+            api.keycloak,
+            body.name,
+            branding_url=body.branding_url,
+            display_name=body.display_name,
+            template_dir=api.settings.template_dir,
+        )
+    )
+    api.audit(caller, body.name, "create partner")
+    return JSONResponse(tenant.to_json(), status_code=201)
+
+
+async def create_client(request: Request) -> Response:
+    api = _api(request)
+    body: NewClient = await _body(request, NewClient)
+    caller, _ = await api.guard(request, body.partner)
+    tenant = await run_in_threadpool(
+        lambda: tenants.create_client(
+            api.keycloak,
+            body.name,
+            partner=body.partner,
+            display_name=body.display_name,
+            template_dir=api.settings.template_dir,
+            wires=api.services.wires,
+        )
+    )
+    api.audit(caller, body.name, "create client", partner=body.partner)
+    return JSONResponse(tenant.to_json(), status_code=201)
+
+
+async def delete_tenant(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, tenant = await api.guard(request, realm)
+    if tenant.name == caller.realm and not auth.is_super(caller, api.settings.keycloak_admin_realm):
+        raise Forbidden  # a realm's own admins cannot delete it
+    deleted = await run_in_threadpool(tenants.delete_tenant, api.keycloak, realm)
+    api.audit(caller, realm, "delete tenant")
+    return JSONResponse({"deleted": deleted})
+
+
+async def set_credentials(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    body: DuoCredentials = await _body(request, DuoCredentials)
+    result = await run_in_threadpool(
+        lambda: duo_settings.set_credentials(
+            api.keycloak,
+            realm,
+            ikey=body.ikey,
+            skey=body.skey,
+            api_host=body.api_host,
+            ring=api.services.keyring,
+            health=None,
+        )
+    )
+    api.audit(caller, realm, "set duo credentials", ikey=body.ikey, api_host=body.api_host)
+    return JSONResponse({"realm": realm, "written": result.written})
+
+
+async def set_policy(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    body: DuoPolicy = await _body(request, DuoPolicy)
+    policy = duo_settings.Policy(**body.model_dump())
+    written = await run_in_threadpool(duo_settings.set_policy, api.keycloak, realm, policy)
+    api.audit(caller, realm, "set duo policy", **body.model_dump(exclude_none=True))
+    return JSONResponse({"realm": realm, "written": written})
+
+
+async def set_enabled(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    body: DuoSwitch = await _body(request, DuoSwitch)
+    touched = await run_in_threadpool(
+        lambda: duo_settings.set_enabled(
+            api.keycloak, realm, enabled=body.enabled, wires=api.services.wires
+        )
+    )
+    api.audit(caller, realm, "switch duo", enabled=body.enabled)
+    return JSONResponse({"realm": realm, "reconciled": touched})
+
+
+async def set_app_mode(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    client_id = request.path_params["client_id"]
+    caller, _ = await api.guard(request, realm)
+    body: AppModeBody = await _body(request, AppModeBody)
+    result = await run_in_threadpool(apps.set_mode, api.keycloak, realm, client_id, body.mode)
+    api.audit(caller, realm, "set app mode", app=client_id, mode=body.mode)
+    return JSONResponse({"realm": realm, "app": client_id, "written": result.written})
+
+
+async def openapi(request: Request) -> Response:
+    del request
+    return JSONResponse(document(MODELS))
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def _on_error(request: Request, exc: Exception) -> Response:
+    del request
+    if isinstance(exc, auth.AuthenticationError):
+        response = _error(401, str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="keycloak-duo-bridge"'
+        return response
+    if isinstance(exc, _Invalid):
+        return _error(422, "invalid body", details=exc.errors)
+    if isinstance(exc, HTTPException):
+        return _error(exc.status_code, str(exc.detail))
+    status = next(code for kind, code in _STATUS if isinstance(exc, kind))
+    message = "you may not manage this realm" if isinstance(exc, Forbidden) else str(exc)
+    return _error(status, message)
+
+
+_STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
+    (Forbidden, 403),
+    (NotFoundError, 404),
+    (ConfigError, 400),
+    (Exception, 502),  # a KeycloakError
+)
+
+
+def create_api(
+    settings: Settings,
+    services: ApiServices,
+    connect: Callable[[], Keycloak] | None = None,
+) -> Starlette:
+    """The admin API app, to be mounted at ``/admin/api``."""
+    realm = "/tenants/{realm:str}"
+    app = Starlette(
+        routes=[
+            Route("/openapi.json", openapi),
+            Route("/tenants", list_tenants),
+            Route("/partners", create_partner, methods=["POST"]),
+            Route("/clients", create_client, methods=["POST"]),
+            Route(realm, show_tenant),
+            Route(realm, delete_tenant, methods=["DELETE"]),
+            Route(f"{realm}/duo/credentials", set_credentials, methods=["PUT"]),
+            Route(f"{realm}/duo/policy", set_policy, methods=["PUT"]),
+            Route(f"{realm}/duo/enabled", set_enabled, methods=["PUT"]),
+            Route(f"{realm}/apps/{{client_id:str}}", set_app_mode, methods=["PUT"]),
+        ],
+        exception_handlers={
+            auth.AuthenticationError: _on_error,
+            Forbidden: _on_error,
+            _Invalid: _on_error,
+            KeycloakError: _on_error,
+            ConfigError: _on_error,
+            HTTPException: _on_error,
+        },
+    )
+    app.state.api = Api(settings, services, connect or (lambda: Keycloak.from_settings(settings)))
+    return app
