@@ -53,6 +53,7 @@ def test_outage_then_recovery(duo_tenant: TenantFactory, stack_settings: Setting
         try:
             with pytest.raises(WalkError, match="Duo is unavailable"):
                 walk(tenant)
+            opened = time.monotonic()
             assert f'{healthy}{tenant.integration.api_host}"}} 0' in httpx2.get(metrics).text
         finally:
             tenant.emulator.control.set_faults()
