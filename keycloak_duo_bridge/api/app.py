@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
@@ -33,6 +34,7 @@ from keycloak_duo_bridge.settings import Settings
 
 audit_log = logging.getLogger("keycloak_duo_bridge.audit")
 MAX_BODY: Final = 16384
+_REALM_NAME: Final = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
 
 
 class _Body(BaseModel):
@@ -108,7 +110,11 @@ class Api:
     async def guard(self, request: Request, realm: str) -> tuple[auth.Caller, Tenant]:
         """The caller, if they may manage ``realm``, and the tenant it is."""
         caller = await self.caller(request)
-        found = await run_in_threadpool(self.keycloak.find_realm, realm)
+        found = (
+            await run_in_threadpool(self.keycloak.find_realm, realm)
+            if _REALM_NAME.match(realm)
+            else None
+        )
         tenant = tenants.tenant_of(found) if found is not None else None
         if not auth.may_manage(caller, tenant, admin_realm=self.settings.keycloak_admin_realm):
             raise Forbidden
