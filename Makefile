@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help venv check test unit demo chromium clean bench
+.PHONY: help venv check test unit demo chromium clean bench bench-fleet
 
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
@@ -53,6 +53,9 @@ unit: venv
 # A benchmark, not a test: its own sandbox on free ports; prints figures, last line JSON.
 bench: venv
 	$(VENV)/bin/python -m bench
+
+bench-fleet: venv
+	$(VENV)/bin/python -m bench.fleet
 
 demo: venv
 	$(VENV)/bin/keycloak-duo-bridge demo --walk
