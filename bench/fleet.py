@@ -102,6 +102,28 @@ def measure(
         live = read_live(connect, fleet, wiring=True, parallel=parallel)
         return make_plan(fleet, live, ring=ring, wires=wires)
 
+    # Bare first, then deleted, so both start from the same number of realms.
+    template = load_template(TenantKind.CLIENT)
+    bare_names = [f"bf-bare{size}-{i}-{suffix}" for i in range(size)]
+    started = time.perf_counter()
+    each(
+        bare_names,
+        lambda kc, name: kc.create_realm(
+            template.render({"REALM": name, "DISPLAY_NAME": name, "PARTNER": partner})
+        ),
+        connect=connect,
+        parallel=parallel,
+        name=str,
+    )
+    bare = time.perf_counter() - started
+
+    each(
+        bare_names,
+        lambda kc, name: kc.delete_realm(name),
+        connect=connect,
+        parallel=parallel,
+        name=str,
+    )
     started = time.perf_counter()
     outcomes = apply_plan(plan(), connect, ring=ring, wires=wires, parallel=parallel)
     create = time.perf_counter() - started
@@ -118,29 +140,8 @@ def measure(
     noop_apply = time.perf_counter() - started + noop_plan  # apply = plan + converge
     noop_writes = sum(writes.counts.values())
 
-    template = load_template(TenantKind.CLIENT)
-    bare_names = [f"bf-bare{size}-{i}-{suffix}" for i in range(size)]
-    started = time.perf_counter()
-    each(
-        bare_names,
-        lambda kc, name: kc.create_realm(
-            template.render({"REALM": name, "DISPLAY_NAME": name, "PARTNER": partner})
-        ),
-        connect=connect,
-        parallel=parallel,
-        name=str,
-    )
-    bare = time.perf_counter() - started
-
     admin = connect()
     tenants.delete_tenant(admin, partner, cascade=True)
-    each(
-        bare_names,
-        lambda kc, name: kc.delete_realm(name),
-        connect=connect,
-        parallel=parallel,
-        name=str,
-    )
     realms = size + 1
     figures = {
         "realms": size,
