@@ -93,3 +93,20 @@ def test_cli_status_and_env_point_at_the_sandbox(
     assert f"export KDB_KEYCLOAK_URL={keycloak_sandbox.url}" in lines
     assert "export KDB_KEYCLOAK_ADMIN_USERNAME=admin" in lines
     assert "export KDB_KEYCLOAK_ADMIN_PASSWORD=admin" in lines
+
+
+def test_cli_up_on_a_running_sandbox_prints_where_it_is(
+    keycloak_sandbox: SandboxKeycloak,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`sandbox keycloak up` on a running sandbox reports it: URL, admin console and log."""
+    settings = keycloak_sandbox.settings
+    monkeypatch.setenv("KDB_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setenv("KDB_SANDBOX_HTTP_PORT", str(settings.sandbox_http_port))
+    monkeypatch.setenv("KDB_SANDBOX_MANAGEMENT_PORT", str(settings.sandbox_management_port))
+    assert main(["sandbox", "keycloak", "up"]) == 0
+    captured = capsys.readouterr()
+    assert f"Keycloak 26.7.3 is running at {keycloak_sandbox.url}" in captured.out
+    assert f"Admin console: {keycloak_sandbox.url}/admin/" in captured.out
+    assert "already running" in captured.err
