@@ -45,17 +45,11 @@ def bind(host: str, port: int, error: type[BridgeError] = BridgeError) -> socket
     return sock
 
 
-@dataclass
-class ServerThread:
-    """A uvicorn server serving in a daemon thread; a context manager that stops it."""
-
-    port: int
-    _server: Server = field(repr=False)
-    _thread: threading.Thread = field(repr=False)
+class StopOnExit:
+    """A context manager whose exit calls ``stop()``."""
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self
@@ -67,6 +61,19 @@ class ServerThread:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass
+class ServerThread(StopOnExit):
+    """A uvicorn server serving in a daemon thread; a context manager that stops it."""
+
+    port: int
+    _server: Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
 
 
 def load(

@@ -6,8 +6,6 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import uvicorn
 
@@ -52,7 +50,7 @@ def _config(state: EmulatorState, certs: CertificatePaths) -> uvicorn.Config:
 
 
 @dataclass
-class RunningEmulator:
+class RunningEmulator(serving.StopOnExit):
     """An emulator serving in a background thread; a context manager that stops it."""
 
     base_url: str
@@ -66,17 +64,6 @@ class RunningEmulator:
         """Stop serving and wait for the thread."""
         self.control.close()
         self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_emulator(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from keycloak_duo_bridge.bridge.health import HealthGate
 from keycloak_duo_bridge.duo import DuoCredentials
 from keycloak_duo_bridge.errors import DuoConfigError, DuoUnavailableError
+from tests.aio import run
 
 CREDS = DuoCredentials(ikey="DIXXXXXXXXXXXXXXXXXX", skey="s" * 40, api_host="duo:443")
 
@@ -41,7 +40,7 @@ def gate() -> tuple[HealthGate, FakeDuo, Clock]:
 
 
 def check(health: HealthGate) -> None:
-    asyncio.run(health.check(CREDS))
+    run(health.check(CREDS))
 
 
 def test_good_answers_are_reused_for_the_ttl() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from keycloak_duo_bridge.errors import (
     NotFoundError,
 )
 from keycloak_duo_bridge.settings import Settings, load_settings
+from tests.aio import run as run_async
 
 T = TypeVar("T")
 KC = "http://kc.example"
@@ -74,7 +74,7 @@ def run(work: Callable[[httpx2.AsyncClient], Coroutine[Any, Any, T]], fake: Fake
         async with httpx2.AsyncClient(transport=httpx2.MockTransport(fake)) as http:
             return await work(http)
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def test_settings_are_cached_by_fingerprint_and_ttl() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +16,7 @@ from keycloak_duo_bridge.duo.client import DEFAULT_TIMEOUT, tls_context
 from keycloak_duo_bridge.duo.health import check_credentials
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
+from tests.aio import run as run_async
 
 REDIRECT = "https://bridge.example/step-up/callback"
 T = TypeVar("T")
@@ -36,8 +36,7 @@ def run(work: Callable[[DuoClient], Awaitable[T]], ca_file: Path | None = None) 
         finally:
             await client.aclose()
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result()
+    return run_async(main())
 
 
 @pytest.fixture
