@@ -6,7 +6,6 @@ tests/stepup against the sandbox Keycloak and the emulator.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.bridge import cookie, tokens
+from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.bridge.app import build_services, create_app
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
+from tests.step_up_claims import request_claims
 
 KC = "http://kc.example"
 ISSUER = f"{KC}/realms/acme"
@@ -98,22 +98,9 @@ def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
 
 
 def request_token(**changes: Any) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "typ": tokens.REQUEST_TYPE,
-        "iss": ISSUER,
-        "aud": tokens.AUDIENCE,
-        "sub": "u1",
-        "iat": now,
-        "exp": now + 300,
-        "preferred_username": "alice",
-        "nonce": "n1",
-        "realm": "acme",
-        "return_url": f"{ISSUER}/login-actions/required-action?code=c",
-        "cfg": "fp",
-    }
-    claims.update(changes)
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": changes.pop("kid", "rk")})
+    kid = changes.pop("kid", "rk")
+    claims = request_claims(ISSUER, cfg="fp", **changes)
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
 def verdict_of(response: httpx2.Response) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak_duo_bridge.bridge import tokens
 from keycloak_duo_bridge.bridge.tokens import RequestTokenError
 from keycloak_duo_bridge.signing import SigningKey
+from tests.step_up_claims import request_claims
 
 ISSUER = "http://kc.example/realms/acme"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -21,26 +22,17 @@ JWK = jwt.PyJWK.from_dict(
 
 
 def request_token(alg: str = "RS256", key: Any = KEY, **changes: Any) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "typ": tokens.REQUEST_TYPE,
-        "iss": ISSUER,
-        "aud": tokens.AUDIENCE,
-        "sub": "user-1",
-        "iat": now,
-        "exp": now + 300,
-        "azp": "app",
-        "preferred_username": "alice",
-        "nonce": "n1",
-        "realm": "acme",
-        "return_url": f"{ISSUER}/login-actions/required-action?x=1",
-        "groups": ["/staff"],
-        "activated": True,
-        "cfg": "fp",
-        "jti": "j1",
-    }
-    claims.update(changes)
-    claims = {k: v for k, v in claims.items() if v is not None}
+    claims = request_claims(
+        ISSUER,
+        sub="user-1",
+        azp="app",
+        return_url=f"{ISSUER}/login-actions/required-action?x=1",
+        groups=["/staff"],
+        activated=True,
+        cfg="fp",
+        jti="j1",
+    )
+    claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": "k1"})
 
 

@@ -19,6 +19,7 @@ from keycloak_duo_bridge.duo.protocol import DuoCredentials
 from keycloak_duo_bridge.errors import DuoError
 from keycloak_duo_bridge.signing import SigningKey
 from tests.bridge.test_app import ISSUER, JWK, KEY
+from tests.step_up_claims import request_claims
 
 COOKIE_KEY = os.urandom(32)
 BRIDGE_KEY = SigningKey.generate()
@@ -41,19 +42,7 @@ hostile_text = st.text(max_size=300) | jwt_shaped | st.binary(max_size=200).map(
 
 
 def good_request_claims() -> dict[str, Any]:
-    now = int(time.time())
-    return {
-        "typ": tokens.REQUEST_TYPE,
-        "iss": ISSUER,
-        "aud": tokens.AUDIENCE,
-        "sub": "u1",
-        "iat": now,
-        "exp": now + 300,
-        "preferred_username": "alice",
-        "nonce": "n1",
-        "realm": "acme",
-        "return_url": f"{ISSUER}/login-actions/required-action?code=c",
-    }
+    return request_claims(ISSUER)
 
 
 @given(hostile_text)
