@@ -56,11 +56,27 @@ def cookie_key(secret: str) -> bytes:
     return key
 
 
-def seal(pending: Pending, key: bytes) -> str:
+def seal_json(data: dict[str, Any], key: bytes, aad: bytes) -> str:
+    """``data`` as JSON, AES-256-GCM sealed and bound to ``aad`` (what the value is for)."""
     nonce = os.urandom(12)
-    body = json.dumps(asdict(pending), separators=(",", ":")).encode()
-    sealed = AESGCM(key).encrypt(nonce, body, _AAD)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(data, separators=(",", ":")).encode(), aad)
     return base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+
+def open_json(value: str, key: bytes, aad: bytes) -> dict[str, Any]:
+    """What :func:`seal_json` sealed; ValueError if it was altered or sealed for another use."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        data = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], aad))
+    except (binascii.Error, ValueError, InvalidTag):
+        raise ValueError("sealed value altered") from None
+    if not isinstance(data, dict):
+        raise ValueError("sealed value altered")
+    return data
+
+
+def seal(pending: Pending, key: bytes) -> str:
+    return seal_json(asdict(pending), key, _AAD)
 
 
 def open_sealed(value: str | None, key: bytes, *, state: str, now: float) -> Pending:
@@ -69,11 +85,8 @@ def open_sealed(value: str | None, key: bytes, *, state: str, now: float) -> Pen
     if len(value) > MAX_COOKIE_LENGTH:
         raise CookieError("the step-up cookie is too large")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        body = AESGCM(key).decrypt(raw[:12], raw[12:], _AAD)
-        data: dict[str, Any] = json.loads(body)
-        pending = Pending(**data)
-    except (binascii.Error, ValueError, InvalidTag, TypeError):
+        pending = Pending(**open_json(value, key, _AAD))
+    except (ValueError, TypeError):
         raise CookieError("the step-up cookie was tampered with") from None
     if not hmac.compare_digest(pending.state.encode(), state.encode()):
         raise CookieError("the step-up cookie belongs to another Duo transaction")
