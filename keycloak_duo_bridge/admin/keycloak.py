@@ -50,6 +50,7 @@ WRITE_METHODS: Final = (
     "create_realm",
     "update_realm",
     "delete_realm",
+    "create_client",
     "update_client",
     "update_user",
     "update_user_profile",
@@ -200,6 +201,25 @@ class Keycloak:
             lambda a: a.update_client(uuid, representation),
             missing=f"application in realm {realm!r}",
         )
+
+    def create_client(self, realm: str, representation: Json) -> None:
+        name = representation.get("clientId")
+        self._call(
+            f"create application {name!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_client(representation),
+            missing=f"realm {realm!r}",
+        )
+
+    def get_client_secret(self, realm: str, uuid: str) -> str:
+        """A confidential application's current secret (never logged, never shown)."""
+        answer = self._call(
+            f"read an application's secret in realm {realm!r}",
+            realm,
+            lambda a: a.get_client_secrets(uuid),
+            missing=f"application in realm {realm!r}",
+        )
+        return str(answer.get("value") or "")
 
     # -- users ---------------------------------------------------------------------------
 
