@@ -177,6 +177,15 @@ class Keycloak:
             missing=f"realm {realm!r}",
         )
 
+    def get_admin_events(self, realm: str, *, first: int = 0, max_results: int = 100) -> list[Json]:
+        """The realm's admin events (who changed what, and when), newest first."""
+        return self._call(
+            f"read the admin events of realm {realm!r}",
+            realm,
+            lambda a: a.get_admin_events({"first": first, "max": max_results}),
+            missing=f"realm {realm!r}",
+        )
+
     # -- clients (applications) ----------------------------------------------------------
 
     def get_clients(self, realm: str) -> list[Json]:

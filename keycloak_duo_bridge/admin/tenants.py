@@ -4,6 +4,11 @@ A partner realm carries ``kdb.tenant.kind = partner``; a client realm carries ``
 names its partner in ``kdb.tenant.partner``. A partner's branding URL is its realm's
 ``frontendUrl``. Every function here is idempotent, and a re-run completes what a failure
 midway left undone.
+
+A new realm is made by one create call carrying all that Keycloak's realm import takes (see
+:func:`create_representation`), then the few calls it does not take, none of them a read
+back: the ``kdb-duo`` client scope on the realm and its applications when Duo is on for it,
+and application modes.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from typing import Any
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import wiring
+from keycloak_duo_bridge.admin.effective import resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
 from keycloak_duo_bridge.admin.templates import load_template, validate_realm_name, validate_url
-from keycloak_duo_bridge.admin.users import ensure_user_profile
-from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.admin.users import ensure_user_profile, fold_profile, has_profile
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
 FRONTEND_URL = "frontendUrl"
@@ -84,6 +90,88 @@ def clients_of(keycloak: Keycloak, partner: str) -> list[Tenant]:
     ]
 
 
+@dataclass(frozen=True)
+class NewTenant:
+    """A tenant realm to make, and all that its create call is built from."""
+
+    kind: TenantKind
+    name: str
+    partner: str | None = None  # client realms
+    display_name: str | None = None
+    branding_url: str | None = None  # partner realms
+    template_dir: Path | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)  # Duo settings, say
+    wires: wiring.Wiring | None = None  # given: wire the realm (Duo is on for it)
+    apps: Mapping[str, str] = field(default_factory=dict)  # clientId -> Duo mode
+
+
+def create_representation(keycloak: Keycloak, new: NewTenant) -> Json:
+    """The whole ``POST /admin/realms`` body of a new tenant realm.
+
+    The kind's template, rendered; its attributes plus the tenant's (kind, partner and the
+    given ``attributes``); the user profile declaring activation; and, with ``wires``, the
+    bridge's attributes and required action.
+    """
+    template = load_template(new.kind, new.template_dir)
+    representation = template.render(
+        {
+            "REALM": new.name,
+            "DISPLAY_NAME": new.display_name or new.name,
+            "FRONTEND_URL": validate_url(new.branding_url) if new.branding_url else None,
+            "PARTNER": new.partner or new.name,
+        }
+    )
+    tenant = {attr.TENANT_KIND: new.kind.value}
+    if new.kind is TenantKind.CLIENT:
+        tenant[attr.TENANT_PARTNER] = str(new.partner)
+    representation["attributes"] = {
+        **representation.get("attributes", {}),
+        **new.attributes,
+        **tenant,
+        **(new.wires.attributes() if new.wires is not None else {}),
+    }
+    fold_profile(keycloak, representation)
+    if new.wires is not None:
+        wiring.fold_actions(keycloak, representation)
+    return representation
+
+
+def new_tenant(keycloak: Keycloak, new: NewTenant) -> Tenant:
+    """Make a tenant realm that does not exist yet, in as few calls as Keycloak allows.
+
+    An application in ``new.apps`` that the new realm does not have is reported after the
+    rest is done.
+    """
+    name = validate_realm_name(new.name)
+    representation = create_representation(keycloak, new)
+    keycloak.create_realm(representation)
+    if not has_profile(representation):
+        ensure_user_profile(keycloak, name, fresh=True)
+    if new.wires is not None or new.apps:
+        clients = keycloak.get_clients(name)
+        missing = _set_app_modes(keycloak, name, clients, new.apps)
+        if new.wires is not None:
+            wiring.wire_new(keycloak, representation, clients)
+        if missing:
+            raise NotFoundError(f"application {missing[0]!r} does not exist in realm {name!r}")
+    tenant = tenant_of(representation)
+    assert tenant is not None  # noqa: S101 - made with the tenant attributes
+    return tenant
+
+
+def _set_app_modes(
+    keycloak: Keycloak, realm: str, clients: list[Json], modes: Mapping[str, str]
+) -> list[str]:
+    """Set the modes of a new realm's applications; returns the clientIds it does not have."""
+    by_id = {str(c["clientId"]): c for c in clients}
+    for client_id, mode in modes.items():
+        client = by_id.get(client_id)
+        if client is not None and AppMode(mode) is not AppMode.INHERIT:
+            attributes = {**(client.get("attributes") or {}), attr.APP_MODE: mode}
+            keycloak.update_client(realm, str(client["id"]), {**client, "attributes": attributes})
+    return sorted(set(modes) - set(by_id))
+
+
 def create_partner(
     keycloak: Keycloak,
     name: str,
@@ -95,25 +183,20 @@ def create_partner(
     """Create the partner's realm, or bring an existing partner to the given values."""
     validate_realm_name(name)
     url = validate_url(branding_url) if branding_url else None
-    template = load_template(TenantKind.PARTNER, template_dir)
     existing = keycloak.find_realm(name)
     if existing is None:
-        representation = template.render(
-            {
-                "REALM": name,
-                "DISPLAY_NAME": display_name or name,
-                "FRONTEND_URL": url,
-                "PARTNER": name,
-            }
+        return new_tenant(
+            keycloak,
+            NewTenant(
+                TenantKind.PARTNER,
+                name,
+                display_name=display_name,
+                branding_url=url,
+                template_dir=template_dir,
+            ),
         )
-        representation["attributes"] = {
-            **representation.get("attributes", {}),
-            attr.TENANT_KIND: TenantKind.PARTNER.value,
-        }
-        keycloak.create_realm(representation)
-    else:
-        _require_kind(existing, name, TenantKind.PARTNER)
-        update_partner(keycloak, name, branding_url=url, display_name=display_name)
+    _require_kind(existing, name, TenantKind.PARTNER)
+    update_partner(keycloak, name, branding_url=url, display_name=display_name)
     ensure_user_profile(keycloak, name)
     return get_tenant(keycloak, name)
 
@@ -133,27 +216,29 @@ def create_client(
     :mod:`~keycloak_duo_bridge.admin.wiring`) if ``wires`` is given.
     """
     validate_realm_name(name)
-    get_tenant(keycloak, partner, TenantKind.PARTNER)
-    template = load_template(TenantKind.CLIENT, template_dir)
+    owner = get_tenant(keycloak, partner, TenantKind.PARTNER)
     existing = keycloak.find_realm(name)
     if existing is None:
-        representation = template.render(
-            {"REALM": name, "DISPLAY_NAME": display_name or name, "PARTNER": partner}
+        own = {attr.TENANT_KIND: TenantKind.CLIENT.value, attr.TENANT_PARTNER: partner}
+        on = resolve_effective(own, owner.attributes, realm=name).enabled.value
+        return new_tenant(
+            keycloak,
+            NewTenant(
+                TenantKind.CLIENT,
+                name,
+                partner=partner,
+                display_name=display_name,
+                template_dir=template_dir,
+                wires=wires if on else None,
+            ),
         )
-        representation["attributes"] = {
-            **representation.get("attributes", {}),
-            attr.TENANT_KIND: TenantKind.CLIENT.value,
-            attr.TENANT_PARTNER: partner,
-        }
-        keycloak.create_realm(representation)
-    else:
-        current = _require_kind(existing, name, TenantKind.CLIENT)
-        if current.partner != partner:
-            raise ConfigError(
-                f"client {name!r} already belongs to partner {current.partner!r}; "
-                f"move it with `client update {name} --partner {partner}`"
-            )
-        update_client(keycloak, name, display_name=display_name)
+    current = _require_kind(existing, name, TenantKind.CLIENT)
+    if current.partner != partner:
+        raise ConfigError(
+            f"client {name!r} already belongs to partner {current.partner!r}; "
+            f"move it with `client update {name} --partner {partner}`"
+        )
+    update_client(keycloak, name, display_name=display_name)
     ensure_user_profile(keycloak, name)
     if wires is not None:
         wiring.reconcile(keycloak, name, wires)

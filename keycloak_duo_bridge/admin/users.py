@@ -3,10 +3,17 @@
 Since Keycloak 24 the declarative user profile drops undeclared ("unmanaged") attributes,
 so every tenant realm declares ``kdb.duo.activated``, editable and visible by admins only:
 users cannot activate or deactivate themselves through the account console.
+
+A new realm gets the declaration in its create call, as a user-profile component holding
+Keycloak's default profile plus the attribute. The default is learned, once per Keycloak
+and process, from the first realm created there without one (see :func:`new_realm_profile`).
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import threading
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,15 +32,66 @@ PROFILE_ATTRIBUTE: Final[Json] = {
 }
 
 
-def ensure_user_profile(keycloak: Keycloak, realm: str) -> bool:
-    """Declare the activation attribute in the realm's user profile; True if written."""
-    profile = keycloak.get_user_profile(realm)
+PROFILE_COMPONENT: Final = "org.keycloak.userprofile.UserProfileProvider"
+_PROFILE_PROVIDER: Final = "declarative-user-profile"
+_PROFILE_CONFIG: Final = "kc.user.profile.config"
+_defaults: dict[str, Json] = {}  # Keycloak URL -> its default user profile
+_defaults_lock = threading.Lock()
+
+
+def declare_activation(profile: Json) -> bool:
+    """Add the activation attribute to ``profile`` (in place); False if it was declared."""
     declared = profile.setdefault("attributes", [])
     if any(a.get("name") == attr.USER_ACTIVATED for a in declared):
         return False
     declared.append(dict(PROFILE_ATTRIBUTE))
+    return True
+
+
+def ensure_user_profile(keycloak: Keycloak, realm: str, *, fresh: bool = False) -> bool:
+    """Declare the activation attribute in the realm's user profile; True if written.
+
+    ``fresh``: the realm was just created without a profile of its own, so what it has is
+    Keycloak's default, which later creates then carry themselves.
+    """
+    profile = keycloak.get_user_profile(realm)
+    if fresh:
+        with _defaults_lock:
+            _defaults.setdefault(keycloak.url, copy.deepcopy(profile))
+    if not declare_activation(profile):
+        return False
     keycloak.update_user_profile(realm, profile)
     return True
+
+
+def fold_profile(keycloak: Keycloak, representation: Json) -> None:
+    """Make a new realm's ``representation`` carry a user profile that declares activation.
+
+    The template's own profile gets the attribute; without one, Keycloak's default does, once
+    a realm made on this Keycloak without a profile taught us that default. Until then the
+    representation is left without a profile, and :func:`ensure_user_profile` follows the
+    create call (with ``fresh``).
+    """
+    components = representation.get("components") or {}
+    entries = components.get(PROFILE_COMPONENT)
+    if entries:
+        config = entries[0].setdefault("config", {})
+        profile = json.loads(config[_PROFILE_CONFIG][0])
+    else:
+        with _defaults_lock:
+            profile = copy.deepcopy(_defaults.get(keycloak.url))
+        if profile is None:
+            return
+        config = {}
+        entries = [{"providerId": _PROFILE_PROVIDER, "subComponents": {}, "config": config}]
+    declare_activation(profile)
+    config[_PROFILE_CONFIG] = [json.dumps(profile)]
+    representation["components"] = {**components, PROFILE_COMPONENT: entries}
+
+
+def has_profile(representation: Json) -> bool:
+    """Whether a realm representation carries a user profile of its own."""
+    return bool((representation.get("components") or {}).get(PROFILE_COMPONENT))
 
 
 @dataclass(frozen=True)

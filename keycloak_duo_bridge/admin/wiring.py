@@ -12,11 +12,19 @@ Unwiring removes exactly these (deleting the scope detaches it from every client
 is wired when its *effective* Duo switch is on, so a client realm that inherits "on" from its
 partner is wired too. Every step checks before writing, so re-runs write nothing and a
 failure midway is completed by the next run.
+
+A realm being created is wired with fewer calls (:func:`wire_new`): its create call carries
+the bridge's attributes and, once Keycloak's default required actions are known (learned
+from the first realm created without them), the required action too; nothing is read back.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import resolve_effective
@@ -32,12 +40,21 @@ _CLAIMS = {
 }
 
 
+_PRIORITY_STEP: Final = 1  # Keycloak registers a required action one after the last one
+_default_actions: dict[str, list[Json]] = {}  # Keycloak URL -> a new realm's required actions
+_default_actions_lock = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What the bridge publishes to realms: its base URL and its public JWKS (JSON)."""
 
     bridge_url: str
     jwks: str
+
+    def attributes(self) -> dict[str, str]:
+        """The realm attributes that publish the bridge."""
+        return {attr.BRIDGE_URL: self.bridge_url, attr.BRIDGE_JWKS: self.jwks}
 
 
 def client_scope() -> Json:
@@ -68,6 +85,62 @@ def client_scope() -> Json:
     }
 
 
+def fold_actions(keycloak: Keycloak, representation: Json) -> None:
+    """Make a new realm's ``representation`` carry the ``duo-step-up`` required action.
+
+    A realm created with ``requiredActions`` gets only those, so they are the template's own,
+    or else Keycloak's defaults once a realm made on this Keycloak without any taught us them;
+    ``duo-step-up`` goes last, as registering it would put it. Until then the representation
+    is left without, and :func:`wire_new` registers the action after the create call.
+    """
+    actions = representation.get("requiredActions")
+    if actions is None:
+        with _default_actions_lock:
+            actions = copy.deepcopy(_default_actions.get(keycloak.url))
+        if actions is None:
+            return
+    if all(a.get("alias") != attr.REQUIRED_ACTION for a in actions):
+        last = max((int(a.get("priority") or 0) for a in actions), default=0)
+        actions.append(
+            {
+                "alias": attr.REQUIRED_ACTION,
+                "name": attr.REQUIRED_ACTION_NAME,
+                "providerId": attr.REQUIRED_ACTION,
+                "enabled": True,
+                "defaultAction": False,
+                "priority": last + _PRIORITY_STEP,
+                "config": {},
+            }
+        )
+    representation["requiredActions"] = actions
+
+
+def wire_new(keycloak: Keycloak, representation: Json, clients: Iterable[Json]) -> None:
+    """Finish wiring a realm just created from ``representation`` (see :func:`fold_actions`).
+
+    ``clients`` are its applications. Nothing is read back, except, for the first realm on a
+    Keycloak, its required actions: those it has then are Keycloak's defaults.
+    """
+    realm = str(representation["realm"])
+    if "requiredActions" not in representation:
+        defaults = keycloak.get_required_actions(realm)
+        with _default_actions_lock:
+            _default_actions.setdefault(keycloak.url, defaults)
+        keycloak.register_required_action(realm, attr.REQUIRED_ACTION, attr.REQUIRED_ACTION_NAME)
+    scope_id = keycloak.create_client_scope(realm, client_scope())
+    keycloak.add_default_client_scope(realm, scope_id)
+    for client in clients:
+        if _takes_scope(client):
+            keycloak.add_client_default_scope(realm, str(client["id"]), scope_id)
+
+
+def _takes_scope(client: Json) -> bool:
+    """Whether the ``kdb-duo`` scope belongs on ``client``: OpenID clients that log users in."""
+    return client.get("protocol", "openid-connect") == "openid-connect" and not client.get(
+        "bearerOnly"
+    )
+
+
 def _scope_id(keycloak: Keycloak, realm: str) -> str | None:
     for scope in keycloak.get_client_scopes(realm):
         if scope.get("name") == attr.CLIENT_SCOPE:
@@ -88,14 +161,14 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
             raise NotFoundError(f"required action {attr.REQUIRED_ACTION!r} was not registered")
     if not action.get("enabled"):
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
-    merge_realm(keycloak, realm, {attr.BRIDGE_URL: wires.bridge_url, attr.BRIDGE_JWKS: wires.jwks})
+    merge_realm(keycloak, realm, wires.attributes())
     scope_id = _scope_id(keycloak, realm)
     if scope_id is None:
         scope_id = keycloak.create_client_scope(realm, client_scope())
     if all(s.get("id") != scope_id for s in keycloak.get_default_client_scopes(realm)):
         keycloak.add_default_client_scope(realm, scope_id)
     for client in keycloak.get_clients(realm):
-        if client.get("protocol", "openid-connect") != "openid-connect" or client.get("bearerOnly"):
+        if not _takes_scope(client):
             continue
         defaults = keycloak.get_client_default_scopes(realm, str(client["id"]))
         if all(s.get("id") != scope_id for s in defaults):

@@ -4,6 +4,11 @@ Partners go first, then clients (which need their partner), then pruned clients,
 pruned partners; within each phase realms run in parallel, bounded. Only what the plan
 lists is touched, so a no-op plan makes no call at all. Each step checks before it writes,
 so an apply that was interrupted is completed by running it again.
+
+A realm the plan creates is made from what the plan already knows, with no read first: its
+create call carries every declared attribute (the skey sealed) and, when the plan wires it,
+the bridge's; then come only the calls Keycloak's realm import cannot replace (see
+:func:`keycloak_duo_bridge.admin.tenants.new_tenant`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from pathlib import Path
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
-from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan
+from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan, declared_attributes
 from keycloak_duo_bridge.fleet.spec import TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
@@ -108,22 +114,30 @@ def _delete(keycloak: Keycloak, realm: RealmPlan, _context: Context) -> None:
 def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
     spec = realm.spec
     assert spec is not None  # noqa: S101 - only deletions have no spec
-    _converge_tenant(keycloak, realm, spec, context)
-    _converge_duo(keycloak, realm, spec, context)
-    if context.wires is not None:
-        _rewire(keycloak, realm, spec, context.wires, context.declared)
-    for change in realm.changes:
-        if change.key.startswith("apps.") and change.after is not None:
-            apps.set_mode(keycloak, spec.name, change.key.removeprefix("apps."), change.after)
-
-
-def _converge_tenant(
-    keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context
-) -> None:
-    name = spec.name
     if realm.action is Action.CREATE:
-        _create(keycloak, spec, context)
-    elif spec.kind is TenantKind.PARTNER:
+        _create(keycloak, realm, spec, context)
+    else:
+        _converge_tenant(keycloak, realm, spec)
+        _converge_duo(keycloak, realm, spec, context)
+        if context.wires is not None and realm.changed("duo.wiring"):
+            wiring.reconcile(keycloak, spec.name, context.wires)
+        for client_id, mode in _app_modes(realm).items():
+            apps.set_mode(keycloak, spec.name, client_id, mode)
+    if context.wires is not None:
+        _rewire_followers(keycloak, realm, spec, context.wires, context.declared)
+
+
+def _app_modes(realm: RealmPlan) -> dict[str, str]:
+    return {
+        change.key.removeprefix("apps."): change.after
+        for change in realm.changes
+        if change.key.startswith("apps.") and change.after is not None
+    }
+
+
+def _converge_tenant(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec) -> None:
+    name = spec.name
+    if spec.kind is TenantKind.PARTNER:
         if realm.changed("display_name") or realm.changed("branding_url"):
             tenants.update_partner(
                 keycloak, name, branding_url=spec.branding_url, display_name=spec.display_name
@@ -141,15 +155,13 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
     name = spec.name
     credentials = spec.duo.credentials
     if credentials is not None and any(realm.changed(key) for key in _CREDENTIALS):
-        if context.ring is None:
-            raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
         duo_settings.set_credentials(
             keycloak,
             name,
             ikey=credentials.ikey,
             skey=credentials.skey.value,
             api_host=credentials.api_host,
-            ring=context.ring,
+            ring=_ring(context),
             health=None,
         )
     if any(realm.changed(key) for key in _POLICY):
@@ -159,35 +171,48 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
         merge_realm(keycloak, name, {attr.DUO_ENABLED: enabled})
 
 
-def _create(keycloak: Keycloak, spec: TenantSpec, context: Context) -> None:
-    if spec.kind is TenantKind.PARTNER:
-        tenants.create_partner(
-            keycloak,
-            spec.name,
-            branding_url=spec.branding_url,
-            display_name=spec.display_name,
-            template_dir=context.template_dir,
-        )
-    else:
-        tenants.create_client(
-            keycloak,
-            spec.name,
-            partner=str(spec.partner),
-            display_name=spec.display_name,
-            template_dir=context.template_dir,
-        )
+def _ring(context: Context) -> KeyRing:
+    if context.ring is None:
+        raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
+    return context.ring
 
 
-def _rewire(
+def _create(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context) -> None:
+    """Make the realm from the plan alone: one create call with every declared attribute."""
+    attributes = {
+        name: value
+        for name, value in declared_attributes(spec).items()
+        if value is not None and name != FRONTEND_URL  # the template places the branding URL
+    }
+    credentials = spec.duo.credentials
+    if credentials is not None:
+        skey = credentials.skey.value
+        duo_settings.validate_credentials(credentials.ikey, skey, credentials.api_host)
+        attributes[attr.DUO_SKEY] = _ring(context).encrypt(
+            skey, realm=spec.name, attribute=attr.DUO_SKEY
+        )
+    new = tenants.NewTenant(
+        spec.kind,
+        spec.name,
+        partner=spec.partner,
+        display_name=spec.display_name,
+        branding_url=spec.branding_url,
+        template_dir=context.template_dir,
+        attributes=attributes,
+        wires=context.wires if realm.changed("duo.wiring") else None,
+        apps=_app_modes(realm),
+    )
+    tenants.new_tenant(keycloak, new)
+
+
+def _rewire_followers(
     keycloak: Keycloak,
     realm: RealmPlan,
     spec: TenantSpec,
     wires: wiring.Wiring,
     declared: frozenset[str],
 ) -> None:
-    """Wire or unwire the realm; a partner whose switch moved, its undeclared clients too."""
-    if realm.changed("duo.wiring"):
-        wiring.reconcile(keycloak, spec.name, wires)
+    """A partner whose switch moved: wire or unwire its clients the file does not declare."""
     if spec.kind is TenantKind.PARTNER and realm.changed("duo.enabled"):
         for client in tenants.clients_of(keycloak, spec.name):
             if client.name not in declared:
