@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help venv check test unit demo chromium clean bench bench-fleet
+.PHONY: help venv check test unit demo chromium axe clean bench bench-fleet
 
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
@@ -36,12 +36,20 @@ chromium:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
+# axe-core from the npm registry (pinned in tests/accessibility), for the accessibility checks.
+AXE := tests/accessibility/node_modules/axe-core/axe.min.js
+$(AXE): tests/accessibility/package.json tests/accessibility/package-lock.json
+	npm ci --prefix tests/accessibility --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+axe: $(AXE)
+
 check: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: check chromium
+test: check chromium $(AXE)
 	rm -f .coverage .coverage.*
 	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
 	$(VENV)/bin/coverage combine -q

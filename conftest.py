@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures_emulator",
     "tests.fixtures_browser",
     "tests.fixtures_bridge",
+    "tests.fixtures_console",
 ]

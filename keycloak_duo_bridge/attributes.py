@@ -26,6 +26,7 @@ DUO_USER_MODE: Final = "kdb.duo.user_mode"  # "required" | "opt-in"
 DUO_FAIL_MODE: Final = "kdb.duo.fail_mode"  # "closed" | "open"
 DUO_BYPASS_GROUPS: Final = "kdb.duo.bypass_groups"  # JSON list of group paths
 DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes as digits
+DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deactivate Duo
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 
@@ -95,6 +96,7 @@ REALM_ATTRIBUTES: Final = (
     DUO_FAIL_MODE,
     DUO_BYPASS_GROUPS,
     DUO_REMEMBER,
+    DUO_SELF_DEACTIVATE,
     BRIDGE_URL,
     BRIDGE_JWKS,
 )

@@ -20,6 +20,7 @@ from keycloak_duo_bridge.admin import wiring
 from keycloak_duo_bridge.admin.effective import (
     format_bypass_groups,
     format_remember,
+    parse_bool,
     parse_fail_mode,
     parse_group_path,
     parse_remember,
@@ -153,6 +154,7 @@ class Policy:
     fail_mode: str | None = None
     remember: str | None = None
     bypass_groups: Sequence[str] | None = field(default=None)
+    self_deactivate: str | None = None  # "true" | "false": users may deactivate Duo themselves
 
     def changes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -167,6 +169,10 @@ class Policy:
         if self.remember is not None:
             out[attr.DUO_REMEMBER] = _or_inherit(
                 self.remember, lambda v: format_remember(parse_remember(v))
+            )
+        if self.self_deactivate is not None:
+            out[attr.DUO_SELF_DEACTIVATE] = _or_inherit(
+                self.self_deactivate, lambda v: str(parse_bool(v)).lower()
             )
         if self.bypass_groups is not None:
             groups = list(self.bypass_groups)
@@ -252,6 +258,7 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "fail_mode": a.get(attr.DUO_FAIL_MODE),
         "bypass_groups": a.get(attr.DUO_BYPASS_GROUPS),
         "remember": a.get(attr.DUO_REMEMBER),
+        "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
         "bridge_url": a.get(attr.BRIDGE_URL),
         "wired": wiring.is_wired(keycloak, realm),
     }

@@ -65,6 +65,7 @@ class EffectiveSettings:
     fail_mode: Sourced[FailMode]
     bypass_groups: Sourced[tuple[str, ...]]
     remember: Sourced[Remember]
+    self_deactivate: Sourced[bool] = Sourced(False, Origin.DEFAULT)  # noqa: FBT003
     problems: tuple[str, ...] = ()
 
 
@@ -241,6 +242,7 @@ def resolve_effective(
         remember=_resolve(
             levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
         ),
+        self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
         problems=tuple(problems),
     )
 

@@ -53,6 +53,11 @@ class Explanation:
             row("fail mode", e.fail_mode.value.value, e.fail_mode),
             row("bypass groups", ", ".join(e.bypass_groups.value) or "-", e.bypass_groups),
             row("remember", _remember_text(e.remember.value), e.remember),
+            row(
+                "self-deactivation",
+                "allowed" if e.self_deactivate.value else "not allowed",
+                e.self_deactivate,
+            ),
         ]
 
     def to_json(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from keycloak_duo_bridge.settings import Settings
 
 audit_log = logging.getLogger("keycloak_duo_bridge.audit")
 MAX_BODY: Final = 16384
-_REALM_NAME: Final = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
+REALM_NAME: Final = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
 
 
 class _Body(BaseModel):
@@ -64,6 +64,7 @@ class DuoPolicy(_Body):
     fail_mode: str | None = None
     remember: str | None = None
     bypass_groups: list[str] | None = None
+    self_deactivate: str | None = None
 
 
 class DuoSwitch(_Body):
@@ -110,9 +111,13 @@ class Api:
     async def guard(self, request: Request, realm: str) -> tuple[auth.Caller, Tenant]:
         """The caller, if they may manage ``realm``, and the tenant it is."""
         caller = await self.caller(request)
+        return caller, await self.authorize(caller, realm)
+
+    async def authorize(self, caller: auth.Caller, realm: str) -> Tenant:
+        """The tenant ``realm``, if ``caller`` may manage it: Forbidden or NotFound if not."""
         found = (
             await run_in_threadpool(self.keycloak.find_realm, realm)
-            if _REALM_NAME.match(realm)
+            if REALM_NAME.match(realm)
             else None
         )
         tenant = tenants.tenant_of(found) if found is not None else None
@@ -120,10 +125,20 @@ class Api:
             raise Forbidden
         if tenant is None:
             raise NotFoundError(f"realm {realm!r} is not a partner or client")
-        return caller, tenant
+        return tenant
 
     def audit(self, caller: auth.Caller, realm: str, action: str, **details: Any) -> None:
+        """Record a change: who, which realm, what (``details``: never a secret), when."""
         event(audit_log, "admin change", by=caller.to_json(), realm=realm, action=action, **details)
+
+    def visible(self, caller: auth.Caller) -> list[Tenant]:
+        """The tenants ``caller`` may manage, partners first (one admin call)."""
+        admin_realm = self.settings.keycloak_admin_realm
+        return [
+            t
+            for t in tenants.list_tenants(self.keycloak)
+            if auth.may_manage(caller, t, admin_realm=admin_realm)
+        ]
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
@@ -154,10 +169,8 @@ def _api(request: Request) -> Api:
 async def list_tenants(request: Request) -> Response:
     api = _api(request)
     caller = await api.caller(request)
-    found = await run_in_threadpool(tenants.list_tenants, api.keycloak)
-    admin_realm = api.settings.keycloak_admin_realm
-    visible = [t.to_json() for t in found if auth.may_manage(caller, t, admin_realm=admin_realm)]
-    return JSONResponse(visible)
+    visible = await run_in_threadpool(api.visible, caller)
+    return JSONResponse([t.to_json() for t in visible])
 
 
 async def show_tenant(request: Request) -> Response:

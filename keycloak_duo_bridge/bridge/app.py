@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from keycloak_duo_bridge import api
+from keycloak_duo_bridge import api, console
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide
 from keycloak_duo_bridge.attributes import AppMode, FailMode
@@ -165,7 +165,7 @@ def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Respo
     return response
 
 
-def _credentials(services: Services, effective: EffectiveSettings) -> DuoCredentials:
+def duo_credentials(services: Services, effective: EffectiveSettings) -> DuoCredentials:
     """The realm's Duo credentials with the skey decrypted; DuoConfigError if unusable."""
     creds = effective.credentials.value
     if creds is None:
@@ -222,7 +222,7 @@ async def _policy(
     if not decision.requires_duo:
         return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
     try:
-        creds = _credentials(services, effective)
+        creds = duo_credentials(services, effective)
         await _timed(services, "health_check", services.gate.check(creds))
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
@@ -315,7 +315,7 @@ async def _exchange(
     """Duo's verified claims for ``code``, or the failing verdict. Never fails open."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
-        creds = _credentials(services, effective)
+        creds = duo_credentials(services, effective)
     except KeycloakError:
         return tokens.Outcome("error", "settings_unavailable")
     except DuoConfigError:
@@ -410,6 +410,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         yield
         await services.aclose()
 
+    api_app = api.mount(services)
     app = Starlette(
         routes=[
             Route("/step-up", step_up),
@@ -417,7 +418,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            Mount("/admin/api", app=api.mount(services)),
+            Mount("/admin/api", app=api_app),
+            *console.mounts(services, api_app),
         ],
         lifespan=lifespan,
     )

@@ -48,6 +48,11 @@ def register(subparsers: Subparsers) -> None:
     policy.add_argument("--fail-mode", metavar="closed|open|inherit")
     policy.add_argument("--remember", metavar="session|every-login|MINUTES|inherit")
     policy.add_argument(
+        "--self-deactivate",
+        metavar="true|false|inherit",
+        help="whether users may deactivate Duo themselves at /account/duo (default false)",
+    )
+    policy.add_argument(
         "--bypass-group",
         action="append",
         metavar="PATH",
@@ -102,6 +107,7 @@ def set_policy(args: argparse.Namespace) -> int:
         fail_mode=args.fail_mode,
         remember=args.remember,
         bypass_groups=args.bypass_group,
+        self_deactivate=args.self_deactivate,
     )
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
     print(f"{args.realm}: Duo policy {'saved' if written else 'unchanged'}")

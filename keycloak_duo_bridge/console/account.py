@@ -1,0 +1,252 @@
+"""``/account/duo``: Duo self-service for the users of a Duo-enabled realm.
+
+A user signs in through their realm and sees whether Duo is activated for them. "Activate
+Duo" runs Duo's prompt (which enrols a new user: phone, then push or passcode) and records
+the activation (user attribute ``kdb.duo.activated``) once Duo says allow for this very
+user. "Deactivate" appears only where the realm allows it (``kdb.duo.self_deactivate``).
+When Duo is off for the realm, the page offers nothing. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keycloak_duo_bridge.admin import users
+from keycloak_duo_bridge.admin.effective import EffectiveSettings
+from keycloak_duo_bridge.admin.explain import effective_settings
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.attributes import UserMode
+from keycloak_duo_bridge.bridge.app import duo_credentials
+from keycloak_duo_bridge.console import pages
+from keycloak_duo_bridge.console.app import Console, console_of, guarded
+from keycloak_duo_bridge.console.state import ACCOUNT, Activation, Session
+from keycloak_duo_bridge.duo.protocol import auth_status
+from keycloak_duo_bridge.errors import DuoConfigError, DuoError, KeycloakError
+
+BASE: Final = "/account/duo"
+DUO_CALLBACK: Final = f"{BASE}/duo-callback"
+ACTIVATION_COOKIE: Final = "kdb_account_activation"
+ACTIVATION_LIFETIME: Final = 600
+NOTICES: Final = {
+    "activated": "Duo is activated: you will be asked for it when you sign in.",
+    "deactivated": "Duo is deactivated.",
+}
+
+
+@dataclass(frozen=True)
+class AccountView:
+    realm: str
+    username: str
+    offered: bool
+    activated: bool
+    required_for_all: bool
+    may_deactivate: bool
+    duo_origin: str | None
+
+
+def load_view(keycloak: Keycloak, realm: str, username: str) -> AccountView:
+    effective = effective_settings(keycloak, realm)
+    status = users.status(keycloak, realm, username)
+    creds = effective.credentials.value
+    offered = effective.enabled.value and creds is not None
+    return AccountView(
+        realm=realm,
+        username=status.username,
+        offered=offered,
+        activated=status.activated,
+        required_for_all=effective.user_mode.value is UserMode.REQUIRED,
+        may_deactivate=effective.self_deactivate.value,
+        duo_origin=f"https://{creds.api_host}" if offered and creds else None,
+    )
+
+
+def _targets(console: Console, view: AccountView | None = None) -> list[str]:
+    extra = [view.duo_origin] if view is not None and view.duo_origin else []
+    return [console.keycloak_origin, *extra]
+
+
+async def home(request: Request) -> Response:
+    console = console_of(request)
+    session = console.session(request, ACCOUNT)
+    realm = request.query_params.get("realm")
+    if session is None or (realm and realm != session.realm):
+        if realm:
+            return pages.redirect(f"{BASE}/login?realm={quote(realm, safe='')}")
+        return pages.render(
+            "signin.html",
+            {
+                "title": "Duo two-factor",
+                "action": f"{BASE}/login",
+                "realm": "",
+                "text": "Sign in with your account to see or change your Duo two-factor.",
+            },
+            form_targets=_targets(console),
+        )
+    try:
+        view = await run_in_threadpool(
+            load_view, console.api.keycloak, session.realm, session.username
+        )
+    except KeycloakError:
+        return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
+    return pages.render(
+        "account.html",
+        {
+            "title": "Duo two-factor",
+            "session": session,
+            "part": "account",
+            "view": view,
+            "notice": NOTICES.get(request.query_params.get("notice", "")),
+        },
+        form_targets=_targets(console, view),
+    )
+
+
+def _back(title: str, text: str, status: int) -> Response:
+    return pages.message(title, text, status=status, link=(f"{BASE}/", "Back"))
+
+
+async def _effective(console: Console, session: Session) -> EffectiveSettings | Response:
+    try:
+        effective = await run_in_threadpool(effective_settings, console.api.keycloak, session.realm)
+    except KeycloakError:
+        return _back("Keycloak is unavailable", "Try again shortly.", 502)
+    if not effective.enabled.value:
+        return _back("Duo is off", "Duo two-factor is not offered in your realm.", 400)
+    return effective
+
+
+async def activate(
+    request: Request, console: Console, session: Session, form: FormData
+) -> Response:
+    """Send the user to Duo's prompt, with a sealed record of what to activate."""
+    del request, form
+    effective = await _effective(console, session)
+    if isinstance(effective, Response):
+        return effective
+    services = console.services
+    try:
+        creds = duo_credentials(services, effective)
+        await services.gate.check(creds)
+    except DuoConfigError:
+        return _back("Duo is not set up", "Tell your administrator: Duo is misconfigured.", 503)
+    except DuoError:
+        return _back("Duo is unreachable", "Try again in a few minutes.", 503)
+    activation = Activation(
+        realm=session.realm,
+        subject=session.subject,
+        username=session.username,
+        state=secrets.token_urlsafe(32),
+        duo_nonce=secrets.token_urlsafe(32),
+        expires=int(time.time()) + ACTIVATION_LIFETIME,
+    )
+    url = services.duo.authorize_url(
+        creds,
+        redirect_uri=console.bridge_url + DUO_CALLBACK,
+        state=activation.state,
+        username=session.username,
+        nonce=activation.duo_nonce,
+    )
+    response = pages.redirect(url, [pages.origin(f"https://{creds.api_host}")])
+    console.set_cookie(
+        response, ACTIVATION_COOKIE, activation.seal(console.key), DUO_CALLBACK, ACTIVATION_LIFETIME
+    )
+    return response
+
+
+async def duo_callback(request: Request) -> Response:
+    """Duo's answer: record the activation if Duo allowed this very user."""
+    console = console_of(request)
+    session = console.session(request, ACCOUNT)
+    params = request.query_params
+    activation = Activation.open(
+        request.cookies.get(ACTIVATION_COOKIE), console.key, now=time.time()
+    )
+    if (
+        session is None
+        or activation is None
+        or activation.subject != session.subject
+        or activation.realm != session.realm
+        or not activation.matches(params.get("state", "")[:1024])
+    ):
+        return _back("Please start again", "This activation expired or is not yours.", 400)
+    if params.get("error") or not params.get("duo_code"):
+        return _back("Not activated", "Duo did not confirm; nothing changed.", 400)
+    response = await _record(console, session, activation, params["duo_code"][:4096])
+    response.delete_cookie(ACTIVATION_COOKIE, path=DUO_CALLBACK)
+    return response
+
+
+async def _record(
+    console: Console, session: Session, activation: Activation, code: str
+) -> Response:
+    """Redeem Duo's code; on allow, mark the user activated."""
+    effective = await _effective(console, session)
+    if isinstance(effective, Response):
+        return effective
+    services = console.services
+    try:
+        claims = await services.duo.exchange(
+            duo_credentials(services, effective),
+            code=code,
+            redirect_uri=console.bridge_url + DUO_CALLBACK,
+            username=activation.username,
+            nonce=activation.duo_nonce,
+        )
+    except DuoError:
+        return _back("Not activated", "Duo's answer could not be confirmed; nothing changed.", 502)
+    if auth_status(claims) != "allow":
+        return _back("Not activated", "Duo did not allow it; nothing changed.", 403)
+    try:
+        await run_in_threadpool(
+            lambda: users.set_activated(
+                console.api.keycloak, session.realm, session.username, activated=True
+            )
+        )
+    except KeycloakError:
+        return _back("Keycloak is unavailable", "Nothing changed; try again shortly.", 502)
+    console.api.audit(
+        session.caller, session.realm, "activate duo", user=session.username, via="self-service"
+    )
+    return pages.redirect(f"{BASE}/?notice=activated")
+
+
+async def deactivate(
+    request: Request, console: Console, session: Session, form: FormData
+) -> Response:
+    del request, form
+    effective = await _effective(console, session)
+    if isinstance(effective, Response):
+        return effective
+    if not effective.self_deactivate.value:
+        return _back("Not allowed", "Your realm does not let users deactivate Duo.", 403)
+    try:
+        await run_in_threadpool(
+            lambda: users.set_activated(
+                console.api.keycloak, session.realm, session.username, activated=False
+            )
+        )
+    except KeycloakError:
+        return _back("Keycloak is unavailable", "Nothing changed; try again shortly.", 502)
+    console.api.audit(
+        session.caller, session.realm, "deactivate duo", user=session.username, via="self-service"
+    )
+    return pages.redirect(f"{BASE}/?notice=deactivated")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home),
+        Route("/activate", guarded(ACCOUNT, activate), methods=["POST"]),
+        Route("/duo-callback", duo_callback),
+        Route("/deactivate", guarded(ACCOUNT, deactivate), methods=["POST"]),
+    ]

@@ -1,0 +1,401 @@
+"""``/admin``: the tenants an administrator may manage, and each one's Duo page.
+
+The navigation shows the partners and clients the signed-in administrator may manage, by
+the admin REST API's rules; every change goes through the same library functions, is
+authorized the same way, and is audited the same way (with ``via: console``).
+
+A client realm's page has the "Authentication Mechanism" panel; a partner's page is titled
+"Duo Security MFA Configuration". Both offer: the Duo switch, the credentials (the skey is
+write-only: never rendered back), "Test connection", the policy, and one switch per
+application (required / off / inherit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import apps, duo_settings
+from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
+from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
+    Outcome,
+    decide,
+    parse_bypass_groups,
+)
+from keycloak_duo_bridge.admin.explain import effective_settings
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.api.app import Forbidden
+from keycloak_duo_bridge.attributes import AppMode, TenantKind, UserMode
+from keycloak_duo_bridge.console import pages
+from keycloak_duo_bridge.console.app import Console, console_of, guarded
+from keycloak_duo_bridge.console.state import ADMIN, Session
+from keycloak_duo_bridge.envelope import DecryptionError
+from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
+
+BUILT_IN_CLIENTS: Final = frozenset(
+    {
+        "account",
+        "account-console",
+        "admin-cli",
+        "broker",
+        "realm-management",
+        "security-admin-console",
+    }
+)
+NOTICES: Final = {
+    "switched": "The Duo switch is saved.",
+    "credentials": "The Duo credentials are saved.",
+    "unchanged": "Nothing changed.",
+    "policy": "The policy is saved.",
+    "app": "The application's switch is saved.",
+}
+VERDICTS: Final = {
+    "ok": "Works",
+    "invalid_client": "Wrong keys",
+    "unreachable": "Duo unreachable",
+}
+
+
+@dataclass(frozen=True)
+class Branch:
+    tenant: Tenant
+    clients: tuple[Tenant, ...]
+
+
+def tree(visible: list[Tenant]) -> list[Branch]:
+    """Partners with their clients; a client whose partner is not visible stands alone."""
+    partners = {t.name for t in visible if t.kind is TenantKind.PARTNER}
+    return [
+        Branch(t, tuple(c for c in visible if c.partner == t.name))
+        for t in visible
+        if t.kind is TenantKind.PARTNER or t.partner not in partners
+    ]
+
+
+@dataclass(frozen=True)
+class AppRow:
+    client_id: str
+    name: str | None
+    mode: str
+    effect: str
+
+
+_EFFECTS: Final = {
+    Outcome.APP_OFF: "No Duo: the application is off",
+    Outcome.REALM_OFF: "No Duo: Duo is off for the realm",
+}
+
+
+def _effect(effective: EffectiveSettings, mode: AppMode) -> str:
+    decision = decide(effective, mode, activated=True)
+    if decision.outcome is not Outcome.REQUIRED:
+        return _EFFECTS[decision.outcome]
+    if effective.user_mode.value is UserMode.OPT_IN:
+        return "Duo for users who activated it"
+    return "Duo required"
+
+
+@dataclass(frozen=True)
+class TenantView:
+    tenant: Tenant
+    own: dict[str, Any]
+    effective: EffectiveSettings
+    apps: list[AppRow]
+    bypass_groups: str
+
+
+def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
+    effective = effective_settings(keycloak, tenant.name)
+    rows = [
+        AppRow(app.client_id, app.name, app.mode.value, _effect(effective, app.mode))
+        for app in apps.list_apps(keycloak, tenant.name)
+        if app.client_id not in BUILT_IN_CLIENTS
+    ]
+    own = duo_settings.show(keycloak, tenant.name)
+    groups = own.get("bypass_groups")
+    return TenantView(
+        tenant=tenant,
+        own=own,
+        effective=effective,
+        apps=rows,
+        bypass_groups="\n".join(_groups(groups)) if groups else "",
+    )
+
+
+def _groups(stored: str) -> list[str]:
+    try:
+        return list(parse_bypass_groups(stored))
+    except ConfigError:
+        return []
+
+
+async def _page(
+    console: Console,
+    session: Session,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+) -> Response:
+    visible = await run_in_threadpool(console.api.visible, session.caller)
+    return pages.render(
+        template,
+        {"session": session, "tree": tree(visible), "part": "admin", **context},
+        status=status,
+        form_targets=[console.keycloak_origin],
+    )
+
+
+async def home(request: Request) -> Response:
+    console = console_of(request)
+    session = console.session(request, ADMIN)
+    if session is None:
+        return pages.render(
+            "signin.html",
+            {
+                "title": "Duo console",
+                "action": "/admin/login",
+                "realm": console.services.settings.keycloak_admin_realm,
+                "text": "Administrators sign in with their Keycloak account, in their own realm.",
+            },
+            form_targets=[console.keycloak_origin],
+        )
+    try:
+        return await _page(console, session, "home.html", {"title": "Duo console"})
+    except KeycloakError:
+        return _unavailable()
+
+
+async def _authorized(console: Console, session: Session, realm: str) -> Tenant | Response:
+    try:
+        return await console.api.authorize(session.caller, realm)
+    except Forbidden:
+        return pages.message("Not yours", "You may not manage this realm.", status=403)
+    except NotFoundError:
+        return pages.message("Unknown realm", "This realm is not a partner or client.", status=404)
+    except KeycloakError:
+        return _unavailable()
+
+
+def _unavailable() -> Response:
+    return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
+
+
+async def _tenant_page(
+    console: Console,
+    session: Session,
+    tenant: Tenant,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    verdict: HealthVerdictLike | None = None,
+    typed: FormData | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        view = await run_in_threadpool(load_view, console.api.keycloak, tenant)
+        partner = tenant.kind is TenantKind.PARTNER
+        return await _page(
+            console,
+            session,
+            "tenant.html",
+            {
+                "title": "Duo Security MFA Configuration" if partner else tenant.name,
+                "view": view,
+                "partner": partner,
+                "notice": NOTICES.get(notice or ""),
+                "error": error,
+                "verdict": verdict,
+                "verdict_label": VERDICTS.get(verdict.status) if verdict else None,
+                "typed": {k: str(typed.get(k) or "")[:256] for k in ("ikey", "api_host")}
+                if typed
+                else None,
+            },
+            status=status,
+        )
+    except KeycloakError:
+        return _unavailable()
+
+
+async def tenant_page(request: Request) -> Response:
+    console = console_of(request)
+    session = console.session(request, ADMIN)
+    if session is None:
+        return pages.redirect("/admin/")
+    found = await _authorized(console, session, request.path_params["realm"])
+    if isinstance(found, Response):
+        return found
+    return await _tenant_page(console, session, found, notice=request.query_params.get("notice"))
+
+
+Action = Callable[[Console, Session, Tenant, FormData, Request], Awaitable[str | HealthVerdictLike]]
+
+
+def change(action: Action) -> Callable[[Request], Awaitable[Response]]:
+    """A form on a tenant's page: authorize, act, then show the page again."""
+
+    async def handler(
+        request: Request, console: Console, session: Session, form: FormData
+    ) -> Response:
+        found = await _authorized(console, session, request.path_params["realm"])
+        if isinstance(found, Response):
+            return found
+        try:
+            done = await action(console, session, found, form, request)
+        except (ConfigError, DuoError, NotFoundError) as exc:
+            return await _tenant_page(
+                console, session, found, error=str(exc), typed=form, status=400
+            )
+        except KeycloakError:
+            return _unavailable()
+        if isinstance(done, str):
+            return pages.redirect(f"/admin/tenants/{found.name}?notice={done}")
+        return await _tenant_page(console, session, found, verdict=done, typed=form)
+
+    return guarded(ADMIN, handler)
+
+
+def _text(form: FormData, name: str, limit: int = 512) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > limit:
+        raise ConfigError(f"{name} is too long")
+    return text
+
+
+_SWITCH: Final = {"on": True, "off": False, "inherit": None}
+
+
+async def switch(
+    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    del request
+    choice = _text(form, "enabled")
+    if choice not in _SWITCH or (choice == "inherit" and tenant.kind is TenantKind.PARTNER):
+        raise ConfigError(
+            "choose on or off" + ("" if tenant.kind is TenantKind.PARTNER else " or inherit")
+        )
+    api = console.api
+    await run_in_threadpool(
+        lambda: duo_settings.set_enabled(
+            api.keycloak, tenant.name, enabled=_SWITCH[choice], wires=api.services.wires
+        )
+    )
+    api.audit(session.caller, tenant.name, "switch duo", enabled=_SWITCH[choice], via="console")
+    return "switched"
+
+
+async def credentials(
+    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    del request
+    ikey, skey, host = _text(form, "ikey"), _text(form, "skey"), _text(form, "api_host")
+    settings = console.services.settings
+    try:
+        result = await run_in_threadpool(
+            lambda: duo_settings.set_credentials(
+                console.api.keycloak,
+                tenant.name,
+                ikey=ikey,
+                skey=skey,
+                api_host=host,
+                ring=console.services.keyring,
+                health=duo_settings.duo_health_check(settings.duo_ca_file),
+                allow_unverified=form.get("allow_unverified") == "yes",
+            )
+        )
+    except DuoError as exc:
+        raise DuoError(
+            f"Duo did not answer, nothing saved: {exc}. "
+            "Tick “Save even if Duo is unreachable” to save anyway."
+        ) from None
+    console.api.audit(
+        session.caller, tenant.name, "set duo credentials", ikey=ikey, api_host=host, via="console"
+    )
+    return "credentials" if result.written else "unchanged"
+
+
+async def test_connection(
+    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+) -> HealthVerdictLike:
+    """A live health check with the typed keys, or the stored ones where a field is blank."""
+    del session, request
+    stored = tenant.attributes
+    ikey = _text(form, "ikey") or stored.get(attr.DUO_IKEY, "")
+    host = _text(form, "api_host") or stored.get(attr.DUO_API_HOST, "")
+    skey = _text(form, "skey")
+    if not skey:
+        sealed = stored.get(attr.DUO_SKEY)
+        if not sealed:
+            raise ConfigError("enter the secret key (this realm has none stored)")
+        try:
+            skey = console.services.keyring.decrypt(
+                sealed, realm=tenant.name, attribute=attr.DUO_SKEY
+            )
+        except DecryptionError as exc:
+            raise ConfigError(f"the stored secret key cannot be read: {exc}") from None
+    duo_settings.validate_credentials(ikey, skey, host)
+    check = duo_settings.duo_health_check(console.services.settings.duo_ca_file)
+    return await run_in_threadpool(check, ikey, skey, host)
+
+
+async def policy(
+    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    del request
+    groups = [line.strip() for line in _text(form, "bypass_groups", 4096).splitlines()]
+    changes = duo_settings.Policy(
+        user_mode=_text(form, "user_mode") or None,
+        fail_mode=_text(form, "fail_mode") or None,
+        remember=_text(form, "remember") or "inherit",
+        bypass_groups=[g for g in groups if g] or ["inherit"],
+        self_deactivate=_text(form, "self_deactivate") or None,
+    )
+    written = await run_in_threadpool(
+        duo_settings.set_policy, console.api.keycloak, tenant.name, changes
+    )
+    console.api.audit(
+        session.caller,
+        tenant.name,
+        "set duo policy",
+        changes=changes.changes(),
+        via="console",
+    )
+    return "policy" if written else "unchanged"
+
+
+async def app_mode(
+    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    client_id = request.path_params["client_id"]
+    mode = _text(form, "mode")
+    result = await run_in_threadpool(
+        apps.set_mode, console.api.keycloak, tenant.name, client_id, mode
+    )
+    console.api.audit(
+        session.caller, tenant.name, "set app mode", app=client_id, mode=mode, via="console"
+    )
+    return "app" if result.written else "unchanged"
+
+
+def routes() -> list[Route]:
+    realm = "/tenants/{realm:str}"
+    return [
+        Route("/", home),
+        Route(realm, tenant_page),
+        Route(f"{realm}/duo/enabled", change(switch), methods=["POST"]),
+        Route(f"{realm}/duo/credentials", change(credentials), methods=["POST"]),
+        Route(f"{realm}/duo/test", change(test_connection), methods=["POST"]),
+        Route(f"{realm}/duo/policy", change(policy), methods=["POST"]),
+        Route(f"{realm}/apps/{{client_id:str}}", change(app_mode), methods=["POST"]),
+    ]

@@ -1,0 +1,307 @@
+"""The console's plumbing: who is signed in, sign-in and sign-out, and guarded forms.
+
+Both parts (``/admin`` and ``/account/duo``) share it; each has its own session cookie,
+scoped to its path, sealed, ``Secure``, ``HttpOnly`` and ``SameSite=Lax``. Every form
+carries the session's CSRF token, and a POST whose ``Origin`` is not the bridge's is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+
+from keycloak_duo_bridge.admin import console_client
+from keycloak_duo_bridge.admin.tenants import tenant_of
+from keycloak_duo_bridge.api.app import REALM_NAME, Api
+from keycloak_duo_bridge.bridge.app import Services
+from keycloak_duo_bridge.console import oidc, pages
+from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Session, SignIn
+from keycloak_duo_bridge.errors import KeycloakError
+from keycloak_duo_bridge.logs import event
+
+logger = logging.getLogger("keycloak_duo_bridge.console")
+SIGN_IN_LIFETIME: Final = 600
+MAX_FORM: Final = 16384
+STATIC: Final = Path(__file__).parent / "static"
+BASE: Final = {ADMIN: "/admin", ACCOUNT: "/account/duo"}
+CALLBACK: Final = {
+    ADMIN: console_client.ADMIN_CALLBACK,
+    ACCOUNT: console_client.ACCOUNT_CALLBACK,
+}
+
+
+@dataclass
+class Console:
+    services: Services
+    api: Api
+    _clients: dict[str, console_client.ConsoleClient] = field(default_factory=dict)
+
+    @property
+    def bridge_url(self) -> str:
+        return self.services.settings.bridge_url.rstrip("/")
+
+    @property
+    def keycloak_public_url(self) -> str:
+        settings = self.services.settings
+        return (settings.keycloak_public_url or settings.keycloak_url).rstrip("/")
+
+    @property
+    def keycloak_origin(self) -> str:
+        return pages.origin(self.keycloak_public_url)
+
+    @property
+    def key(self) -> bytes:
+        return self.services.cookie_key
+
+    def session(self, request: Request, kind: str) -> Session | None:
+        found = Session.open(request.cookies.get(_session_cookie(kind)), self.key, now=time.time())
+        return found if found is not None and found.kind == kind else None
+
+    async def client(self, realm: str) -> console_client.ConsoleClient:
+        """The realm's console client (provisioned on first use) with its secret."""
+        known = self._clients.get(realm)
+        if known is None:
+            known = await run_in_threadpool(
+                console_client.provision, self.api.keycloak, realm, self.bridge_url
+            )
+            self._clients[realm] = known
+        return known
+
+    def forget_client(self, realm: str) -> None:
+        self._clients.pop(realm, None)
+
+    def set_cookie(self, response: Response, name: str, value: str, path: str, age: int) -> None:
+        response.set_cookie(
+            name, value, max_age=age, path=path, secure=True, httponly=True, samesite="lax"
+        )
+
+
+def _session_cookie(kind: str) -> str:
+    return f"kdb_{kind}_session"
+
+
+def _sign_in_cookie(kind: str) -> str:
+    return f"kdb_{kind}_sign_in"
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+def sign_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    """GET ``…/login?realm=R``: send the browser to realm R's Keycloak, with PKCE."""
+
+    async def login(request: Request) -> Response:
+        console = console_of(request)
+        realm = request.query_params.get("realm", "")
+        if not REALM_NAME.match(realm):
+            return pages.message("Which realm?", "Give the name of your realm.", status=400)
+        try:
+            found = await run_in_threadpool(console.api.keycloak.find_realm, realm)
+            if found is None or (kind == ACCOUNT and tenant_of(found) is None):
+                return pages.message(
+                    "Unknown realm", f"There is no realm {realm!r} to sign in to.", status=404
+                )
+            await console.client(realm)
+        except KeycloakError as exc:
+            event(logger, "console sign-in unavailable", realm=realm, reason=str(exc))
+            return _keycloak_unavailable()
+        verifier, challenge = oidc.pkce_pair()
+        sign_in = SignIn(
+            kind=kind,
+            realm=realm,
+            state=secrets.token_urlsafe(24),
+            verifier=verifier,
+            nonce=secrets.token_urlsafe(24),
+            expires=int(time.time()) + SIGN_IN_LIFETIME,
+        )
+        url = oidc.authorize_url(
+            console.keycloak_public_url,
+            realm,
+            redirect_uri=console.bridge_url + CALLBACK[kind],
+            state=sign_in.state,
+            nonce=sign_in.nonce,
+            challenge=challenge,
+        )
+        response = pages.redirect(url, [console.keycloak_origin])
+        response.status_code = 302
+        console.set_cookie(
+            response,
+            _sign_in_cookie(kind),
+            sign_in.seal(console.key),
+            CALLBACK[kind],
+            SIGN_IN_LIFETIME,
+        )
+        return response
+
+    return login
+
+
+def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    """GET the callback: redeem the code, verify the tokens, start the session."""
+
+    async def callback(request: Request) -> Response:
+        console = console_of(request)
+        params = request.query_params
+        again = (f"{BASE[kind]}/", "Start again")
+        if params.get("error"):
+            return pages.message(
+                "Not signed in", "Keycloak did not sign you in.", status=400, link=again
+            )
+        sign_in = SignIn.open(
+            request.cookies.get(_sign_in_cookie(kind)), console.key, now=time.time()
+        )
+        code, state = params.get("code", ""), params.get("state", "")
+        if sign_in is None or sign_in.kind != kind or not code or not sign_in.matches(state):
+            return pages.message(
+                "Please sign in again",
+                "This sign-in expired or belongs to another browser tab.",
+                status=400,
+                link=again,
+            )
+        try:
+            client = await console.client(sign_in.realm)
+            tokens = await oidc.exchange(
+                console.services.keycloak_http,
+                console.services.settings.keycloak_url,
+                sign_in.realm,
+                secret=client.secret,
+                code=code[:4096],
+                redirect_uri=console.bridge_url + CALLBACK[kind],
+                verifier=sign_in.verifier,
+            )
+            caller = await oidc.signed_in(tokens, console.services.jwks.jwks, nonce=sign_in.nonce)
+        except (oidc.SignInError, KeycloakError) as exc:
+            console.forget_client(sign_in.realm)  # the secret may have been regenerated
+            event(logger, "console sign-in refused", realm=sign_in.realm, reason=str(exc))
+            return pages.message("Not signed in", f"{exc}.", status=400, link=again)
+        if caller.realm != sign_in.realm:
+            return pages.message("Not signed in", "Wrong realm.", status=400, link=again)
+        lifetime = console.services.settings.console_session_lifetime
+        session = Session.of(kind, caller, expires=int(time.time()) + lifetime)
+        event(logger, "console sign-in", part=kind, realm=caller.realm, user=caller.username)
+        response = pages.redirect(f"{BASE[kind]}/")
+        console.set_cookie(
+            response, _session_cookie(kind), session.seal(console.key), BASE[kind], lifetime
+        )
+        response.delete_cookie(_sign_in_cookie(kind), path=CALLBACK[kind])
+        return response
+
+    return callback
+
+
+def sign_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    """POST ``…/logout``: end our session, then Keycloak's."""
+
+    async def logout(request: Request) -> Response:
+        console = console_of(request)
+        session = await checked(request, console, kind)
+        if isinstance(session, Response):
+            return session
+        url = oidc.logout_url(
+            console.keycloak_public_url,
+            session.realm,
+            redirect_uri=f"{console.bridge_url}{BASE[kind]}/",
+        )
+        response = pages.redirect(url, [console.keycloak_origin])
+        response.delete_cookie(_session_cookie(kind), path=BASE[kind])
+        return response
+
+    return logout
+
+
+# -- guarded forms -----------------------------------------------------------------------
+
+
+async def checked(request: Request, console: Console, kind: str) -> Session | Response:
+    """The session of a POST, or the refusal: no session, foreign origin, bad CSRF token."""
+    session = console.session(request, kind)
+    if session is None:
+        return pages.message(
+            "Please sign in again",
+            "Your session has ended.",
+            status=401,
+            link=(f"{BASE[kind]}/", "Sign in"),
+        )
+    sent_origin = request.headers.get("origin")
+    if sent_origin is not None and sent_origin != pages.origin(console.bridge_url):
+        return pages.message("Refused", "This form was sent from another site.", status=403)
+    length = request.headers.get("content-length", "")
+    form = (
+        await request.form(max_files=0, max_fields=64)
+        if length.isdigit() and int(length) <= MAX_FORM
+        else None
+    )
+    if form is None or not session.csrf_ok(form.get("csrf")):
+        return pages.message(
+            "Refused",
+            "This form is stale or was not sent by this page; reload the page and try again.",
+            status=403,
+        )
+    return session
+
+
+Handler = Callable[[Request, Console, Session, FormData], Awaitable[Response]]
+
+
+def guarded(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint: signed in, same origin, CSRF token checked, then ``handler``."""
+
+    async def endpoint(request: Request) -> Response:
+        console = console_of(request)
+        session = await checked(request, console, kind)
+        if isinstance(session, Response):
+            return session
+        return await handler(request, console, session, await request.form())
+
+    return endpoint
+
+
+def _keycloak_unavailable() -> Response:
+    return pages.message(
+        "Keycloak is unavailable", "Keycloak did not answer; try again shortly.", status=502
+    )
+
+
+async def stylesheet(request: Request) -> Response:
+    del request
+    response = FileResponse(STATIC / "console.css", media_type="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return pages.secure(response)
+
+
+def create_mounts(services: Services, api: Api) -> list[Mount]:
+    """``/admin`` and ``/account/duo``, sharing one :class:`Console`."""
+    from keycloak_duo_bridge.console import account, admin  # noqa: PLC0415 - they import this
+
+    console = Console(services, api)
+    mounts = []
+    for kind, routes in ((ADMIN, admin.routes()), (ACCOUNT, account.routes())):
+        app = Starlette(
+            routes=[
+                Route("/login", sign_in_page(kind)),
+                Route("/callback", signed_in_page(kind)),
+                Route("/logout", sign_out_page(kind), methods=["POST"]),
+                Route("/static/console.css", stylesheet),
+                *routes,
+            ]
+        )
+        app.state.console = console
+        mounts.append(Mount(BASE[kind], app=app))
+    return mounts

@@ -1,0 +1,116 @@
+"""What the console keeps in the browser, sealed: sign-in transactions, sessions, activations.
+
+Each is AES-256-GCM sealed with the bridge's cookie key and bound (as AAD) to its kind, so a
+value sealed for one purpose never opens as another; each carries its own expiry. The bridge
+keeps no server-side state, so any replica serves any request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Final, Self
+
+from keycloak_duo_bridge.api.auth import Caller
+from keycloak_duo_bridge.bridge.cookie import MAX_COOKIE_LENGTH, open_json, seal_json
+
+ADMIN: Final = "admin"
+ACCOUNT: Final = "account"
+
+
+class _Sealed:
+    """A frozen dataclass that seals into a cookie value and opens from one."""
+
+    expires: int
+
+    @classmethod
+    def _aad(cls) -> bytes:
+        return f"kdb-console-{cls.__name__}-v1".encode()
+
+    def seal(self, key: bytes) -> str:
+        return seal_json(asdict(self), key, self._aad())  # type: ignore[call-overload]
+
+    @classmethod
+    def open(cls, value: str | None, key: bytes, *, now: float) -> Self | None:
+        """The sealed value, or None when missing, altered, foreign or expired."""
+        if not value or len(value) > MAX_COOKIE_LENGTH:
+            return None
+        try:
+            data = open_json(value, key, cls._aad())
+            if set(data) != {f.name for f in fields(cls)}:  # type: ignore[arg-type]
+                return None
+            opened = cls(**data)
+        except (ValueError, TypeError):
+            return None
+        return opened if opened.expires >= now else None
+
+
+@dataclass(frozen=True)
+class SignIn(_Sealed):
+    """An authorization request in flight: PKCE verifier, state and nonce."""
+
+    kind: str
+    realm: str
+    state: str
+    verifier: str
+    nonce: str
+    expires: int
+
+    def matches(self, state: str) -> bool:
+        return hmac.compare_digest(self.state.encode(), state.encode())
+
+
+@dataclass(frozen=True)
+class Session(_Sealed):
+    """A signed-in person: who, from which realm, their roles, and the form token."""
+
+    kind: str
+    realm: str
+    subject: str
+    username: str
+    realm_roles: list[str]
+    manages_own_realm: bool
+    csrf: str
+    expires: int
+
+    @classmethod
+    def of(cls, kind: str, caller: Caller, *, expires: int) -> Session:
+        return cls(
+            kind=kind,
+            realm=caller.realm,
+            subject=caller.subject,
+            username=caller.username,
+            realm_roles=sorted(caller.realm_roles),
+            manages_own_realm=caller.manages_own_realm,
+            csrf=secrets.token_urlsafe(32),
+            expires=expires,
+        )
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(
+            realm=self.realm,
+            subject=self.subject,
+            username=self.username,
+            realm_roles=frozenset(self.realm_roles),
+            manages_own_realm=self.manages_own_realm,
+        )
+
+    def csrf_ok(self, token: Any) -> bool:
+        return isinstance(token, str) and hmac.compare_digest(self.csrf.encode(), token.encode())
+
+
+@dataclass(frozen=True)
+class Activation(_Sealed):
+    """A Duo activation in flight, bound to Duo's state, for the signed-in user."""
+
+    realm: str
+    subject: str
+    username: str
+    state: str
+    duo_nonce: str
+    expires: int
+
+    def matches(self, state: str) -> bool:
+        return hmac.compare_digest(self.state.encode(), state.encode())

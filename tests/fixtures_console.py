@@ -1,0 +1,104 @@
+"""The console in the browser: realm administrators, tenants without Duo yet, and axe-core."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from keycloak import KeycloakAdmin
+from playwright.sync_api import Page
+
+from keycloak_duo_bridge.admin import tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
+from keycloak_duo_bridge.sandbox import provision
+from keycloak_duo_bridge.settings import Settings
+from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD, Bridge
+
+AXE = Path(__file__).resolve().parent / "accessibility/node_modules/axe-core/axe.min.js"
+
+
+def make_realm_admin(settings: Settings, realm: str, username: str) -> str:
+    """A user of ``realm`` holding realm-management's ``manage-realm`` there."""
+    user_id = provision.ensure_user(settings, realm, username, PASSWORD)
+    admin = KeycloakAdmin(
+        server_url=settings.keycloak_url,
+        username=settings.keycloak_admin_username,
+        password=settings.keycloak_admin_password.get_secret_value(),
+        realm_name=realm,
+        user_realm_name="master",
+    )
+    management = admin.get_client_id("realm-management")
+    assert management is not None
+    role = admin.get_client_role(management, "manage-realm")
+    admin.assign_client_role(user_id, management, [role])
+    return user_id
+
+
+@dataclass
+class Provider:
+    """A partner with one client realm (Duo not set up yet), two apps and a partner admin."""
+
+    partner: str
+    client: str
+    admin_user: str
+    integration: IntegrationCredentials
+    settings: Settings
+    bridge: Bridge
+    redirect_uri: str
+
+    def user(self, emulator: RunningEmulator, name: str, **duo: Any) -> str:
+        """An end user of the client realm, and how Duo will treat them."""
+        user_id = provision.ensure_user(self.settings, self.client, name, PASSWORD)
+        emulator.control.set_user(name, **duo)
+        return user_id
+
+
+@pytest.fixture
+def provider(
+    admin_keycloak: Keycloak,
+    stack_settings: Settings,
+    bridge: Bridge,
+    duo_emulator: RunningEmulator,
+    app_redirect: str,
+) -> Provider:
+    """A fresh partner ``pp-…`` with client ``pc-…``: Duo off, no credentials, two apps."""
+    suffix = uuid.uuid4().hex[:8]
+    partner, client = f"pp-{suffix}", f"pc-{suffix}"
+    tenants.create_partner(admin_keycloak, partner, display_name=f"Partner {suffix}")
+    tenants.create_client(admin_keycloak, client, partner=partner, display_name=f"Client {suffix}")
+    for app in (APP_ID, APP2_ID):
+        provision.ensure_app(stack_settings, client, app, app_redirect)
+    make_realm_admin(stack_settings, partner, "padmin")
+    return Provider(
+        partner,
+        client,
+        "padmin",
+        duo_emulator.control.add_integration(),
+        stack_settings,
+        bridge,
+        app_redirect,
+    )
+
+
+def keycloak_sign_in(page: Page, username: str) -> None:
+    """Fill Keycloak's login form with the test password."""
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core (WCAG 2 A/AA rules) on the page; its violations, each with its nodes."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {
+            runOnly: {type: "tag",
+                      values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+        })).violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                  nodes: v.nodes.map(n => n.target.join(" "))}))"""
+    )
+    return found
