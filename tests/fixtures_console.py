@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keycloak import KeycloakAdmin
 from playwright.sync_api import Page
 
 from keycloak_duo_bridge.admin import tenants
@@ -19,23 +18,6 @@ from keycloak_duo_bridge.settings import Settings
 from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD, Bridge
 
 AXE = Path(__file__).resolve().parent / "accessibility/node_modules/axe-core/axe.min.js"
-
-
-def make_realm_admin(settings: Settings, realm: str, username: str) -> str:
-    """A user of ``realm`` holding realm-management's ``manage-realm`` there."""
-    user_id = provision.ensure_user(settings, realm, username, PASSWORD)
-    admin = KeycloakAdmin(
-        server_url=settings.keycloak_url,
-        username=settings.keycloak_admin_username,
-        password=settings.keycloak_admin_password.get_secret_value(),
-        realm_name=realm,
-        user_realm_name="master",
-    )
-    management = admin.get_client_id("realm-management")
-    assert management is not None
-    role = admin.get_client_role(management, "manage-realm")
-    admin.assign_client_role(user_id, management, [role])
-    return user_id
 
 
 @dataclass
@@ -72,7 +54,7 @@ def provider(
     tenants.create_client(admin_keycloak, client, partner=partner, display_name=f"Client {suffix}")
     for app in (APP_ID, APP2_ID):
         provision.ensure_app(stack_settings, client, app, app_redirect)
-    make_realm_admin(stack_settings, partner, "padmin")
+    provision.ensure_realm_admin(stack_settings, partner, "padmin", PASSWORD)
     return Provider(
         partner,
         client,

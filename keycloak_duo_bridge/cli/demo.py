@@ -90,9 +90,19 @@ def run(args: argparse.Namespace) -> int:
             f"password {settings.sandbox_admin_password.get_secret_value()!r})"
         )
         print(f"Demo application: {stack.app_url}/  (realm {demo_stack.CLIENT})")
-        for name, password in stack.passwords.items():
+        for name in demo_stack.USERS:
             state = "enrolled in Duo" if demo_stack.USERS[name] else "not enrolled yet"
-            print(f"  user {name!r}, password {password!r} ({state})")
+            print(f"  user {name!r}, password {stack.passwords[name]!r} ({state})")
+        bridge = stack.settings.bridge_url
+        print(
+            f"Admin console: {bridge}/admin/  (realm 'master' as the Keycloak admin above, "
+            f"or realm {demo_stack.PARTNER!r} as {demo_stack.PARTNER_ADMIN!r}, "
+            f"password {stack.passwords[demo_stack.PARTNER_ADMIN]!r})"
+        )
+        print(
+            f"Duo self-service: {bridge}/account/duo/?realm={demo_stack.CLIENT}  "
+            "(alice or bob: see or activate Duo)"
+        )
         print(f"Duo emulator: {stack.emulator.base_url}  (CA {stack.emulator.ca_path})")
         print(f"Bridge: {stack.settings.bridge_url}  (metrics at /metrics)")
         if args.exit:

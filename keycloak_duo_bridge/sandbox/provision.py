@@ -68,3 +68,16 @@ def ensure_user(settings: Settings, realm: str, username: str, password: str) ->
     except PythonKeycloakError as exc:
         raise KeycloakError(f"could not create user {username!r} in {realm!r}") from exc
     return str(user_id)
+
+
+def ensure_realm_admin(settings: Settings, realm: str, username: str, password: str) -> str:
+    """A user of ``realm`` who administers it: realm-management's ``manage-realm`` role."""
+    user_id = ensure_user(settings, realm, username, password)
+    try:
+        admin = _admin(settings, realm)
+        management = admin.get_client_id("realm-management")
+        role = admin.get_client_role(str(management), "manage-realm")
+        admin.assign_client_role(user_id, str(management), [role])
+    except PythonKeycloakError as exc:
+        raise KeycloakError(f"could not make {username!r} an admin of {realm!r}") from exc
+    return user_id

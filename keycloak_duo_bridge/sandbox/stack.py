@@ -33,6 +33,7 @@ PARTNER = "acme"
 CLIENT = "globex"
 APP = "demo-app"
 USERS = {"alice": True, "bob": False}  # username: enrolled in Duo already
+PARTNER_ADMIN = "acme-admin"  # manages acme and its clients in the console
 PHONE = "+15555550100"
 
 Progress = Callable[[str], None]
@@ -67,8 +68,10 @@ def _demo_secrets(settings: Settings) -> dict[str, str]:
             "skey": "".join(
                 secrets.choice(string.ascii_letters + string.digits) for _ in range(40)
             ),
-            **{name: secrets.token_urlsafe(9) for name in USERS},
         }
+    missing = [name for name in (*USERS, PARTNER_ADMIN) if name not in stored]
+    if missing:  # a state dir from an older version may lack the newer users
+        stored.update({name: secrets.token_urlsafe(9) for name in missing})
         process.write_state(path, stored)
     return {str(k): str(v) for k, v in stored.items()}
 
@@ -124,7 +127,7 @@ def start(settings: Settings, progress: Progress) -> Stack:
         if started:
             keycloak.down(progress=progress)
         raise
-    passwords = {name: demo[name] for name in USERS}
+    passwords = {name: demo[name] for name in (*USERS, PARTNER_ADMIN)}
     return Stack(stack_settings, keycloak, emulator, app_url, passwords, started, resources)
 
 
@@ -153,6 +156,7 @@ def _provision(
     wires = wiring.Wiring(settings.bridge_url, json.dumps(jwks(signing_key(settings))))
     duo_settings.set_enabled(admin, CLIENT, enabled=True, wires=wires)
     provision.ensure_app(settings, CLIENT, APP, redirect_uri)
+    provision.ensure_realm_admin(settings, PARTNER, PARTNER_ADMIN, demo[PARTNER_ADMIN])
     for name, enrolled in USERS.items():
         provision.ensure_user(settings, CLIENT, name, demo[name])
         emulator.control.set_user(
