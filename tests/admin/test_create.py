@@ -86,6 +86,8 @@ def test_client_of_a_partner_with_duo_on_is_wired(
     tenants.create_client(kc, b, partner=q, wires=wires)
     assert wiring.is_wired(kc, a)
     assert not wiring.is_wired(kc, b)
+    assert tenants.create_client(kc, a, partner=p, wires=wires).partner == p  # exists: completes
+    assert wiring.is_wired(kc, a)
     for name in (p, q):
         tenants.delete_tenant(kc, name, cascade=True)
 

@@ -33,7 +33,7 @@ partners:
   {p}:
     display_name: P two
     branding_url: https://p2.example.test
-    duo: {{enabled: true}}
+    duo: {{enabled: true, user_mode: opt-in}}
   {q}:
     clients:
       {c}:
@@ -44,6 +44,7 @@ partners:
     code, out, err = cli("apply", path, "--parallel", "1")
     assert code == 0, (out, err)
     assert tenants.get_tenant(kc, p).branding_url == "https://p2.example.test"
+    assert tenants.get_tenant(kc, p).attributes[attr.DUO_USER_MODE] == "opt-in"
     assert tenants.get_tenant(kc, c).partner == q
     assert tenants.get_tenant(kc, c).display_name == "C two"
     assert wiring.is_wired(kc, p)
