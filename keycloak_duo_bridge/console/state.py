@@ -41,9 +41,10 @@ class _Sealed:
             if set(data) != {f.name for f in fields(cls)}:  # type: ignore[arg-type]
                 return None
             opened = cls(**data)
+            fresh = opened.expires >= now  # TypeError if a sealed expiry is not a number
         except (ValueError, TypeError):
             return None
-        return opened if opened.expires >= now else None
+        return opened if fresh else None
 
 
 @dataclass(frozen=True)
