@@ -12,12 +12,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
@@ -286,6 +288,20 @@ async def stylesheet(request: Request) -> Response:
     return pages.secure(response)
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own answers under the console's paths (404, 405), as pages with the headers."""
+    del request
+    exc = cast("HTTPException", exc)  # registered for HTTPException only
+    known = exc.status_code == HTTPStatus.NOT_FOUND
+    response = pages.message(
+        "Not found" if known else "Not allowed",
+        "There is no such page." if known else "This page does not take this request.",
+        status=exc.status_code,
+    )
+    response.headers.update(exc.headers or {})  # 405: Allow
+    return response
+
+
 def create_mounts(services: Services, api: Api) -> list[Mount]:
     """``/admin`` and ``/account/duo``, sharing one :class:`Console`."""
     from keycloak_duo_bridge.console import account, admin  # noqa: PLC0415 - they import this
@@ -300,7 +316,8 @@ def create_mounts(services: Services, api: Api) -> list[Mount]:
                 Route("/logout", sign_out_page(kind), methods=["POST"]),
                 Route("/static/console.css", stylesheet),
                 *routes,
-            ]
+            ],
+            exception_handlers={HTTPException: http_error},
         )
         app.state.console = console
         mounts.append(Mount(BASE[kind], app=app))
