@@ -1,0 +1,489 @@
+"""The console's parts under faults real parts cannot be made to produce on demand.
+
+Keycloak going away between two calls, non-JSON token answers, tokens signed by a test key,
+sealed values of every wrong shape. The real flows run against the sandbox in
+tests/console/test_console_http.py and test_console_browser.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import jwt
+import pytest
+from starlette.testclient import TestClient
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import console_client
+from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.api.app import Api
+from keycloak_duo_bridge.api.auth import Caller
+from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
+from keycloak_duo_bridge.bridge.cookie import seal_json
+from keycloak_duo_bridge.console import admin, oidc
+from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
+from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError
+from keycloak_duo_bridge.sandbox.ports import free_port
+from tests.aio import run
+from tests.bridge.test_app import ISSUER, JWK, KC, KEY, Fakes
+from tests.hardening.test_endpoints import bridge_settings, realm_fakes
+
+Json = dict[str, Any]
+BRIDGE = "http://bridge.example"
+MASTER_ADMIN = Caller("master", "root-id", "root", frozenset({"admin"}), manages_own_realm=False)
+USER = Caller("acme", "u1", "alice", frozenset(), manages_own_realm=False)
+
+
+class Unreachable:
+    """A Keycloak admin adapter that reads realms (unless ``down``) and fails every other call."""
+
+    def __init__(self, realms: dict[str, dict[str, str]], *, down: bool) -> None:
+        self.realms, self.down = realms, down
+
+    def find_realm(self, realm: str) -> Json | None:
+        if self.down:
+            raise KeycloakUnreachableError("Keycloak is unreachable")
+        found = self.realms.get(realm)
+        return None if found is None else {"realm": realm, "attributes": dict(found)}
+
+    def get_realm(self, realm: str) -> Json:
+        found = self.find_realm(realm)
+        assert found is not None
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: object, **kwargs: object) -> None:
+            raise KeycloakUnreachableError(f"Keycloak is unreachable ({name})")
+
+        return fail
+
+
+@dataclasses.dataclass
+class Console:
+    """The bridge app on mock transports, its services, and a hand to seal cookies."""
+
+    client: TestClient
+    services: Services
+    fakes: Fakes
+
+    def seal(self, value: Session | SignIn | Activation) -> str:
+        return value.seal(self.services.cookie_key)
+
+    def session(self, kind: str, caller: Caller) -> Session:
+        return Session.of(kind, caller, expires=int(time.time()) + 600)
+
+    def request(
+        self, method: str, path: str, cookies: dict[str, str], **kwargs: Any
+    ) -> httpx2.Response:
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        response = self.client.request(method, path, headers={"Cookie": cookie}, **kwargs)
+        assert response.headers["x-frame-options"] == "DENY"
+        return response
+
+    def as_user(self, method: str, path: str, session: Session, **kwargs: Any) -> httpx2.Response:
+        """A request with ``session``'s cookie (and, for a POST, its CSRF token)."""
+        if method == "POST":
+            kwargs["data"] = {"csrf": session.csrf, **kwargs.get("data", {})}
+        cookies = {f"kdb_{session.kind}_session": self.seal(session)}
+        return self.request(method, path, {**cookies, **kwargs.pop("cookies", {})}, **kwargs)
+
+
+@pytest.fixture
+def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+    """The bridge with partner ``acme`` (Duo on, opt-in, self-deactivation) on mock transports."""
+    settings = bridge_settings(tmp_path)
+    fakes = realm_fakes(settings)
+    fakes.attributes |= {
+        attr.TENANT_KIND: "partner",
+        attr.DUO_USER_MODE: "opt-in",
+        attr.DUO_SELF_DEACTIVATE: "true",
+    }
+    services = build_services(
+        settings,
+        keycloak_transport=httpx2.MockTransport(fakes.keycloak),
+        duo_transport=httpx2.MockTransport(fakes.answer_duo),
+    )
+    with TestClient(create_app(settings, services), base_url=BRIDGE) as client:
+        yield Console(client, services, fakes)
+
+
+def use_keycloak(monkeypatch: pytest.MonkeyPatch, console: Console, *, down: bool) -> None:
+    """The admin service's Keycloak: ``acme`` readable unless ``down``, nothing else works."""
+    keycloak = Unreachable({"acme": console.fakes.attributes}, down=down)
+    monkeypatch.setattr(Api, "keycloak", property(lambda _: keycloak))
+
+
+def sign_in_cookie(console: Console, kind: str) -> dict[str, str]:
+    sign_in = SignIn(kind, "acme", "st", "verifier", "nonce", int(time.time()) + 60)
+    return {f"kdb_{kind}_sign_in": console.seal(sign_in)}
+
+
+# -- Keycloak away ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "path"),
+    [
+        (ADMIN, "GET", "/admin/"),
+        (ADMIN, "GET", "/admin/tenants/acme"),
+        (ADMIN, "POST", "/admin/tenants/acme/duo/policy"),
+        (ACCOUNT, "GET", "/account/duo/"),
+        (ACCOUNT, "POST", "/account/duo/activate"),
+        (ACCOUNT, "POST", "/account/duo/deactivate"),
+    ],
+)
+def test_keycloak_down_is_a_502_page(
+    console: Console, monkeypatch: pytest.MonkeyPatch, kind: str, method: str, path: str
+) -> None:
+    """With Keycloak unreachable, every signed-in page answers 502 'Keycloak is unavailable'."""
+    use_keycloak(monkeypatch, console, down=True)
+    caller = MASTER_ADMIN if kind == ADMIN else USER
+    response = console.as_user(method, path, console.session(kind, caller))
+    assert response.status_code == 502
+    assert "Keycloak is unavailable" in response.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "path", "data"),
+    [
+        (ADMIN, "GET", "/admin/tenants/acme", {}),
+        (ADMIN, "POST", "/admin/tenants/acme/duo/policy", {"remember": "5"}),
+        (ACCOUNT, "POST", "/account/duo/deactivate", {}),
+    ],
+)
+def test_keycloak_lost_after_the_first_read_is_a_502_page(  # noqa: PLR0917
+    console: Console,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    method: str,
+    path: str,
+    data: dict[str, str],
+) -> None:
+    """Keycloak answers the realm read, then fails: the page is 502, not a crash."""
+    use_keycloak(monkeypatch, console, down=False)
+    caller = MASTER_ADMIN if kind == ADMIN else USER
+    response = console.as_user(method, path, console.session(kind, caller), data=data)
+    assert (response.status_code, "Keycloak is unavailable" in response.text) == (502, True)
+
+
+def test_keycloak_lost_before_recording_an_activation(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duo allowed, then Keycloak fails to record it: 502, 'nothing changed'."""
+    use_keycloak(monkeypatch, console, down=False)
+
+    async def allowed(*args: object, **kwargs: object) -> Json:
+        return {"auth_result": {"status": "allow"}}
+
+    monkeypatch.setattr(console.services.duo, "exchange", allowed)
+    activation = Activation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
+    response = console.as_user(
+        "GET",
+        "/account/duo/duo-callback?state=st&duo_code=c",
+        console.session(ACCOUNT, USER),
+        cookies={"kdb_account_activation": console.seal(activation)},
+    )
+    assert (response.status_code, "Nothing changed" in response.text) == (502, True)
+
+
+def test_keycloak_down_at_sign_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keycloak away: sign-in is a 502 page; a callback is 'not signed in' and nothing cached."""
+    use_keycloak(monkeypatch, console, down=True)
+    started = console.request("GET", "/admin/login?realm=acme", {})
+    assert (started.status_code, "Keycloak is unavailable" in started.text) == (502, True)
+    callback = console.request(
+        "GET", "/admin/callback?code=c&state=st", sign_in_cookie(console, ADMIN)
+    )
+    assert (callback.status_code, "Not signed in" in callback.text) == (400, True)
+    assert "set-cookie" not in callback.headers
+
+
+def test_callback_tokens_from_another_realm_are_refused(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens that verify but name another realm than the sign-in's do not sign anyone in."""
+    secret = console_client.ConsoleClient("acme", "s3cret")
+
+    async def client(realm: str) -> console_client.ConsoleClient:
+        return secret
+
+    async def exchange(*args: object, **kwargs: object) -> Json:
+        return {"access_token": "a", "id_token": "i"}
+
+    async def signed_in(*args: object, **kwargs: object) -> Caller:
+        return dataclasses.replace(USER, realm="elsewhere")
+
+    mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
+    monkeypatch.setattr(mount.app.state.console, "client", client)
+    monkeypatch.setattr(oidc, "exchange", exchange)
+    monkeypatch.setattr(oidc, "signed_in", signed_in)
+    response = console.request(
+        "GET", "/admin/callback?code=c&state=st", sign_in_cookie(console, ADMIN)
+    )
+    assert (response.status_code, "Wrong realm" in response.text) == (400, True)
+    assert "s3cret" not in repr(secret)
+
+
+def test_unknown_pages_and_methods_are_pages_with_the_headers(console: Console) -> None:
+    """Starlette's 404 and 405 under /admin and /account/duo carry the console's headers."""
+    for path in ("/admin/no-such-page", "/account/duo/no/such/page"):
+        missing = console.request("GET", path, {})
+        assert (missing.status_code, "Not found" in missing.text) == (404, True)
+        assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+    wrong = console.request("GET", "/admin/logout", {})
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+    assert wrong.headers["x-content-type-options"] == "nosniff"
+
+
+# -- oidc: the code exchange and the tokens -----------------------------------------------
+
+
+def exchange(http: httpx2.AsyncClient, url: str = KC) -> Json:
+    return run(
+        oidc.exchange(
+            http, url, "acme", secret="s", code="c", redirect_uri="http://b/cb", verifier="v"
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (httpx2.Response(200, text="<html>not json</html>"), r"refused the sign-in \(200\)"),
+        (httpx2.Response(200, json=["a", "list"]), r"refused the sign-in \(200\)"),
+        (httpx2.Response(502, text="Bad Gateway"), r"refused the sign-in \(502\)"),
+        (httpx2.Response(400, json={"error": "invalid_grant"}), r"\(invalid_grant\)"),
+        (httpx2.Response(401, json={"nope": 1}), r"refused the sign-in \(401\)"),
+    ],
+)
+def test_exchange_refuses_what_is_not_a_token_response(
+    answer: httpx2.Response, message: str
+) -> None:
+    """A non-JSON, non-object or error answer from the token endpoint is a SignInError."""
+    sent: list[httpx2.Request] = []
+
+    def endpoint(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return answer
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(endpoint))
+    with pytest.raises(oidc.SignInError, match=message):
+        exchange(http)
+    form = dict(httpx2.QueryParams(sent[0].content.decode()))
+    assert form["code_verifier"] == "v"
+    assert sent[0].url == f"{KC}/realms/acme/protocol/openid-connect/token"
+
+
+def test_exchange_with_keycloak_unreachable() -> None:
+    """Nothing listening at Keycloak's address: 'Keycloak is unreachable'."""
+    with pytest.raises(oidc.SignInError, match="Keycloak is unreachable"):
+        exchange(httpx2.AsyncClient(), f"http://127.0.0.1:{free_port()}")
+
+
+def test_exchange_returns_the_token_response() -> None:
+    """A 200 JSON object is the token response, as sent."""
+    http = httpx2.AsyncClient(
+        transport=httpx2.MockTransport(lambda _: httpx2.Response(200, json={"id_token": "x"}))
+    )
+    assert exchange(http) == {"id_token": "x"}
+
+
+def access_token(**changes: Any) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "u1",
+        "typ": "Bearer",
+        "iat": now,
+        "exp": now + 60,
+        "preferred_username": "alice",
+        "realm_access": {"roles": ["admin"]},
+        "resource_access": {"realm-management": {"roles": ["manage-realm"]}},
+        **changes,
+    }
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": JWK["kid"]})
+
+
+def id_token(kid: str = JWK["kid"], **changes: Any) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "u1",
+        "aud": console_client.CLIENT_ID,
+        "typ": "ID",
+        "iat": now,
+        "exp": now + 60,
+        "nonce": "n1",
+        **changes,
+    }
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
+
+
+async def acme_keys(realm: str, kid: str | None) -> Json:
+    assert realm == "acme"
+    return {"keys": [JWK]}
+
+
+def signed_in(tokens: Json) -> Caller:
+    return run(oidc.signed_in(tokens, acme_keys, nonce="n1"))
+
+
+def test_signed_in_gives_the_verified_caller() -> None:
+    """Matching access and ID tokens give the caller, with roles, from the access token."""
+    caller = signed_in({"access_token": access_token(), "id_token": id_token()})
+    assert caller == Caller("acme", "u1", "alice", frozenset({"admin"}), manages_own_realm=True)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "message"),
+    [
+        ({"id_token": id_token()}, "lacks the tokens"),
+        ({"access_token": access_token()}, "lacks the tokens"),
+        ({"access_token": access_token(), "id_token": 7}, "lacks the tokens"),
+        ({"access_token": "not-a-jwt", "id_token": id_token()}, "tokens do not verify"),
+        ({"access_token": access_token(), "id_token": "x.y.z"}, "tokens do not verify"),
+        ({"access_token": id_token(), "id_token": id_token()}, "tokens do not verify"),
+        ({"access_token": access_token(), "id_token": id_token("other")}, "key is unknown"),
+        (
+            {"access_token": access_token(), "id_token": id_token(aud="app")},
+            "Audience doesn.t match",
+        ),
+        ({"access_token": access_token(), "id_token": id_token(nonce=None)}, "nonce"),
+        ({"access_token": access_token(), "id_token": id_token(nonce="n2")}, "another sign-in"),
+        ({"access_token": access_token(), "id_token": id_token(sub="u2")}, "another sign-in"),
+        (
+            {"access_token": access_token(), "id_token": id_token(exp=int(time.time()) - 60)},
+            "expired",
+        ),
+    ],
+)
+def test_signed_in_refuses_tokens_that_do_not_belong_together(tokens: Json, message: str) -> None:
+    """Missing tokens, a bad access token, an unknown kid, another audience or nonce: refused."""
+    with pytest.raises(oidc.SignInError, match=message):
+        signed_in(tokens)
+
+
+def test_authorization_request_and_logout_urls() -> None:
+    """The authorize URL asks for a code with an S256 challenge; the logout names the client."""
+    verifier, challenge = oidc.pkce_pair()
+    assert len(verifier) >= 43
+    assert "=" not in challenge
+    url = oidc.authorize_url(
+        KC + "/", "acme", redirect_uri="http://b/cb", state="s", nonce="n", challenge=challenge
+    )
+    assert url.startswith(f"{KC}/realms/acme/protocol/openid-connect/auth?client_id=kdb-console")
+    assert f"code_challenge={challenge}&code_challenge_method=S256" in url
+    assert oidc.logout_url(KC, "acme", redirect_uri="http://b/").endswith(
+        "/logout?client_id=kdb-console&post_logout_redirect_uri=http%3A%2F%2Fb%2F"
+    )
+
+
+# -- sealed values ------------------------------------------------------------------------
+
+KEY_BYTES = bytes(range(32))
+NOW = 1_000_000.0
+
+
+def session(**changes: Any) -> Session:
+    return dataclasses.replace(Session.of(ADMIN, USER, expires=int(NOW) + 60), **changes)
+
+
+def test_sealed_values_round_trip() -> None:
+    """A value opens as what was sealed, until its expiry (inclusive)."""
+    value = session()
+    assert Session.open(value.seal(KEY_BYTES), KEY_BYTES, now=NOW + 60) == value
+    assert value.caller == USER
+    assert value.csrf_ok(value.csrf)
+    assert not value.csrf_ok(value.csrf[:-1])
+    assert not value.csrf_ok(None)
+    sign_in = SignIn(ADMIN, "acme", "st", "v", "n", int(NOW))
+    assert SignIn.open(sign_in.seal(KEY_BYTES), KEY_BYTES, now=NOW) == sign_in
+    assert sign_in.matches("st")
+    assert not sign_in.matches("sT")
+    assert not sign_in.matches("é")
+
+
+def _raw(data: Any, cls: type) -> str:
+    """``data`` sealed with the console's key and ``cls``'s purpose, whatever its shape."""
+    return seal_json(data, KEY_BYTES, f"kdb-console-{cls.__name__}-v1".encode())
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (None, "missing"),
+        ("", "empty"),
+        ("A" * 5000, "too long"),
+        ("not base64 !!", "not a sealed value"),
+        (session().seal(KEY_BYTES)[:-3] + "AAA", "altered"),
+        (session().seal(bytes(32)), "another key"),
+        (session(expires=int(NOW) - 1).seal(KEY_BYTES), "expired"),
+        (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_BYTES), "a SignIn"),
+        (
+            Activation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_BYTES),
+            "an Activation",
+        ),
+        (_raw({**dataclasses.asdict(session()), "admin": True}, Session), "an extra field"),
+        (
+            _raw({k: v for k, v in dataclasses.asdict(session()).items() if k != "csrf"}, Session),
+            "a missing field",
+        ),
+        (_raw({**dataclasses.asdict(session()), "expires": "later"}, Session), "a text expiry"),
+        (_raw([1, 2], Session), "a list"),
+        (_raw(7, Session), "a number"),
+    ],
+)
+def test_sealed_session_refuses(value: str | None, why: str) -> None:
+    """Missing, altered, foreign, expired or wrongly shaped values do not open as a Session."""
+    assert Session.open(value, KEY_BYTES, now=NOW) is None, why
+
+
+# -- admin navigation and the console client ----------------------------------------------
+
+
+def tenant(name: str, kind: TenantKind, partner: str | None = None) -> Tenant:
+    return Tenant(name=name, kind=kind, partner=partner, display_name=None, attributes={})
+
+
+def test_tree_puts_clients_under_their_partner_or_alone() -> None:
+    """A client whose partner the admin cannot see stands alone in the navigation."""
+    p, q = tenant("p", TenantKind.PARTNER), tenant("q", TenantKind.PARTNER)
+    c1, c2 = tenant("c1", TenantKind.CLIENT, "p"), tenant("c2", TenantKind.CLIENT, "x")
+    assert admin.tree([p, q, c1, c2]) == [
+        admin.Branch(p, (c1,)),
+        admin.Branch(q, ()),
+        admin.Branch(c2, ()),
+    ]
+
+
+class Vanishing:
+    """A realm whose console client is gone again as soon as it is created."""
+
+    def __init__(self) -> None:
+        self.created: list[Json] = []
+
+    def find_client(self, realm: str, client_id: str) -> Json | None:
+        del realm, client_id
+        return None
+
+    def create_client(self, realm: str, representation: Json) -> None:
+        del realm
+        self.created.append(representation)
+
+
+def test_provision_reports_a_client_that_vanished() -> None:
+    """A console client deleted between create and read is a KeycloakError, not a crash."""
+    keycloak = Vanishing()
+    with pytest.raises(KeycloakError, match="vanished"):
+        console_client.provision(keycloak, "acme", BRIDGE + "/")  # type: ignore[arg-type]
+    assert keycloak.created[0]["redirectUris"] == [
+        f"{BRIDGE}/admin/callback",
+        f"{BRIDGE}/account/duo/callback",
+    ]
