@@ -189,18 +189,18 @@ async def _timed(services: Services, call: str, work: Any) -> Any:
 
 async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
     """The request token verified against its realm's published keys."""
-    issuer = tokens.unverified_issuer(token)
+    parsed = tokens.peek(token)
+    issuer = str(parsed.claims["iss"])
     base, realm = tokens.split_issuer(issuer)
     if base != services.settings.keycloak_url.rstrip("/"):
         # A partner's branding URL (frontendUrl) becomes its realm's issuer base.
-        fingerprint = tokens.unverified_fingerprint(token)
+        fingerprint = tokens.unverified_fingerprint(parsed)
         if base != await services.realms.frontend_url(realm, fingerprint):
             raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
-    kid = tokens.unverified_kid(token)
-    key = tokens.key_for(await services.jwks.jwks(realm, kid), kid)
+    key = tokens.key_for(await services.jwks.jwks(realm, parsed.kid), parsed.kid)
     if key is None:
         raise tokens.RequestTokenError("the request token is signed by an unknown key")
-    return tokens.verify_request(token, key, issuer=issuer, now=time.time())
+    return tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
 
 
 _SKIP_REASONS = {Outcome.BYPASSED_BY_GROUP: "bypass_group", Outcome.NOT_ACTIVATED: "not_activated"}

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from keycloak_duo_bridge import jws
 from keycloak_duo_bridge.errors import BridgeError
 from keycloak_duo_bridge.signing import SigningKey
 
@@ -51,24 +52,28 @@ class StepUpRequest:
     token_id: str = field(default="", repr=False)
 
 
-def unverified_issuer(token: str) -> str:
-    """The ``iss`` claim, unverified: only to pick the realm whose keys must verify it."""
+def peek(token: str) -> jws.Jws:
+    """The request token parsed but unverified: only to pick the realm and key to verify it."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise RequestTokenError("the request token is too large")
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        parsed = jws.parse(token)
+    except jws.JwsError:
         raise RequestTokenError("the request token is malformed") from None
-    issuer = claims.get("iss")
-    if not isinstance(issuer, str):
+    if not isinstance(parsed.claims.get("iss"), str):
         raise RequestTokenError("the request token names no issuer")
-    return issuer
+    return parsed
 
 
-def unverified_fingerprint(token: str) -> str:
+def unverified_issuer(token: str) -> str:
+    """The ``iss`` claim, unverified: only to pick the realm whose keys must verify it."""
+    return str(peek(token).claims["iss"])
+
+
+def unverified_fingerprint(token: str | jws.Jws) -> str:
     """The settings fingerprint, unverified: only a cache key, checked once verified."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return str(claims.get("cfg") or "")
+    parsed = peek(token) if isinstance(token, str) else token
+    return str(parsed.claims.get("cfg") or "")
 
 
 _REALM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
@@ -83,12 +88,7 @@ def split_issuer(issuer: str) -> tuple[str, str]:
 
 
 def unverified_kid(token: str) -> str | None:
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise RequestTokenError("the request token is malformed") from None
-    kid = header.get("kid")
-    return kid if isinstance(kid, str) else None
+    return peek(token).kid
 
 
 def key_for(jwks: Mapping[str, Any], kid: str | None) -> jwt.PyJWK | None:
@@ -122,25 +122,47 @@ def check_return_url(return_url: str, issuer: str) -> None:
         raise RequestTokenError("the return URL is outside the realm's login-actions path")
 
 
-def verify_request(token: str, key: jwt.PyJWK, *, issuer: str, now: float) -> StepUpRequest:
+def _number(claims: Mapping[str, Any], name: str) -> int:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RequestTokenError("the request token does not verify")
+    return int(value)
+
+
+def _check_claims(claims: Mapping[str, Any], *, issuer: str, now: float) -> None:
+    """Registered claims as PyJWT checks them: required, typed, in time, ours, from ``issuer``."""
+    if any(name not in claims for name in ("exp", "iat", "sub", "iss", "aud")):
+        raise RequestTokenError("the request token does not verify")
+    if _number(claims, "exp") <= now - LEEWAY:
+        raise RequestTokenError("the request token has expired")
+    if _number(claims, "iat") > now + LEEWAY or (
+        "nbf" in claims and _number(claims, "nbf") > now + LEEWAY
+    ):
+        raise RequestTokenError("the request token does not verify")
+    audience = claims["aud"]
+    audiences = [audience] if isinstance(audience, str) else audience
+    if (
+        not isinstance(audiences, list)
+        or AUDIENCE not in audiences
+        or claims["iss"] != issuer
+        or not isinstance(claims["sub"], str)
+    ):
+        raise RequestTokenError("the request token does not verify")
+
+
+def verify_request(
+    token: str | jws.Jws, key: jwt.PyJWK, *, issuer: str, now: float
+) -> StepUpRequest:
     """Verify a request token's signature and claims; return what it asks for."""
-    algorithm = jwt.get_unverified_header(token).get("alg")
-    if algorithm not in ASYMMETRIC:
+    parsed = peek(token) if isinstance(token, str) else token
+    if parsed.algorithm not in ASYMMETRIC:
         raise RequestTokenError("the request token is not signed with an asymmetric key")
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[str(algorithm)],
-            audience=AUDIENCE,
-            issuer=issuer,
-            leeway=LEEWAY,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise RequestTokenError("the request token has expired") from None
-    except jwt.PyJWTError:
+        jws.verify_with_key(parsed, key, ASYMMETRIC)
+    except jws.JwsError:
         raise RequestTokenError("the request token does not verify") from None
+    claims = parsed.claims
+    _check_claims(claims, issuer=issuer, now=now)
     if claims.get("typ") != REQUEST_TYPE:
         raise RequestTokenError("the token is not a step-up request")
     expires = int(claims["exp"])

@@ -178,12 +178,12 @@ def verify_id_token(
     stores aliases in lower case).
     """
     try:
-        header = jose.unverified_header(token)
-        claims = jose.decode(token, creds.skey)
+        verified = jose.decode_complete(token, creds.skey)
     except jose.JoseError:
         raise DuoProtocolError(
             "Duo's id_token does not verify with the integration's secret"
         ) from None
+    header, claims = verified.header, verified.claims
     if header.get("alg") != "HS512":
         raise DuoProtocolError("Duo's id_token is not signed HS512")
     if claims.get("iss") != creds.token_url:
