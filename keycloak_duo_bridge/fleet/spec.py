@@ -160,13 +160,23 @@ def load(path: Path, environ: dict[str, str] | None = None) -> FleetSpec:
     return parse(text, path, dict(os.environ) if environ is None else environ)
 
 
-def parse(text: str, path: Path, environ: dict[str, str]) -> FleetSpec:
+def _compose(text: str, path: Path) -> yaml.Node | None:
+    """The YAML node tree, or a ConfigError that names the file and line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"{mark.line + 1}" if mark is not None else "?"
         raise ConfigError(f"{path}:{line}: not valid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML's reader refuses it
+        number = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(
+            f"{path}:{number}: not valid YAML: control character {exc.character!r} is not allowed"
+        ) from None
+
+
+def parse(text: str, path: Path, environ: dict[str, str]) -> FleetSpec:
+    root = _compose(text, path)
     if root is None:
         raise ConfigError(f"{path}:1: the tenant file is empty")
     reader = _Reader(path, environ)

@@ -137,13 +137,8 @@ def test_any_printable_text_parses_or_is_refused_by_line(text: str, secret: str)
     parse_or_refuse(text.replace("SECRET", secret), secret)
 
 
-@pytest.mark.xfail(
-    raises=yaml.YAMLError,
-    strict=True,
-    reason="fleet/spec.py catches only yaml.MarkedYAMLError; PyYAML's ReaderError is not one",
-)
 @pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\ufffe"])
 def test_a_control_character_is_a_clear_error(character: str) -> None:
     """A control character in the tenant file is a ConfigError that names the file."""
     with pytest.raises(ConfigError, match=re.escape(str(PATH))):
-        spec.parse(f"version: 1{character}\n", PATH, {})
+        spec.parse(f"version: 1\nx: 1{character}\n", PATH, {})
