@@ -176,20 +176,32 @@ def test_keycloak_lost_before_recording_an_activation(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Duo allowed, then Keycloak fails to record it: 502, 'nothing changed'."""
+    activation = Activation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
+    back = {"kdb_account_activation": console.seal(activation)}
+    use_keycloak(monkeypatch, console, down=True)
+    path = "/account/duo/duo-callback?state=st&duo_code=c"
+    away = console.as_user("GET", path, console.session(ACCOUNT, USER), cookies=back)
+    assert (away.status_code, "Try again shortly" in away.text) == (502, True)
     use_keycloak(monkeypatch, console, down=False)
 
     async def allowed(*args: object, **kwargs: object) -> Json:
         return {"auth_result": {"status": "allow"}}
 
     monkeypatch.setattr(console.services.duo, "exchange", allowed)
-    activation = Activation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
-    response = console.as_user(
-        "GET",
-        "/account/duo/duo-callback?state=st&duo_code=c",
-        console.session(ACCOUNT, USER),
-        cookies={"kdb_account_activation": console.seal(activation)},
-    )
+    response = console.as_user("GET", path, console.session(ACCOUNT, USER), cookies=back)
     assert (response.status_code, "Nothing changed" in response.text) == (502, True)
+
+
+def test_forms_on_a_realm_not_yours_are_refused(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signed-in person who does not manage the realm gets 403 from its forms."""
+    use_keycloak(monkeypatch, console, down=False)
+    session = console.session(ADMIN, USER)
+    refused = console.as_user(
+        "POST", "/admin/tenants/acme/duo/enabled", session, data={"enabled": "off"}
+    )
+    assert (refused.status_code, "Not yours" in refused.text) == (403, True)
 
 
 def test_keycloak_down_at_sign_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,7 +313,7 @@ def access_token(**changes: Any) -> str:
         "sub": "u1",
         "typ": "Bearer",
         "iat": now,
-        "exp": now + 60,
+        "exp": now + 3600,
         "preferred_username": "alice",
         "realm_access": {"roles": ["admin"]},
         "resource_access": {"realm-management": {"roles": ["manage-realm"]}},
@@ -318,7 +330,7 @@ def id_token(kid: str = JWK["kid"], **changes: Any) -> str:
         "aud": console_client.CLIENT_ID,
         "typ": "ID",
         "iat": now,
-        "exp": now + 60,
+        "exp": now + 3600,
         "nonce": "n1",
         **changes,
     }
