@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
-from keycloak_duo_bridge.errors import NotFoundError
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
 ACTIVATED: Final = "true"
 PROFILE_ATTRIBUTE: Final[Json] = {
@@ -111,7 +112,12 @@ class UserStatus:
         }
 
 
+_USERNAME: Final = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")
+
+
 def find_user(keycloak: Keycloak, realm: str, username: str) -> Json:
+    if not _USERNAME.match(username):
+        raise ConfigError("a username is 1 to 255 characters, without control characters")
     keycloak.get_realm(realm)  # an unknown realm is named as such, not as an unknown user
     user = keycloak.find_user(realm, username)
     if user is None:

@@ -23,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.admin import apps, duo_settings, tenants
+from keycloak_duo_bridge.admin import apps, duo_settings, explain, keys, tenants, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import ApiServices, auth
 from keycloak_duo_bridge.api.openapi import document
+from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.errors import ConfigError, KeycloakError, NotFoundError
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.settings import Settings
@@ -75,6 +76,17 @@ class AppModeBody(_Body):
     mode: Literal["inherit", "required", "off"]
 
 
+class TenantUpdate(_Body):
+    display_name: str | None = None
+    branding_url: str | None = None  # partners only
+    clear_branding_url: bool = False  # partners only
+    partner: str | None = None  # clients only: move to this partner (which the caller manages)
+
+
+class Activation(_Body):
+    activated: bool
+
+
 MODELS: Final[tuple[type[BaseModel], ...]] = (
     NewPartner,
     NewClient,
@@ -82,6 +94,8 @@ MODELS: Final[tuple[type[BaseModel], ...]] = (
     DuoPolicy,
     DuoSwitch,
     AppModeBody,
+    TenantUpdate,
+    Activation,
 )
 
 
@@ -285,6 +299,124 @@ async def set_app_mode(request: Request) -> Response:
     return JSONResponse({"realm": realm, "app": client_id, "written": result.written})
 
 
+async def update_tenant(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, tenant = await api.guard(request, realm)
+    body: TenantUpdate = await _body(request, TenantUpdate)
+    if tenant.kind is TenantKind.PARTNER:
+        if body.partner is not None:
+            raise ConfigError("a partner belongs to no partner")
+        written = await run_in_threadpool(
+            lambda: tenants.update_partner(
+                api.keycloak,
+                realm,
+                branding_url=body.branding_url,
+                clear_branding_url=body.clear_branding_url,
+                display_name=body.display_name,
+            )
+        )
+    else:
+        if body.branding_url is not None or body.clear_branding_url:
+            raise ConfigError("a client realm has no branding URL: its partner's applies")
+        if body.partner is not None:
+            await api.authorize(caller, body.partner)  # moving in needs the new partner too
+        written = await run_in_threadpool(
+            lambda: tenants.update_client(
+                api.keycloak,
+                realm,
+                partner=body.partner,
+                display_name=body.display_name,
+                wires=api.services.wires,
+            )
+        )
+    api.audit(caller, realm, "update tenant", **body.model_dump(exclude_defaults=True))
+    return JSONResponse({"realm": realm, "written": written})
+
+
+async def clear_credentials(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    written = await run_in_threadpool(duo_settings.clear_credentials, api.keycloak, realm)
+    api.audit(caller, realm, "clear duo credentials")
+    return JSONResponse({"realm": realm, "written": written})
+
+
+async def explain_tenant(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    await api.guard(request, realm)
+    query = request.query_params
+    found = await run_in_threadpool(
+        lambda: explain.explain(
+            api.keycloak, realm, app=query.get("app") or None, username=query.get("user") or None
+        )
+    )
+    return JSONResponse(found.to_json())
+
+
+async def user_status(request: Request) -> Response:
+    api = _api(request)
+    realm, username = request.path_params["realm"], request.path_params["username"]
+    await api.guard(request, realm)
+    found = await run_in_threadpool(users.status, api.keycloak, realm, username)
+    return JSONResponse(found.to_json())
+
+
+async def set_activation(request: Request) -> Response:
+    api = _api(request)
+    realm, username = request.path_params["realm"], request.path_params["username"]
+    caller, _ = await api.guard(request, realm)
+    body: Activation = await _body(request, Activation)
+    written = await run_in_threadpool(
+        lambda: users.set_activated(api.keycloak, realm, username, activated=body.activated)
+    )
+    api.audit(caller, realm, "set duo activation", user=username, activated=body.activated)
+    return JSONResponse({"realm": realm, "user": username, "written": written})
+
+
+async def set_app_mode_across(request: Request) -> Response:
+    api = _api(request)
+    realm, client_id = request.path_params["realm"], request.path_params["client_id"]
+    caller, tenant = await api.guard(request, realm)
+    if tenant.kind is not TenantKind.PARTNER:
+        raise ConfigError(f"realm {realm!r} is no partner: it has no client realms")
+    body: AppModeBody = await _body(request, AppModeBody)
+    results = await run_in_threadpool(
+        apps.set_mode_across, api.keycloak, realm, client_id, body.mode
+    )
+    api.audit(caller, realm, "set app mode in every client", app=client_id, mode=body.mode)
+    return JSONResponse(
+        [{"realm": r.realm, "found": r.mode is not None, "written": r.written} for r in results]
+    )
+
+
+async def key_report(request: Request, *, rotate: bool) -> Response:
+    api = _api(request)
+    caller = await api.caller(request)
+    if not auth.is_super(caller, api.settings.keycloak_admin_realm):
+        raise Forbidden
+    work = keys.rotate if rotate else keys.check
+    reports = await run_in_threadpool(work, api.keycloak, api.services.keyring)
+    if rotate:
+        api.audit(caller, "*", "rotate skey encryption", rotated=sum(r.rotated for r in reports))
+    return JSONResponse(
+        [
+            {"realm": r.realm, "key_id": r.key_id, "state": r.state.value, "rotated": r.rotated}
+            for r in reports
+        ]
+    )
+
+
+async def check_keys(request: Request) -> Response:
+    return await key_report(request, rotate=False)
+
+
+async def rotate_keys(request: Request) -> Response:
+    return await key_report(request, rotate=True)
+
+
 async def openapi(request: Request) -> Response:
     del request
     return JSONResponse(document(MODELS))
@@ -332,6 +464,14 @@ def create_api(
             Route("/clients", create_client, methods=["POST"]),
             Route(realm, show_tenant),
             Route(realm, delete_tenant, methods=["DELETE"]),
+            Route(realm, update_tenant, methods=["PATCH"]),
+            Route(f"{realm}/duo/credentials", clear_credentials, methods=["DELETE"]),
+            Route(f"{realm}/explain", explain_tenant),
+            Route(f"{realm}/users/{{username:str}}", user_status),
+            Route(f"{realm}/users/{{username:str}}/activated", set_activation, methods=["PUT"]),
+            Route(f"{realm}/clients/apps/{{client_id:str}}", set_app_mode_across, methods=["PUT"]),
+            Route("/keys", check_keys),
+            Route("/keys/rotate", rotate_keys, methods=["POST"]),
             Route(f"{realm}/duo/credentials", set_credentials, methods=["PUT"]),
             Route(f"{realm}/duo/policy", set_policy, methods=["PUT"]),
             Route(f"{realm}/duo/enabled", set_enabled, methods=["PUT"]),

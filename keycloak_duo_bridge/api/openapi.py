@@ -27,6 +27,13 @@ _TENANT: Final = {
 }
 _REALM: Final = {"name": "realm", "in": "path", "required": True, "schema": {"type": "string"}}
 _APP: Final = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_USER: Final = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+_QUERY: Final = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+    for name in ("app", "user")
+]
+_OBJECT: Final = {"type": "object"}
+_LIST: Final = {"type": "array", "items": {"type": "object"}}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -112,9 +119,59 @@ def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
                     {"type": "object"},
                     parameters=[_REALM],
                 ),
+                "patch": _op(
+                    "change a tenant's display name, branding URL, or a client's partner",
+                    200,
+                    written,
+                    "TenantUpdate",
+                    [_REALM],
+                ),
+            },
+            f"{realm}/explain": {
+                "get": _op(
+                    "effective settings with origins, and the decision for an app and user",
+                    200,
+                    _OBJECT,
+                    parameters=[_REALM, *_QUERY],
+                )
+            },
+            f"{realm}/users/{{username}}": {
+                "get": _op(
+                    "a user's Duo activation and groups", 200, _OBJECT, None, [_REALM, _USER]
+                )
+            },
+            f"{realm}/users/{{username}}/activated": {
+                "put": _op(
+                    "activate or deactivate Duo for a user",
+                    200,
+                    _OBJECT,
+                    "Activation",
+                    [_REALM, _USER],
+                )
+            },
+            f"{realm}/clients/apps/{{client_id}}": {
+                "put": _op(
+                    "set an application's mode in every client realm of a partner",
+                    200,
+                    _LIST,
+                    "AppModeBody",
+                    [_REALM, _APP],
+                )
+            },
+            "/keys": {"get": _op("where each stored skey stands (master admins)", 200, _LIST)},
+            "/keys/rotate": {
+                "post": _op(
+                    "re-encrypt every skey under the active key (master admins)", 200, _LIST
+                )
             },
             f"{realm}/duo/credentials": {
-                "put": _op("store Duo credentials", 200, written, "DuoCredentials", [_REALM])
+                "put": _op("store Duo credentials", 200, written, "DuoCredentials", [_REALM]),
+                "delete": _op(
+                    "remove a realm's own credentials (a client then uses its partner's)",
+                    200,
+                    written,
+                    parameters=[_REALM],
+                ),
             },
             f"{realm}/duo/policy": {
                 "put": _op("set Duo policy", 200, written, "DuoPolicy", [_REALM])

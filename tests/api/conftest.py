@@ -102,6 +102,8 @@ def fleet(keycloak_sandbox: SandboxKeycloak, stack_settings: Settings) -> Iterat
     make_user(keycloak_sandbox, p, "padmin", manage=True)
     make_user(keycloak_sandbox, p, "plain", manage=False)
     make_user(keycloak_sandbox, c, "cadmin", manage=True)
+    for realm in (p, c, q):
+        make_user(keycloak_sandbox, realm, "member", manage=False)
     settings = keycloak_sandbox.settings
     realm_admin(keycloak_sandbox, "master")
     tokens = {

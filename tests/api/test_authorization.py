@@ -18,6 +18,11 @@ OPERATIONS = {
     "policy": ("PUT", "/duo/policy", {"remember": "session"}),
     "app mode": ("PUT", "/apps/account", {"mode": "inherit"}),
     "switch": ("PUT", "/duo/enabled", {"enabled": False}),
+    "update": ("PATCH", "", {"display_name": "Renamed"}),
+    "clear credentials": ("DELETE", "/duo/credentials", None),
+    "explain": ("GET", "/explain?user=member", None),
+    "user status": ("GET", "/users/member", None),
+    "user activation": ("PUT", "/users/member/activated", {"activated": False}),
 }
 ALLOWED = {
     "master": {"p", "c", "q"},
