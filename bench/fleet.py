@@ -37,8 +37,7 @@ from keycloak_duo_bridge.fleet.plan import make_plan
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
-from keycloak_duo_bridge.settings import Settings, key_ring, load_settings, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 
 SKEY = "B" * 40
 
@@ -93,7 +92,7 @@ def measure(
     path.write_text(tenant_file(partner, clients), encoding="utf-8")
     fleet = spec.load(path, {"BENCH_SKEY": SKEY})
     ring = key_ring(settings)
-    wires = Wiring(settings.bridge_url, json.dumps(jwks(signing_key(settings))))
+    wires = Wiring.of(settings)
 
     def connect() -> Keycloak:
         return Keycloak.from_settings(settings)

@@ -6,7 +6,6 @@ stops all of it, so a bench run leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -29,8 +28,7 @@ from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.serving import bind, start_in_thread
-from keycloak_duo_bridge.settings import Settings, key_ring, load_settings, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 
 APP = "bench-app"
 PLAIN = "bench-plain"  # no Duo: password only, and password + Keycloak's OTP
@@ -81,9 +79,7 @@ class Rig:
             ring=key_ring(self.settings),
             health=None,
         )
-        wires = wiring.Wiring(
-            bridge_url or self.bridge_url, json.dumps(jwks(signing_key(self.settings)))
-        )
+        wires = wiring.Wiring.of(self.settings, bridge_url or self.bridge_url)
         duo_settings.set_enabled(admin, name, enabled=True, wires=wires)
         provision.ensure_app(self.settings, name, APP, self.redirect_uri)
         return integration

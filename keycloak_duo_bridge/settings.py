@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # An unknown key id re-reads a realm's JWKS at most this often (seconds).
     bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
     bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
+    # More public keys to publish to realms next to the current one, during a key roll.
+    bridge_extra_jwks: str | None = None  # JSON Web Key Set, public keys only
     # The console (/admin) and self-service (/account/duo) pages.
     keycloak_public_url: str | None = None  # the Keycloak URL browsers use (default keycloak_url)
     console_session_lifetime: int = Field(default=3600, gt=0, le=86400)  # seconds

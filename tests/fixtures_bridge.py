@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,8 +22,7 @@ from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
-from keycloak_duo_bridge.settings import Settings, key_ring, load_settings, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 
 APP_ID = "demo-app"
 APP2_ID = "second-app"
@@ -152,7 +150,7 @@ def duo_tenant(
             health=None,
         )
         duo_settings.set_policy(admin_keycloak, realm, duo_settings.Policy(**policy))  # type: ignore[arg-type]
-        wires = wiring.Wiring(bridge.url, json.dumps(jwks(signing_key(stack_settings))))
+        wires = wiring.Wiring.of(stack_settings, bridge.url)
         duo_settings.set_enabled(admin_keycloak, realm, enabled=True, wires=wires)
         provision.ensure_app(stack_settings, realm, APP_ID, app_redirect)
         provision.ensure_app(stack_settings, realm, APP2_ID, app_redirect)

@@ -21,15 +21,17 @@ from the first realm created without them), the required action too; nothing is 
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
-from keycloak_duo_bridge.errors import NotFoundError
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
+from keycloak_duo_bridge.settings import Settings, signing_key
 
 _CLAIMS = {
     attr.NOTE_DUO_RESULT: "result",
@@ -45,6 +47,9 @@ _default_actions: dict[str, list[Json]] = {}  # Keycloak URL -> a new realm's re
 _default_actions_lock = threading.Lock()
 
 
+_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What the bridge publishes to realms: its base URL and its public JWKS (JSON)."""
@@ -52,9 +57,40 @@ class Wiring:
     bridge_url: str
     jwks: str
 
+    @classmethod
+    def of(cls, settings: Settings, bridge_url: str | None = None) -> Wiring:
+        """The bridge's current public key, plus ``KDB_BRIDGE_EXTRA_JWKS`` during a key roll."""
+        keys = [signing_key(settings).public_jwk()]
+        for extra in extra_keys(settings.bridge_extra_jwks):
+            if all(extra.get("kid") != key["kid"] for key in keys):
+                keys.append(extra)
+        return cls(
+            bridge_url=bridge_url or settings.bridge_url,
+            jwks=json.dumps({"keys": keys}, sort_keys=True, separators=(",", ":")),
+        )
+
     def attributes(self) -> dict[str, str]:
         """The realm attributes that publish the bridge."""
         return {attr.BRIDGE_URL: self.bridge_url, attr.BRIDGE_JWKS: self.jwks}
+
+
+def extra_keys(text: str | None) -> list[dict[str, Any]]:
+    """The public keys of a JWKS (JSON) to publish too; private members are refused."""
+    if not text:
+        return []
+    try:
+        found = json.loads(text)
+    except ValueError:
+        raise ConfigError("KDB_BRIDGE_EXTRA_JWKS: not JSON") from None
+    keys = found.get("keys") if isinstance(found, dict) else None
+    if not isinstance(keys, list) or not all(
+        isinstance(k, dict) and isinstance(k.get("kid"), str) and isinstance(k.get("kty"), str)
+        for k in keys
+    ):
+        raise ConfigError('KDB_BRIDGE_EXTRA_JWKS: expected {"keys": [JWK with kid and kty, ...]}')
+    if any(_PRIVATE_MEMBERS & set(k) for k in keys):
+        raise ConfigError("KDB_BRIDGE_EXTRA_JWKS: holds private key material; publish public keys")
+    return keys
 
 
 def client_scope() -> Json:

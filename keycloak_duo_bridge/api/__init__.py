@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,6 @@ from starlette.applications import Starlette
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api.auth import Jwks
 from keycloak_duo_bridge.envelope import KeyRing
-from keycloak_duo_bridge.signing import jwks as public_jwks
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,5 @@ def mount(services: Any) -> Starlette:
     """The API app for the bridge's services (``bridge.app.Services``)."""
     from keycloak_duo_bridge.api.app import create_api  # noqa: PLC0415 - app imports this
 
-    wires = Wiring(
-        bridge_url=services.settings.bridge_url,
-        jwks=json.dumps(public_jwks(services.signing_key), sort_keys=True, separators=(",", ":")),
-    )
+    wires = Wiring.of(services.settings)
     return create_api(services.settings, ApiServices(services.keyring, wires, services.jwks.jwks))

@@ -14,8 +14,7 @@ from typing import Any
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import Settings, load_settings, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, load_settings
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -32,10 +31,7 @@ def connect(config: Settings) -> Keycloak:
 
 def wiring_of(config: Settings) -> Wiring:
     """The bridge URL and public JWKS that "Duo on" publishes to realms."""
-    return Wiring(
-        bridge_url=config.bridge_url,
-        jwks=json.dumps(jwks(signing_key(config)), sort_keys=True, separators=(",", ":")),
-    )
+    return Wiring.of(config)
 
 
 def print_json(data: Any) -> None:

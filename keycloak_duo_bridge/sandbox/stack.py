@@ -6,7 +6,6 @@ integration); a demo OIDC application; ``alice`` (enrolled in Duo) and ``bob`` (
 
 from __future__ import annotations
 
-import json
 import secrets
 import string
 from collections.abc import Callable
@@ -26,8 +25,7 @@ from keycloak_duo_bridge.sandbox import secrets as sandbox_secrets
 from keycloak_duo_bridge.sandbox.demo_app import create_demo_app
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.serving import bind, start_in_thread
-from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, key_ring
 
 PARTNER = "acme"
 CLIENT = "globex"
@@ -153,7 +151,7 @@ def _provision(
         ),
     )
     progress(f"Duo credentials on realm {CLIENT}: health check {result.verification}")
-    wires = wiring.Wiring(settings.bridge_url, json.dumps(jwks(signing_key(settings))))
+    wires = wiring.Wiring.of(settings)
     duo_settings.set_enabled(admin, CLIENT, enabled=True, wires=wires)
     provision.ensure_app(settings, CLIENT, APP, redirect_uri)
     provision.ensure_realm_admin(settings, PARTNER, PARTNER_ADMIN, demo[PARTNER_ADMIN])

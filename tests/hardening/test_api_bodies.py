@@ -27,8 +27,7 @@ from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api import ApiServices
 from keycloak_duo_bridge.api.app import MAX_BODY, create_api
 from keycloak_duo_bridge.errors import NotFoundError
-from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
-from keycloak_duo_bridge.signing import jwks
+from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.bridge.test_app import KC
 from tests.hardening.test_endpoints import bridge_settings
 from tests.hardening.test_parsers import json_values
@@ -151,7 +150,7 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def api(api_settings: Settings) -> Iterator[TestClient]:
     """The admin API as master's admin, on an in-memory Keycloak."""
-    wires = Wiring("http://bridge.example", json.dumps(jwks(signing_key(api_settings))))
+    wires = Wiring.of(api_settings, "http://bridge.example")
     services = ApiServices(key_ring(api_settings), wires, master_jwks)
     fake = FakeKeycloak()
     app = create_api(api_settings, services, connect=lambda: cast("Keycloak", fake))
