@@ -562,6 +562,10 @@ def test_activation_refuses_bad_state_errors_and_deny(
         response = user.get(path)
         assert (response.status_code, text in response.text) == (status, True), name
     assert not activated(tenant, admin_keycloak, "vera")
+    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "false"})  # off meanwhile
+    off = user.get(f"{callback.path}?{callback.query}")
+    assert (off.status_code, "Duo is off" in off.text) == (400, True)
+    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "true"})
     session_only = Browserless(
         bridge.url, {"kdb_account_session": user.cookies["kdb_account_session"]}
     )
