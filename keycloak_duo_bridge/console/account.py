@@ -206,18 +206,24 @@ async def _record(
         return _back("Not activated", "Duo's answer could not be confirmed; nothing changed.", 502)
     if auth_status(claims) != "allow":
         return _back("Not activated", "Duo did not allow it; nothing changed.", 403)
+    return await _set_activated(console, session, activated=True)
+
+
+async def _set_activated(console: Console, session: Session, *, activated: bool) -> Response:
+    """Record the user's choice, audit it, and show the page again with a notice."""
     try:
         await run_in_threadpool(
             lambda: users.set_activated(
-                console.api.keycloak, session.realm, session.username, activated=True
+                console.api.keycloak, session.realm, session.username, activated=activated
             )
         )
     except KeycloakError:
         return _back("Keycloak is unavailable", "Nothing changed; try again shortly.", 502)
+    action = "activate duo" if activated else "deactivate duo"
     console.api.audit(
-        session.caller, session.realm, "activate duo", user=session.username, via="self-service"
+        session.caller, session.realm, action, user=session.username, via="self-service"
     )
-    return pages.redirect(f"{BASE}/?notice=activated")
+    return pages.redirect(f"{BASE}/?notice={'activated' if activated else 'deactivated'}")
 
 
 async def deactivate(
@@ -229,18 +235,7 @@ async def deactivate(
         return effective
     if not effective.self_deactivate.value:
         return _back("Not allowed", "Your realm does not let users deactivate Duo.", 403)
-    try:
-        await run_in_threadpool(
-            lambda: users.set_activated(
-                console.api.keycloak, session.realm, session.username, activated=False
-            )
-        )
-    except KeycloakError:
-        return _back("Keycloak is unavailable", "Nothing changed; try again shortly.", 502)
-    console.api.audit(
-        session.caller, session.realm, "deactivate duo", user=session.username, via="self-service"
-    )
-    return pages.redirect(f"{BASE}/?notice=deactivated")
+    return await _set_activated(console, session, activated=False)
 
 
 def routes() -> list[Route]:
