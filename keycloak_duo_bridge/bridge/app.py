@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from keycloak_duo_bridge import api, console
@@ -400,6 +400,14 @@ async def metrics(request: Request) -> Response:
     )
 
 
+async def not_found(request: Request, exc: Exception) -> Response:
+    """A path no route takes (one with a newline, say): JSON under the admin API, as it says."""
+    del exc
+    if request.url.path.startswith("/admin/api/"):
+        return JSONResponse({"error": "no such path"}, status_code=404)
+    return PlainTextResponse("Not Found", status_code=404)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """The bridge application; ``services`` may be injected (tests inject faulty transports)."""
     services = services or build_services(settings)
@@ -422,6 +430,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *console.mounts(services, api_app),
         ],
         lifespan=lifespan,
+        exception_handlers={404: not_found},
     )
     app.state.services = services
     return app

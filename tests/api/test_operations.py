@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.api.conftest import Call, Fleet
 
@@ -72,3 +73,10 @@ def test_key_reports_are_for_master_admins(call: Call, fleet: Fleet) -> None:
     assert rotated.status_code == 200
     assert all(r["state"] != "old" for r in rotated.json())
     del fleet
+
+
+def test_a_path_no_route_takes_is_a_json_404(client: TestClient) -> None:
+    """Under /admin/api even a path no route matches (a newline in it) answers JSON."""
+    answer = client.get("/admin/api/tenants/x/users/a%0Ab/activated")
+    assert (answer.status_code, answer.json()) == (404, {"error": "no such path"})
+    assert client.get("/nowhere").text == "Not Found"

@@ -471,8 +471,11 @@ def test_test_connection_with_the_stored_key_or_none(
     assert none.status_code == 400
     assert "this realm has none stored" in none.text
     merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
-    unreadable = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"skey": ""})
-    assert (unreadable.status_code, "cannot be read" in unreadable.text) == (400, True)
+    try:
+        unreadable = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"skey": ""})
+        assert (unreadable.status_code, "cannot be read" in unreadable.text) == (400, True)
+    finally:  # `keys check` over the whole Keycloak (docs/tenants.md) must not meet it
+        merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
 
 
 def test_stored_garbage_bypass_groups_show_as_none(
@@ -628,9 +631,12 @@ def test_activation_when_duo_is_off_misconfigured_or_unreachable(  # noqa: PLR09
     dead = user.post("/account/duo/activate")
     assert (dead.status_code, "Duo is unreachable" in dead.text) == (503, True)
     merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
-    broken = user.post("/account/duo/activate")
-    assert (broken.status_code, "Duo is not set up" in broken.text) == (503, True)
-    assert "set-cookie" not in broken.headers
+    try:
+        broken = user.post("/account/duo/activate")
+        assert (broken.status_code, "Duo is not set up" in broken.text) == (503, True)
+        assert "set-cookie" not in broken.headers
+    finally:  # `keys check` over the whole Keycloak (docs/tenants.md) must not meet it
+        merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
 
     provider.user(duo_emulator, "yuri")
     page.context.clear_cookies()
