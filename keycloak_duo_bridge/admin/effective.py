@@ -90,31 +90,39 @@ class Decision:
 # -- parsing single values (also used to validate input before writing) ------------------
 
 
+MAX_SHOWN = 24
+
+
+def shown(text: str) -> str:
+    """How an invalid value is quoted back: short ones as they are, never a pasted secret."""
+    return repr(text) if len(text) <= MAX_SHOWN else f"a value of {len(text)} characters"
+
+
 def parse_bool(text: str) -> bool:
     if text in {"true", "false"}:
         return text == "true"
-    raise ConfigError(f"expected true or false, not {text!r}")
+    raise ConfigError(f"expected true or false, not {shown(text)}")
 
 
 def parse_user_mode(text: str) -> UserMode:
     try:
         return UserMode(text)
     except ValueError:
-        raise ConfigError(f"user mode must be required or opt-in, not {text!r}") from None
+        raise ConfigError(f"user mode must be required or opt-in, not {shown(text)}") from None
 
 
 def parse_fail_mode(text: str) -> FailMode:
     try:
         return FailMode(text)
     except ValueError:
-        raise ConfigError(f"fail mode must be closed or open, not {text!r}") from None
+        raise ConfigError(f"fail mode must be closed or open, not {shown(text)}") from None
 
 
 def parse_app_mode(text: str) -> AppMode:
     try:
         return AppMode(text)
     except ValueError:
-        raise ConfigError(f"app mode must be inherit, required or off, not {text!r}") from None
+        raise ConfigError(f"app mode must be inherit, required or off, not {shown(text)}") from None
 
 
 def parse_remember(text: str) -> Remember:
@@ -124,7 +132,8 @@ def parse_remember(text: str) -> Remember:
     if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_REMEMBER_MINUTES:
         return int(text)
     raise ConfigError(
-        f"remember must be session, every-login or minutes (1-{MAX_REMEMBER_MINUTES}), not {text!r}"
+        "remember must be session, every-login or minutes "
+        f"(1-{MAX_REMEMBER_MINUTES}), not {shown(text)}"
     )
 
 
@@ -135,7 +144,7 @@ def format_remember(value: Remember) -> str:
 def parse_group_path(text: str) -> str:
     """A group path such as ``/staff`` or ``/ops/oncall``."""
     if not text.startswith("/") or text == "/" or text.endswith("/") or "//" in text:
-        raise ConfigError(f"a group path looks like /name or /parent/child, not {text!r}")
+        raise ConfigError(f"a group path looks like /name or /parent/child, not {shown(text)}")
     return text
 
 

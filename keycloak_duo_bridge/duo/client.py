@@ -1,8 +1,9 @@
 """The I/O half of the Duo client: one pooled HTTPS client, explicit timeouts.
 
 The official ``duo_universal`` 2.3.1 sets no timeouts and opens a new TLS connection per
-call. Here one ``httpx2.AsyncClient`` per bridge process keeps connections alive across
-logins, every call has connect/read timeouts, and every transport failure becomes a
+call. Here one ``httpx2.AsyncClient`` per bridge process, on the lean keep-alive
+transport of :mod:`.transport`, keeps connections alive across logins, every call has
+connect/read timeouts, and every transport failure becomes a
 :class:`~keycloak_duo_bridge.errors.DuoUnavailableError` (an outage: the fail mode applies).
 """
 
@@ -17,6 +18,7 @@ import httpx2
 
 from keycloak_duo_bridge.duo import protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
+from keycloak_duo_bridge.duo.transport import StreamTransport
 from keycloak_duo_bridge.errors import DuoUnavailableError
 
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=3.0, read=5.0, write=5.0, pool=3.0)
@@ -38,10 +40,8 @@ class DuoClient:
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx2.AsyncClient(
-            verify=tls_context(ca_file),
             timeout=timeout,
-            transport=transport,
-            limits=httpx2.Limits(max_keepalive_connections=20, keepalive_expiry=60),
+            transport=transport or StreamTransport(tls_context(ca_file)),
         )
 
     async def aclose(self) -> None:

@@ -1,10 +1,11 @@
-"""User lookups refuse names Keycloak would refuse, before asking it."""
+"""Input checks of the admin service that need no Keycloak."""
 
 from __future__ import annotations
 
 import pytest
 
 from keycloak_duo_bridge.admin import users
+from keycloak_duo_bridge.admin.effective import parse_user_mode
 from keycloak_duo_bridge.errors import ConfigError
 
 
@@ -13,3 +14,12 @@ def test_a_username_with_control_characters_is_refused(name: str) -> None:
     """Empty, overlong and control-character usernames are a ConfigError, with no call made."""
     with pytest.raises(ConfigError, match="username"):
         users.find_user(None, "realm", name)  # type: ignore[arg-type]
+
+
+def test_long_invalid_values_are_not_quoted_back() -> None:
+    """An invalid value is quoted when short, and only measured when long (a pasted skey)."""
+    with pytest.raises(ConfigError, match="not 'sometimes'"):
+        parse_user_mode("sometimes")
+    with pytest.raises(ConfigError, match="not a value of 40 characters") as caught:
+        parse_user_mode("s" * 40)
+    assert "s" * 40 not in str(caught.value)
