@@ -11,7 +11,8 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx2
 import jwt
@@ -27,6 +28,7 @@ from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import admin, oidc
+from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
 from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError
 from keycloak_duo_bridge.sandbox.ports import free_port
@@ -499,3 +501,18 @@ def test_provision_reports_a_client_that_vanished() -> None:
         f"{BRIDGE}/admin/callback",
         f"{BRIDGE}/account/duo/callback",
     ]
+
+
+def test_browsers_sign_in_at_the_public_keycloak_url(tmp_path: Path) -> None:
+    """KDB_KEYCLOAK_PUBLIC_URL, when set, is where browsers go; else KDB_KEYCLOAK_URL."""
+    settings = bridge_settings(tmp_path)
+    public = settings.model_copy(update={"keycloak_public_url": "https://login.example/"})
+    pages_for = {
+        s.keycloak_public_url: ConsolePages(
+            cast(Services, SimpleNamespace(settings=s)), cast(Api, None)
+        )
+        for s in (settings, public)
+    }
+    assert pages_for[None].keycloak_public_url == settings.keycloak_url.rstrip("/")
+    assert pages_for["https://login.example/"].keycloak_public_url == "https://login.example"
+    assert pages_for["https://login.example/"].keycloak_origin == "https://login.example"
