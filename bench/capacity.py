@@ -24,12 +24,12 @@ from urllib.parse import urljoin
 
 import httpx2
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench.rig import APP, DUO, PASSWORD, Rig
 from keycloak_duo_bridge.bridge import tokens
 from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox import secrets as sandbox_secrets
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.sandbox.walk import browser_like_client, walk_login
@@ -100,37 +100,6 @@ def bridge_process(rig: Rig) -> Iterator[BridgeProcess]:
         log.close()
 
 
-def import_realm_key(rig: Rig, realm: str) -> tuple[rsa.RSAPrivateKey, str]:
-    """Give ``realm`` an active RSA key the benchmark knows; return it and its kid."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    admin = rig.admin(realm)
-    admin.create_component(
-        {
-            "name": "bench-known-rsa",
-            "providerId": "rsa",
-            "providerType": "org.keycloak.keys.KeyProvider",
-            "parentId": admin.get_realm(realm)["id"],
-            "config": {
-                "priority": ["1000"],
-                "enabled": ["true"],
-                "active": ["true"],
-                "algorithm": ["RS256"],
-                "privateKey": [pem],
-            },
-        }
-    )
-    issuer = f"{rig.settings.keycloak_url}/realms/{realm}"
-    certs = httpx2.get(f"{issuer}/protocol/openid-connect/certs").json()
-    n = jwt.utils.to_base64url_uint(private.public_key().public_numbers().n).decode()
-    kid = next(str(k["kid"]) for k in certs["keys"] if k.get("n") == n)
-    return private, kid
-
-
 def request_tokens(
     rig: Rig, key: rsa.RSAPrivateKey, kid: str, user_id: str, count: int
 ) -> list[str]:
@@ -196,7 +165,7 @@ class Capacity:
 def measure_capacity(
     rig: Rig, bridge: BridgeProcess, seconds_of_work: int, say: Callable[[str], None]
 ) -> Capacity:
-    key, kid = import_realm_key(rig, DUO)
+    key, kid = provision.import_rsa_key(rig.settings, DUO, "bench-known-rsa")
     user_id = rig.user(DUO, "dora")
     warm = request_tokens(rig, key, kid, user_id, 200)
     asyncio.run(_stepups(bridge, rig, warm, 16))

@@ -19,6 +19,14 @@ def say(config: pytest.Config, message: str) -> None:
         print(f"\n[sandbox] {message}", flush=True)
 
 
+def point_cli_at(sandbox: SandboxKeycloak, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI (its KDB_* variables) at the session's sandbox."""
+    settings = sandbox.settings
+    monkeypatch.setenv("KDB_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setenv("KDB_SANDBOX_HTTP_PORT", str(settings.sandbox_http_port))
+    monkeypatch.setenv("KDB_SANDBOX_MANAGEMENT_PORT", str(settings.sandbox_management_port))
+
+
 @pytest.fixture(scope="session")
 def sandbox_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for the session's sandbox: its own state dir and free loopback ports."""

@@ -7,6 +7,7 @@ import pytest
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
+from tests.fixtures_sandbox import point_cli_at
 
 pytestmark = pytest.mark.keycloak
 
@@ -17,10 +18,7 @@ def test_demo_walks_a_login_through_duo(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The demo provisions acme/globex, walks alice through Duo, prints claims and URLs, exits 0."""
-    settings = keycloak_sandbox.settings
-    monkeypatch.setenv("KDB_STATE_DIR", str(settings.state_dir))
-    monkeypatch.setenv("KDB_SANDBOX_HTTP_PORT", str(settings.sandbox_http_port))
-    monkeypatch.setenv("KDB_SANDBOX_MANAGEMENT_PORT", str(settings.sandbox_management_port))
+    point_cli_at(keycloak_sandbox, monkeypatch)
     for name in ("KDB_BRIDGE_PORT", "KDB_DEMO_APP_PORT", "KDB_DEMO_DUO_PORT"):
         monkeypatch.setenv(name, str(free_port()))
     assert main(["demo", "--walk", "--exit"]) == 0

@@ -65,14 +65,8 @@ def peek(token: str) -> jws.Jws:
     return parsed
 
 
-def unverified_issuer(token: str) -> str:
-    """The ``iss`` claim, unverified: only to pick the realm whose keys must verify it."""
-    return str(peek(token).claims["iss"])
-
-
-def unverified_fingerprint(token: str | jws.Jws) -> str:
+def unverified_fingerprint(parsed: jws.Jws) -> str:
     """The settings fingerprint, unverified: only a cache key, checked once verified."""
-    parsed = peek(token) if isinstance(token, str) else token
     return str(parsed.claims.get("cfg") or "")
 
 
@@ -85,10 +79,6 @@ def split_issuer(issuer: str) -> tuple[str, str]:
     if not separator or not base or not _REALM_NAME.match(realm):
         raise RequestTokenError("the request token comes from an unknown Keycloak")
     return base, realm
-
-
-def unverified_kid(token: str) -> str | None:
-    return peek(token).kid
 
 
 def key_for(jwks: Mapping[str, Any], kid: str | None) -> jwt.PyJWK | None:

@@ -7,6 +7,7 @@ tests/stepup against the sandbox Keycloak and the emulator.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,8 @@ def fakes(settings: Settings) -> Fakes:
     )
 
 
-@pytest.fixture
-def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
+@contextmanager
+def bridge_client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
     """The bridge app, its Keycloak and Duo replaced by the fakes."""
     services = build_services(
         settings,
@@ -94,6 +95,13 @@ def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
     with TestClient(
         create_app(settings, services), base_url="http://bridge.example", follow_redirects=False
     ) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
+    """The bridge app, its Keycloak and Duo replaced by the fakes."""
+    with bridge_client(settings, fakes) as test_client:
         yield test_client
 
 

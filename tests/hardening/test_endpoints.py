@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,11 +15,10 @@ from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.bridge import app, cookie, tokens
-from keycloak_duo_bridge.bridge.app import build_services, create_app
 from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
-from tests.bridge.test_app import KC, SKEY, Fakes, request_token
+from tests.bridge.test_app import KC, SKEY, Fakes, bridge_client, request_token
 
 
 def bridge_settings(state_dir: Path) -> Settings:
@@ -38,19 +36,6 @@ def realm_fakes(settings: Settings) -> Fakes:
             attr.DUO_SKEY: sealed,
         }
     )
-
-
-@contextmanager
-def bridge_client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
-    services = build_services(
-        settings,
-        duo_transport=httpx2.MockTransport(fakes.answer_duo),
-        keycloak_transport=httpx2.MockTransport(fakes.keycloak),
-    )
-    with TestClient(
-        create_app(settings, services), base_url="http://bridge.example", follow_redirects=False
-    ) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from keycloak_duo_bridge.errors import PortBusyError
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.settings import load_settings
-from tests.fixtures_sandbox import say
+from tests.fixtures_sandbox import point_cli_at, say
 
 pytestmark = pytest.mark.keycloak
 
@@ -101,10 +101,7 @@ def test_cli_up_on_a_running_sandbox_prints_where_it_is(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`sandbox keycloak up` on a running sandbox reports it: URL, admin console and log."""
-    settings = keycloak_sandbox.settings
-    monkeypatch.setenv("KDB_STATE_DIR", str(settings.state_dir))
-    monkeypatch.setenv("KDB_SANDBOX_HTTP_PORT", str(settings.sandbox_http_port))
-    monkeypatch.setenv("KDB_SANDBOX_MANAGEMENT_PORT", str(settings.sandbox_management_port))
+    point_cli_at(keycloak_sandbox, monkeypatch)
     assert main(["sandbox", "keycloak", "up"]) == 0
     captured = capsys.readouterr()
     assert f"Keycloak 26.7.3 is running at {keycloak_sandbox.url}" in captured.out

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.walk import browser_like_client
 from keycloak_duo_bridge.settings import signing_key
 from keycloak_duo_bridge.signing import SigningKey
@@ -209,38 +209,9 @@ def test_request_token_forged(paused: Paused, bridge: Bridge) -> None:
 
 def realm_key(tenant: Tenant) -> tuple[rsa.RSAPrivateKey, str]:
     """Import an RSA key the test knows into the realm, as its active key; return it and its kid."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    admin = tenant.admin()
-    realm_id = admin.get_realm(tenant.realm)["id"]
-    admin.create_component(
-        {
-            "name": "test-known-rsa",
-            "providerId": "rsa",
-            "providerType": "org.keycloak.keys.KeyProvider",
-            "parentId": realm_id,
-            "config": {
-                "priority": ["1000"],
-                "enabled": ["true"],
-                "active": ["true"],
-                "algorithm": ["RS256"],
-                "privateKey": [pem],
-            },
-        }
-    )
-    certs = httpx2.get(
-        f"{tenant.settings.keycloak_url}/realms/{tenant.realm}/protocol/openid-connect/certs"
-    ).json()
-    public = private.public_key().public_numbers()
+    found = provision.import_rsa_key(tenant.settings, tenant.realm, "test-known-rsa")
     time.sleep(tenant.settings.bridge_jwks_refresh_interval + 0.1)  # the bridge may re-read
-    for jwk in certs["keys"]:
-        if jwk.get("n") == jwt.utils.to_base64url_uint(public.n).decode():
-            return private, str(jwk["kid"])
-    raise AssertionError("the imported key is not published")
+    return found
 
 
 def signed_request(paused: Paused, key: rsa.RSAPrivateKey, kid: str, **changes: object) -> str:
