@@ -18,6 +18,10 @@ PREFIX: Final = "kdb."
 # -- realm attributes --------------------------------------------------------------------
 TENANT_KIND: Final = "kdb.tenant.kind"  # "partner" | "client"
 TENANT_PARTNER: Final = "kdb.tenant.partner"  # client realms: the partner realm's name
+# Partner realms: one attribute per linked client realm, ``kdb.tenant.client.<name>``, whose
+# value is that realm's id. Written only by the admin service; a client realm inherits from
+# its partner only when the partner's side names it (see admin/effective.py, the link rule).
+TENANT_CLIENT_PREFIX: Final = "kdb.tenant.client."
 DUO_ENABLED: Final = "kdb.duo.enabled"  # "true" | "false"
 DUO_IKEY: Final = "kdb.duo.ikey"  # plain
 DUO_API_HOST: Final = "kdb.duo.api_host"  # plain, hostname[:port]
@@ -27,11 +31,18 @@ DUO_FAIL_MODE: Final = "kdb.duo.fail_mode"  # "closed" | "open"
 DUO_BYPASS_GROUPS: Final = "kdb.duo.bypass_groups"  # JSON list of group paths
 DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes as digits
 DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deactivate Duo
+DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" (per application)
+DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
+# What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
+# to a fingerprint of the attributes they were resolved from. Java parses nothing else.
+RESOLVED: Final = "kdb.resolved"
 
 # -- client (application) attributes -----------------------------------------------------
-APP_MODE: Final = "kdb.duo.mode"  # "inherit" | "required" | "off"
+# No longer read: an application's mode lives in the realm attribute kdb.duo.apps, which only
+# realm administrators can write. Client registration refuses kdb.* client attributes.
+LEGACY_APP_MODE: Final = "kdb.duo.mode"
 
 # -- user attributes (declared in the realm's user profile) -------------------------------
 USER_ACTIVATED: Final = "kdb.duo.activated"  # "true" once the user activated Duo (opt-in)
@@ -79,6 +90,14 @@ class RememberMode(StrEnum):
     # or a number of minutes, stored as digits
 
 
+class UsernameMapping(StrEnum):
+    """How a Keycloak user is named to Duo."""
+
+    USERNAME = "username"  # the Keycloak username (default with the realm's own credentials)
+    REALM_QUALIFIED = "realm-qualified"  # "<realm>:<username>" (default when inherited)
+    EMAIL = "email"  # the user's verified email
+
+
 class AppMode(StrEnum):
     INHERIT = "inherit"
     REQUIRED = "required"
@@ -97,6 +116,9 @@ REALM_ATTRIBUTES: Final = (
     DUO_BYPASS_GROUPS,
     DUO_REMEMBER,
     DUO_SELF_DEACTIVATE,
+    DUO_APPS,
+    DUO_USERNAME,
     BRIDGE_URL,
     BRIDGE_JWKS,
+    RESOLVED,
 )

@@ -1,5 +1,8 @@
-"""The per-application switch: client attribute ``kdb.duo.mode``, keyed by clientId.
+"""The per-application switch: realm attribute ``kdb.duo.apps``, a JSON object by clientId.
 
+It lives on the realm, not on the client, because only realm administrators write realm
+attributes: a ``manage-clients`` admin or a developer registering a client can write the
+client's own attributes, and so could otherwise switch Duo off for their application.
 Applications are always named by clientId, never by Keycloak's internal UUID, so the same
 name works in every realm (``--partner P --all-clients APP``).
 """
@@ -9,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import app_mode_of, parse_app_mode
+from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin.effective import format_apps, parse_app_mode, parse_apps
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.tenants import clients_of, get_tenant
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
-from keycloak_duo_bridge.errors import NotFoundError
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,24 @@ def set_mode(keycloak: Keycloak, realm: str, client_id: str, mode: str) -> AppRe
     return _apply(keycloak, realm, client, wanted)
 
 
+def stored_modes(attributes: dict[str, str]) -> dict[str, AppMode]:
+    """The realm's application modes; an unreadable attribute counts as none set (``explain``
+    reports it), and every application then inherits the realm's switch."""
+    text = attributes.get(attr.DUO_APPS)
+    try:
+        return parse_apps(text) if text else {}
+    except ConfigError:
+        return {}
+
+
 def _apply(keycloak: Keycloak, realm: str, client: Json, wanted: AppMode) -> AppResult:
-    attributes = dict(client.get("attributes") or {})
-    stored = attributes.get(attr.APP_MODE)
-    if stored == wanted.value or (stored is None and wanted is AppMode.INHERIT):
-        return AppResult(realm, str(client["clientId"]), wanted, written=False)
-    attributes[attr.APP_MODE] = wanted.value
-    keycloak.update_client(realm, str(client["id"]), {**client, "attributes": attributes})
-    return AppResult(realm, str(client["clientId"]), wanted, written=True)
+    client_id = str(client["clientId"])
+    modes = stored_modes(dict(keycloak.get_realm(realm).get("attributes") or {}))
+    if modes.get(client_id, AppMode.INHERIT) is wanted:
+        return AppResult(realm, client_id, wanted, written=False)
+    modes[client_id] = wanted
+    record.store(keycloak, realm, {attr.DUO_APPS: format_apps(modes)})
+    return AppResult(realm, client_id, wanted, written=True)
 
 
 def set_mode_across(keycloak: Keycloak, partner: str, client_id: str, mode: str) -> list[AppResult]:
@@ -80,9 +94,14 @@ class AppInfo:
 
 
 def list_apps(keycloak: Keycloak, realm: str) -> list[AppInfo]:
+    modes = stored_modes(dict(keycloak.get_realm(realm).get("attributes") or {}))
     return sorted(
         (
-            AppInfo(str(c["clientId"]), c.get("name") or None, app_mode_of(c.get("attributes")))
+            AppInfo(
+                str(c["clientId"]),
+                c.get("name") or None,
+                modes.get(str(c["clientId"]), AppMode.INHERIT),
+            )
             for c in keycloak.get_clients(realm)
         ),
         key=lambda app: app.client_id,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import wiring
+from keycloak_duo_bridge.admin import record, wiring
 from keycloak_duo_bridge.admin.effective import (
     format_bypass_groups,
     format_remember,
@@ -25,9 +25,8 @@ from keycloak_duo_bridge.admin.effective import (
     parse_group_path,
     parse_remember,
     parse_user_mode,
-    resolve_effective,
 )
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, clients_of, get_tenant
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing, key_id_of
@@ -122,7 +121,7 @@ def set_credentials(
     ):
         return SetResult(realm, written=False, verification=verification)
     sealed = ring.encrypt(skey, realm=realm, attribute=attr.DUO_SKEY)
-    written = merge_realm(
+    written = record.store(
         keycloak, realm, {attr.DUO_IKEY: ikey, attr.DUO_API_HOST: api_host, attr.DUO_SKEY: sealed}
     )
     log.info("stored Duo credentials for realm %s (ikey %s, host %s)", realm, ikey, api_host)
@@ -141,7 +140,7 @@ def _same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bo
 def clear_credentials(keycloak: Keycloak, realm: str) -> bool:
     """Remove a realm's own credentials, so a client realm uses its partner's again."""
     get_tenant(keycloak, realm)
-    return merge_realm(
+    return record.store(
         keycloak, realm, {attr.DUO_IKEY: None, attr.DUO_API_HOST: None, attr.DUO_SKEY: None}
     )
 
@@ -192,7 +191,7 @@ def set_policy(keycloak: Keycloak, realm: str, policy: Policy) -> bool:
     """Validate all of ``policy`` first, then write it in one read-merge-write."""
     changes = policy.changes()
     get_tenant(keycloak, realm)
-    return merge_realm(keycloak, realm, changes) if changes else False
+    return record.store(keycloak, realm, changes) if changes else False
 
 
 def set_enabled(
@@ -207,7 +206,7 @@ def set_enabled(
     tenant = get_tenant(keycloak, realm)
     if enabled:
         _require_credentials(keycloak, tenant)
-    merge_realm(
+    record.store(
         keycloak, realm, {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
     )
     touched = [realm]
@@ -220,11 +219,7 @@ def set_enabled(
 
 
 def _require_credentials(keycloak: Keycloak, tenant: Tenant) -> None:
-    partner = None
-    if tenant.partner:
-        found = keycloak.find_realm(tenant.partner)
-        partner = dict(found.get("attributes") or {}) if found else None
-    effective = resolve_effective(tenant.attributes, partner, realm=tenant.name)
+    effective, _ = record.resolve(keycloak, keycloak.get_realm(tenant.name))
     if effective.credentials.value is None:
         raise ConfigError(
             f"realm {tenant.name!r} has no Duo credentials (nor has its partner); "

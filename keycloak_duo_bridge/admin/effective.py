@@ -6,6 +6,17 @@ partner realm when the client realm leaves it unset, and then to a default. Each
 records where it came from, so ``explain`` can show it and the bridge can reuse the very
 same rules on the login path. Nothing here does I/O.
 
+**The link rule.** A realm's ``kdb.tenant.partner`` is only its claim, which its own admins
+can write. It inherits from that partner only when the partner's side names it too: the
+partner realm is a partner, and carries ``kdb.tenant.client.<realm>`` whose value is the
+claiming realm's id. Only the admin service writes that (on ``client create`` and moves), so
+a realm cannot pick its own partner; without the proof nothing is inherited and
+:attr:`EffectiveSettings.problems` says why. The extension applies the same rule, because it
+reads only what :mod:`~keycloak_duo_bridge.admin.record` resolved with these functions.
+
+Application modes (``kdb.duo.apps``) and the Duo username mapping (``kdb.duo.username``) are
+the realm's own and never inherited: the realm names its own applications and users.
+
 A value that is set but invalid (written by hand, say) is skipped as if unset and reported
 in :attr:`EffectiveSettings.problems`; the defaults are the safe choices (Duo required for
 every user, fail closed).
@@ -20,7 +31,14 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.attributes import AppMode, FailMode, RememberMode, TenantKind, UserMode
+from keycloak_duo_bridge.attributes import (
+    AppMode,
+    FailMode,
+    RememberMode,
+    TenantKind,
+    UserMode,
+    UsernameMapping,
+)
 from keycloak_duo_bridge.errors import ConfigError
 
 T = TypeVar("T")
@@ -66,7 +84,14 @@ class EffectiveSettings:
     bypass_groups: Sourced[tuple[str, ...]]
     remember: Sourced[Remember]
     self_deactivate: Sourced[bool] = Sourced(False, Origin.DEFAULT)  # noqa: FBT003
+    username_mapping: Sourced[UsernameMapping] = Sourced(UsernameMapping.USERNAME, Origin.DEFAULT)
+    apps: Mapping[str, AppMode] = field(default_factory=dict)
+    linked: bool = False  # the partner link is proven (see the link rule)
     problems: tuple[str, ...] = ()
+
+    def app_mode(self, client_id: str | None) -> AppMode:
+        """An application's mode in this realm; one the realm does not list inherits."""
+        return self.apps.get(client_id or "", AppMode.INHERIT)
 
 
 class Outcome(StrEnum):
@@ -163,13 +188,34 @@ def format_bypass_groups(groups: Iterable[str]) -> str:
     return json.dumps(sorted(set(groups)))
 
 
-def app_mode_of(client_attributes: Mapping[str, str] | None) -> AppMode:
-    """A Keycloak client's mode; unset is ``inherit``, and garbage counts as ``required``."""
-    text = (client_attributes or {}).get(attr.APP_MODE) or AppMode.INHERIT.value
+_NO_APPS: dict[str, AppMode] = {}
+
+
+def parse_apps(text: str) -> dict[str, AppMode]:
+    """The stored JSON object of application modes: ``{"clientId": "off", ...}``."""
     try:
-        return parse_app_mode(text)
-    except ConfigError:
-        return AppMode.REQUIRED
+        raw = json.loads(text)
+    except ValueError:
+        raise ConfigError("application modes must be a JSON object of clientId: mode") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError("application modes must be a JSON object of clientId: mode")
+    return {str(k): parse_app_mode(v) for k, v in raw.items()}
+
+
+def format_apps(apps: Mapping[str, AppMode]) -> str | None:
+    """The stored form; ``inherit`` is the absence of an entry, and no entries no attribute."""
+    kept = {k: v.value for k, v in sorted(apps.items()) if v is not AppMode.INHERIT}
+    return json.dumps(kept, separators=(",", ":")) if kept else None
+
+
+def parse_username_mapping(text: str) -> UsernameMapping:
+    try:
+        return UsernameMapping(text)
+    except ValueError:
+        choices = ", ".join(m.value for m in UsernameMapping)
+        raise ConfigError(
+            f"the Duo username mapping must be one of {choices}, not {shown(text)}"
+        ) from None
 
 
 # -- resolution --------------------------------------------------------------------------
@@ -214,16 +260,53 @@ def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[Credentia
     return Sourced(None, Origin.DEFAULT)
 
 
+def link_attribute(client_realm: str) -> str:
+    """The partner-side attribute that proves ``client_realm``'s link."""
+    return attr.TENANT_CLIENT_PREFIX + client_realm
+
+
+def link_problem(
+    realm_attributes: Mapping[str, str],
+    partner_attributes: Mapping[str, str] | None,
+    *,
+    realm: str,
+    realm_id: str | None,
+) -> str | None:
+    """Why the realm's claim to its partner is not proven, or None when it is.
+
+    ``realm_id`` is the claiming realm's id; ``None`` only for a state the admin service is
+    about to write itself (a plan, or a realm being created with its link).
+    """
+    partner = realm_attributes.get(attr.TENANT_PARTNER) or ""
+    if realm_attributes.get(attr.TENANT_KIND) != TenantKind.CLIENT:
+        return f"realm {realm!r} names partner {partner!r} but is not a client realm"
+    if partner_attributes is None:
+        return f"partner realm {partner!r} does not exist"
+    if partner_attributes.get(attr.TENANT_KIND) != TenantKind.PARTNER:
+        return f"realm {partner!r} is not a partner, so {realm!r} inherits nothing from it"
+    if realm_id is None:
+        return None
+    proof = partner_attributes.get(link_attribute(realm))
+    if not proof or proof != realm_id:
+        return (
+            f"partner {partner!r} does not list realm {realm!r} as its client, so nothing is "
+            "inherited (only the admin service links a client to its partner)"
+        )
+    return None
+
+
 def resolve_effective(
     realm_attributes: Mapping[str, str],
     partner_attributes: Mapping[str, str] | None = None,
     *,
     realm: str,
+    realm_id: str | None,
 ) -> EffectiveSettings:
     """The settings a login in ``realm`` gets, each with its origin.
 
     ``partner_attributes`` are the attributes of the partner realm named by the realm's
-    ``kdb.tenant.partner`` (``None`` for a partner realm, or when it does not exist).
+    ``kdb.tenant.partner`` (``None`` for a partner realm, or when it does not exist). They
+    count only when the link rule holds for ``realm_id`` (see :func:`link_problem`).
     """
     partner = realm_attributes.get(attr.TENANT_PARTNER) or None
     own_origin = (
@@ -233,16 +316,21 @@ def resolve_effective(
     )
     levels = [_Level(realm_attributes, own_origin, realm)]
     problems: list[str] = []
-    if partner is not None:
-        if partner_attributes is None:
-            problems.append(f"partner realm {partner!r} does not exist")
-        else:
+    linked = False
+    if partner is not None and partner != realm:
+        problem = link_problem(realm_attributes, partner_attributes, realm=realm, realm_id=realm_id)
+        if problem is not None:
+            problems.append(problem)
+        elif partner_attributes is not None:
+            linked = True
             levels.append(_Level(partner_attributes, Origin.PARTNER_REALM, partner))
+    credentials = _credentials(levels, problems)
+    own = levels[:1]
     return EffectiveSettings(
         realm=realm,
         partner=partner,
         enabled=_resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
-        credentials=_credentials(levels, problems),
+        credentials=credentials,
         user_mode=_resolve(
             levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
         ),
@@ -252,8 +340,23 @@ def resolve_effective(
             levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
         ),
         self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
+        username_mapping=_resolve(
+            own,
+            attr.DUO_USERNAME,
+            parse_username_mapping,
+            _default_mapping(credentials, realm),
+            problems,
+        ),
+        apps=_resolve(own, attr.DUO_APPS, parse_apps, _NO_APPS, problems).value,
+        linked=linked,
         problems=tuple(problems),
     )
+
+
+def _default_mapping(credentials: Sourced[Credentials | None], realm: str) -> UsernameMapping:
+    """Realm-qualified when the Duo integration is another realm's, so realms never collide."""
+    inherited = credentials.value is not None and credentials.value.realm != realm
+    return UsernameMapping.REALM_QUALIFIED if inherited else UsernameMapping.USERNAME
 
 
 def _in_group(user_groups: Iterable[str], bypass: Iterable[str]) -> str | None:
@@ -290,3 +393,29 @@ def decide(
     if effective.user_mode.value is UserMode.OPT_IN:
         return Decision(Outcome.REQUIRED, "user mode is opt-in and the user activated Duo")
     return Decision(Outcome.REQUIRED, "Duo is required for every user of the realm")
+
+
+def duo_username(
+    mapping: UsernameMapping,
+    *,
+    realm: str,
+    username: str,
+    email: str | None = None,
+    email_verified: bool = False,
+) -> str:
+    """The name a user has at Duo under the realm's mapping.
+
+    ``realm-qualified`` is ``<realm>:<username>``: a colon, because Duo's "simple" username
+    normalisation strips ``@domain`` and ``DOMAIN\\`` parts, and realm names hold no colon, so
+    two realms' users never share a name. ``email`` takes only a verified address (a user
+    may change an unverified one), lower-cased as Duo stores aliases.
+    """
+    if mapping is UsernameMapping.REALM_QUALIFIED:
+        return f"{realm}:{username}"
+    if mapping is UsernameMapping.EMAIL:
+        if not email or not email_verified:
+            raise ConfigError(
+                "the realm names users to Duo by email, and this user has no verified email"
+            )
+        return email.lower()
+    return username

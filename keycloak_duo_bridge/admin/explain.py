@@ -6,21 +6,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, users
+from keycloak_duo_bridge.admin import apps, record, users
 from keycloak_duo_bridge.admin.duo_settings import mask
 from keycloak_duo_bridge.admin.effective import (
     Decision,
     EffectiveSettings,
     Remember,
     Sourced,
-    app_mode_of,
     decide,
+    duo_username,
     format_remember,
-    resolve_effective,
 )
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.attributes import AppMode
+from keycloak_duo_bridge.attributes import AppMode, UsernameMapping
+from keycloak_duo_bridge.errors import ConfigError
+
+_MAPPING_TEXT = {
+    UsernameMapping.USERNAME: "the Keycloak username",
+    UsernameMapping.REALM_QUALIFIED: "realm:username",
+    UsernameMapping.EMAIL: "the verified email",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class Explanation:
     user_groups: tuple[str, ...]
     activated: bool
     decision: Decision
+    record: record.RecordState = record.RecordState.CURRENT
+    duo_username: str | None = None
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, origin) rows; the skey shows only its key id."""
@@ -58,12 +65,16 @@ class Explanation:
                 "allowed" if e.self_deactivate.value else "not allowed",
                 e.self_deactivate,
             ),
+            row("duo username", _MAPPING_TEXT[e.username_mapping.value], e.username_mapping),
         ]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "realm": self.effective.realm,
             "partner": self.effective.partner,
+            "partner_linked": self.effective.linked,
+            "record": self.record.value,
+            "duo_username": self.duo_username,
             "settings": {
                 name: {"value": value, "origin": origin} for name, value, origin in self.rows()
             },
@@ -74,33 +85,61 @@ class Explanation:
             "activated": self.activated,
             "decision": self.decision.outcome.value,
             "reason": self.decision.reason,
-            "problems": list(self.effective.problems),
+            "problems": self.problems(),
         }
+
+    def problems(self) -> list[str]:
+        """The settings' problems, and what Keycloak does when its record is not current."""
+        found = list(self.effective.problems)
+        if self.record is not record.RecordState.CURRENT:
+            found.append(
+                f"Keycloak's resolved record is {self.record.value}: the extension fails closed "
+                "(every login goes to the bridge, no bypass, no remembered pass) until "
+                f"`keycloak-duo-bridge duo sync {self.effective.realm}` rewrites it"
+            )
+        return found
 
 
 def effective_settings(keycloak: Keycloak, realm: str) -> EffectiveSettings:
     """Read the realm and its partner and resolve (one or two realm reads)."""
-    attributes: dict[str, str] = dict(keycloak.get_realm(realm).get("attributes") or {})
-    partner = attributes.get(attr.TENANT_PARTNER)
-    partner_attributes = None
-    if partner:
-        found = keycloak.find_realm(partner)
-        partner_attributes = dict(found.get("attributes") or {}) if found else None
-    return resolve_effective(attributes, partner_attributes, realm=realm)
+    return record.resolve(keycloak, keycloak.get_realm(realm))[0]
+
+
+def record_state(keycloak: Keycloak, realm: str) -> record.RecordState:
+    """Whether Keycloak's extension uses the realm's resolved record (see admin/record.py)."""
+    representation = keycloak.get_realm(realm)
+    effective, partner = record.resolve(keycloak, representation)
+    own = dict(representation.get("attributes") or {})
+    return record.state_of(own, partner if effective.linked else None, realm=realm)
 
 
 def explain(
     keycloak: Keycloak, realm: str, *, app: str | None = None, username: str | None = None
 ) -> Explanation:
-    effective = effective_settings(keycloak, realm)
+    representation = keycloak.get_realm(realm)
+    effective, partner = record.resolve(keycloak, representation)
+    own = dict(representation.get("attributes") or {})
+    state = record.state_of(own, partner if effective.linked else None, realm=realm)
     mode = AppMode.INHERIT
     if app is not None:
-        mode = app_mode_of(apps.find_app(keycloak, realm, app).get("attributes"))
+        apps.find_app(keycloak, realm, app)
+        mode = effective.app_mode(app)
     groups: tuple[str, ...] = ()
     activated = False
+    duo_name = None
     if username is not None:
         status = users.status(keycloak, realm, username)
         groups, activated = status.groups, status.activated
+        try:
+            duo_name = duo_username(
+                effective.username_mapping.value,
+                realm=realm,
+                username=status.username,
+                email=status.email,
+                email_verified=status.email_verified,
+            )
+        except ConfigError as exc:
+            duo_name = f"({exc})"
     return Explanation(
         effective=effective,
         app=app,
@@ -109,6 +148,8 @@ def explain(
         user_groups=groups,
         activated=activated,
         decision=decide(effective, mode, groups, activated=activated),
+        record=state,
+        duo_username=duo_name,
     )
 
 

@@ -59,6 +59,7 @@ WRITE_METHODS: Final = (
     "delete_required_action",
     "create_client_scope",
     "delete_client_scope",
+    "create_component",
     "add_default_client_scope",
     "remove_default_client_scope",
     "add_client_default_scope",
@@ -183,6 +184,23 @@ class Keycloak:
             f"read the admin events of realm {realm!r}",
             realm,
             lambda a: a.get_admin_events({"first": first, "max": max_results}),
+            missing=f"realm {realm!r}",
+        )
+
+    def get_components(self, realm: str, provider_type: str) -> list[Json]:
+        """The realm's components of one provider type (client registration policies, say)."""
+        return self._call(
+            f"list the components of realm {realm!r}",
+            realm,
+            lambda a: a.get_components({"type": provider_type}),
+            missing=f"realm {realm!r}",
+        )
+
+    def create_component(self, realm: str, component: Json) -> None:
+        self._call(
+            f"add a component to realm {realm!r}",
+            realm,
+            lambda a: a.create_component(component),
             missing=f"realm {realm!r}",
         )
 

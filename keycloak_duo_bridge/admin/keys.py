@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing, key_id_of
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def rotate(keycloak: Keycloak, ring: KeyRing) -> list[SecretReport]:
         plain = ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY)
         sealed = ring.encrypt(plain, realm=realm, attribute=attr.DUO_SKEY)
         del plain
-        merge_realm(keycloak, realm, {attr.DUO_SKEY: sealed})
+        record.store(keycloak, realm, {attr.DUO_SKEY: sealed})
         log.info("re-encrypted the Duo skey of realm %s: key %s -> %s", realm, kid, ring.active)
         reports.append(SecretReport(realm, ring.active, KeyState.ACTIVE, rotated=True))
     return reports

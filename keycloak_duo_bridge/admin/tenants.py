@@ -1,7 +1,10 @@
 """Partners and clients: each one a realm made from a template, linked by realm attributes.
 
 A partner realm carries ``kdb.tenant.kind = partner``; a client realm carries ``client`` and
-names its partner in ``kdb.tenant.partner``. A partner's branding URL is its realm's
+names its partner in ``kdb.tenant.partner``. That name is only the client's claim: the link
+holds when the partner's side also names the client, ``kdb.tenant.client.<client>`` = the
+client realm's id, which only these functions write (see the link rule in
+:mod:`~keycloak_duo_bridge.admin.effective`). A partner's branding URL is its realm's
 ``frontendUrl``. Every function here is idempotent, and a re-run completes what a failure
 midway left undone.
 
@@ -17,14 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import wiring
-from keycloak_duo_bridge.admin.effective import resolve_effective
-from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
+from keycloak_duo_bridge.admin import record, registration, wiring
+from keycloak_duo_bridge.admin.effective import (
+    format_apps,
+    link_attribute,
+    parse_app_mode,
+    resolve_effective,
+)
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.templates import load_template, validate_realm_name, validate_url
 from keycloak_duo_bridge.admin.users import ensure_user_profile, fold_profile, has_profile
-from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
 FRONTEND_URL = "frontendUrl"
@@ -38,6 +47,7 @@ class Tenant:
     display_name: str | None = None
     branding_url: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    realm_id: str | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -66,6 +76,7 @@ def tenant_of(representation: Json) -> Tenant | None:
         display_name=representation.get("displayName") or None,
         branding_url=attributes.get(FRONTEND_URL) or None,
         attributes=attributes,
+        realm_id=representation.get("id"),
     )
 
 
@@ -85,8 +96,17 @@ def list_tenants(keycloak: Keycloak) -> list[Tenant]:
 
 
 def clients_of(keycloak: Keycloak, partner: str) -> list[Tenant]:
+    """The partner's clients: realms that name it and that its side names (the link rule)."""
+    tenants = list_tenants(keycloak)
+    owner = next((t for t in tenants if t.name == partner), None)
+    links = owner.attributes if owner is not None else {}
     return [
-        t for t in list_tenants(keycloak) if t.kind is TenantKind.CLIENT and t.partner == partner
+        t
+        for t in tenants
+        if t.kind is TenantKind.CLIENT
+        and t.partner == partner
+        and t.realm_id is not None
+        and links.get(link_attribute(t.name)) == t.realm_id
     ]
 
 
@@ -124,12 +144,15 @@ def create_representation(keycloak: Keycloak, new: NewTenant) -> Json:
     tenant = {attr.TENANT_KIND: new.kind.value}
     if new.kind is TenantKind.CLIENT:
         tenant[attr.TENANT_PARTNER] = str(new.partner)
+    apps = format_apps({k: parse_app_mode(v) for k, v in new.apps.items()})
     representation["attributes"] = {
         **representation.get("attributes", {}),
         **new.attributes,
         **tenant,
+        **({attr.DUO_APPS: apps} if apps else {}),
         **(new.wires.attributes() if new.wires is not None else {}),
     }
+    representation.setdefault("id", str(uuid4()))
     fold_profile(keycloak, representation)
     if new.wires is not None:
         wiring.fold_actions(keycloak, representation)
@@ -144,12 +167,22 @@ def new_tenant(keycloak: Keycloak, new: NewTenant) -> Tenant:
     """
     name = validate_realm_name(new.name)
     representation = create_representation(keycloak, new)
+    attributes: dict[str, str] = representation["attributes"]
+    partner = None
+    if new.kind is TenantKind.CLIENT:
+        partner = record.link(keycloak, str(new.partner), name, str(representation["id"]))
+    effective = resolve_effective(
+        attributes, partner, realm=name, realm_id=str(representation["id"])
+    )
+    attributes[attr.RESOLVED] = record.record(effective, attributes, partner)
     keycloak.create_realm(representation)
+    for sub_type in registration.SUB_TYPES:
+        keycloak.create_component(name, registration.component(str(representation["id"]), sub_type))
     if not has_profile(representation):
         ensure_user_profile(keycloak, name, fresh=True)
     if new.wires is not None or new.apps:
         clients = keycloak.get_clients(name)
-        missing = _set_app_modes(keycloak, name, clients, new.apps)
+        missing = sorted(set(new.apps) - {str(c["clientId"]) for c in clients})
         if new.wires is not None:
             wiring.wire_new(keycloak, representation, clients)
         if missing:
@@ -157,19 +190,6 @@ def new_tenant(keycloak: Keycloak, new: NewTenant) -> Tenant:
     tenant = tenant_of(representation)
     assert tenant is not None  # noqa: S101 - made with the tenant attributes
     return tenant
-
-
-def _set_app_modes(
-    keycloak: Keycloak, realm: str, clients: list[Json], modes: Mapping[str, str]
-) -> list[str]:
-    """Set the modes of a new realm's applications; returns the clientIds it does not have."""
-    by_id = {str(c["clientId"]): c for c in clients}
-    for client_id, mode in modes.items():
-        client = by_id.get(client_id)
-        if client is not None and AppMode(mode) is not AppMode.INHERIT:
-            attributes = {**(client.get("attributes") or {}), attr.APP_MODE: mode}
-            keycloak.update_client(realm, str(client["id"]), {**client, "attributes": attributes})
-    return sorted(set(modes) - set(by_id))
 
 
 def create_partner(
@@ -197,6 +217,7 @@ def create_partner(
         )
     _require_kind(existing, name, TenantKind.PARTNER)
     update_partner(keycloak, name, branding_url=url, display_name=display_name)
+    registration.ensure_policy(keycloak, name, str(existing["id"]))
     ensure_user_profile(keycloak, name)
     return get_tenant(keycloak, name)
 
@@ -220,7 +241,8 @@ def create_client(
     existing = keycloak.find_realm(name)
     if existing is None:
         own = {attr.TENANT_KIND: TenantKind.CLIENT.value, attr.TENANT_PARTNER: partner}
-        on = resolve_effective(own, owner.attributes, realm=name).enabled.value
+        # realm_id=None: the link is written with the realm, so judge the state it will have.
+        on = resolve_effective(own, owner.attributes, realm=name, realm_id=None).enabled.value
         return new_tenant(
             keycloak,
             NewTenant(
@@ -239,6 +261,8 @@ def create_client(
             f"move it with `client update {name} --partner {partner}`"
         )
     update_client(keycloak, name, display_name=display_name)
+    ensure_link(keycloak, current)
+    registration.ensure_policy(keycloak, name, str(existing["id"]))
     ensure_user_profile(keycloak, name)
     if wires is not None:
         wiring.reconcile(keycloak, name, wires)
@@ -268,7 +292,20 @@ def update_partner(
     elif branding_url:
         changes[FRONTEND_URL] = validate_url(branding_url)
     fields = {"displayName": display_name} if display_name else {}
-    return merge_realm(keycloak, name, changes, fields)
+    return record.store(keycloak, name, changes, fields)
+
+
+def ensure_link(keycloak: Keycloak, client: Tenant) -> bool:
+    """Write the partner's side of a client's link when it is missing (a realm made before
+    links existed, say); True if written. The client's record is refreshed after."""
+    if client.partner is None or client.realm_id is None:
+        return False
+    owner = get_tenant(keycloak, client.partner, TenantKind.PARTNER)
+    if owner.attributes.get(link_attribute(client.name)) == client.realm_id:
+        return False
+    record.link(keycloak, client.partner, client.name, client.realm_id)
+    record.refresh(keycloak, client.name)
+    return True
 
 
 def update_client(
@@ -280,13 +317,18 @@ def update_client(
     wires: wiring.Wiring | None = None,
 ) -> bool:
     """Change a client's display name, or move it to another partner."""
-    get_tenant(keycloak, name, TenantKind.CLIENT)
+    client = get_tenant(keycloak, name, TenantKind.CLIENT)
     changes: dict[str, str | None] = {}
+    moving = partner is not None and partner != client.partner
     if partner is not None:
         get_tenant(keycloak, partner, TenantKind.PARTNER)
         changes[attr.TENANT_PARTNER] = partner
+        # The new partner's side first, so the client's record resolves the proven link.
+        record.link(keycloak, partner, name, client.realm_id)
     fields = {"displayName": display_name} if display_name else {}
-    written = merge_realm(keycloak, name, changes, fields)
+    written = record.store(keycloak, name, changes, fields)
+    if moving and client.partner is not None and keycloak.find_realm(client.partner):
+        record.link(keycloak, client.partner, name, None)
     if partner is not None and wires is not None:
         wiring.reconcile(keycloak, name, wires)
     return written
@@ -312,6 +354,10 @@ def delete_tenant(keycloak: Keycloak, name: str, *, cascade: bool = False) -> li
     Clients go first, so a failure midway leaves a partner that a re-run deletes.
     """
     doomed = planned_deletion(keycloak, name, cascade=cascade)
+    tenant = get_tenant(keycloak, name)
     for realm in doomed:
         keycloak.delete_realm(realm)
+    partner = tenant.partner if tenant.kind is TenantKind.CLIENT else None
+    if partner and partner not in doomed and keycloak.find_realm(partner):
+        record.link(keycloak, partner, name, None)
     return doomed

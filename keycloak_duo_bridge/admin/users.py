@@ -102,6 +102,8 @@ class UserStatus:
     user_id: str
     activated: bool
     groups: tuple[str, ...]
+    email: str | None = None
+    email_verified: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,7 +135,13 @@ def status(keycloak: Keycloak, realm: str, username: str) -> UserStatus:
     user = find_user(keycloak, realm, username)
     groups = keycloak.get_user_group_paths(realm, str(user["id"]))
     return UserStatus(
-        realm, str(user["username"]), str(user["id"]), is_activated(user), tuple(groups)
+        realm,
+        str(user["username"]),
+        str(user["id"]),
+        is_activated(user),
+        tuple(groups),
+        email=user.get("email") or None,
+        email_verified=user.get("emailVerified") is True,
     )
 
 

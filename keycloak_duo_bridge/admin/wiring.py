@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import resolve_effective
-from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
+from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.settings import Settings, signing_key
 
@@ -197,7 +197,7 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
             raise NotFoundError(f"required action {attr.REQUIRED_ACTION!r} was not registered")
     if not action.get("enabled"):
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
-    merge_realm(keycloak, realm, wires.attributes())
+    record.store(keycloak, realm, wires.attributes())
     scope_id = _scope_id(keycloak, realm)
     if scope_id is None:
         scope_id = keycloak.create_client_scope(realm, client_scope())
@@ -215,7 +215,7 @@ def unwire(keycloak: Keycloak, realm: str) -> None:
     scope_id = _scope_id(keycloak, realm)
     if scope_id is not None:
         keycloak.delete_client_scope(realm, scope_id)
-    merge_realm(keycloak, realm, {attr.BRIDGE_URL: None, attr.BRIDGE_JWKS: None})
+    record.store(keycloak, realm, {attr.BRIDGE_URL: None, attr.BRIDGE_JWKS: None})
     if any(a["alias"] == attr.REQUIRED_ACTION for a in keycloak.get_required_actions(realm)):
         keycloak.delete_required_action(realm, attr.REQUIRED_ACTION)
 
@@ -230,14 +230,7 @@ def is_wired(keycloak: Keycloak, realm: str) -> bool:
 
 def reconcile(keycloak: Keycloak, realm: str, wires: Wiring) -> bool:
     """Wire ``realm`` if its effective Duo switch is on, else unwire it. Returns the switch."""
-    representation = keycloak.get_realm(realm)
-    attributes: dict[str, str] = dict(representation.get("attributes") or {})
-    partner = attributes.get(attr.TENANT_PARTNER)
-    partner_attributes = None
-    if partner:
-        found = keycloak.find_realm(partner)
-        partner_attributes = dict(found.get("attributes") or {}) if found else None
-    effective = resolve_effective(attributes, partner_attributes, realm=realm)
+    effective, _ = record.resolve(keycloak, keycloak.get_realm(realm))
     if effective.enabled.value:
         wire(keycloak, realm, wires)
     else:

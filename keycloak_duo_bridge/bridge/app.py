@@ -23,8 +23,8 @@ from starlette.routing import Mount, Route
 
 from keycloak_duo_bridge import api, console
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide
-from keycloak_duo_bridge.attributes import AppMode, FailMode
+from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide, duo_username
+from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
 from keycloak_duo_bridge.bridge.health import HealthGate
 from keycloak_duo_bridge.bridge.metrics import Metrics
@@ -203,13 +203,43 @@ async def _verified_request(services: Services, token: str) -> tokens.StepUpRequ
     return tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
 
 
-_SKIP_REASONS = {Outcome.BYPASSED_BY_GROUP: "bypass_group", Outcome.NOT_ACTIVATED: "not_activated"}
+_SKIP_REASONS = {
+    Outcome.BYPASSED_BY_GROUP: "bypass_group",
+    Outcome.NOT_ACTIVATED: "not_activated",
+    Outcome.APP_OFF: "app_off",
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Run Duo's prompt with these credentials, for the user under this Duo name."""
+
+    credentials: DuoCredentials
+    duo_username: str
+
+
+def _duo_name(effective: EffectiveSettings, request_token: tokens.StepUpRequest) -> str:
+    """The user's Duo username under the realm's mapping; DuoConfigError if it has none."""
+    try:
+        return duo_username(
+            effective.username_mapping.value,
+            realm=effective.realm,
+            username=request_token.username,
+            email=request_token.email,
+            email_verified=request_token.email_verified,
+        )
+    except ConfigError as exc:
+        raise DuoConfigError(str(exc)) from None
 
 
 async def _policy(
     services: Services, request_token: tokens.StepUpRequest
-) -> tokens.Outcome | DuoCredentials:
-    """A verdict to give at once, or the Duo credentials to run the prompt with."""
+) -> tokens.Outcome | Prompt:
+    """A verdict to give at once, or what to run Duo's prompt with.
+
+    The whole decision is here, from the live attributes: the extension sends a login here
+    when its record says Duo applies, and also whenever that record is out of date, so the
+    application's mode is applied here too (``skip`` / ``app_off``)."""
     realm = request_token.realm
     try:
         effective = await services.realms.effective(realm, request_token.fingerprint)
@@ -217,11 +247,15 @@ async def _policy(
         event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
         return tokens.Outcome("error", "settings_unavailable")
     decision = decide(
-        effective, AppMode.REQUIRED, request_token.groups, activated=request_token.activated
+        effective,
+        effective.app_mode(request_token.client_id),
+        request_token.groups,
+        activated=request_token.activated,
     )
     if not decision.requires_duo:
         return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
     try:
+        name = _duo_name(effective, request_token)
         creds = duo_credentials(services, effective)
         await _timed(services, "health_check", services.gate.check(creds))
     except DuoConfigError as exc:
@@ -232,7 +266,7 @@ async def _policy(
         if effective.fail_mode.value is FailMode.OPEN:
             return tokens.Outcome("bypass", "duo_unavailable")
         return tokens.Outcome("error", "duo_unavailable")
-    return creds
+    return Prompt(creds, name)
 
 
 async def step_up(request: Request) -> Response:
@@ -265,12 +299,13 @@ async def step_up(request: Request) -> Response:
         return_url=login.return_url,
         fingerprint=request_token.fingerprint,
         expires=int(time.time()) + PENDING_LIFETIME,
+        duo_username=decided.duo_username,
     )
     url = services.duo.authorize_url(
-        decided,
+        decided.credentials,
         redirect_uri=services.callback_url,
         state=state,
-        username=login.username,
+        username=decided.duo_username,
         nonce=pending.duo_nonce,
     )
     response = RedirectResponse(url, status_code=302)
@@ -328,7 +363,7 @@ async def _exchange(
                 creds,
                 code=code,
                 redirect_uri=services.callback_url,
-                username=pending.username,
+                username=pending.duo_username,
                 nonce=pending.duo_nonce,
             ),
         )

@@ -44,6 +44,7 @@ class Pending:
     return_url: str
     fingerprint: str
     expires: int
+    duo_username: str  # the name Duo knows the user by, under the realm's mapping
 
 
 def cookie_key(secret: str) -> bytes:

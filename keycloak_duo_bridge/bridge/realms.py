@@ -67,18 +67,18 @@ class RealmSource:
         now = self._clock()
         if entry is not None and entry.fingerprint == fingerprint and entry.expires > now:
             return entry
-        attributes = await self._attributes(realm)
+        attributes, realm_id = await self._attributes(realm)
         partner_name = attributes.get(TENANT_PARTNER)
         partner = None
         if partner_name and partner_name != realm:
             try:
-                partner = await self._attributes(partner_name)
+                partner, _ = await self._attributes(partner_name)
             except NotFoundError:
                 partner = None
         entry = _Entry(
             fingerprint,
             now + self._settings.bridge_settings_ttl,
-            resolve_effective(attributes, partner, realm=realm),
+            resolve_effective(attributes, partner, realm=realm, realm_id=realm_id),
             (attributes.get("frontendUrl") or "").rstrip("/") or None,
         )
         self._cache[realm] = entry
@@ -90,7 +90,8 @@ class RealmSource:
         else:
             self._cache.pop(realm, None)
 
-    async def _attributes(self, realm: str) -> dict[str, str]:
+    async def _attributes(self, realm: str) -> tuple[dict[str, str], str]:
+        """A realm's attributes and its id (the partner link names the id)."""
         url = f"{self._settings.keycloak_url.rstrip('/')}/admin/realms/{realm}"
         response = await self._admin_get(url)
         if response.status_code == _NOT_FOUND:
@@ -99,7 +100,7 @@ class RealmSource:
             raise KeycloakError(f"reading realm {realm!r} failed with HTTP {response.status_code}")
         representation: dict[str, Any] = response.json()
         attributes = representation.get("attributes") or {}
-        return {str(k): str(v) for k, v in attributes.items()}
+        return {str(k): str(v) for k, v in attributes.items()}, str(representation.get("id") or "")
 
     async def _admin_get(self, url: str) -> httpx2.Response:
         for attempt in range(2):

@@ -50,6 +50,8 @@ class StepUpRequest:
     activated: bool = False
     fingerprint: str = ""
     token_id: str = field(default="", repr=False)
+    email: str | None = field(default=None, repr=False)
+    email_verified: bool = False
 
 
 def peek(token: str) -> jws.Jws:
@@ -174,6 +176,8 @@ def verify_request(
         activated=claims.get("activated") is True,
         fingerprint=str(claims.get("cfg") or ""),
         token_id=str(claims.get("jti") or ""),
+        email=claims["email"] if isinstance(claims.get("email"), str) else None,
+        email_verified=claims.get("email_verified") is True,
     )
 
 

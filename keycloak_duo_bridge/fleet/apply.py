@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, duo_settings, tenants, wiring
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin import apps, duo_settings, record, tenants, wiring
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
@@ -168,7 +168,7 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
         duo_settings.set_policy(keycloak, name, spec.duo.policy)
     if realm.changed("duo.enabled"):
         enabled = None if spec.duo.enabled == duo_settings.INHERIT else spec.duo.enabled
-        merge_realm(keycloak, name, {attr.DUO_ENABLED: enabled})
+        record.store(keycloak, name, {attr.DUO_ENABLED: enabled})
 
 
 def _ring(context: Context) -> KeyRing:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import apps
 from keycloak_duo_bridge.admin.effective import parse_bypass_groups
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, list_tenants
@@ -58,7 +59,7 @@ def export(
         owner = tenant.name if tenant.kind is TenantKind.PARTNER else str(tenant.partner)
         if owner not in chosen:
             continue
-        entry = _tenant(keycloak, tenant, ring, secrets_dir, base)
+        entry = _tenant(tenant, ring, secrets_dir, base)
         if tenant.kind is TenantKind.PARTNER:
             body["partners"][tenant.name] = entry
         else:  # partners sort before their clients
@@ -67,7 +68,6 @@ def export(
 
 
 def _tenant(
-    keycloak: Keycloak,
     tenant: Tenant,
     ring: KeyRing | None,
     secrets_dir: Path | None,
@@ -82,10 +82,9 @@ def _tenant(
     if duo:
         entry["duo"] = duo
     modes = {
-        str(c["clientId"]): mode
-        for c in keycloak.get_clients(tenant.name)
-        if (mode := (c.get("attributes") or {}).get(attr.APP_MODE))
-        and mode != AppMode.INHERIT.value
+        client_id: mode.value
+        for client_id, mode in apps.stored_modes(dict(tenant.attributes)).items()
+        if mode is not AppMode.INHERIT
     }
     if modes:
         entry["apps"] = dict(sorted(modes.items()))

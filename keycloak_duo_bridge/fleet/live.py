@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.apps import stored_modes as apps_of
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.fleet.plan import PARTIAL, UNWIRED, WIRED, Live, LiveRealm
 from keycloak_duo_bridge.fleet.spec import FleetSpec, TenantSpec
@@ -86,8 +87,11 @@ def read_live(
         representation = representations[tenant.name]
         apps = None
         if tenant.apps:
+            modes = apps_of(dict(representation.get("attributes") or {}))
             apps = {
-                str(c["clientId"]): (c.get("attributes") or {}).get(attr.APP_MODE)
+                str(c["clientId"]): modes[str(c["clientId"])].value
+                if str(c["clientId"]) in modes
+                else None
                 for c in keycloak.get_clients(tenant.name)
             }
         state = wiring_state(keycloak, tenant.name, representation) if wiring else None

@@ -250,7 +250,8 @@ def _wiring_change(
     if tenant.partner is not None:
         partner_live = live.realms.get(tenant.partner)
         partner = desired.get(tenant.partner) or (partner_live.attributes if partner_live else {})
-    on = resolve_effective(own, partner, realm=tenant.name).enabled.value
+    # realm_id=None: the apply writes the partner link, so judge the state it will have.
+    on = resolve_effective(own, partner, realm=tenant.name, realm_id=None).enabled.value
     state = (found.wiring or UNWIRED) if found else UNWIRED
     if on and state == WIRED:
         attributes = found.attributes if found else {}

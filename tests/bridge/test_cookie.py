@@ -25,6 +25,7 @@ PENDING = Pending(
     return_url="http://kc/x",
     fingerprint="f",
     expires=2000,
+    duo_username="alice",
 )
 
 

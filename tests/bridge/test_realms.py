@@ -81,9 +81,21 @@ def test_settings_are_cached_by_fingerprint_and_ttl() -> None:
     """The same fingerprint within the TTL makes no admin call; a new one re-reads."""
     fake, clock = FakeKeycloak(), Clock()
     fake.realms["globex"] = {
-        "attributes": {"kdb.tenant.partner": "acme", "kdb.duo.enabled": "true"}
+        "id": "globex-id",
+        "attributes": {
+            "kdb.tenant.kind": "client",
+            "kdb.tenant.partner": "acme",
+            "kdb.duo.enabled": "true",
+        },
     }
-    fake.realms["acme"] = {"attributes": {"kdb.duo.fail_mode": "open", "frontendUrl": "https://a/"}}
+    fake.realms["acme"] = {
+        "attributes": {
+            "kdb.tenant.kind": "partner",
+            "kdb.tenant.client.globex": "globex-id",
+            "kdb.duo.fail_mode": "open",
+            "frontendUrl": "https://a/",
+        }
+    }
 
     async def work(http: httpx2.AsyncClient) -> list[int]:
         source = RealmSource(settings(), http, clock=clock)
@@ -110,7 +122,9 @@ def test_settings_are_cached_by_fingerprint_and_ttl() -> None:
 def test_missing_partner_and_expired_token() -> None:
     """A vanished partner reads as none; a 401 refreshes the admin token once."""
     fake = FakeKeycloak()
-    fake.realms["globex"] = {"attributes": {"kdb.tenant.partner": "gone"}}
+    fake.realms["globex"] = {
+        "attributes": {"kdb.tenant.kind": "client", "kdb.tenant.partner": "gone"}
+    }
 
     async def work(http: httpx2.AsyncClient) -> None:
         source = RealmSource(settings(), http)

@@ -40,6 +40,8 @@ CALLER_JWK = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(CALLER_KEY.public_
 class FakeKeycloak:
     """Realms, clients, required actions and client scopes, in memory."""
 
+    url = KC
+
     def __init__(self) -> None:
         self.realms: dict[str, Json] = {}
         self.actions: dict[str, list[Json]] = {}
@@ -48,7 +50,7 @@ class FakeKeycloak:
         self.add_realm("acme", {attr.TENANT_KIND: "partner"})
 
     def add_realm(self, name: str, attributes: dict[str, str]) -> None:
-        self.realms[name] = {"realm": name, "attributes": attributes}
+        self.realms[name] = {"realm": name, "id": f"{name}-id", "attributes": attributes}
         self.actions[name], self.scopes[name], self.defaults[name] = [], [], []
 
     def get_realms(self) -> list[Json]:
@@ -68,6 +70,13 @@ class FakeKeycloak:
 
     def update_realm(self, realm: str, representation: Json) -> None:
         self.realms[realm] = {**self.get_realm(realm), **representation}
+
+    def get_components(self, realm: str, provider_type: str) -> list[Json]:
+        del realm, provider_type
+        return []
+
+    def create_component(self, realm: str, component: Json) -> None:
+        """Accept the write."""
 
     def get_clients(self, realm: str) -> list[Json]:
         del realm  # every realm has the one application

@@ -5,13 +5,10 @@ package org.keycloakduobridge;
  * A rename there must be made here too.
  */
 final class Attributes {
-    static final String TENANT_PARTNER = "kdb.tenant.partner";
-    static final String DUO_ENABLED = "kdb.duo.enabled";
-    static final String DUO_FAIL_MODE = "kdb.duo.fail_mode";
-    static final String DUO_REMEMBER = "kdb.duo.remember";
-    static final String BRIDGE_URL = "kdb.bridge.url";
-    static final String BRIDGE_JWKS = "kdb.bridge.jwks";
-    static final String APP_MODE = "kdb.duo.mode";
+    /** The settings resolved by the Python side: the only realm attribute read for policy. */
+    static final String RESOLVED = "kdb.resolved";
+    /** On a partner realm, {@code kdb.tenant.client.<client realm>}: the link's proof. */
+    static final String TENANT_CLIENT_PREFIX = "kdb.tenant.client.";
     static final String USER_ACTIVATED = "kdb.duo.activated";
     static final String PREFIX = "kdb.";
 

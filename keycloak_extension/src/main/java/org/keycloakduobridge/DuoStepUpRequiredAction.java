@@ -27,9 +27,10 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * The {@code duo-step-up} required action: hands the browser to the bridge with a request
  * token signed by the realm, and accepts only a verdict signed by the bridge.
  *
- * <p>It holds no policy beyond reading what the Python side wrote into attributes: whether
- * Duo is on for the realm (or its partner), the application's mode, the remember window,
- * and the realm's fail mode (the only condition under which a {@code bypass} verdict passes).
+ * <p>It holds no policy of its own: it reads the settings the Python side resolved for the
+ * realm ({@link RealmSettings}, verbatim): whether Duo is on, the applications it is off for,
+ * the remember window, and the fail mode (the only condition under which a {@code bypass}
+ * verdict passes). When that record does not match the realm's attributes it fails closed.
  */
 public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
@@ -49,12 +50,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
             return; // loop guard: after success Keycloak re-evaluates triggers
         }
         RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
-        if (!settings.enabled) {
-            return;
-        }
         ClientModel client = authSession.getClient();
-        String mode = client == null ? null : client.getAttribute(Attributes.APP_MODE);
-        if ("off".equals(mode)) {
+        if (!settings.triggers(client == null ? null : client.getClientId())) {
             return;
         }
         if (hasFreshPass(context, settings)) {
@@ -64,7 +61,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
     }
 
     private static boolean hasFreshPass(RequiredActionContext context, RealmSettings settings) {
-        if ("every-login".equals(settings.remember)) {
+        if (!RealmSettings.REMEMBER_SESSION.equals(settings.remember)
+                && !RealmSettings.REMEMBER_WINDOW.equals(settings.remember)) {
             return false;
         }
         AuthenticationSessionModel authSession = context.getAuthenticationSession();
@@ -77,13 +75,12 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         if (!"allow".equals(userSession.getNote(Attributes.NOTE_RESULT))) {
             return false;
         }
-        if ("session".equals(settings.remember)) {
+        if (RealmSettings.REMEMBER_SESSION.equals(settings.remember)) {
             return true;
         }
         try {
-            long minutes = Long.parseLong(settings.remember);
             long passed = Long.parseLong(userSession.getNote(Attributes.NOTE_TIME));
-            return Time.currentTimeSeconds() - passed <= minutes * 60;
+            return Time.currentTimeSeconds() - passed <= settings.rememberSeconds;
         } catch (NumberFormatException e) {
             return false;
         }
@@ -121,6 +118,9 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         token.setOtherClaims("realm", realm.getName());
         token.setOtherClaims("cfg", settings.fingerprint);
         token.setOtherClaims("activated", "true".equals(user.getFirstAttribute(Attributes.USER_ACTIVATED)));
+        // For a realm that names users to Duo by email: the bridge takes only a verified one.
+        token.setOtherClaims("email", user.getEmail());
+        token.setOtherClaims("email_verified", user.isEmailVerified());
         List<String> groups = user.getGroupsStream()
                 .map(KeycloakModelUtils::buildGroupPath)
                 .collect(Collectors.toList());

@@ -4,57 +4,137 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
+import org.keycloak.util.JsonSerialization;
 
 /**
- * What the Python side wrote into realm attributes, with a client realm falling back to its
- * partner realm for anything it does not set. No policy of its own.
+ * The realm's settings as the Python side resolved them ({@code kdb.resolved}), read verbatim.
+ *
+ * <p>One source of policy: this class holds no fallback or parsing rule of its own. The record
+ * is used only when its fingerprint matches the attributes it was resolved from (the realm's
+ * own {@code kdb.*} and its proven partner's, computed as in {@code admin/record.py}). When it
+ * does not (an attribute edited by hand, or no record), the realm fails closed: every login
+ * goes to the bridge, which resolves the live attributes and answers {@code skip} where Duo
+ * does not apply; no bypass is accepted and no earlier pass is remembered.
  */
 final class RealmSettings {
 
+    private static final int VERSION = 1;
+    static final String REMEMBER_SESSION = "session";
+    static final String REMEMBER_WINDOW = "window";
+    static final String REMEMBER_EVERY_LOGIN = "every-login";
+
+    /** The record matches the attributes, so its values hold. */
+    final boolean current;
     final boolean enabled;
+    final Set<String> appsOff;
     final boolean failOpen;
     final String remember;
+    final long rememberSeconds;
     final String bridgeUrl;
     final String bridgeJwks;
     final String fingerprint;
 
-    private RealmSettings(RealmModel realm, RealmModel partner) {
-        this.enabled = "true".equals(get(realm, partner, Attributes.DUO_ENABLED));
-        this.failOpen = "open".equals(get(realm, partner, Attributes.DUO_FAIL_MODE));
-        String rememberValue = get(realm, partner, Attributes.DUO_REMEMBER);
-        this.remember = rememberValue == null ? "session" : rememberValue;
-        this.bridgeUrl = get(realm, partner, Attributes.BRIDGE_URL);
-        this.bridgeJwks = get(realm, partner, Attributes.BRIDGE_JWKS);
-        this.fingerprint = fingerprint(realm, partner);
+    private RealmSettings(Map<String, Object> record, boolean current, String fingerprint) {
+        this.current = current;
+        this.fingerprint = fingerprint;
+        Map<String, Object> values = record == null ? Collections.emptyMap() : record;
+        this.bridgeUrl = text(values.get("bridge_url"));
+        this.bridgeJwks = text(values.get("bridge_jwks"));
+        if (current) {
+            this.enabled = Boolean.TRUE.equals(values.get("enabled"));
+            this.appsOff = strings(values.get("apps_off"));
+            this.failOpen = Boolean.TRUE.equals(values.get("fail_open"));
+            String rememberValue = text(values.get("remember"));
+            this.remember = rememberValue == null ? REMEMBER_EVERY_LOGIN : rememberValue;
+            Object seconds = values.get("remember_seconds");
+            this.rememberSeconds = seconds instanceof Number ? ((Number) seconds).longValue() : 0L;
+        } else {
+            this.enabled = true;
+            this.appsOff = Collections.emptySet();
+            this.failOpen = false;
+            this.remember = REMEMBER_EVERY_LOGIN;
+            this.rememberSeconds = 0L;
+        }
     }
 
     static RealmSettings of(KeycloakSession session, RealmModel realm) {
-        String partnerName = realm.getAttribute(Attributes.TENANT_PARTNER);
-        RealmModel partner = null;
-        if (partnerName != null && !partnerName.isEmpty() && !partnerName.equals(realm.getName())) {
-            partner = session.realms().getRealmByName(partnerName);
-        }
-        return new RealmSettings(realm, partner);
+        Map<String, Object> record = read(realm.getAttribute(Attributes.RESOLVED));
+        String partnerName = record == null ? null : text(record.get("partner"));
+        RealmModel partner = partnerName == null ? null : session.realms().getRealmByName(partnerName);
+        String fingerprint = fingerprint(realm, partner);
+        boolean current = record != null
+                && Integer.valueOf(VERSION).equals(record.get("v"))
+                && fingerprint.equals(record.get("cfg"));
+        return new RealmSettings(record, current, fingerprint);
     }
 
-    private static String get(RealmModel realm, RealmModel partner, String name) {
-        String value = realm.getAttribute(name);
-        if ((value == null || value.isEmpty()) && partner != null) {
-            value = partner.getAttribute(name);
-        }
-        return value == null || value.isEmpty() ? null : value;
+    /** Whether a login to this application goes to the bridge. */
+    boolean triggers(String clientId) {
+        return enabled && (clientId == null || !appsOff.contains(clientId));
     }
 
-    /** A digest of every kdb.* attribute: the bridge re-reads its cache when this changes. */
-    private static String fingerprint(RealmModel realm, RealmModel partner) {
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> read(String json) {
+        if (json == null || json.isEmpty()) {
+            return null;
+        }
+        try {
+            Object value = JsonSerialization.readValue(json, Map.class);
+            return value instanceof Map ? (Map<String, Object>) value : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String text(Object value) {
+        return value instanceof String && !((String) value).isEmpty() ? (String) value : null;
+    }
+
+    private static Set<String> strings(Object value) {
+        Set<String> out = new HashSet<>();
+        if (value instanceof List) {
+            for (Object item : (List<?>) value) {
+                if (item instanceof String) {
+                    out.add((String) item);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * SHA-256 (base64url) over sorted {@code name=value} lines: the realm's {@code kdb.*}
+     * attributes but the record, then the partner's as {@code partner:name}, but its record
+     * and its links to other clients. The same function as {@code record.fingerprint}.
+     */
+    static String fingerprint(RealmModel realm, RealmModel partner) {
         Map<String, String> all = new TreeMap<>();
-        collect(all, "", realm);
+        for (Map.Entry<String, String> entry : realm.getAttributes().entrySet()) {
+            String name = entry.getKey();
+            if (name.startsWith(Attributes.PREFIX) && !name.equals(Attributes.RESOLVED)) {
+                all.put(name, entry.getValue());
+            }
+        }
         if (partner != null) {
-            collect(all, "partner:", partner);
+            String mine = Attributes.TENANT_CLIENT_PREFIX + realm.getName();
+            for (Map.Entry<String, String> entry : partner.getAttributes().entrySet()) {
+                String name = entry.getKey();
+                if (!name.startsWith(Attributes.PREFIX) || name.equals(Attributes.RESOLVED)) {
+                    continue;
+                }
+                if (name.startsWith(Attributes.TENANT_CLIENT_PREFIX) && !name.equals(mine)) {
+                    continue;
+                }
+                all.put("partner:" + name, entry.getValue());
+            }
         }
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
@@ -65,14 +145,6 @@ final class RealmSettings {
             return Base64.getUrlEncoder().withoutPadding().encodeToString(digest.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 unavailable", e);
-        }
-    }
-
-    private static void collect(Map<String, String> into, String prefix, RealmModel realm) {
-        for (Map.Entry<String, String> entry : realm.getAttributes().entrySet()) {
-            if (entry.getKey().startsWith(Attributes.PREFIX)) {
-                into.put(prefix + entry.getKey(), entry.getValue());
-            }
         }
     }
 }
