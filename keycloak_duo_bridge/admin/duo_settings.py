@@ -25,6 +25,7 @@ from keycloak_duo_bridge.admin.effective import (
     parse_group_path,
     parse_remember,
     parse_user_mode,
+    parse_username_mapping,
 )
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, clients_of, get_tenant
@@ -154,6 +155,7 @@ class Policy:
     remember: str | None = None
     bypass_groups: Sequence[str] | None = field(default=None)
     self_deactivate: str | None = None  # "true" | "false": users may deactivate Duo themselves
+    duo_username: str | None = None  # username | realm-qualified | email: how Duo names users
 
     def changes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -172,6 +174,10 @@ class Policy:
         if self.self_deactivate is not None:
             out[attr.DUO_SELF_DEACTIVATE] = _or_inherit(
                 self.self_deactivate, lambda v: str(parse_bool(v)).lower()
+            )
+        if self.duo_username is not None:
+            out[attr.DUO_USERNAME] = _or_inherit(
+                self.duo_username, lambda v: parse_username_mapping(v).value
             )
         if self.bypass_groups is not None:
             groups = list(self.bypass_groups)

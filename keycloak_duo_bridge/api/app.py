@@ -66,6 +66,7 @@ class DuoPolicy(_Body):
     remember: str | None = None
     bypass_groups: list[str] | None = None
     self_deactivate: str | None = None
+    duo_username: str | None = None
 
 
 class DuoSwitch(_Body):

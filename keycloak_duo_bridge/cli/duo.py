@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from keycloak_duo_bridge.admin import duo_settings
+from keycloak_duo_bridge.admin import duo_settings, record
 from keycloak_duo_bridge.admin.duo_settings import Policy
+from keycloak_duo_bridge.admin.tenants import get_tenant, list_tenants
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
@@ -17,6 +18,7 @@ from keycloak_duo_bridge.cli._admin import (
     wiring_of,
 )
 from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.settings import key_ring
 
 
@@ -53,6 +55,12 @@ def register(subparsers: Subparsers) -> None:
         help="whether users may deactivate Duo themselves at /account/duo (default false)",
     )
     policy.add_argument(
+        "--duo-username",
+        metavar="username|realm-qualified|email|inherit",
+        help="how users are named to Duo (default: username with the realm's own credentials, "
+        "realm-qualified 'realm:username' with a partner's; 'inherit' unsets)",
+    )
+    policy.add_argument(
         "--bypass-group",
         action="append",
         metavar="PATH",
@@ -68,6 +76,18 @@ def register(subparsers: Subparsers) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("realm")
         action.set_defaults(handler=switch, enabled=enabled)
+
+    sync = actions.add_parser(
+        "sync",
+        help="rewrite the settings record the Keycloak extension reads (kdb.resolved)",
+        description="Resolve each realm's settings and rewrite its kdb.resolved record, e.g. "
+        "after an attribute was edited by hand (the extension fails closed until then) or "
+        "after an upgrade. Example: keycloak-duo-bridge duo sync --all",
+    )
+    sync.add_argument("realm", nargs="*", help="the realms to sync")
+    sync.add_argument("--all", action="store_true", help="every partner and client realm")
+    add_json(sync)
+    sync.set_defaults(handler=sync_records)
 
     show = actions.add_parser("show", help="the realm's own Duo settings, skey masked")
     show.add_argument("realm")
@@ -108,6 +128,7 @@ def set_policy(args: argparse.Namespace) -> int:
         remember=args.remember,
         bypass_groups=args.bypass_group,
         self_deactivate=args.self_deactivate,
+        duo_username=args.duo_username,
     )
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
     print(f"{args.realm}: Duo policy {'saved' if written else 'unchanged'}")
@@ -121,6 +142,22 @@ def switch(args: argparse.Namespace) -> int:
     )
     word = {True: "on", False: "off", None: "inherited from the partner"}[args.enabled]
     print(f"{args.realm}: Duo {word}; reconciled {', '.join(touched)}")
+    return 0
+
+
+def sync_records(args: argparse.Namespace) -> int:
+    keycloak = connect(settings())
+    if bool(args.all) == bool(args.realm):
+        raise ConfigError("name the realms to sync, or pass --all (not both)")
+    names = [t.name for t in list_tenants(keycloak)] if args.all else list(args.realm)
+    for name in names:
+        get_tenant(keycloak, name)  # every realm is a tenant before anything is written
+    rewritten = [name for name in names if record.refresh(keycloak, name)]
+    if args.json:
+        print_json({"synced": names, "rewritten": rewritten})
+    else:
+        for name in names:
+            print(f"{name}: record {'rewritten' if name in rewritten else 'already current'}")
     return 0
 
 

@@ -25,18 +25,21 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(found.to_json())
         return 0
-    partner = f" (partner {found.effective.partner})" if found.effective.partner else ""
-    print(f"realm {found.effective.realm}{partner}")
+    effective = found.effective
+    link = "" if effective.linked else ", link not proven: nothing inherited"
+    partner = f" (partner {effective.partner}{link})" if effective.partner else ""
+    print(f"realm {effective.realm}{partner}")
     print_table(("setting", "value", "from"), found.rows())
     app = f"app {found.app} (mode {found.app_mode.value})" if found.app else "any app (inherit)"
     if found.username:
         groups = ", ".join(found.user_groups) or "no groups"
         state = "activated" if found.activated else "not activated"
-        who = f"user {found.username} ({groups}; {state})"
+        who = f"user {found.username} ({groups}; {state}; Duo username {found.duo_username})"
     else:
         who = "a user in no bypass group, not activated"
     print(f"login: {app}, {who}")
     print(f"decision: {found.decision.outcome.value} - {found.decision.reason}")
-    for problem in found.effective.problems:
+    print(f"Keycloak's record: {found.record.value}")
+    for problem in found.problems():
         print(f"problem: {problem}")
     return 0

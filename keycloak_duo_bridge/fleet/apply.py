@@ -29,7 +29,13 @@ from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan, declared_att
 from keycloak_duo_bridge.fleet.spec import TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
-_POLICY = ("duo.user_mode", "duo.fail_mode", "duo.bypass_groups", "duo.remember")
+_POLICY = (
+    "duo.user_mode",
+    "duo.fail_mode",
+    "duo.bypass_groups",
+    "duo.remember",
+    "duo.duo_username",
+)
 
 
 @dataclass(frozen=True)

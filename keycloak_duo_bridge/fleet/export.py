@@ -104,7 +104,11 @@ def _duo(
         duo["ikey"] = a[attr.DUO_IKEY]
         duo["api_host"] = a[attr.DUO_API_HOST]
         duo["skey"] = _skey_reference(tenant.name, a[attr.DUO_SKEY], ring, secrets_dir, base)
-    for key, name in (("user_mode", attr.DUO_USER_MODE), ("fail_mode", attr.DUO_FAIL_MODE)):
+    for key, name in (
+        ("user_mode", attr.DUO_USER_MODE),
+        ("fail_mode", attr.DUO_FAIL_MODE),
+        ("duo_username", attr.DUO_USERNAME),
+    ):
         if name in a:
             duo[key] = a[name]
     if attr.DUO_BYPASS_GROUPS in a:

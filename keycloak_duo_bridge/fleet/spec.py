@@ -32,7 +32,17 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _NULL = "tag:yaml.org,2002:null"
 _DUO_KEYS: Final = frozenset(
-    {"enabled", "ikey", "api_host", "skey", "user_mode", "fail_mode", "bypass_groups", "remember"}
+    {
+        "enabled",
+        "ikey",
+        "api_host",
+        "skey",
+        "user_mode",
+        "fail_mode",
+        "bypass_groups",
+        "remember",
+        "duo_username",
+    }
 )
 
 
@@ -280,8 +290,9 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
         fail_mode=_opt(reader, fields, "fail_mode", where),
         remember=_opt(reader, fields, "remember", where),
         bypass_groups=_groups(reader, fields, where),
+        duo_username=_opt(reader, fields, "duo_username", where),
     )
-    for name in ("user_mode", "fail_mode", "remember", "bypass_groups"):
+    for name in ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username"):
         if name in fields:
             try:
                 Policy(**{name: getattr(policy, name)}).changes()
@@ -339,5 +350,6 @@ REALM_KEYS: Final = {
     "duo.fail_mode": attr.DUO_FAIL_MODE,
     "duo.bypass_groups": attr.DUO_BYPASS_GROUPS,
     "duo.remember": attr.DUO_REMEMBER,
+    "duo.duo_username": attr.DUO_USERNAME,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""
