@@ -155,6 +155,8 @@ def _converge_tenant(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec) -> 
             partner=spec.partner if realm.changed("partner") else None,
             display_name=spec.display_name,
         )
+    if realm.changed("partner_link") and not realm.changed("partner"):  # a move links anew
+        tenants.ensure_link(keycloak, tenants.get_tenant(keycloak, name, TenantKind.CLIENT))
 
 
 def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context) -> None:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import resolve_effective
+from keycloak_duo_bridge.admin.effective import link_attribute, resolve_effective
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
@@ -183,6 +183,7 @@ def _realm_plan(  # noqa: PLR0917
             problems.append(f"realm {name!r} exists and is not a {tenant.kind.value}")
             return RealmPlan(name, tenant.kind, Action.NONE, spec=tenant)
     changes = _attribute_changes(tenant, found, desired[name], ring)
+    changes.extend(_link_change(tenant, found, live))
     changes.extend(_app_changes(tenant, found, problems))
     if wires is not None:
         changes.extend(_wiring_change(tenant, found, desired, live, wires))
@@ -214,6 +215,18 @@ def _attribute_changes(
         before = SECRET_SET if current.get(attr.DUO_SKEY) else None
         changes.append(Change("duo.skey", before, SECRET_CHANGED, secret=True))
     return changes
+
+
+def _link_change(tenant: TenantSpec, found: LiveRealm | None, live: Live) -> list[Change]:
+    """An existing client whose partner does not name it (a realm made before links, say):
+    the apply writes the partner's side of the link. A new realm gets it as it is made."""
+    if found is None or tenant.partner is None:
+        return []
+    partner = live.realms.get(tenant.partner)
+    proof = partner.attributes.get(link_attribute(tenant.name)) if partner else None
+    if proof is not None and proof == found.representation.get("id"):
+        return []
+    return [Change("partner_link", None, "proven")]
 
 
 def _same_secret(ring: KeyRing | None, stored: str | None, wanted: str, realm: str) -> bool:

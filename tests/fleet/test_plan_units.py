@@ -37,7 +37,7 @@ def ring() -> KeyRing:
 
 def realm(name: str, **attributes: str) -> dict[str, Any]:
     """A realm representation with ``attributes``."""
-    return {"realm": name, "displayName": name, "attributes": attributes}
+    return {"realm": name, "id": f"{name}-id", "displayName": name, "attributes": attributes}
 
 
 def fleet(text: str) -> spec.FleetSpec:
@@ -86,7 +86,11 @@ def test_secret_that_does_not_decrypt_is_changed(ring: KeyRing) -> None:
 
 def test_wiring_to_another_bridge_is_partial() -> None:
     """A realm wired for another bridge URL plans a rewire; a client follows its partner."""
-    partner = {attr.TENANT_KIND: "partner", attr.DUO_ENABLED: "true"}
+    partner = {
+        attr.TENANT_KIND: "partner",
+        attr.DUO_ENABLED: "true",
+        attr.TENANT_CLIENT_PREFIX + "c": "c-id",
+    }
     client = {
         attr.TENANT_KIND: "client",
         attr.TENANT_PARTNER: "p",
@@ -101,6 +105,21 @@ def test_wiring_to_another_bridge_is_partial() -> None:
         (Change("duo.wiring", "off", "on"),),
         (Change("duo.wiring", "partial", "on"),),
     ]
+
+
+def test_a_client_its_partner_does_not_name_plans_the_link() -> None:
+    """An existing client without the partner's side of the link (or with another realm's
+    id there) plans ``partner_link``; with the proof, nothing."""
+    client = {attr.TENANT_KIND: "client", attr.TENANT_PARTNER: "p"}
+    tenant_file = fleet("  p:\n    clients: {c: {}}\n")
+    for proof, planned in ((None, True), ("someone-else", True), ("c-id", False)):
+        partner = {attr.TENANT_KIND: "partner"}
+        if proof is not None:
+            partner[attr.TENANT_CLIENT_PREFIX + "c"] = proof
+        live = Live({"p": LiveRealm(realm("p", **partner)), "c": LiveRealm(realm("c", **client))})
+        plan = make_plan(tenant_file, live, ring=None, wires=None)
+        expected = (Change("partner_link", None, "proven"),) if planned else ()
+        assert plan.realms[1].changes == expected
 
 
 def test_prune_keeps_a_partner_whose_clients_stay() -> None:
