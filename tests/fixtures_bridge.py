@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin import duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
@@ -114,6 +114,11 @@ class Tenant:
             realm_name=self.realm,
             user_realm_name="master",
         )
+
+    def set_attributes(self, **attributes: str) -> None:
+        """Write realm attributes as the admin service does: merged, with the realm's record
+        (a raw write would leave the record stale, and the extension would fail closed)."""
+        record.store(Keycloak.from_settings(self.settings), self.realm, attributes)
 
     def events(self, *types: str) -> list[dict[str, Any]]:
         """The realm's stored login events of these types, newest first."""

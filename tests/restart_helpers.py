@@ -50,9 +50,7 @@ def stack_settings_for(keycloak: SandboxKeycloak, emulator: RunningEmulator) -> 
 
 def point_realm_at(tenant: Tenant, **attributes: str) -> None:
     """Merge ``attributes`` into the tenant realm's attributes (Keycloak replaces the set)."""
-    admin = tenant.admin()
-    realm = admin.get_realm(tenant.realm)
-    admin.update_realm(tenant.realm, {**realm, "attributes": {**realm["attributes"], **attributes}})
+    tenant.set_attributes(**attributes)
 
 
 def hooked_client(tenant: Tenant, before: Callable[[httpx2.Request], None]) -> httpx2.Client:

@@ -41,12 +41,7 @@ def test_outage_then_recovery(duo_tenant: TenantFactory, stack_settings: Setting
     with server:
         tenant = duo_tenant()
         tenant.user("uma")
-        admin = tenant.admin()
-        realm = admin.get_realm(tenant.realm)
-        admin.update_realm(
-            tenant.realm,
-            {**realm, "attributes": {**realm["attributes"], "kdb.bridge.url": settings.bridge_url}},
-        )
+        tenant.set_attributes(**{"kdb.bridge.url": settings.bridge_url})
         metrics = f"{settings.bridge_url}/metrics"
         healthy = f'kdb_duo_healthy{{integration="{tenant.integration.client_id}@'
         tenant.emulator.control.set_faults(health="error_500")

@@ -69,11 +69,7 @@ def test_callback_served_by_another_process(
     with server:
         tenant = duo_tenant()
         tenant.user("quinn")
-        admin = tenant.admin()
-        realm = admin.get_realm(tenant.realm)
-        attributes = dict(realm["attributes"])
-        attributes["kdb.bridge.url"] = f"http://127.0.0.1:{server.port}"
-        admin.update_realm(tenant.realm, {**realm, "attributes": attributes})
+        tenant.set_attributes(**{"kdb.bridge.url": f"http://127.0.0.1:{server.port}"})
         hosts: list[str] = []
         page.on("request", lambda r: hosts.append(r.url.split("/")[2]))
         sign_in(page, tenant, "quinn")
