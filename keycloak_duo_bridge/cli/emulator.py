@@ -10,6 +10,7 @@ from pathlib import Path
 
 from keycloak_duo_bridge.cli._common import Subparsers
 from keycloak_duo_bridge.emulator import Integration, serve
+from keycloak_duo_bridge.emulator.certs import spki_pin
 from keycloak_duo_bridge.emulator.control import BadInputError, parse_integration
 from keycloak_duo_bridge.emulator.model import NEW_USER_POLICIES
 
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     def announce(ca_path: Path, base_url: str) -> None:
         print(f"Duo emulator CA: {ca_path}")
+        print(f"Duo emulator CA pin: {spki_pin(ca_path)}  (for certificate-pinning clients)")
         print(f"Duo emulator listening on {base_url} (api_host {base_url[len('https://') :]})")
         for integration in integrations:
             print(f"  integration {integration.client_id} ({integration.new_user_policy})")
