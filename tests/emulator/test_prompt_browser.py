@@ -12,6 +12,7 @@ from playwright.sync_api import Page
 
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from tests.emulator.helpers import sdk_client
+from tests.fixtures_console import axe_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -124,3 +125,22 @@ def test_passcode_help_leads_to_the_passcode(
     page.click("#verify")
     claims = _exchange(page, client, state, "browser-help")
     assert claims["auth_context"]["factor"] == "duo_mobile_passcode"
+
+
+def test_pages_pass_axe(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """axe-core finds no WCAG 2.1 A/AA problem on the home page or any step of the prompt."""
+    page.goto(f"{duo_emulator.base_url}/")
+    assert axe_violations(page) == []
+    duo_emulator.control.set_user("browser-axe", enrolled=True, phone="+15555550100")
+    _login(page, duo_emulator, duo_integration, "browser-axe")
+    assert axe_violations(page) == []  # the factor choice, with the passcode help
+    page.click("#push")
+    assert axe_violations(page) == []
+    page.click("#deny")
+    assert axe_violations(page) == []
+    _login(page, duo_emulator, duo_integration, "browser-axe-new")
+    assert axe_violations(page) == []  # enrolment
+    page.goto(f"{duo_emulator.base_url}/frame/prompt/gone")
+    assert axe_violations(page) == []
