@@ -13,6 +13,7 @@ from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.settings import load_settings
 from tests.fixtures_browser import screenshot
+from tests.fixtures_console import axe_violations
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -102,14 +103,19 @@ def test_reloading_the_callback(page: Page, running: demo.Stack) -> None:
 
 
 def test_demo_app_fits_a_phone(page: Page, running: demo.Stack) -> None:
-    """At 390 px the signed-in page is no wider than the screen."""
+    """At 390 px the signed-in and signed-out pages fit the screen and pass axe-core."""
     page.set_viewport_size({"width": 390, "height": 844})
     running.emulator.control.set_user("alice", behavior="allow", enrolled=True)
     try:
         sign_in(page, running, "alice")
         page.get_by_text("Signed in as").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert axe_violations(page) == []
         screenshot(page, "demo-app-phone", full_page=True)
+        page.click("#sign-out")
+        page.wait_for_url(f"{running.app_url}/signed-out")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert axe_violations(page) == []
     finally:
         running.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
 

@@ -45,7 +45,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # A refused health check answers its FAIL envelope with HTTP 200. Duo documents no status
 # for it; the evidence is that Duo's Java SDK, which reads a body only from a 2xx answer,
 # reports Duo's own "invalid_client" message for bad credentials (seen in a Keycloak
-# authenticator's logs), and that every official SDK's tests serve the envelope with 200.
+# authenticator's logs), and that Duo's Go and Node SDK tests serve the envelope as a 200.
 # An outage (injected "fail") answers 503: by analogy with Duo's Auth API, whose envelope
 # code starts with the HTTP status. docs/duo-emulator.md lists each choice and its evidence.
 HEALTH_REFUSED_STATUS = 200
