@@ -27,6 +27,8 @@ def test_demo_walks_a_login_through_duo(
     assert "Server-side time of the Duo hop (bridge + Duo):" in out
     assert "Demo application: http://127.0.0.1:" in out
     lines = out.splitlines()
-    assert any(line.startswith("Admin console: http://127.0.0.1:") for line in lines)
+    assert any(line.startswith("Keycloak admin console: http://127.0.0.1:") for line in lines)
+    assert any(line.startswith("Duo admin console (bridge): http://127.0.0.1:") for line in lines)
+    assert not any(line.startswith("Admin console:") for line in lines)
     assert any(line.startswith("Duo self-service: http://127.0.0.1:") for line in lines)
     assert keycloak_sandbox.status().running  # the demo leaves a Keycloak it did not start

@@ -1,4 +1,5 @@
-"""A person tries the demo in a browser: alice approves a push, bob enrols a phone first."""
+"""A person tries the demo in a browser: alice approves a push, bob enrols a phone first,
+alice signs out, and the pages fit a phone."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.settings import load_settings
 from tests.fixtures_browser import screenshot
+from tests.fixtures_console import axe_violations
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -62,6 +64,60 @@ def test_bob_enrols_then_approves(page: Page, running: demo.Stack) -> None:
     page.click("#approve")
     page.get_by_text("Signed in as").wait_for()
     assert "bob" in page.content()
+
+
+def test_sign_out_ends_both_sessions(page: Page, running: demo.Stack) -> None:
+    """Sign-out lands on a page that says so, and signing in again asks for the password."""
+    running.emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    try:
+        sign_in(page, running, "alice")
+        page.get_by_text("Signed in as").wait_for()
+        page.click("#sign-out")
+        page.wait_for_url(f"{running.app_url}/signed-out")
+        assert page.inner_text("h1") == "Signed out"
+        assert "signed out of the demo application and of Keycloak" in page.inner_text("main")
+        page.get_by_role("link", name="Sign in to the demo application").click()
+        page.locator("#password").wait_for()  # Keycloak's session ended: a password again
+    finally:
+        running.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
+
+
+def test_reloading_the_callback(page: Page, running: demo.Stack) -> None:
+    """Opening a used callback URL again explains itself instead of showing Keycloak's JSON."""
+    running.emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    codes: list[str] = []
+    page.on(
+        "request",
+        lambda request: codes.append(request.url) if "/callback?" in request.url else None,
+    )
+    try:
+        sign_in(page, running, "alice")
+        page.get_by_text("Signed in as").wait_for()
+        page.goto(codes[-1])
+        assert "already used" in page.inner_text("main")
+        assert "invalid_grant" not in page.content()
+        page.get_by_role("link", name="Back to the application").click()
+        page.get_by_text("Signed in as").wait_for()
+    finally:
+        running.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
+
+
+def test_demo_app_fits_a_phone(page: Page, running: demo.Stack) -> None:
+    """At 390 px the signed-in and signed-out pages fit the screen and pass axe-core."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    running.emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    try:
+        sign_in(page, running, "alice")
+        page.get_by_text("Signed in as").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert axe_violations(page) == []
+        screenshot(page, "demo-app-phone", full_page=True)
+        page.click("#sign-out")
+        page.wait_for_url(f"{running.app_url}/signed-out")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert axe_violations(page) == []
+    finally:
+        running.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
 
 
 def test_callback_without_a_code(page: Page, running: demo.Stack) -> None:

@@ -26,6 +26,7 @@ from keycloak_duo_bridge.cli import (
     serve,
     tenants,
 )
+from keycloak_duo_bridge.cli._common import examples
 from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -38,7 +39,16 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keycloak-duo-bridge",
-        description="Duo Security two-factor for Keycloak, per tenant.",
+        description=(
+            "Duo Security two-factor for Keycloak, per tenant. Settings are KDB_* environment"
+            " variables (or a .env file); `COMMAND --help` explains each command."
+        ),
+        **examples(
+            "keycloak-duo-bridge demo",
+            "keycloak-duo-bridge sandbox keycloak up",
+            'eval "$(keycloak-duo-bridge sandbox env)"',
+            "keycloak-duo-bridge explain globex --user alice",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")

@@ -6,32 +6,80 @@ import argparse
 
 from keycloak_duo_bridge.admin import apps, users
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
 
 
 def register(subparsers: Subparsers) -> None:
-    app = subparsers.add_parser("app", help="per-application Duo mode, by clientId")
+    app = subparsers.add_parser(
+        "app",
+        help="per-application Duo mode, by clientId",
+        description=(
+            "Each application (Keycloak client, by clientId) of a realm asks for Duo when"
+            " the realm does (inherit), always (required), or never (off)."
+        ),
+    )
     actions = app.add_subparsers(title="actions", metavar="ACTION", required=True)
-    put = actions.add_parser("set", help="set an application's Duo mode")
+
+    put = actions.add_parser(
+        "set",
+        help="set an application's Duo mode",
+        description=(
+            "Set the Duo mode of one application in one realm, or of the same application"
+            " in every client realm of a partner."
+        ),
+        **examples(
+            "keycloak-duo-bridge app set globex demo-app --mode required",
+            "keycloak-duo-bridge app set --partner acme --all-clients payroll --mode off",
+        ),
+    )
     put.add_argument("realm", nargs="?", help="the realm (or use --partner/--all-clients)")
-    put.add_argument("client_id", nargs="?", metavar="CLIENT_ID")
-    put.add_argument("--mode", required=True, choices=("required", "off", "inherit"))
+    put.add_argument(
+        "client_id", nargs="?", metavar="CLIENT_ID", help="the application, by clientId"
+    )
+    put.add_argument(
+        "--mode",
+        required=True,
+        choices=("required", "off", "inherit"),
+        help="required: always Duo; off: never; inherit: as the realm says",
+    )
     put.add_argument("--partner", help="with --all-clients: every client realm of a partner")
     put.add_argument("--all-clients", metavar="CLIENT_ID", help="the application, by clientId")
     add_json(put)
     put.set_defaults(handler=set_mode)
-    listing = actions.add_parser("list", help="a realm's applications and their modes")
-    listing.add_argument("realm")
+
+    listing = actions.add_parser(
+        "list",
+        help="a realm's applications and their modes",
+        description="List the realm's applications (clientId, name) and their Duo modes.",
+        **examples("keycloak-duo-bridge app list globex --json"),
+    )
+    listing.add_argument("realm", help="the realm whose applications to list")
     add_json(listing)
     listing.set_defaults(handler=list_apps)
 
-    user = subparsers.add_parser("user", help="opt-in Duo activation of users")
+    user = subparsers.add_parser(
+        "user",
+        help="opt-in Duo activation of users",
+        description=(
+            "In an opt-in realm, Duo asks only users who activated it. These commands"
+            " activate or deactivate Duo for a user, or show whether it is."
+        ),
+    )
     user_actions = user.add_subparsers(title="actions", metavar="ACTION", required=True)
-    for name, activated in (("activate", True), ("deactivate", False), ("status", None)):
-        action = user_actions.add_parser(name, help=f"{name} Duo for a user")
-        action.add_argument("realm")
-        action.add_argument("username")
+    for name, activated, about in (
+        ("activate", True, "Activate Duo for USERNAME: from the next login, Duo asks them."),
+        ("deactivate", False, "Deactivate Duo for USERNAME in an opt-in realm."),
+        ("status", None, "Show whether Duo is activated for USERNAME, and their groups."),
+    ):
+        action = user_actions.add_parser(
+            name,
+            help=f"{name} Duo for a user" if activated is not None else "is Duo on for a user",
+            description=about,
+            **examples(f"keycloak-duo-bridge user {name} globex alice"),
+        )
+        action.add_argument("realm", help="the user's realm")
+        action.add_argument("username", help="the user's Keycloak username")
         add_json(action)
         action.set_defaults(handler=user_command, activated=activated)
 

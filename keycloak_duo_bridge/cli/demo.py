@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.sandbox import stack as demo_stack
 from keycloak_duo_bridge.sandbox.walk import Walk, WalkError, walk_login
@@ -25,6 +25,17 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="sandbox Keycloak + Duo emulator + bridge, provisioned; stays up until Ctrl-C",
+        description=(
+            "Start the sandbox Keycloak, the Duo emulator, the bridge and a demo application;"
+            " provision partner acme, client realm globex and users alice and bob; print"
+            " every URL and password, and stay up until Ctrl-C. Ports come from"
+            " KDB_SANDBOX_HTTP_PORT, KDB_BRIDGE_PORT, KDB_DEMO_APP_PORT and KDB_DEMO_DUO_PORT."
+        ),
+        **examples(
+            "keycloak-duo-bridge demo",
+            "keycloak-duo-bridge demo --walk --exit   # CI: exit 0 only if the login passed Duo",
+            "KDB_BRIDGE_PORT=8100 KDB_DEMO_APP_PORT=8101 keycloak-duo-bridge demo",
+        ),
     )
     parser.add_argument(
         "--walk", action="store_true", help="walk alice's login headlessly and print each hop"
@@ -95,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  user {name!r}, password {stack.passwords[name]!r} ({state})")
         bridge = stack.settings.bridge_url
         print(
-            f"Admin console: {bridge}/admin/  (realm 'master' as the Keycloak admin above, "
+            f"Duo admin console (bridge): {bridge}/admin/  "
+            "(realm 'master' as the Keycloak admin above, "
             f"or realm {demo_stack.PARTNER!r} as {demo_stack.PARTNER_ADMIN!r}, "
             f"password {stack.passwords[demo_stack.PARTNER_ADMIN]!r})"
         )

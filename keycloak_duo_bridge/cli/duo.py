@@ -17,17 +17,38 @@ from keycloak_duo_bridge.cli._admin import (
     settings,
     wiring_of,
 )
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.settings import key_ring
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("duo", help="a realm's Duo settings")
+    parser = subparsers.add_parser(
+        "duo",
+        help="a realm's Duo settings",
+        description=(
+            "A realm's Duo settings: credentials (encrypted skey), the on/off switch, and the"
+            " policy. A client realm inherits what it does not set from its partner."
+        ),
+    )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
 
-    put = actions.add_parser("set", help="store a realm's Duo credentials (checked first)")
-    put.add_argument("realm")
+    put = actions.add_parser(
+        "set",
+        help="store a realm's Duo credentials (checked first)",
+        description=(
+            "Store the realm's Duo Web SDK credentials. The skey is read from a file, an"
+            " environment variable or a hidden prompt (never the command line), checked with"
+            " Duo's health check, and stored encrypted under the active key of KDB_KEYRING."
+        ),
+        **examples(
+            "keycloak-duo-bridge duo set globex --ikey DIXXXXXXXXXXXXXXXXXX"
+            " --host api-xxxxxxxx.duosecurity.com --skey-file globex.skey",
+            "DUO_SKEY=... keycloak-duo-bridge duo set acme --ikey DI... --host api-... "
+            "--skey-env DUO_SKEY",
+        ),
+    )
+    put.add_argument("realm", help="the partner or client realm")
     put.add_argument("--ikey", required=True, help="integration key (client id), 20 characters")
     put.add_argument("--host", required=True, help="API hostname[:port]")
     source = put.add_mutually_exclusive_group()
@@ -40,15 +61,45 @@ def register(subparsers: Subparsers) -> None:
     )
     put.set_defaults(handler=set_credentials)
 
-    clear = actions.add_parser("clear", help="remove a realm's own credentials (use partner's)")
-    clear.add_argument("realm")
+    clear = actions.add_parser(
+        "clear",
+        help="remove a realm's own credentials (use partner's)",
+        description="Remove the realm's own Duo credentials, so it uses its partner's again.",
+    )
+    clear.add_argument("realm", help="the partner or client realm")
     clear.set_defaults(handler=clear_credentials)
 
-    policy = actions.add_parser("policy", help="user mode, fail mode, bypass groups, remember")
-    policy.add_argument("realm")
-    policy.add_argument("--user-mode", metavar="required|opt-in|inherit")
-    policy.add_argument("--fail-mode", metavar="closed|open|inherit")
-    policy.add_argument("--remember", metavar="session|every-login|MINUTES|inherit")
+    policy = actions.add_parser(
+        "policy",
+        help="user mode, fail mode, bypass groups, remember",
+        description=(
+            "Set the realm's Duo policy; options not given stay as they are, and 'inherit'"
+            " unsets one so the partner's value applies."
+        ),
+        **examples(
+            "keycloak-duo-bridge duo policy acme --user-mode opt-in --bypass-group /staff",
+            "keycloak-duo-bridge duo policy globex --fail-mode open --remember 480",
+        ),
+    )
+    policy.add_argument("realm", help="the partner or client realm")
+    policy.add_argument(
+        "--user-mode",
+        metavar="required|opt-in|inherit",
+        help="required: every user passes Duo; opt-in: only users who activated it",
+    )
+    policy.add_argument(
+        "--fail-mode",
+        metavar="closed|open|inherit",
+        help="when Duo is unreachable: closed refuses the login, open lets it through",
+    )
+    policy.add_argument(
+        "--remember",
+        metavar="session|every-login|MINUTES|inherit",
+        help=(
+            "when Duo asks again: once per Keycloak session, at every login, or after"
+            " MINUTES (1-43200)"
+        ),
+    )
     policy.add_argument(
         "--self-deactivate",
         metavar="true|false|inherit",
@@ -68,29 +119,61 @@ def register(subparsers: Subparsers) -> None:
     )
     policy.set_defaults(handler=set_policy)
 
-    for name, enabled, text in (
-        ("enable", True, "switch Duo on and wire the realm"),
-        ("disable", False, "switch Duo off and remove the wiring"),
-        ("inherit", None, "follow the partner's switch again"),
+    for name, enabled, text, about in (
+        (
+            "enable",
+            True,
+            "switch Duo on and wire the realm",
+            (
+                "Switch Duo on for the realm and wire it to the bridge: the required action,"
+                " the bridge's URL and its public keys."
+            ),
+        ),
+        (
+            "disable",
+            False,
+            "switch Duo off and remove the wiring",
+            "Switch Duo off for the realm and remove its wiring to the bridge.",
+        ),
+        (
+            "inherit",
+            None,
+            "follow the partner's switch again",
+            "Drop the realm's own switch, so it follows its partner's again.",
+        ),
     ):
-        action = actions.add_parser(name, help=text)
-        action.add_argument("realm")
+        extra = examples("keycloak-duo-bridge duo enable globex") if enabled else {}
+        action = actions.add_parser(name, help=text, description=about, **extra)
+        action.add_argument("realm", help="the partner or client realm")
         action.set_defaults(handler=switch, enabled=enabled)
 
     sync = actions.add_parser(
         "sync",
         help="rewrite the settings record the Keycloak extension reads (kdb.resolved)",
-        description="Resolve each realm's settings and rewrite its kdb.resolved record, e.g. "
-        "after an attribute was edited by hand (the extension fails closed until then) or "
-        "after an upgrade. Example: keycloak-duo-bridge duo sync --all",
+        description=(
+            "Resolve each realm's settings and rewrite its kdb.resolved record: after an"
+            " attribute was edited by hand (the extension fails closed until then), or after"
+            " an upgrade."
+        ),
+        **examples(
+            "keycloak-duo-bridge duo sync globex",
+            "keycloak-duo-bridge duo sync --all",
+        ),
     )
     sync.add_argument("realm", nargs="*", help="the realms to sync")
     sync.add_argument("--all", action="store_true", help="every partner and client realm")
     add_json(sync)
     sync.set_defaults(handler=sync_records)
 
-    show = actions.add_parser("show", help="the realm's own Duo settings, skey masked")
-    show.add_argument("realm")
+    show = actions.add_parser(
+        "show",
+        help="the realm's own Duo settings, skey masked",
+        description=(
+            "Show the Duo settings stored on the realm itself (explain shows the effective"
+            " ones, with what the partner adds)."
+        ),
+    )
+    show.add_argument("realm", help="the partner or client realm")
     add_json(show)
     show.set_defaults(handler=show_settings)
 

@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.emulator import Integration, serve
+from keycloak_duo_bridge.emulator.certs import spki_pin
 from keycloak_duo_bridge.emulator.control import BadInputError, parse_integration
 from keycloak_duo_bridge.emulator.model import NEW_USER_POLICIES
 
@@ -37,7 +38,12 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Serve a local emulator of Duo's OIDC Auth API and Universal Prompt until"
             " interrupted. Clients use HOST:PORT as their api_host and the printed CA file"
-            " as duo_certs."
+            " as duo_certs; certificate-pinning clients use the printed CA pin (port 443"
+            " gives a bare API host, as Duo's are)."
+        ),
+        **examples(
+            "keycloak-duo-bridge emulator --integration DIXXXXXXXXXXXXXXXXXX:<40-char secret>",
+            "sudo keycloak-duo-bridge emulator --host 127.0.0.2 --port 443   # for Java's SDK",
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback)")
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     def announce(ca_path: Path, base_url: str) -> None:
         print(f"Duo emulator CA: {ca_path}")
+        print(f"Duo emulator CA pin: {spki_pin(ca_path)}  (for certificate-pinning clients)")
         print(f"Duo emulator listening on {base_url} (api_host {base_url[len('https://') :]})")
         for integration in integrations:
             print(f"  integration {integration.client_id} ({integration.new_user_policy})")

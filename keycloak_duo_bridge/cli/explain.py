@@ -6,16 +6,32 @@ import argparse
 
 from keycloak_duo_bridge.admin import explain as explaining
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
-        "explain", help="a realm's effective Duo settings, their origins, and a login's decision"
+        "explain",
+        help="a realm's effective Duo settings, their origins, and a login's decision",
+        description=(
+            "Show the realm's effective Duo settings, where each comes from (the realm, its"
+            " partner or the default), and what a login would meet: Duo, a bypass, or a"
+            " refusal, and why."
+        ),
+        **examples(
+            "keycloak-duo-bridge explain globex",
+            "keycloak-duo-bridge explain globex --app demo-app --user alice",
+        ),
     )
-    parser.add_argument("realm")
-    parser.add_argument("--app", metavar="CLIENT_ID")
-    parser.add_argument("--user", metavar="USERNAME")
+    parser.add_argument("realm", help="the partner or client realm")
+    parser.add_argument(
+        "--app", metavar="CLIENT_ID", help="decide for this application (default: any)"
+    )
+    parser.add_argument(
+        "--user",
+        metavar="USERNAME",
+        help="decide for this user, with their groups and activation (default: a plain user)",
+    )
     add_json(parser)
     parser.set_defaults(handler=run)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import confirm, print_json, print_table, settings, wiring_of
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.fleet import spec as fleet_spec
@@ -23,12 +23,34 @@ EXIT_CHANGES = 2
 
 
 def register(subparsers: Subparsers) -> None:
-    plan = subparsers.add_parser("plan", help="what apply would change (writes nothing)")
+    plan = subparsers.add_parser(
+        "plan",
+        help="what apply would change (writes nothing)",
+        description=(
+            "Compare a tenant file with live Keycloak and show what apply would change;"
+            " exit 2 when there are changes, 0 when there are none."
+        ),
+        **examples(
+            "keycloak-duo-bridge plan tenants.yaml",
+            "keycloak-duo-bridge plan tenants.yaml --prune --out plan.json",
+        ),
+    )
     _common(plan)
     plan.add_argument("--out", type=Path, metavar="PLAN", help="save the plan for apply")
     plan.set_defaults(handler=run_plan)
 
-    apply = subparsers.add_parser("apply", help="converge Keycloak to a tenant file")
+    apply = subparsers.add_parser(
+        "apply",
+        help="converge Keycloak to a tenant file",
+        description=(
+            "Make live Keycloak match a tenant file: create and change realms and their Duo"
+            " settings, and with --prune delete the tenants the file does not declare."
+        ),
+        **examples(
+            "keycloak-duo-bridge apply tenants.yaml",
+            "keycloak-duo-bridge apply tenants.yaml --plan-file plan.json --prune --yes",
+        ),
+    )
     _common(apply)
     apply.add_argument("--yes", action="store_true", help="do not ask before pruning")
     apply.add_argument(
@@ -36,9 +58,22 @@ def register(subparsers: Subparsers) -> None:
     )
     apply.set_defaults(handler=run_apply)
 
-    out = subparsers.add_parser("export", help="write live Keycloak out as a tenant file")
+    out = subparsers.add_parser(
+        "export",
+        help="write live Keycloak out as a tenant file",
+        description=(
+            "Write the partners and clients of live Keycloak, with their Duo settings, as a"
+            " tenant file; skeys only with --secrets-dir."
+        ),
+        **examples(
+            "keycloak-duo-bridge export -o tenants.yaml",
+            "keycloak-duo-bridge export --partner acme --secrets-dir secrets/ -o acme.yaml",
+        ),
+    )
     out.add_argument("--partner", action="append", default=[], help="only this partner (repeat)")
-    out.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    out.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="where to write (default: stdout)"
+    )
     out.add_argument(
         "--secrets-dir",
         type=Path,

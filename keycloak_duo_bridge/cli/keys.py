@@ -7,18 +7,36 @@ import argparse
 from keycloak_duo_bridge.admin import keys
 from keycloak_duo_bridge.admin.keys import SecretReport
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.settings import key_ring
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("keys", help="envelope keys of the stored Duo secrets")
+    parser = subparsers.add_parser(
+        "keys",
+        help="envelope keys of the stored Duo secrets",
+        description=(
+            "Every realm's Duo skey is stored encrypted under one key of KDB_KEYRING. These"
+            " commands find skeys under other keys than KDB_ACTIVE_KEY_ID, and re-encrypt them."
+        ),
+    )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
-    rotate = actions.add_parser("rotate", help="re-encrypt every skey under the active key")
+    rotate = actions.add_parser(
+        "rotate",
+        help="re-encrypt every skey under the active key",
+        description="Re-encrypt every stored skey under KDB_ACTIVE_KEY_ID (exit 1 if any fails).",
+        **examples("keycloak-duo-bridge keys rotate --json"),
+    )
     add_json(rotate)
     rotate.set_defaults(handler=run, rotate=True)
     check = actions.add_parser(
-        "check", help="list secrets under old, retired or unknown keys (exit 1 if any)"
+        "check",
+        help="list secrets under old, retired or unknown keys (exit 1 if any)",
+        description=(
+            "List every stored skey with its key and state; exit 1 if any is under an old,"
+            " retired or unknown key."
+        ),
+        **examples("keycloak-duo-bridge keys check"),
     )
     add_json(check)
     check.set_defaults(handler=run, rotate=False)

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.settings import load_settings
 
@@ -16,23 +16,54 @@ def _progress(message: str) -> None:
 
 
 def register(subparsers: Subparsers) -> None:
-    sandbox = subparsers.add_parser("sandbox", help="run a local Keycloak (and friends)")
+    sandbox = subparsers.add_parser(
+        "sandbox",
+        help="run a local Keycloak (and friends)",
+        description=(
+            "The local sandbox for demos and tests: a Keycloak with the extension loaded,"
+            " on KDB_SANDBOX_HOST:KDB_SANDBOX_HTTP_PORT (default 127.0.0.1:8080)."
+        ),
+    )
     parts = sandbox.add_subparsers(title="parts", metavar="PART", required=True)
 
-    keycloak = parts.add_parser("keycloak", help="the sandbox Keycloak 26.7.3")
+    keycloak = parts.add_parser(
+        "keycloak",
+        help="the sandbox Keycloak 26.7.3",
+        description="Start, stop or check the sandbox Keycloak.",
+    )
     actions = keycloak.add_subparsers(title="actions", metavar="ACTION", required=True)
-    actions.add_parser("up", help="fetch, build the extension, start, wait").set_defaults(
-        handler=keycloak_up
-    )
-    actions.add_parser("down", help="stop the Keycloak that `up` started").set_defaults(
-        handler=keycloak_down
-    )
-    actions.add_parser("status", help="is it running and ready").set_defaults(
-        handler=keycloak_status
-    )
+    actions.add_parser(
+        "up",
+        help="fetch, build the extension, start, wait",
+        description=(
+            "Download Keycloak (checksum-verified, cached), build the extension, start"
+            " Keycloak and wait until it is ready; a running sandbox is reused."
+        ),
+        **examples(
+            "keycloak-duo-bridge sandbox keycloak up",
+            "KDB_SANDBOX_HTTP_PORT=8180 KDB_SANDBOX_MANAGEMENT_PORT=9100"
+            " keycloak-duo-bridge sandbox keycloak up",
+        ),
+    ).set_defaults(handler=keycloak_up)
+    actions.add_parser(
+        "down",
+        help="stop the Keycloak that `up` started",
+        description="Stop the sandbox Keycloak that `up` started.",
+    ).set_defaults(handler=keycloak_down)
+    actions.add_parser(
+        "status",
+        help="is it running and ready",
+        description="Say whether the sandbox Keycloak runs and is ready (exit 3 if not running).",
+    ).set_defaults(handler=keycloak_status)
 
     parts.add_parser(
-        "env", help='print KDB_* exports: eval "$(keycloak-duo-bridge sandbox env)"'
+        "env",
+        help='print KDB_* exports: eval "$(keycloak-duo-bridge sandbox env)"',
+        description=(
+            "Print shell exports of the KDB_* variables that point the other commands at"
+            " the sandbox Keycloak."
+        ),
+        **examples('eval "$(keycloak-duo-bridge sandbox env)"'),
     ).set_defaults(handler=env)
 
 

@@ -8,12 +8,24 @@ import uvicorn
 
 from keycloak_duo_bridge import logs
 from keycloak_duo_bridge.bridge.app import create_app
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.settings import load_settings
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="run the step-up bridge (Starlette on uvicorn)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the step-up bridge (Starlette on uvicorn)",
+        description=(
+            "Serve the step-up bridge, the admin console (/admin), Duo self-service"
+            " (/account/duo) and the admin API (/admin/api) until interrupted. It reads its"
+            " settings from KDB_* variables and checks its keys before it listens."
+        ),
+        **examples(
+            'eval "$(keycloak-duo-bridge sandbox env)" && keycloak-duo-bridge serve',
+            "KDB_BRIDGE_PORT=8100 keycloak-duo-bridge serve --host 0.0.0.0",
+        ),
+    )
     parser.add_argument("--host", help="address to listen on (default: KDB_BRIDGE_HOST)")
     parser.add_argument("--port", type=int, help="port to listen on (default: KDB_BRIDGE_PORT)")
     parser.set_defaults(handler=run)

@@ -16,47 +16,97 @@ from keycloak_duo_bridge.cli._admin import (
     settings,
     wiring_of,
 )
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
+
+_ABOUT = {
+    TenantKind.PARTNER: (
+        "Partner realms: a managed-service provider's partners. A partner's Duo settings are"
+        " the defaults of its clients."
+    ),
+    TenantKind.CLIENT: (
+        "Client realms: the organisations a partner serves, each its own Keycloak realm made"
+        " from the client realm template, under one partner."
+    ),
+}
+_CREATE_EXAMPLES = {
+    TenantKind.PARTNER: (
+        "keycloak-duo-bridge partner create acme --display-name 'Acme (partner)'",
+        "keycloak-duo-bridge partner create acme --branding-url https://login.acme.example",
+    ),
+    TenantKind.CLIENT: (
+        "keycloak-duo-bridge client create globex --partner acme",
+        "keycloak-duo-bridge client create globex --partner acme --display-name Globex --json",
+    ),
+}
 
 
 def register(subparsers: Subparsers) -> None:
     for kind in TenantKind:
-        parser = subparsers.add_parser(kind.value, help=f"{kind.value} realms")
+        word = kind.value
+        parser = subparsers.add_parser(word, help=f"{word} realms", description=_ABOUT[kind])
         actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
 
-        create = actions.add_parser("create", help=f"create a {kind.value} realm (idempotent)")
-        create.add_argument("name")
-        create.add_argument("--display-name")
+        create = actions.add_parser(
+            "create",
+            help=f"create a {word} realm (idempotent)",
+            description=(
+                f"Create the {word} realm NAME from its realm template. Creating one that"
+                " exists already changes nothing and shows it."
+            ),
+            **examples(*_CREATE_EXAMPLES[kind]),
+        )
+        create.add_argument("name", help=f"the {word}'s realm name")
+        create.add_argument("--display-name", help="the name people see (default: NAME)")
         if kind is TenantKind.PARTNER:
             create.add_argument("--branding-url", help="becomes the realm's frontendUrl")
         else:
-            create.add_argument("--partner", required=True)
+            create.add_argument("--partner", required=True, help="the partner this client is under")
         add_json(create)
         create.set_defaults(handler=create_tenant, kind=kind)
 
-        show = actions.add_parser("show", help=f"show one {kind.value}")
-        show.add_argument("name")
+        show = actions.add_parser(
+            "show",
+            help=f"show one {word}",
+            description=f"Show the {word} realm NAME: its kind, display name and links.",
+        )
+        show.add_argument("name", help=f"the {word}'s realm name")
         add_json(show)
         show.set_defaults(handler=show_tenant, kind=kind)
 
-        listing = actions.add_parser("list", help="partners and their clients, as a tree")
+        listing = actions.add_parser(
+            "list",
+            help="partners and their clients, as a tree",
+            description="List every partner realm with its client realms under it.",
+        )
         add_json(listing)
         listing.set_defaults(handler=list_tenants, kind=kind)
 
-        update = actions.add_parser("update", help=f"change a {kind.value}")
-        update.add_argument("name")
-        update.add_argument("--display-name")
+        update = actions.add_parser(
+            "update",
+            help=f"change a {word}",
+            description=f"Change the {word} NAME; options not given stay as they are.",
+        )
+        update.add_argument("name", help=f"the {word}'s realm name")
+        update.add_argument("--display-name", help="the new name people see")
         if kind is TenantKind.PARTNER:
             urls = update.add_mutually_exclusive_group()
-            urls.add_argument("--branding-url")
-            urls.add_argument("--no-branding-url", action="store_true")
+            urls.add_argument("--branding-url", help="the new frontendUrl of the realm")
+            urls.add_argument(
+                "--no-branding-url", action="store_true", help="remove the realm's frontendUrl"
+            )
         else:
             update.add_argument("--partner", help="move the client to another partner")
         add_json(update)
         update.set_defaults(handler=update_tenant, kind=kind)
 
-        delete = actions.add_parser("delete", help=f"delete a {kind.value} realm")
-        delete.add_argument("name")
+        delete = actions.add_parser(
+            "delete",
+            help=f"delete a {word} realm",
+            description=(
+                f"Delete the {word} realm NAME and all its users, after asking (or with --yes)."
+            ),
+        )
+        delete.add_argument("name", help=f"the {word}'s realm name")
         delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         if kind is TenantKind.PARTNER:
             delete.add_argument(

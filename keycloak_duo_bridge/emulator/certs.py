@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CertificatePaths", "ensure_certificates", "names_for"]
+__all__ = ["CertificatePaths", "ensure_certificates", "names_for", "spki_pin"]
 
 CA_DAYS = 3650
 SERVER_DAYS = 365
@@ -168,3 +170,17 @@ def ensure_certificates(data_dir: Path, host: str) -> CertificatePaths:
     if not _server_covers(paths, ca, names):
         _make_server(paths, ca, ca_key, names)
     return paths
+
+
+def spki_pin(cert_path: Path) -> str:
+    """The certificate's public-key pin, ``sha256/<base64>``, as OkHttp and HPKP spell it.
+
+    It is the SHA-256 of the DER SubjectPublicKeyInfo. Pinning clients (Duo's Java SDK,
+    through OkHttp's ``CertificatePinner``) accept a chain that contains a certificate with
+    this key; the CA's pin stays valid when the server certificate is renewed.
+    """
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "sha256/" + base64.b64encode(hashlib.sha256(spki).digest()).decode()

@@ -42,6 +42,16 @@ TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+# A refused health check answers its FAIL envelope with HTTP 200. Duo documents no status
+# for it; the evidence is that Duo's Java SDK, which reads a body only from a 2xx answer,
+# reports Duo's own "invalid_client" message for bad credentials (seen in a Keycloak
+# authenticator's logs), and that Duo's Go and Node SDK tests serve the envelope as a 200.
+# An outage (injected "fail") answers 503: by analogy with Duo's Auth API, whose envelope
+# code starts with the HTTP status. docs/duo-emulator.md lists each choice and its evidence.
+HEALTH_REFUSED_STATUS = 200
+HEALTH_OUTAGE_STATUS = 503
+
+
 def _health_fail(code: int, message: str, detail: str, now: float, status: int) -> JSONResponse:
     body = {
         "stat": "FAIL",
@@ -66,7 +76,11 @@ async def health_check(request: Request) -> Response:
             "health_check", f"fault_{mode}", client_id=params.get("client_id"), connection=conn
         )
         outage = _health_fail(
-            50301, "Service Unavailable", "The service is temporarily unavailable.", now, 503
+            50301,
+            "Service Unavailable",
+            "The service is temporarily unavailable.",
+            now,
+            HEALTH_OUTAGE_STATUS,
         )
         return await fault_response(request, mode, outage)
     try:
@@ -87,7 +101,7 @@ async def health_check(request: Request) -> Response:
             detail=exc.detail,
             connection=conn,
         )
-        return _health_fail(40002, "invalid_client", exc.description, now, 400)
+        return _health_fail(40002, "invalid_client", exc.description, now, HEALTH_REFUSED_STATUS)
     state.record("health_check", "ok", client_id=assertion.client_id, connection=conn)
     return JSONResponse({"stat": "OK", "response": {"timestamp": int(now)}})
 

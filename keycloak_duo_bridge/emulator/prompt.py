@@ -19,7 +19,12 @@ from keycloak_duo_bridge.emulator.state import EmulatorState
 __all__ = ["PROMPT_PATH", "routes"]
 
 PROMPT_PATH = "/frame/prompt/{txn_id}"
-EXPIRED = "This login request has expired or was already used. Start the login again."
+EXPIRED = "This login request has expired. Go back to the application and sign in again."
+FINISHED = (
+    "This login is already finished, and the application has its answer. Go back to the"
+    " application; if it did not sign you in, sign in again there."
+)
+STALE = "That page was out of date. This is where your login stands now."
 BAD_PHONE = "Enter your mobile number in international format, for example +14155550123."
 BAD_PASSCODE = "Incorrect passcode. Try again."
 
@@ -57,12 +62,21 @@ def _finish(request: Request, txn: Transaction, outcome: Outcome) -> Response:
     return RedirectResponse(callback_url(txn, code), status_code=303)
 
 
+def _gone(state: EmulatorState, txn_id: str) -> Response:
+    """A prompt that is no longer open: finished (a Back after it ended) or expired."""
+    if state.finished(txn_id):
+        context = {"title": "Login finished", "message": FINISHED}
+    else:
+        context = {"title": "Login expired", "message": EXPIRED}
+    return render("gone.html", context, status_code=404)
+
+
 async def show_prompt(request: Request) -> Response:
     """``GET``: the current step of an open prompt."""
     state = emulator_state(request)
     txn = state.transaction(request.path_params["txn_id"])
     if txn is None:
-        return render("error.html", {"message": EXPIRED}, status_code=404)
+        return _gone(state, request.path_params["txn_id"])
     return _show(txn, state)
 
 
@@ -71,11 +85,13 @@ async def answer_prompt(request: Request) -> Response:
     state = emulator_state(request)
     txn = state.transaction(request.path_params["txn_id"])
     if txn is None:
-        return render("error.html", {"message": EXPIRED}, status_code=404)
+        return _gone(state, request.path_params["txn_id"])
     form = await request.form()
     action = str(form.get("action", ""))
     if action not in _ACTIONS[txn.step]:
-        return render("error.html", {"message": f"Unexpected action {action!r}."}, status_code=400)
+        # A form from a page the login has moved past (Back, a second tab): show the step.
+        txn.message = STALE
+        return _again(txn)
     txn.message = ""
     answer = _HANDLERS[action]
     return answer(request, txn, {k: v for k, v in form.items() if isinstance(v, str)})

@@ -11,23 +11,30 @@ import uvicorn
 
 from keycloak_duo_bridge import serving
 from keycloak_duo_bridge.emulator.app import create_app
-from keycloak_duo_bridge.emulator.certs import CertificatePaths, ensure_certificates
+from keycloak_duo_bridge.emulator.certs import CertificatePaths, ensure_certificates, spki_pin
 from keycloak_duo_bridge.emulator.client import EmulatorControl
 from keycloak_duo_bridge.emulator.errors import EmulatorError
 from keycloak_duo_bridge.emulator.model import Integration
 from keycloak_duo_bridge.emulator.state import EmulatorState
 
-__all__ = ["RunningEmulator", "api_host_for", "bind", "serve", "start_emulator"]
+__all__ = ["HTTPS_PORT", "RunningEmulator", "api_host_for", "bind", "serve", "start_emulator"]
 
 _WILDCARDS = {"", "0.0.0.0", "::"}  # noqa: S104 - names to recognise, not to bind
 
 
+HTTPS_PORT = 443
+
+
 def api_host_for(host: str, port: int) -> str:
-    """The ``api_host`` clients should use: ``host:port`` (``localhost`` for a wildcard)."""
+    """The ``api_host`` clients should use: ``host:port`` (``localhost`` for a wildcard).
+
+    On port 443 it is the bare host, as Duo's own API hosts are: Duo's Java SDK pins
+    certificates per host name and refuses a host with a port.
+    """
     name = "localhost" if host in _WILDCARDS else host
     if ":" in name and not name.startswith("["):
         name = f"[{name}]"
-    return f"{name}:{port}"
+    return name if port == HTTPS_PORT else f"{name}:{port}"
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -59,6 +66,11 @@ class RunningEmulator(serving.StopOnExit):
     state: EmulatorState
     control: EmulatorControl
     _server: serving.ServerThread = field(repr=False)
+
+    @property
+    def ca_pin(self) -> str:
+        """The CA's public-key pin, ``sha256/<base64>``, for certificate-pinning clients."""
+        return spki_pin(self.ca_path)
 
     def stop(self) -> None:
         """Stop serving and wait for the thread."""

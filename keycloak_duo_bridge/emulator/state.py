@@ -51,6 +51,7 @@ class EmulatorState:
         self._faults = Faults()
         self._jtis: dict[tuple[str, str], float] = {}
         self._transactions: dict[str, Transaction] = {}
+        self._finished: dict[str, float] = {}  # prompt id: when it ended, for a later Back
         self._grants: dict[str, Grant] = {}
         self._events: list[Event] = []
 
@@ -183,7 +184,18 @@ class EmulatorState:
         with self._lock:
             self._grants[code] = grant
             self._transactions.pop(txn.txn_id, None)
+            now = self.clock()
+            self._finished = {
+                k: t for k, t in self._finished.items() if t + TRANSACTION_LIFETIME >= now
+            }
+            self._finished[txn.txn_id] = now
         return code
+
+    def finished(self, txn_id: str) -> bool:
+        """Whether this prompt ended lately (the browser went Back to it)."""
+        with self._lock:
+            ended = self._finished.get(txn_id)
+            return ended is not None and ended + TRANSACTION_LIFETIME >= self.clock()
 
     def redeem(self, code: str, *, client_id: str, redirect_uri: str | None) -> Grant:
         """Exchange a code once; any attempt uses it up. Raise :class:`InvalidGrantError`."""

@@ -27,11 +27,24 @@ def _admin(settings: Settings, realm: str) -> KeycloakAdmin:
     )
 
 
-def ensure_app(settings: Settings, realm: str, client_id: str, redirect_uri: str) -> None:
+def ensure_app(
+    settings: Settings,
+    realm: str,
+    client_id: str,
+    redirect_uri: str,
+    *,
+    post_logout_redirect_uri: str | None = None,
+) -> None:
     """A public OIDC application with the code flow (and direct grants, to prove they fail).
 
-    An existing one is brought to ``redirect_uri``, since the demo's port may change.
+    An existing one is brought to ``redirect_uri`` (and ``post_logout_redirect_uri``, where
+    Keycloak may send the browser after sign-out), since the demo's port may change.
     """
+    attributes = (
+        {}
+        if post_logout_redirect_uri is None
+        else {"post.logout.redirect.uris": post_logout_redirect_uri}
+    )
     try:
         admin = _admin(settings, realm)
         uuid = admin.get_client_id(client_id)
@@ -44,10 +57,17 @@ def ensure_app(settings: Settings, realm: str, client_id: str, redirect_uri: str
                     "directAccessGrantsEnabled": True,
                     "redirectUris": [redirect_uri],
                     "webOrigins": ["+"],
+                    "attributes": attributes,
                 }
             )
-        elif admin.get_client(uuid).get("redirectUris") != [redirect_uri]:
-            admin.update_client(uuid, {"redirectUris": [redirect_uri]})  # the app moved port
+            return
+        client = admin.get_client(uuid)
+        known = client.get("attributes") or {}
+        if client.get("redirectUris") != [redirect_uri] or any(
+            known.get(k) != v for k, v in attributes.items()
+        ):  # the app moved port
+            update = {"redirectUris": [redirect_uri], "attributes": {**known, **attributes}}
+            admin.update_client(uuid, update)
     except PythonKeycloakError as exc:
         raise KeycloakError(f"could not create application {client_id!r} in {realm!r}") from exc
 

@@ -116,10 +116,11 @@ def start(settings: Settings, progress: Progress) -> Stack:
             realm=CLIENT,
             client_id=APP,
             redirect_uri=f"{app_url}/callback",
+            post_logout_redirect_uri=f"{app_url}/signed-out",
         )
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
         resources.enter_context(start_in_thread(config, app_sock, name="demo application"))
-        _provision(stack_settings, emulator, demo, f"{app_url}/callback", progress)
+        _provision(stack_settings, emulator, demo, app_url, progress)
     except BaseException:
         resources.close()
         if started:
@@ -133,7 +134,7 @@ def _provision(
     settings: Settings,
     emulator: RunningEmulator,
     demo: dict[str, str],
-    redirect_uri: str,
+    app_url: str,
     progress: Progress,
 ) -> None:
     admin = Keycloak.from_settings(settings)
@@ -153,7 +154,13 @@ def _provision(
     progress(f"Duo credentials on realm {CLIENT}: health check {result.verification}")
     wires = wiring.Wiring.of(settings)
     duo_settings.set_enabled(admin, CLIENT, enabled=True, wires=wires)
-    provision.ensure_app(settings, CLIENT, APP, redirect_uri)
+    provision.ensure_app(
+        settings,
+        CLIENT,
+        APP,
+        f"{app_url}/callback",
+        post_logout_redirect_uri=f"{app_url}/signed-out",
+    )
     provision.ensure_realm_admin(settings, PARTNER, PARTNER_ADMIN, demo[PARTNER_ADMIN])
     for name, enrolled in USERS.items():
         provision.ensure_user(settings, CLIENT, name, demo[name])

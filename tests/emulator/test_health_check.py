@@ -31,7 +31,7 @@ def _check(emu: AppUnderTest, **overrides: Any) -> dict[str, Any]:
     }
     response = emu.client.post(PATH, data=data)
     body: dict[str, Any] = response.json()
-    assert response.status_code == (200 if body["stat"] == "OK" else 400)
+    assert response.status_code == 200
     return body
 
 
@@ -143,6 +143,15 @@ def test_remembered_jtis_expire(emu: AppUnderTest) -> None:
     emu.clock.now += 3600
     assert _check(emu, exp=emu.clock.now + 300)["stat"] == "OK"
     assert len(emu.state._jtis) == 1
+
+
+def test_refusal_is_a_200_envelope(emu: AppUnderTest) -> None:
+    """A refused health check is HTTP 200 with ``stat: FAIL``, the only status Java's SDK reads."""
+    response = emu.client.post(PATH, data={"client_id": emu.app.client_id})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["stat"] == "FAIL"
+    assert response.json()["message"] == "invalid_client"
 
 
 def test_fault_fail(emu: AppUnderTest) -> None:

@@ -114,12 +114,64 @@ def test_finished_prompt_cannot_be_replayed(emu: AppUnderTest) -> None:
     assert emu.client.post(page, data={"action": "approve"}).status_code == 404
 
 
+def test_back_to_a_finished_prompt_says_one_thing(emu: AppUnderTest) -> None:
+    """Back to a finished prompt says the login is finished, and blames no application."""
+    emu.state.put_user("back", behavior="prompt", enrolled=True, phone=None)
+    page = _open(emu, "back")
+    emu.client.post(page, data={"action": "push"})
+    emu.client.post(page, data={"action": "approve"})
+    again = emu.client.get(page)
+    assert again.status_code == 404
+    assert "already finished" in again.text
+    assert "expired" not in again.text
+    assert "invalid request" not in again.text
+    emu.clock.now += TRANSACTION_LIFETIME + 1
+    later = emu.client.get(page)
+    assert "expired" in later.text
+    assert "already finished" not in later.text
+
+
+def test_finished_prompts_are_forgotten_after_their_lifetime(emu: AppUnderTest) -> None:
+    """The record of finished prompts does not grow without end."""
+    emu.state.put_user("old", behavior="prompt", enrolled=True, phone=None)
+    first = _open(emu, "old")
+    emu.client.post(first, data={"action": "push"})
+    emu.client.post(first, data={"action": "approve"})
+    emu.clock.now += TRANSACTION_LIFETIME + 1
+    later = emu.client.get(authorize_url(emu.app, duo_uname="old", exp=emu.clock.now + 300))
+    second = later.headers["location"]
+    emu.client.post(second, data={"action": "push"})
+    emu.client.post(second, data={"action": "approve"})
+    assert list(emu.state._finished) == [second.rsplit("/", 1)[-1]]
+
+
 def test_action_out_of_step(emu: AppUnderTest) -> None:
-    """An action the current step does not offer is refused."""
+    """A form from a page the login moved past shows the current step, with a note."""
     page = _open(emu, "eve")
     response = emu.client.post(page, data={"action": "approve"})
-    assert response.status_code == 400
+    assert (response.status_code, response.headers["location"]) == (303, page)
+    shown = emu.client.get(page).text
+    assert "That page was out of date" in shown
+    assert "Protect your account" in shown
     assert emu.state.user("eve") is None
+
+
+def test_passcode_option_says_where_passcodes_come_from(emu: AppUnderTest) -> None:
+    """The passcode field links to the control API entry that holds the user's passcode."""
+    emu.state.put_user("pia", behavior="prompt", enrolled=True, phone=None)
+    shown = emu.client.get(_open(emu, "pia")).text
+    assert 'href="/emulator/users/pia"' in shown
+    assert "Duo Mobile app" in shown
+    passcode = emu.client.get("/emulator/users/pia").json()["passcode"]
+    assert passcode == emu.state.user("pia").passcode  # type: ignore[union-attr]
+
+
+def test_home_page(emu: AppUnderTest) -> None:
+    """The root URL is a small page naming the API host and the control API."""
+    response = emu.client.get("/")
+    assert response.status_code == 200
+    assert '<code id="api-host">testserver</code>' in response.text
+    assert 'href="/emulator/events"' in response.text
 
 
 def test_prompt_events(emu: AppUnderTest) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -11,6 +12,7 @@ from playwright.sync_api import Page
 
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from tests.emulator.helpers import sdk_client
+from tests.fixtures_console import axe_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -87,3 +89,58 @@ def test_passcode(
     page.click("#verify")
     claims = _exchange(page, client, state, "browser-code")
     assert claims["auth_context"]["factor"] == "duo_mobile_passcode"
+
+
+def test_back_after_approving_says_one_thing(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """Back from the application to the finished prompt shows one message: login finished."""
+    duo_emulator.control.set_user("browser-back", enrolled=True, phone="+15555550100")
+    state, client = _login(page, duo_emulator, duo_integration, "browser-back")
+    page.click("#push")
+    page.click("#approve")
+    _exchange(page, client, state, "browser-back")
+    page.go_back()
+    assert page.inner_text("h1") == "Login finished"
+    text = page.inner_text("main")
+    assert "already finished" in text
+    assert "invalid request" not in text
+    assert "expired" not in text
+
+
+def test_passcode_help_leads_to_the_passcode(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """The passcode help's link opens the control API entry; its passcode signs the user in."""
+    duo_emulator.control.set_user("browser-help", enrolled=True)
+    state, client = _login(page, duo_emulator, duo_integration, "browser-help")
+    assert "Duo Mobile app" in page.inner_text("#passcode-help")
+    with page.context.expect_page() as opened:
+        page.click("#passcode-source")
+    entry = opened.value
+    entry.wait_for_load_state()
+    passcode = json.loads(entry.inner_text("body"))["passcode"]
+    entry.close()
+    page.fill("#passcode", passcode)
+    page.click("#verify")
+    claims = _exchange(page, client, state, "browser-help")
+    assert claims["auth_context"]["factor"] == "duo_mobile_passcode"
+
+
+def test_pages_pass_axe(
+    page: Page, duo_emulator: RunningEmulator, duo_integration: IntegrationCredentials
+) -> None:
+    """axe-core finds no WCAG 2.1 A/AA problem on the home page or any step of the prompt."""
+    page.goto(f"{duo_emulator.base_url}/")
+    assert axe_violations(page) == []
+    duo_emulator.control.set_user("browser-axe", enrolled=True, phone="+15555550100")
+    _login(page, duo_emulator, duo_integration, "browser-axe")
+    assert axe_violations(page) == []  # the factor choice, with the passcode help
+    page.click("#push")
+    assert axe_violations(page) == []
+    page.click("#deny")
+    assert axe_violations(page) == []
+    _login(page, duo_emulator, duo_integration, "browser-axe-new")
+    assert axe_violations(page) == []  # enrolment
+    page.goto(f"{duo_emulator.base_url}/frame/prompt/gone")
+    assert axe_violations(page) == []

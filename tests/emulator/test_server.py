@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import socket
 import ssl
 import threading
@@ -76,6 +78,38 @@ def test_stale_or_foreign_ca_is_replaced(tmp_path: Path, monkeypatch: pytest.Mon
 def test_api_host_for(host: str, expected: str) -> None:
     """Clients get ``host:port``, ``localhost`` for a wildcard, brackets for IPv6."""
     assert server.api_host_for(host, 8443) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("127.0.0.2", "127.0.0.2"), ("0.0.0.0", "localhost"), ("::1", "[::1]")],  # noqa: S104
+)
+def test_api_host_on_port_443_is_the_bare_host(host: str, expected: str) -> None:
+    """On port 443 the API host has no port, as Duo's do (the Java SDK pins bare hosts)."""
+    assert server.api_host_for(host, 443) == expected
+
+
+def test_ca_pin_is_the_sha256_of_the_ca_public_key(tmp_path: Path) -> None:
+    """The pin is ``sha256/`` and the base64 SHA-256 of the CA's SubjectPublicKeyInfo."""
+    paths = certs.ensure_certificates(tmp_path, "127.0.0.1")
+    ca = x509.load_pem_x509_certificate(paths.ca.read_bytes())
+    spki = ca.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    expected = "sha256/" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    assert certs.spki_pin(paths.ca) == expected
+    assert len(base64.b64decode(expected.removeprefix("sha256/"))) == 32
+    certs.ensure_certificates(tmp_path, "duo.test")  # a renewed server certificate
+    assert certs.spki_pin(paths.ca) == expected
+
+
+def test_running_emulator_pin_matches_its_chain(tmp_path: Path) -> None:
+    """The running emulator's ``ca_pin`` is the pin of the CA that issued its certificate."""
+    with server.start_emulator(tmp_path) as emulator:
+        assert emulator.ca_pin == certs.spki_pin(emulator.ca_path)
+        cert = x509.load_pem_x509_certificate((tmp_path / "server.pem").read_bytes())
+        ca = x509.load_pem_x509_certificate(emulator.ca_path.read_bytes())
+        assert cert.issuer == ca.subject
 
 
 def test_busy_port(tmp_path: Path) -> None:
@@ -172,7 +206,9 @@ def test_cli_serves_with_integrations(
 
     def fake_serve(data_dir: Path, **kwargs: Any) -> None:
         calls.append({"data_dir": data_dir, **kwargs})
-        kwargs["announce"](data_dir / "ca.pem", "https://127.0.0.1:9999")
+        kwargs["announce"](certs.ensure_certificates(data_dir, "127.0.0.1").ca, url)
+
+    url = "https://127.0.0.1:9999"
 
     monkeypatch.setattr(cli, "serve", fake_serve)
     argv = ["emulator", "--port", "9999", "--data-dir", str(tmp_path)]
@@ -182,10 +218,16 @@ def test_cli_serves_with_integrations(
     assert f"Duo emulator CA: {tmp_path / 'ca.pem'}" in out
     assert "https://127.0.0.1:9999 (api_host 127.0.0.1:9999)" in out
     assert "DICLICLICLICLICLICLI (allow)" in out
+    assert f"Duo emulator CA pin: {certs.spki_pin(tmp_path / 'ca.pem')}" in out
     assert SECRET not in out
     (call,) = calls
     assert call["port"] == 9999
     assert call["integrations"][0].new_user_policy == "allow"
+    url = "https://127.0.0.2"  # as serve() spells it on port 443
+    assert (
+        main(["emulator", "--host", "127.0.0.2", "--port", "443", "--data-dir", str(tmp_path)]) == 0
+    )
+    assert "listening on https://127.0.0.2 (api_host 127.0.0.2)" in capsys.readouterr().out
 
 
 def test_cli_warns_off_loopback(
