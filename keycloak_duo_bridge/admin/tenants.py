@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import wiring
+from keycloak_duo_bridge.admin import console_client, wiring
 from keycloak_duo_bridge.admin.effective import resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
 from keycloak_duo_bridge.admin.templates import load_template, validate_realm_name, validate_url
@@ -131,6 +131,7 @@ def create_representation(keycloak: Keycloak, new: NewTenant) -> Json:
         **(new.wires.attributes() if new.wires is not None else {}),
     }
     fold_profile(keycloak, representation)
+    console_client.fold(representation, new.wires.bridge_url if new.wires else keycloak.console_url)
     if new.wires is not None:
         wiring.fold_actions(keycloak, representation)
     return representation

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import console_client
 from keycloak_duo_bridge.admin.effective import resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak, merge_realm
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
@@ -198,6 +199,7 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
     if not action.get("enabled"):
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
     merge_realm(keycloak, realm, wires.attributes())
+    console_client.ensure(keycloak, realm, wires.bridge_url)
     scope_id = _scope_id(keycloak, realm)
     if scope_id is None:
         scope_id = keycloak.create_client_scope(realm, client_scope())
