@@ -304,7 +304,7 @@ def _keycloak_unavailable() -> Response:
 async def keycloak_error(request: Request, exc: Exception) -> Response:
     """Keycloak could not say who is signed in, or what they may do: a 502 page."""
     event(logger, "console page without Keycloak", path=request.url.path, reason=str(exc))
-    return _keycloak_unavailable()
+    return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
 
 
 def _no_sign_in(realm: str) -> Response:

@@ -21,7 +21,6 @@ from playwright.sync_api import Page
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
-from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -273,10 +272,7 @@ def test_tampered_expired_or_foreign_sessions_count_as_signed_out(
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     sealed = admin.cookies["kdb_admin_session"]
     key = cookie_key(provider.settings.bridge_cookie_secret.get_secret_value())  # type: ignore[union-attr]
-    caller = Caller(
-        provider.partner, "sub", provider.admin_user, frozenset(), manages_own_realm=True
-    )
-    expired = Session.of(ADMIN, caller, expires=int(time.time()) - 1).seal(key)
+    expired = Session.of(ADMIN, provider.partner, "sub", expires=int(time.time()) - 1).seal(key)
     flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
     tenant_page = f"/admin/tenants/{provider.client}"
     for value in (flipped, expired, sealed[:40], "x" * 5000):

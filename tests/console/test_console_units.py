@@ -7,6 +7,7 @@ tests/console/test_console_http.py and test_console_browser.py.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -17,11 +18,14 @@ from typing import Any, cast
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client
 from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.attributes import TenantKind
@@ -43,10 +47,29 @@ USER = Caller("acme", "u1", "alice", frozenset(), manages_own_realm=False)
 
 
 class Unreachable:
-    """A Keycloak admin adapter that reads realms (unless ``down``) and fails every other call."""
+    """A Keycloak admin adapter that reads realms and the known callers (unless ``down``) and
+    fails every other call."""
 
     def __init__(self, realms: dict[str, dict[str, str]], *, down: bool) -> None:
         self.realms, self.down = realms, down
+        self.callers = {c.subject: c for c in (MASTER_ADMIN, USER)}
+
+    def _caller(self, user_id: str) -> Caller:
+        if self.down:
+            raise KeycloakUnreachableError("Keycloak is unreachable")
+        return self.callers[user_id]
+
+    def get_user(self, realm: str, user_id: str) -> Json:
+        del realm
+        return {"id": user_id, "username": self._caller(user_id).username, "enabled": True}
+
+    def get_effective_realm_roles(self, realm: str, user_id: str) -> list[str]:
+        del realm
+        return sorted(self._caller(user_id).realm_roles)
+
+    def get_effective_client_roles(self, realm: str, user_id: str, client_id: str) -> list[str]:
+        del realm, client_id
+        return ["manage-realm"] if self._caller(user_id).manages_own_realm else []
 
     def find_realm(self, realm: str) -> Json | None:
         if self.down:
@@ -78,7 +101,7 @@ class Console:
         return value.seal(self.services.cookie_key)
 
     def session(self, kind: str, caller: Caller) -> Session:
-        return Session.of(kind, caller, expires=int(time.time()) + 600)
+        return Session.of(kind, caller.realm, caller.subject, expires=int(time.time()) + 600)
 
     def request(
         self, method: str, path: str, cookies: dict[str, str], **kwargs: Any
@@ -230,8 +253,8 @@ def test_callback_tokens_from_another_realm_are_refused(
     async def exchange(*args: object, **kwargs: object) -> Json:
         return {"access_token": "a", "id_token": "i"}
 
-    async def signed_in(*args: object, **kwargs: object) -> Caller:
-        return dataclasses.replace(USER, realm="elsewhere")
+    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
+        return auth.Verified("elsewhere", f"{KC}/realms/elsewhere", {"sub": "u1"})
 
     mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
     monkeypatch.setattr(mount.app.state.console, "client", client)
@@ -316,11 +339,13 @@ def access_token(**changes: Any) -> str:
         "typ": "Bearer",
         "iat": now,
         "exp": now + 3600,
+        "azp": console_client.CLIENT_ID,
         "preferred_username": "alice",
         "realm_access": {"roles": ["admin"]},
         "resource_access": {"realm-management": {"roles": ["manage-realm"]}},
         **changes,
     }
+    claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": JWK["kid"]})
 
 
@@ -340,19 +365,38 @@ def id_token(kid: str = JWK["kid"], **changes: Any) -> str:
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
+def repeated(token: str, part: int, member: str) -> str:
+    """``token`` with a second copy of ``member`` in its header (0) or payload (1), re-signed;
+    the copy comes last, so a reader where the last copy wins sees ``"forged"``."""
+    parts = token.split(".")
+    text = base64.urlsafe_b64decode(parts[part] + "==").decode()
+    parts[part] = jws_b64(text[:-1] + f',"{member}":"forged"}}')
+    signing_input = f"{parts[0]}.{parts[1]}".encode()
+    signature = KEY.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{parts[0]}.{parts[1]}.{jws_b64(signature)}"
+
+
+def jws_b64(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 async def acme_keys(realm: str, kid: str | None) -> Json:
     assert realm == "acme"
     return {"keys": [JWK]}
 
 
-def signed_in(tokens: Json) -> Caller:
+def signed_in(tokens: Json) -> auth.Verified:
     return run(oidc.signed_in(tokens, acme_keys, nonce="n1"))
 
 
-def test_signed_in_gives_the_verified_caller() -> None:
-    """Matching access and ID tokens give the caller, with roles, from the access token."""
-    caller = signed_in({"access_token": access_token(), "id_token": id_token()})
-    assert caller == Caller("acme", "u1", "alice", frozenset({"admin"}), manages_own_realm=True)
+def test_signed_in_gives_the_verified_subject_only() -> None:
+    """Matching access and ID tokens give the realm and subject; no name or role is taken."""
+    verified = signed_in({"access_token": access_token(), "id_token": id_token()})
+    assert (verified.realm, verified.subject) == ("acme", "u1")
+    assert "realm_access" not in repr(verified)
+    addressed = id_token(aud=["app", console_client.CLIENT_ID], azp=console_client.CLIENT_ID)
+    assert signed_in({"access_token": access_token(), "id_token": addressed}).subject == "u1"
 
 
 @pytest.mark.parametrize(
@@ -367,9 +411,41 @@ def test_signed_in_gives_the_verified_caller() -> None:
         ({"access_token": access_token(), "id_token": id_token("other")}, "key is unknown"),
         (
             {"access_token": access_token(), "id_token": id_token(aud="app")},
-            "Audience doesn.t match",
+            "not addressed to the console",
         ),
-        ({"access_token": access_token(), "id_token": id_token(nonce=None)}, "nonce"),
+        (
+            {"access_token": access_token(), "id_token": id_token(aud={"kdb-console": 1})},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(), "id_token": id_token(azp="app")},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(), "id_token": id_token(typ="Bearer")},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(azp="app"), "id_token": id_token()},
+            "issued to another application",
+        ),
+        (
+            {"access_token": access_token(azp=None), "id_token": id_token()},
+            "issued to another application",
+        ),
+        (
+            {"access_token": repeated(access_token(), 1, "azp"), "id_token": id_token()},
+            "repeats a member",
+        ),
+        (
+            {"access_token": access_token(), "id_token": repeated(id_token(), 0, "kid")},
+            "repeats a member",
+        ),
+        (
+            {"access_token": access_token(), "id_token": repeated(id_token(), 1, "nonce")},
+            "repeats a member",
+        ),
+        ({"access_token": access_token(), "id_token": id_token(nonce=None)}, "another sign-in"),
         ({"access_token": access_token(), "id_token": id_token(nonce="n2")}, "another sign-in"),
         ({"access_token": access_token(), "id_token": id_token(sub="u2")}, "another sign-in"),
         (
@@ -379,7 +455,8 @@ def test_signed_in_gives_the_verified_caller() -> None:
     ],
 )
 def test_signed_in_refuses_tokens_that_do_not_belong_together(tokens: Json, message: str) -> None:
-    """Missing tokens, a bad access token, an unknown kid, another audience or nonce: refused."""
+    """Missing tokens, a bad access token, an unknown kid, another audience, client or nonce,
+    a repeated member: refused."""
     with pytest.raises(oidc.SignInError, match=message):
         signed_in(tokens)
 
@@ -406,14 +483,14 @@ NOW = 1_000_000.0
 
 
 def session(**changes: Any) -> Session:
-    return dataclasses.replace(Session.of(ADMIN, USER, expires=int(NOW) + 60), **changes)
+    made = Session.of(ADMIN, USER.realm, USER.subject, expires=int(NOW) + 60)
+    return dataclasses.replace(made, **changes)
 
 
 def test_sealed_values_round_trip() -> None:
     """A value opens as what was sealed, until its expiry (inclusive)."""
     value = session()
     assert Session.open(value.seal(KEY_BYTES), KEY_BYTES, now=NOW + 60) == value
-    assert value.caller == USER
     assert value.csrf_ok(value.csrf)
     assert not value.csrf_ok(value.csrf[:-1])
     assert not value.csrf_ok(None)
