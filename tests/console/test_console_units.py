@@ -449,6 +449,10 @@ def test_signed_in_gives_the_verified_subject_only() -> None:
         ({"access_token": access_token(), "id_token": id_token(nonce="n2")}, "another sign-in"),
         ({"access_token": access_token(), "id_token": id_token(sub="u2")}, "another sign-in"),
         (
+            {"access_token": access_token(), "id_token": id_token(iss="https://x/realms/acme")},
+            "another sign-in",
+        ),
+        (
             {"access_token": access_token(), "id_token": id_token(exp=int(time.time()) - 60)},
             "expired",
         ),
