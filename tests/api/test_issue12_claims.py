@@ -192,8 +192,8 @@ def test_item1_forged_master_admin_claim_gives_no_master_rights(
     stack_settings: Settings,
 ) -> None:
     """realm_access ["admin"] written by a mapper in master makes nobody a master admin: the
-    token Keycloak signs is refused (a repeated member), and the claim alone under master's
-    own key gets 403 everywhere; nothing changes."""
+    token Keycloak signs gets 403, and so does the claim under master's own key, everywhere;
+    nothing changes."""
     master = realm_admin(keycloak_sandbox, "master")
     name = f"nobody-{uuid.uuid4().hex[:8]}"
     user_id = master.create_user(
@@ -212,9 +212,7 @@ def test_item1_forged_master_admin_claim_gives_no_master_rights(
     component = f"issue12-master-rsa-{name}"
     try:
         token = password_grant(keycloak_sandbox.url, "master", forged["clientId"], name, PASSWORD)
-        text = payload_text(token)
-        assert text.count('"realm_access"') == 2, text
-        assert attack(client, token, fleet.c) == [401, 401]
+        assert attack(client, token, fleet.c) == [403, 403]  # Keycloak's token, as signed
         key, kid = provision.import_rsa_key(stack_settings, "master", component)
         time.sleep(stack_settings.bridge_jwks_refresh_interval + 0.1)
         alone = resigned({**last_copy_wins(token), "realm_access": {"roles": ["admin"]}}, key, kid)

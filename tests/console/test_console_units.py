@@ -34,7 +34,7 @@ from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import admin, oidc
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
-from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError
+from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError, NotFoundError
 from keycloak_duo_bridge.sandbox.ports import free_port
 from tests.aio import run
 from tests.bridge.test_app import ISSUER, JWK, KC, KEY, Fakes
@@ -57,6 +57,8 @@ class Unreachable:
     def _caller(self, user_id: str) -> Caller:
         if self.down:
             raise KeycloakUnreachableError("Keycloak is unreachable")
+        if user_id not in self.callers:
+            raise NotFoundError("user in realm 'acme' does not exist")
         return self.callers[user_id]
 
     def get_user(self, realm: str, user_id: str) -> Json:
@@ -265,6 +267,67 @@ def test_callback_tokens_from_another_realm_are_refused(
     )
     assert (response.status_code, "Wrong realm" in response.text) == (400, True)
     assert "s3cret" not in repr(secret)
+
+
+def fake_sign_in(
+    console: Console,
+    monkeypatch: pytest.MonkeyPatch,
+    found: console_client.ConsoleClient | None,
+    subject: str,
+) -> httpx2.Response:
+    """The admin callback, with Keycloak's answers made up: the realm's console client
+    (``found``) and tokens that verify for ``subject`` of acme."""
+
+    async def client(realm: str) -> console_client.ConsoleClient | None:
+        del realm
+        return found
+
+    async def exchange(*args: object, **kwargs: object) -> Json:
+        return {"access_token": "a", "id_token": "i"}
+
+    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
+        return auth.Verified("acme", ISSUER, {"sub": subject})
+
+    use_keycloak(monkeypatch, console, down=False)
+    mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
+    monkeypatch.setattr(mount.app.state.console, "client", client)
+    monkeypatch.setattr(oidc, "exchange", exchange)
+    monkeypatch.setattr(oidc, "signed_in", signed_in)
+    return console.request(
+        "GET",
+        "/admin/callback?code=c&state=st",
+        sign_in_cookie(console, ADMIN),
+        follow_redirects=False,
+    )
+
+
+def test_callback_signs_in_the_user_keycloak_knows(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verified subject Keycloak knows gets a session holding only realm, subject, form token."""
+    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1")
+    assert response.headers["location"] == "/admin/"
+    sealed = response.cookies["kdb_admin_session"]
+    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    assert opened is not None
+    assert (opened.realm, opened.subject) == ("acme", "u1")
+
+
+def test_callback_for_a_user_keycloak_no_longer_has_is_refused(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens that verify for a user Keycloak does not have (deleted meanwhile): not signed in."""
+    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "gone")
+    assert (response.status_code, "no longer exists" in response.text) == (400, True)
+    assert "kdb_admin_session" not in response.cookies
+
+
+def test_callback_where_the_console_client_is_gone_creates_nothing(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The realm's console client removed between sign-in and callback: a clear 404 page."""
+    response = fake_sign_in(console, monkeypatch, None, "u1")
+    assert (response.status_code, "No console sign-in" in response.text) == (404, True)
 
 
 def test_unknown_pages_and_methods_are_pages_with_the_headers(console: Console) -> None:
