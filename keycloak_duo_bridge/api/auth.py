@@ -41,7 +41,7 @@ from keycloak_duo_bridge.errors import BridgeError, NotFoundError
 ALGORITHMS: Final = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 MANAGE_REALM: Final = "manage-realm"
 REALM_MANAGEMENT: Final = "realm-management"
-MAX_TOKEN_LENGTH: Final = 16384
+MAX_TOKEN_LENGTH: Final = 262144  # a master admin's token lists roles of every realm's client
 IDENTITY_TTL: Final = 10.0  # seconds a caller's rights, read from Keycloak, are reused
 IDENTITY_CACHE_SIZE: Final = 4096
 _ISSUER = re.compile(r"^https?://[^?#]+/realms/([A-Za-z0-9_.-]{1,255})$")
