@@ -330,6 +330,27 @@ def test_callback_where_the_console_client_is_gone_creates_nothing(
     assert (response.status_code, "No console sign-in" in response.text) == (404, True)
 
 
+def test_a_session_whose_user_keycloak_no_longer_has_is_signed_out(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed session for a user deleted (or disabled) in Keycloak counts as no session."""
+    use_keycloak(monkeypatch, console, down=False)
+    gone = Session.of(ADMIN, "acme", "deleted-user", expires=int(time.time()) + 600)
+    page = console.as_user("GET", "/admin/", gone)
+    assert (page.status_code, "Sign in with Keycloak" in page.text) == (200, True)
+    form = console.as_user("POST", "/admin/tenants/acme/duo/enabled", gone, data={"enabled": "off"})
+    assert form.status_code == 401
+
+
+def test_fold_without_a_bridge_url_adds_no_client() -> None:
+    """A realm made without a known bridge URL gets no console client in its create call."""
+    realm: Json = {"realm": "acme", "clients": [{"clientId": "app"}]}
+    console_client.fold(realm, None)
+    assert realm["clients"] == [{"clientId": "app"}]
+    console_client.fold(realm, BRIDGE)
+    assert [c["clientId"] for c in realm["clients"]] == ["app", console_client.CLIENT_ID]
+
+
 def test_unknown_pages_and_methods_are_pages_with_the_headers(console: Console) -> None:
     """Starlette's 404 and 405 under /admin and /account/duo carry the console's headers."""
     for path in ("/admin/no-such-page", "/account/duo/no/such/page"):
