@@ -40,6 +40,7 @@ CALLER_JWK = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(CALLER_KEY.public_
 class FakeKeycloak:
     """Realms, clients, required actions and client scopes, in memory; master's admin."""
 
+    url = KC  # learned defaults are kept per Keycloak URL
     console_url = "http://bridge.example"
 
     def get_user(self, realm: str, user_id: str) -> Json:
