@@ -54,20 +54,17 @@ def hardcoded(claim: str, value: str) -> dict[str, Any]:
     }
 
 
-def forged_client(mapper: dict[str, Any], *, keep_role_scopes: bool) -> dict[str, Any]:
-    """A public client with direct grants and the mapper; without Keycloak's own role claims
-    unless ``keep_role_scopes`` (then the token carries Keycloak's copy and the mapper's)."""
-    client: dict[str, Any] = {
+def forged_client(mapper: dict[str, Any]) -> dict[str, Any]:
+    """A public client with direct grants and the mapper, without Keycloak's role scopes."""
+    return {
         "clientId": f"forged-{uuid.uuid4().hex[:8]}",
         "publicClient": True,
         "directAccessGrantsEnabled": True,
         "standardFlowEnabled": False,
         "protocolMappers": [mapper],
+        "defaultClientScopes": ["profile", "basic"],
+        "optionalClientScopes": [],
     }
-    if not keep_role_scopes:
-        client["defaultClientScopes"] = ["profile", "basic"]
-        client["optionalClientScopes"] = []
-    return client
 
 
 def password_grant(url: str, realm: str, client_id: str, username: str, password: str) -> str:
@@ -161,7 +158,7 @@ def test_item1_forged_resource_access_claim_is_refused(  # noqa: PLR0917
     """A manage-clients admin's mapper granting manage-realm: Keycloak signs a token with
     two resource_access members, the last one the lie. It is refused (401), and so is the lie
     alone under the realm's own key (403); client realm c's Duo stays on and closed."""
-    forged = forged_client(hardcoded("resource_access", MANAGE_REALM), keep_role_scopes=False)
+    forged = forged_client(hardcoded("resource_access", MANAGE_REALM))
     clerk.create_client(forged)
     token = password_grant(keycloak_sandbox.url, fleet.p, forged["clientId"], "clerk", PASSWORD)
     assert payload_text(token).count('"resource_access"') == 2
@@ -207,7 +204,7 @@ def test_item1_forged_master_admin_claim_gives_no_master_rights(
             "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
         }
     )
-    forged = forged_client(hardcoded("realm_access", MASTER_ADMIN), keep_role_scopes=False)
+    forged = forged_client(hardcoded("realm_access", MASTER_ADMIN))
     master.create_client(forged)
     component = f"issue12-master-rsa-{name}"
     try:
