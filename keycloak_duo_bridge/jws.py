@@ -4,7 +4,9 @@ PyJWT (2.15) checks every base64 character of every segment in a Python loop, an
 bridge used to parse each request token four times (issuer, key id, algorithm, then the
 verified decode): about a tenth of its CPU per step-up. Here a token is split and decoded
 once, with C-speed checks; signatures are then verified with PyJWT's own algorithms.
-Pure functions, no I/O.
+A header or payload that repeats a member name is refused: readers disagree on which copy
+wins, so a repeated claim is how a forged value slips past one of them. Every JWT the
+package reads goes through :func:`parse`. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -58,9 +60,23 @@ def _decode(segment: str, name: str) -> bytes:
         raise JwsError(f"the {name} is not base64url") from None
 
 
+class _RepeatedMemberError(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refusing a name that comes twice (at any depth)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedMemberError
+    return found
+
+
 def _object(raw: bytes, name: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, object_pairs_hook=_unique)
+    except _RepeatedMemberError:
+        raise JwsError(f"the {name} repeats a member name") from None
     except (ValueError, RecursionError):
         raise JwsError(f"the {name} is not JSON") from None
     if not isinstance(value, dict):
@@ -69,7 +85,10 @@ def _object(raw: bytes, name: str) -> dict[str, Any]:
 
 
 def parse(token: str) -> Jws:
-    """Split and decode a compact JWS (JSON claims); nothing is verified yet."""
+    """Split and decode a compact JWS (JSON claims); nothing is verified yet.
+
+    JwsError for anything else, including a header or payload with a repeated member name.
+    """
     parts = token.split(".")
     if len(parts) != 3:  # noqa: PLR2004 - header.payload.signature
         raise JwsError("not a compact JWS")

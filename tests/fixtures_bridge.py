@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.admin import duo_settings, record, tenants, wiring
+from keycloak_duo_bridge.admin import console_client, duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
@@ -64,6 +64,9 @@ def bridge(stack_settings: Settings) -> Iterator[Bridge]:
     """One bridge, serving in a background thread for the whole session."""
     running = run_bridge(stack_settings)
     with running.server:
+        # setup, as the sandbox does it: master's console client points at this bridge
+        admin = Keycloak.from_settings(running.settings)
+        console_client.ensure(admin, running.settings.keycloak_admin_realm, running.url)
         yield running
 
 

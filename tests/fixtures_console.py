@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from keycloak_duo_bridge.admin import tenants
+from keycloak_duo_bridge.admin import console_client, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision
@@ -52,6 +52,8 @@ def provider(
     partner, client = f"pp-{suffix}", f"pc-{suffix}"
     tenants.create_partner(admin_keycloak, partner, display_name=f"Partner {suffix}")
     tenants.create_client(admin_keycloak, client, partner=partner, display_name=f"Client {suffix}")
+    for realm in (partner, client):  # their console clients, for this session's bridge
+        console_client.ensure(admin_keycloak, realm, bridge.url)
     for app in (APP_ID, APP2_ID):
         provision.ensure_app(stack_settings, client, app, app_redirect)
     provision.ensure_realm_admin(stack_settings, partner, "padmin", PASSWORD)

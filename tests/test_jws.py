@@ -50,6 +50,49 @@ def test_malformed_tokens_are_refused(token: str) -> None:
         jws.parse(token)
 
 
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "part"),
+    [
+        ('{"alg":"RS256","alg":"none"}', "{}", "header"),
+        ('{"alg":"RS256","kid":"a","kid":"b"}', "{}", "header"),
+        ('{"alg":"RS256"}', '{"sub":"u","sub":"v"}', "payload"),
+        (
+            '{"alg":"RS256"}',
+            (
+                '{"resource_access":{"realm-management":{"roles":[]},'
+                '"realm-management":{"roles":["manage-realm"]}}}'
+            ),
+            "payload",
+        ),
+        ('{"alg":"RS256"}', '{"a":[{"b":1,"b":2}]}', "payload"),
+    ],
+)
+def test_repeated_member_names_are_refused(header: str, payload: str, part: str) -> None:
+    """A header or payload naming a member twice, at any depth, is refused before any use."""
+    with pytest.raises(jws.JwsError, match=f"the {part} repeats a member name"):
+        jws.parse(f"{_b64(header)}.{_b64(payload)}.c2ln")
+
+
+def test_same_name_in_different_objects_is_no_repetition() -> None:
+    """One name in sibling or nested objects is not a repetition."""
+    payload = _b64('{"a":{"a":1},"b":{"a":2}}')
+    parsed = jws.parse(f"{_b64('{}')}.{payload}.c2ln")
+    assert parsed.claims == {"a": {"a": 1}, "b": {"a": 2}}
+
+
+REPEATED_ISSUER = '{"iss":"a","iss":"b"}'
+
+
+def test_repeated_members_are_refused_by_the_duo_reader() -> None:
+    """The Duo and emulator side (duo.jose) reads through the same parser."""
+    with pytest.raises(jose.JoseError):
+        jose.unverified_claims(f"{_b64('{}')}.{_b64(REPEATED_ISSUER)}.c2ln")
+
+
 def test_header_without_strings_has_no_algorithm_or_kid() -> None:
     """Non-string alg and kid read as absent."""
     header = base64.urlsafe_b64encode(b'{"alg":1,"kid":2}').decode().rstrip("=")

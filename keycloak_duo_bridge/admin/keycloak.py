@@ -71,11 +71,15 @@ WRITE_METHODS: Final = (
 class Keycloak:
     """Admin access to every realm of one Keycloak, through python-keycloak."""
 
-    def __init__(self, admin: KeycloakAdmin, *, url: str, username: str) -> None:
+    def __init__(
+        self, admin: KeycloakAdmin, *, url: str, username: str, console_url: str | None = None
+    ) -> None:
         self._admin = admin
         self._lock = threading.RLock()
         self.url = url
         self.username = username
+        self.console_url = console_url
+        """The bridge whose console client realms get when created or wired (None: none)."""
 
     def __repr__(self) -> str:
         return f"Keycloak(url={self.url!r}, username={self.username!r})"
@@ -90,7 +94,12 @@ class Keycloak:
             user_realm_name=settings.keycloak_admin_realm,
             timeout=timeout,
         )
-        return cls(admin, url=settings.keycloak_url, username=settings.keycloak_admin_username)
+        return cls(
+            admin,
+            url=settings.keycloak_url,
+            username=settings.keycloak_admin_username,
+            console_url=settings.bridge_url,
+        )
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -262,6 +271,41 @@ class Keycloak:
             if str(user.get("username", "")).lower() == username.lower():
                 return dict(user)
         return None
+
+    def get_user(self, realm: str, user_id: str) -> Json:
+        """The user whose id is ``user_id``; NotFoundError if there is none."""
+        return self._call(
+            f"read a user of realm {realm!r}",
+            realm,
+            lambda a: a.get_user(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+
+    def get_effective_realm_roles(self, realm: str, user_id: str) -> list[str]:
+        """The names of the user's effective realm roles (composites and groups expanded)."""
+        roles = self._call(
+            f"read a user's realm roles in realm {realm!r}",
+            realm,
+            lambda a: a.get_composite_realm_roles_of_user(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+        return [str(role["name"]) for role in roles]
+
+    def get_effective_client_roles(self, realm: str, user_id: str, client_id: str) -> list[str]:
+        """The names of the user's effective roles of application ``client_id`` (a clientId);
+        none when the realm has no such application."""
+
+        def read(admin: KeycloakAdmin) -> list[Json]:
+            uuid = admin.get_client_id(client_id)
+            return admin.get_composite_client_roles_of_user(user_id, uuid) if uuid else []
+
+        roles = self._call(
+            f"read a user's {client_id} roles in realm {realm!r}",
+            realm,
+            read,
+            missing=f"user in realm {realm!r}",
+        )
+        return [str(role["name"]) for role in roles]
 
     def get_user_group_paths(self, realm: str, user_id: str) -> list[str]:
         groups = self._call(

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import record, registration, wiring
+from keycloak_duo_bridge.admin import console_client, record, registration, wiring
 from keycloak_duo_bridge.admin.effective import (
     format_apps,
     link_attribute,
@@ -95,19 +95,23 @@ def list_tenants(keycloak: Keycloak) -> list[Tenant]:
     return sorted(tenants, key=lambda t: (t.partner or t.name, t.kind is TenantKind.CLIENT, t.name))
 
 
+def is_linked(client: Tenant, partner: Tenant | None) -> bool:
+    """Whether ``client`` and ``partner`` are linked from both sides (the link rule)."""
+    return (
+        partner is not None
+        and client.kind is TenantKind.CLIENT
+        and partner.kind is TenantKind.PARTNER
+        and client.partner == partner.name
+        and client.realm_id is not None
+        and partner.attributes.get(link_attribute(client.name)) == client.realm_id
+    )
+
+
 def clients_of(keycloak: Keycloak, partner: str) -> list[Tenant]:
     """The partner's clients: realms that name it and that its side names (the link rule)."""
     tenants = list_tenants(keycloak)
     owner = next((t for t in tenants if t.name == partner), None)
-    links = owner.attributes if owner is not None else {}
-    return [
-        t
-        for t in tenants
-        if t.kind is TenantKind.CLIENT
-        and t.partner == partner
-        and t.realm_id is not None
-        and links.get(link_attribute(t.name)) == t.realm_id
-    ]
+    return [t for t in tenants if is_linked(t, owner)]
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ def create_representation(keycloak: Keycloak, new: NewTenant) -> Json:
     }
     representation.setdefault("id", str(uuid4()))
     fold_profile(keycloak, representation)
+    console_client.fold(representation, new.wires.bridge_url if new.wires else keycloak.console_url)
     if new.wires is not None:
         wiring.fold_actions(keycloak, representation)
     return representation

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin import console_client, record
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.settings import Settings, signing_key
@@ -198,6 +198,7 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
     if not action.get("enabled"):
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
     record.store(keycloak, realm, wires.attributes())
+    console_client.ensure(keycloak, realm, wires.bridge_url)
     scope_id = _scope_id(keycloak, realm)
     if scope_id is None:
         scope_id = keycloak.create_client_scope(realm, client_scope())

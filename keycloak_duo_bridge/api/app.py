@@ -1,7 +1,9 @@
 """The admin REST API under ``/admin/api``: the tenants operations, for Keycloak's own admins.
 
-Every request carries a Bearer token from Keycloak (see :mod:`.auth`); the API then acts
-with the service's admin account, within what the caller may manage. Every change is
+Every request carries a Bearer token from Keycloak (see :mod:`.auth`): it says who calls;
+what they may manage is read from Keycloak (their effective roles), never from the token's
+claims. The API then acts with the service's admin account, within what the caller may
+manage. Every change is
 written to the audit log (logger ``keycloak_duo_bridge.audit``): who, which realm, what,
 when, never a secret. Bodies are JSON, checked against the models the OpenAPI document at
 ``/admin/api/openapi.json`` is built from.
@@ -112,6 +114,9 @@ class Api:
         self.services = services
         self._connect = connect
         self._keycloak: Keycloak | None = None
+        self.identities = auth.Identities(
+            lambda realm, subject: auth.caller_from_keycloak(self.keycloak, realm, subject)
+        )
 
     @property
     def keycloak(self) -> Keycloak:
@@ -120,8 +125,10 @@ class Api:
         return self._keycloak
 
     async def caller(self, request: Request) -> auth.Caller:
+        """The token's user, with rights as Keycloak holds them (never as the token claims)."""
         token = auth.bearer(request.headers.get("authorization"))
-        return await auth.authenticate(token, self.services.jwks)
+        verified = await auth.authenticate(token, self.services.jwks)
+        return await self.identities.caller(verified.realm, verified.subject)
 
     async def guard(self, request: Request, realm: str) -> tuple[auth.Caller, Tenant]:
         """The caller, if they may manage ``realm``, and the tenant it is."""
@@ -136,7 +143,12 @@ class Api:
             else None
         )
         tenant = tenants.tenant_of(found) if found is not None else None
-        if not auth.may_manage(caller, tenant, admin_realm=self.settings.keycloak_admin_realm):
+        partner = None
+        if tenant is not None and tenant.partner == caller.realm != tenant.name:
+            owner = await run_in_threadpool(self.keycloak.find_realm, caller.realm)
+            partner = tenants.tenant_of(owner) if owner is not None else None
+        admin_realm = self.settings.keycloak_admin_realm
+        if not auth.may_manage(caller, tenant, admin_realm=admin_realm, partner=partner):
             raise Forbidden
         if tenant is None:
             raise NotFoundError(f"realm {realm!r} is not a partner or client")
@@ -149,10 +161,14 @@ class Api:
     def visible(self, caller: auth.Caller) -> list[Tenant]:
         """The tenants ``caller`` may manage, partners first (one admin call)."""
         admin_realm = self.settings.keycloak_admin_realm
+        every = tenants.list_tenants(self.keycloak)
+        by_name = {t.name: t for t in every}
         return [
             t
-            for t in tenants.list_tenants(self.keycloak)
-            if auth.may_manage(caller, t, admin_realm=admin_realm)
+            for t in every
+            if auth.may_manage(
+                caller, t, admin_realm=admin_realm, partner=by_name.get(t.partner or "")
+            )
         ]
 
 

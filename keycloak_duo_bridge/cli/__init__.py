@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from keycloak_duo_bridge import __version__
 from keycloak_duo_bridge.cli import (
     apps,
+    console,
     demo,
     duo,
     emulator,
@@ -31,7 +32,20 @@ from keycloak_duo_bridge.errors import BridgeError
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMANDS = (demo, serve, sandbox, extension, emulator, tenants, duo, apps, keys, explain, fleet)
+COMMANDS = (
+    demo,
+    serve,
+    sandbox,
+    extension,
+    emulator,
+    tenants,
+    duo,
+    apps,
+    keys,
+    explain,
+    fleet,
+    console,
+)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 

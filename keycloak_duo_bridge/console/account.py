@@ -22,16 +22,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import users
-from keycloak_duo_bridge.admin.effective import EffectiveSettings
+from keycloak_duo_bridge.admin.effective import EffectiveSettings, duo_username
 from keycloak_duo_bridge.admin.explain import effective_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.attributes import UserMode
 from keycloak_duo_bridge.bridge.app import duo_credentials
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
-from keycloak_duo_bridge.console.state import ACCOUNT, Activation, Session
+from keycloak_duo_bridge.console.state import ACCOUNT, Activation, SignedIn
 from keycloak_duo_bridge.duo.protocol import auth_status
-from keycloak_duo_bridge.errors import DuoConfigError, DuoError, KeycloakError
+from keycloak_duo_bridge.errors import ConfigError, DuoConfigError, DuoError, KeycloakError
 
 BASE: Final = "/account/duo"
 DUO_CALLBACK: Final = f"{BASE}/duo-callback"
@@ -77,7 +77,7 @@ def _targets(console: Console, view: AccountView | None = None) -> list[str]:
 
 async def home(request: Request) -> Response:
     console = console_of(request)
-    session = console.session(request, ACCOUNT)
+    session = await console.session(request, ACCOUNT)
     realm = request.query_params.get("realm")
     if session is None or (realm and realm != session.realm):
         if realm:
@@ -115,7 +115,7 @@ def _back(title: str, text: str, status: int) -> Response:
     return pages.message(title, text, status=status, link=(f"{BASE}/", "Back"))
 
 
-async def _effective(console: Console, session: Session) -> EffectiveSettings | Response:
+async def _effective(console: Console, session: SignedIn) -> EffectiveSettings | Response:
     try:
         effective = await run_in_threadpool(effective_settings, console.api.keycloak, session.realm)
     except KeycloakError:
@@ -126,7 +126,7 @@ async def _effective(console: Console, session: Session) -> EffectiveSettings | 
 
 
 async def activate(
-    request: Request, console: Console, session: Session, form: FormData
+    request: Request, console: Console, session: SignedIn, form: FormData
 ) -> Response:
     """Send the user to Duo's prompt, with a sealed record of what to activate."""
     del request, form
@@ -135,8 +135,11 @@ async def activate(
         return effective
     services = console.services
     try:
+        duo_name = await run_in_threadpool(_duo_name, console, session, effective)
         creds = duo_credentials(services, effective)
         await services.gate.check(creds)
+    except KeycloakError:
+        return _back("Keycloak is unavailable", "Try again shortly.", 502)
     except DuoConfigError:
         return _back("Duo is not set up", "Tell your administrator: Duo is misconfigured.", 503)
     except DuoError:
@@ -144,7 +147,7 @@ async def activate(
     activation = Activation(
         realm=session.realm,
         subject=session.subject,
-        username=session.username,
+        username=duo_name,
         state=secrets.token_urlsafe(32),
         duo_nonce=secrets.token_urlsafe(32),
         expires=int(time.time()) + ACTIVATION_LIFETIME,
@@ -153,7 +156,7 @@ async def activate(
         creds,
         redirect_uri=console.bridge_url + DUO_CALLBACK,
         state=activation.state,
-        username=session.username,
+        username=duo_name,
         nonce=activation.duo_nonce,
     )
     response = pages.redirect(url, [pages.origin(f"https://{creds.api_host}")])
@@ -163,10 +166,25 @@ async def activate(
     return response
 
 
+def _duo_name(console: Console, session: SignedIn, effective: EffectiveSettings) -> str:
+    """The user's name at Duo under the realm's mapping, as the step-up uses it."""
+    status = users.status(console.api.keycloak, session.realm, session.username)
+    try:
+        return duo_username(
+            effective.username_mapping.value,
+            realm=session.realm,
+            username=status.username,
+            email=status.email,
+            email_verified=status.email_verified,
+        )
+    except ConfigError as exc:
+        raise DuoConfigError(str(exc)) from None
+
+
 async def duo_callback(request: Request) -> Response:
     """Duo's answer: record the activation if Duo allowed this very user."""
     console = console_of(request)
-    session = console.session(request, ACCOUNT)
+    session = await console.session(request, ACCOUNT)
     params = request.query_params
     activation = Activation.open(
         request.cookies.get(ACTIVATION_COOKIE), console.key, now=time.time()
@@ -187,7 +205,7 @@ async def duo_callback(request: Request) -> Response:
 
 
 async def _record(
-    console: Console, session: Session, activation: Activation, code: str
+    console: Console, session: SignedIn, activation: Activation, code: str
 ) -> Response:
     """Redeem Duo's code; on allow, mark the user activated."""
     effective = await _effective(console, session)
@@ -209,7 +227,7 @@ async def _record(
     return await _set_activated(console, session, activated=True)
 
 
-async def _set_activated(console: Console, session: Session, *, activated: bool) -> Response:
+async def _set_activated(console: Console, session: SignedIn, *, activated: bool) -> Response:
     """Record the user's choice, audit it, and show the page again with a notice."""
     try:
         await run_in_threadpool(
@@ -227,7 +245,7 @@ async def _set_activated(console: Console, session: Session, *, activated: bool)
 
 
 async def deactivate(
-    request: Request, console: Console, session: Session, form: FormData
+    request: Request, console: Console, session: SignedIn, form: FormData
 ) -> Response:
     del request, form
     effective = await _effective(console, session)

@@ -38,7 +38,7 @@ from keycloak_duo_bridge.api.app import Forbidden
 from keycloak_duo_bridge.attributes import AppMode, TenantKind, UserMode
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
-from keycloak_duo_bridge.console.state import ADMIN, Session
+from keycloak_duo_bridge.console.state import ADMIN, SignedIn
 from keycloak_duo_bridge.envelope import DecryptionError
 from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
 
@@ -141,7 +141,7 @@ def _groups(stored: str) -> list[str]:
 
 async def _page(
     console: Console,
-    session: Session,
+    session: SignedIn,
     template: str,
     context: dict[str, Any],
     *,
@@ -158,7 +158,7 @@ async def _page(
 
 async def home(request: Request) -> Response:
     console = console_of(request)
-    session = console.session(request, ADMIN)
+    session = await console.session(request, ADMIN)
     if session is None:
         return pages.render(
             "signin.html",
@@ -176,7 +176,7 @@ async def home(request: Request) -> Response:
         return _unavailable()
 
 
-async def _authorized(console: Console, session: Session, realm: str) -> Tenant | Response:
+async def _authorized(console: Console, session: SignedIn, realm: str) -> Tenant | Response:
     try:
         return await console.api.authorize(session.caller, realm)
     except Forbidden:
@@ -193,7 +193,7 @@ def _unavailable() -> Response:
 
 async def _tenant_page(
     console: Console,
-    session: Session,
+    session: SignedIn,
     tenant: Tenant,
     *,
     notice: str | None = None,
@@ -229,7 +229,7 @@ async def _tenant_page(
 
 async def tenant_page(request: Request) -> Response:
     console = console_of(request)
-    session = console.session(request, ADMIN)
+    session = await console.session(request, ADMIN)
     if session is None:
         return pages.redirect("/admin/")
     found = await _authorized(console, session, request.path_params["realm"])
@@ -238,14 +238,16 @@ async def tenant_page(request: Request) -> Response:
     return await _tenant_page(console, session, found, notice=request.query_params.get("notice"))
 
 
-Action = Callable[[Console, Session, Tenant, FormData, Request], Awaitable[str | HealthVerdictLike]]
+Action = Callable[
+    [Console, SignedIn, Tenant, FormData, Request], Awaitable[str | HealthVerdictLike]
+]
 
 
 def change(action: Action) -> Callable[[Request], Awaitable[Response]]:
     """A form on a tenant's page: authorize, act, then show the page again."""
 
     async def handler(
-        request: Request, console: Console, session: Session, form: FormData
+        request: Request, console: Console, session: SignedIn, form: FormData
     ) -> Response:
         found = await _authorized(console, session, request.path_params["realm"])
         if isinstance(found, Response):
@@ -277,7 +279,7 @@ _SWITCH: Final = {"on": True, "off": False, "inherit": None}
 
 
 async def switch(
-    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> str:
     del request
     choice = _text(form, "enabled")
@@ -296,7 +298,7 @@ async def switch(
 
 
 async def credentials(
-    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> str:
     del request
     ikey, skey, host = _text(form, "ikey"), _text(form, "skey"), _text(form, "api_host")
@@ -326,7 +328,7 @@ async def credentials(
 
 
 async def test_connection(
-    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> HealthVerdictLike:
     """A live health check with the typed keys, or the stored ones where a field is blank."""
     del session, request
@@ -350,7 +352,7 @@ async def test_connection(
 
 
 async def policy(
-    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> str:
     del request
     groups = [line.strip() for line in _text(form, "bypass_groups", 4096).splitlines()]
@@ -375,7 +377,7 @@ async def policy(
 
 
 async def app_mode(
-    console: Console, session: Session, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> str:
     client_id = request.path_params["client_id"]
     mode = _text(form, "mode")

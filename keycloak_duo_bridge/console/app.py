@@ -27,9 +27,10 @@ from starlette.routing import Mount, Route
 from keycloak_duo_bridge.admin import console_client
 from keycloak_duo_bridge.admin.tenants import tenant_of
 from keycloak_duo_bridge.api.app import REALM_NAME, Api
+from keycloak_duo_bridge.api.auth import AuthenticationError
 from keycloak_duo_bridge.bridge.app import Services
 from keycloak_duo_bridge.console import oidc, pages
-from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Session, SignIn
+from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Session, SignedIn, SignIn
 from keycloak_duo_bridge.errors import KeycloakError
 from keycloak_duo_bridge.logs import event
 
@@ -67,18 +68,31 @@ class Console:
     def key(self) -> bytes:
         return self.services.cookie_key
 
-    def session(self, request: Request, kind: str) -> Session | None:
-        found = Session.open(request.cookies.get(_session_cookie(kind)), self.key, now=time.time())
-        return found if found is not None and found.kind == kind else None
+    async def session(self, request: Request, kind: str) -> SignedIn | None:
+        """The signed-in person, as Keycloak knows them now (by the session's ``sub``); None
+        without a valid session, or when Keycloak no longer has them enabled.
 
-    async def client(self, realm: str) -> console_client.ConsoleClient:
-        """The realm's console client (provisioned on first use) with its secret."""
+        KeycloakError when Keycloak cannot say (a 502 page).
+        """
+        found = Session.open(request.cookies.get(_session_cookie(kind)), self.key, now=time.time())
+        if found is None or found.kind != kind:
+            return None
+        try:
+            caller = await self.api.identities.caller(found.realm, found.subject)
+        except AuthenticationError:
+            return None
+        return SignedIn(found, caller)
+
+    async def client(self, realm: str) -> console_client.ConsoleClient | None:
+        """The realm's console client with its secret; None where it was never provisioned.
+
+        Only reads: the client is made when a realm is created or wired, never here.
+        """
         known = self._clients.get(realm)
         if known is None:
-            known = await run_in_threadpool(
-                console_client.provision, self.api.keycloak, realm, self.bridge_url
-            )
-            self._clients[realm] = known
+            known = await run_in_threadpool(console_client.find, self.api.keycloak, realm)
+            if known is not None:
+                self._clients[realm] = known
         return known
 
     def forget_client(self, realm: str) -> None:
@@ -116,11 +130,12 @@ def sign_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
             return pages.message("Which realm?", "Give the name of your realm.", status=400)
         try:
             found = await run_in_threadpool(console.api.keycloak.find_realm, realm)
-            if found is None or (kind == ACCOUNT and tenant_of(found) is None):
-                return pages.message(
-                    "Unknown realm", f"There is no realm {realm!r} to sign in to.", status=404
-                )
-            await console.client(realm)
+            admin_realm = kind == ADMIN and realm == console.services.settings.keycloak_admin_realm
+            if found is None or (tenant_of(found) is None and not admin_realm):
+                return _no_sign_in(realm)
+            if await console.client(realm) is None:
+                event(logger, "console sign-in without a console client", realm=realm)
+                return _no_sign_in(realm)
         except KeycloakError as exc:
             event(logger, "console sign-in unavailable", realm=realm, reason=str(exc))
             return _keycloak_unavailable()
@@ -179,6 +194,8 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
             )
         try:
             client = await console.client(sign_in.realm)
+            if client is None:
+                return _no_sign_in(sign_in.realm)
             tokens = await oidc.exchange(
                 console.services.keycloak_http,
                 console.services.settings.keycloak_url,
@@ -188,15 +205,18 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
                 redirect_uri=console.bridge_url + CALLBACK[kind],
                 verifier=sign_in.verifier,
             )
-            caller = await oidc.signed_in(tokens, console.services.jwks.jwks, nonce=sign_in.nonce)
-        except (oidc.SignInError, KeycloakError) as exc:
+            verified = await oidc.signed_in(tokens, console.services.jwks.jwks, nonce=sign_in.nonce)
+            if verified.realm != sign_in.realm:
+                return pages.message("Not signed in", "Wrong realm.", status=400, link=again)
+            caller = await console.api.identities.caller(verified.realm, verified.subject)
+        except (oidc.SignInError, AuthenticationError, KeycloakError) as exc:
             console.forget_client(sign_in.realm)  # the secret may have been regenerated
             event(logger, "console sign-in refused", realm=sign_in.realm, reason=str(exc))
             return pages.message("Not signed in", f"{exc}.", status=400, link=again)
-        if caller.realm != sign_in.realm:
-            return pages.message("Not signed in", "Wrong realm.", status=400, link=again)
         lifetime = console.services.settings.console_session_lifetime
-        session = Session.of(kind, caller, expires=int(time.time()) + lifetime)
+        session = Session.of(
+            kind, caller.realm, caller.subject, expires=int(time.time()) + lifetime
+        )
         event(logger, "console sign-in", part=kind, realm=caller.realm, user=caller.username)
         response = pages.redirect(f"{BASE[kind]}/")
         console.set_cookie(
@@ -231,9 +251,9 @@ def sign_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
 # -- guarded forms -----------------------------------------------------------------------
 
 
-async def checked(request: Request, console: Console, kind: str) -> Session | Response:
+async def checked(request: Request, console: Console, kind: str) -> SignedIn | Response:
     """The session of a POST, or the refusal: no session, foreign origin, bad CSRF token."""
-    session = console.session(request, kind)
+    session = await console.session(request, kind)
     if session is None:
         return pages.message(
             "Please sign in again",
@@ -259,7 +279,7 @@ async def checked(request: Request, console: Console, kind: str) -> Session | Re
     return session
 
 
-Handler = Callable[[Request, Console, Session, FormData], Awaitable[Response]]
+Handler = Callable[[Request, Console, SignedIn, FormData], Awaitable[Response]]
 
 
 def guarded(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -278,6 +298,20 @@ def guarded(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Respon
 def _keycloak_unavailable() -> Response:
     return pages.message(
         "Keycloak is unavailable", "Keycloak did not answer; try again shortly.", status=502
+    )
+
+
+async def keycloak_error(request: Request, exc: Exception) -> Response:
+    """Keycloak could not say who is signed in, or what they may do: a 502 page."""
+    event(logger, "console page without Keycloak", path=request.url.path, reason=str(exc))
+    return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
+
+
+def _no_sign_in(realm: str) -> Response:
+    return pages.message(
+        "No console sign-in",
+        f"Realm {realm!r} has no Duo console to sign in to. Ask your administrator.",
+        status=404,
     )
 
 
@@ -317,7 +351,7 @@ def create_mounts(services: Services, api: Api) -> list[Mount]:
                 Route("/static/console.css", stylesheet),
                 *routes,
             ],
-            exception_handlers={HTTPException: http_error},
+            exception_handlers={HTTPException: http_error, KeycloakError: keycloak_error},
         )
         app.state.console = console
         mounts.append(Mount(BASE[kind], app=app))

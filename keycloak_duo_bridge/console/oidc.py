@@ -3,7 +3,8 @@
 Pure helpers build the authorization request; :func:`exchange` redeems the code at the
 realm's token endpoint (over the bridge's back channel to Keycloak) with the client secret;
 :func:`signed_in` verifies what came back against the realm's published keys: the access
-token as the admin API does, and the ID token's audience and nonce.
+token as the admin API does and issued to the console, and the ID token's audience, ``azp``
+and nonce. Claims identify the user (``sub``) and nothing more.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
-import jwt
 
 from keycloak_duo_bridge.admin.console_client import CLIENT_ID
 from keycloak_duo_bridge.api import auth
-from keycloak_duo_bridge.bridge.tokens import key_for
 from keycloak_duo_bridge.errors import BridgeError
 
 _OK = 200
@@ -94,31 +94,42 @@ async def exchange(
     return body
 
 
-async def signed_in(tokens: dict[str, Any], jwks: auth.Jwks, *, nonce: str) -> auth.Caller:
-    """The verified caller of a token response whose ID token carries ``nonce``."""
+def _audiences(claims: Mapping[str, Any]) -> list[Any]:
+    audience = claims.get("aud")
+    return (
+        [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+    )
+
+
+async def signed_in(tokens: dict[str, Any], jwks: auth.Jwks, *, nonce: str) -> auth.Verified:
+    """The verified access token of a token response made for this console and sign-in.
+
+    Both tokens verify against the realm's published keys (a repeated member refuses
+    either). The access token was issued to the console (``azp``); the ID token is
+    addressed to it (``aud``; ``azp`` when present), carries ``nonce`` and names the
+    same user. Who the user is and what they may do is read from Keycloak afterwards.
+    """
     access, id_token = tokens.get("access_token"), tokens.get("id_token")
     if not isinstance(access, str) or not isinstance(id_token, str):
         raise SignInError("Keycloak's answer lacks the tokens")
     try:
-        caller = await auth.authenticate(access, jwks)
-        header = jwt.get_unverified_header(id_token)
-    except (auth.AuthenticationError, jwt.PyJWTError) as exc:
+        verified = await auth.authenticate(access, jwks)
+        identity = await auth.verify(id_token, jwks)
+    except auth.AuthenticationError as exc:
         raise SignInError(f"the sign-in tokens do not verify: {exc}") from None
-    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-    key = key_for(await jwks(caller.realm, kid), kid)
-    if key is None:
-        raise SignInError("the ID token's signing key is unknown to its realm")
-    try:
-        claims = jwt.decode(
-            id_token,
-            key,
-            algorithms=auth.ALGORITHMS,
-            audience=CLIENT_ID,
-            leeway=5.0,
-            options={"require": ["exp", "iat", "sub", "nonce"]},
-        )
-    except jwt.PyJWTError as exc:
-        raise SignInError(f"the ID token does not verify: {exc}") from None
-    if claims.get("nonce") != nonce or claims.get("sub") != caller.subject:
+    if verified.claims.get("azp") != CLIENT_ID:
+        raise SignInError("the access token was issued to another application")
+    claims = identity.claims
+    if (
+        claims.get("typ") != "ID"
+        or CLIENT_ID not in _audiences(claims)
+        or claims.get("azp", CLIENT_ID) != CLIENT_ID
+    ):
+        raise SignInError("the ID token is not addressed to the console")
+    if (
+        claims.get("nonce") != nonce
+        or identity.issuer != verified.issuer
+        or identity.subject != verified.subject
+    ):
         raise SignInError("the ID token belongs to another sign-in")
-    return caller
+    return verified

@@ -64,42 +64,51 @@ class SignIn(_Sealed):
 
 @dataclass(frozen=True)
 class Session(_Sealed):
-    """A signed-in person: who, from which realm, their roles, and the form token."""
+    """A signed-in person: which realm and user (``sub``), and the form token.
+
+    It holds no name and no rights: those are read from Keycloak on each request
+    (:class:`SignedIn`), so a token's claims never decide them.
+    """
 
     kind: str
     realm: str
     subject: str
-    username: str
-    realm_roles: list[str]
-    manages_own_realm: bool
     csrf: str
     expires: int
 
     @classmethod
-    def of(cls, kind: str, caller: Caller, *, expires: int) -> Session:
-        return cls(
-            kind=kind,
-            realm=caller.realm,
-            subject=caller.subject,
-            username=caller.username,
-            realm_roles=sorted(caller.realm_roles),
-            manages_own_realm=caller.manages_own_realm,
-            csrf=secrets.token_urlsafe(32),
-            expires=expires,
-        )
-
-    @property
-    def caller(self) -> Caller:
-        return Caller(
-            realm=self.realm,
-            subject=self.subject,
-            username=self.username,
-            realm_roles=frozenset(self.realm_roles),
-            manages_own_realm=self.manages_own_realm,
-        )
+    def of(cls, kind: str, realm: str, subject: str, *, expires: int) -> Session:
+        return cls(kind, realm, subject, secrets.token_urlsafe(32), expires)
 
     def csrf_ok(self, token: Any) -> bool:
         return isinstance(token, str) and hmac.compare_digest(self.csrf.encode(), token.encode())
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A session, and its person as Keycloak knows them now (username, enabled, roles)."""
+
+    session: Session
+    caller: Caller
+
+    @property
+    def realm(self) -> str:
+        return self.session.realm
+
+    @property
+    def subject(self) -> str:
+        return self.session.subject
+
+    @property
+    def username(self) -> str:
+        return self.caller.username
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+    def csrf_ok(self, token: Any) -> bool:
+        return self.session.csrf_ok(token)
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class Activation(_Sealed):
 
     realm: str
     subject: str
-    username: str
+    username: str  # the user's Duo username, under the realm's mapping
     state: str
     duo_nonce: str
     expires: int

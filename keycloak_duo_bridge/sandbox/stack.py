@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin import console_client, duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.duo.health import check_credentials
@@ -140,6 +140,8 @@ def _provision(
     admin = Keycloak.from_settings(settings)
     tenants.create_partner(admin, PARTNER, display_name="Acme (partner)")
     tenants.create_client(admin, CLIENT, partner=PARTNER, display_name="Globex (client of Acme)")
+    for realm in (settings.keycloak_admin_realm, PARTNER, CLIENT):  # the bridge's port may move
+        console_client.ensure(admin, realm, settings.bridge_url)
     result = duo_settings.set_credentials(
         admin,
         CLIENT,

@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 import ssl
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from keycloak import KeycloakAdmin
 from playwright.sync_api import Page
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
-from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -194,7 +195,7 @@ def test_sign_in_refuses_bad_and_unknown_realms(bridge: Bridge) -> None:
     assert client.get("/admin/login").status_code == 400
     unknown = client.get("/admin/login?realm=no-such-realm-at-all")
     assert unknown.status_code == 404
-    assert "Unknown realm" in unknown.text
+    assert "No console sign-in" in unknown.text
     redirect = client.get("/account/duo/?realm=master")
     assert location(redirect) == "/account/duo/login?realm=master"
     assert client.get(location(redirect)).status_code == 404
@@ -273,10 +274,7 @@ def test_tampered_expired_or_foreign_sessions_count_as_signed_out(
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     sealed = admin.cookies["kdb_admin_session"]
     key = cookie_key(provider.settings.bridge_cookie_secret.get_secret_value())  # type: ignore[union-attr]
-    caller = Caller(
-        provider.partner, "sub", provider.admin_user, frozenset(), manages_own_realm=True
-    )
-    expired = Session.of(ADMIN, caller, expires=int(time.time()) - 1).seal(key)
+    expired = Session.of(ADMIN, provider.partner, "sub", expires=int(time.time()) - 1).seal(key)
     flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
     tenant_page = f"/admin/tenants/{provider.client}"
     for value in (flipped, expired, sealed[:40], "x" * 5000):
@@ -675,3 +673,108 @@ def test_console_client_follows_the_bridge_url(
     provisioned = console_client.provision(admin_keycloak, realm, "http://b.example")
     assert provisioned.secret == admin_keycloak.get_client_secret(realm, str(updated["id"]))
     assert provisioned.secret not in repr(provisioned)
+
+
+# -- issue 12: who the user is comes from Keycloak; no client is made on a request ---------
+
+
+def claim_mapper(claim: str, value: str, json_type: str = "String") -> dict[str, Any]:
+    """A hardcoded-claim mapper: every token of the client carries ``claim`` = ``value``."""
+    return {
+        "name": f"forged {claim}",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-hardcoded-claim-mapper",
+        "config": {
+            "claim.name": claim,
+            "claim.value": value,
+            "jsonType.label": json_type,
+            "access.token.claim": "true",
+            "id.token.claim": "true",
+            "introspection.token.claim": "true",
+            "userinfo.token.claim": "false",
+        },
+    }
+
+
+def add_console_mapper(tenant: Tenant, mapper: dict[str, Any]) -> None:
+    """Put ``mapper`` on the realm's kdb-console client (what a manage-clients admin may do)."""
+    kc = tenant.admin()
+    kc.add_mapper_to_client(str(kc.get_client_id(console_client.CLIENT_ID)), mapper)
+
+
+def try_sign_in(page: Page, bridge: Bridge, realm: str, username: str) -> Browserless | None:
+    """Sign in to the self-service page; None when the console refused the sign-in."""
+    page.context.clear_cookies()
+    page.goto(f"{bridge.url}/account/duo/login?realm={realm}")
+    keycloak_sign_in(page, username)
+    page.wait_for_url(f"{bridge.url}/account/duo/**")
+    found = [c for c in page.context.cookies() if c["name"] == "kdb_account_session"]
+    if not found:
+        return None
+    client = Browserless(bridge.url, {"kdb_account_session": found[0]["value"]})
+    match = CSRF.search(client.get("/account/duo/").text)
+    assert match is not None
+    client.csrf = match.group(1)
+    return client
+
+
+def test_item1_mapper_set_preferred_username_does_not_change_the_self_service_user(
+    page: Page, bridge: Bridge, duo_tenant: TenantFactory, admin_keycloak: Keycloak
+) -> None:
+    """A mapper naming victor in the console's tokens: mallory's page acts for mallory, and
+    victor's Duo activation is untouched."""
+    tenant = duo_tenant(user_mode="opt-in", self_deactivate="true")
+    for name in ("victor", "mallory"):
+        tenant.user(name)
+        users.set_activated(admin_keycloak, tenant.realm, name, activated=True)
+    add_console_mapper(tenant, claim_mapper("preferred_username", "victor"))
+    user = try_sign_in(page, bridge, tenant.realm, "mallory")
+    assert user is not None, page.content()
+    shown = user.get("/account/duo/").text
+    assert "Signed in as <strong>mallory</strong>" in shown
+    assert "victor" not in shown
+    assert location(user.post("/account/duo/deactivate")) == "/account/duo/?notice=deactivated"
+    assert not activated(tenant, admin_keycloak, "mallory")
+    assert activated(tenant, admin_keycloak, "victor")
+
+
+def test_item1_console_refuses_tokens_repeating_a_claim(
+    page: Page, bridge: Bridge, duo_tenant: TenantFactory, admin_keycloak: Keycloak
+) -> None:
+    """A mapper that makes Keycloak write resource_access twice: the console signs nobody in."""
+    tenant = duo_tenant(user_mode="opt-in", self_deactivate="true")
+    tenant.user("mona")
+    users.set_activated(admin_keycloak, tenant.realm, "mona", activated=True)
+    grant = '{"realm-management":{"roles":["manage-realm"]}}'
+    add_console_mapper(tenant, claim_mapper("resource_access", grant, "JSON"))
+    assert try_sign_in(page, bridge, tenant.realm, "mona") is None
+    assert "repeats a member name" in page.content()
+    assert activated(tenant, admin_keycloak, "mona")
+
+
+def test_item7_anonymous_sign_in_creates_no_client(
+    bridge: Bridge, keycloak_admin: KeycloakAdmin, provider: Provider, admin_keycloak: Keycloak
+) -> None:
+    """Sign-in for a realm that is no tenant, or a tenant without the console client, is a
+    clear 404 page, and no kdb-console client appears."""
+    name = f"not-a-tenant-{uuid.uuid4().hex[:8]}"
+    keycloak_admin.create_realm({"realm": name, "enabled": True})
+    tenant_admin = KeycloakAdmin(
+        server_url=provider.settings.keycloak_url,
+        username=provider.settings.keycloak_admin_username,
+        password=provider.settings.keycloak_admin_password.get_secret_value(),
+        realm_name=provider.client,
+        user_realm_name="master",
+    )
+    tenant_admin.delete_client(str(tenant_admin.get_client_id(console_client.CLIENT_ID)))
+    anonymous = Browserless(bridge.url)
+    try:
+        for realm in (name, provider.client):
+            for part in ("/admin", "/account/duo"):
+                response = anonymous.get(f"{part}/login?realm={realm}")
+                assert response.status_code == 404, (realm, part)
+                assert "No console sign-in" in response.text
+                assert "set-cookie" not in response.headers
+            assert admin_keycloak.find_client(realm, console_client.CLIENT_ID) is None
+    finally:
+        keycloak_admin.delete_realm(name)

@@ -7,6 +7,7 @@ tests/console/test_console_http.py and test_console_browser.py.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -17,11 +18,14 @@ from typing import Any, cast
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client
 from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.attributes import TenantKind
@@ -30,7 +34,7 @@ from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import admin, oidc
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
-from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError
+from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError, NotFoundError
 from keycloak_duo_bridge.sandbox.ports import free_port
 from tests.aio import run
 from tests.bridge.test_app import ISSUER, JWK, KC, KEY, Fakes
@@ -43,10 +47,31 @@ USER = Caller("acme", "u1", "alice", frozenset(), manages_own_realm=False)
 
 
 class Unreachable:
-    """A Keycloak admin adapter that reads realms (unless ``down``) and fails every other call."""
+    """A Keycloak admin adapter that reads realms and the known callers (unless ``down``) and
+    fails every other call."""
 
     def __init__(self, realms: dict[str, dict[str, str]], *, down: bool) -> None:
         self.realms, self.down = realms, down
+        self.callers = {c.subject: c for c in (MASTER_ADMIN, USER)}
+
+    def _caller(self, user_id: str) -> Caller:
+        if self.down:
+            raise KeycloakUnreachableError("Keycloak is unreachable")
+        if user_id not in self.callers:
+            raise NotFoundError("user in realm 'acme' does not exist")
+        return self.callers[user_id]
+
+    def get_user(self, realm: str, user_id: str) -> Json:
+        del realm
+        return {"id": user_id, "username": self._caller(user_id).username, "enabled": True}
+
+    def get_effective_realm_roles(self, realm: str, user_id: str) -> list[str]:
+        del realm
+        return sorted(self._caller(user_id).realm_roles)
+
+    def get_effective_client_roles(self, realm: str, user_id: str, client_id: str) -> list[str]:
+        del realm, client_id
+        return ["manage-realm"] if self._caller(user_id).manages_own_realm else []
 
     def find_realm(self, realm: str) -> Json | None:
         if self.down:
@@ -78,7 +103,7 @@ class Console:
         return value.seal(self.services.cookie_key)
 
     def session(self, kind: str, caller: Caller) -> Session:
-        return Session.of(kind, caller, expires=int(time.time()) + 600)
+        return Session.of(kind, caller.realm, caller.subject, expires=int(time.time()) + 600)
 
     def request(
         self, method: str, path: str, cookies: dict[str, str], **kwargs: Any
@@ -230,8 +255,8 @@ def test_callback_tokens_from_another_realm_are_refused(
     async def exchange(*args: object, **kwargs: object) -> Json:
         return {"access_token": "a", "id_token": "i"}
 
-    async def signed_in(*args: object, **kwargs: object) -> Caller:
-        return dataclasses.replace(USER, realm="elsewhere")
+    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
+        return auth.Verified("elsewhere", f"{KC}/realms/elsewhere", {"sub": "u1"})
 
     mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
     monkeypatch.setattr(mount.app.state.console, "client", client)
@@ -242,6 +267,88 @@ def test_callback_tokens_from_another_realm_are_refused(
     )
     assert (response.status_code, "Wrong realm" in response.text) == (400, True)
     assert "s3cret" not in repr(secret)
+
+
+def fake_sign_in(
+    console: Console,
+    monkeypatch: pytest.MonkeyPatch,
+    found: console_client.ConsoleClient | None,
+    subject: str,
+) -> httpx2.Response:
+    """The admin callback, with Keycloak's answers made up: the realm's console client
+    (``found``) and tokens that verify for ``subject`` of acme."""
+
+    async def client(realm: str) -> console_client.ConsoleClient | None:
+        del realm
+        return found
+
+    async def exchange(*args: object, **kwargs: object) -> Json:
+        return {"access_token": "a", "id_token": "i"}
+
+    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
+        return auth.Verified("acme", ISSUER, {"sub": subject})
+
+    use_keycloak(monkeypatch, console, down=False)
+    mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
+    monkeypatch.setattr(mount.app.state.console, "client", client)
+    monkeypatch.setattr(oidc, "exchange", exchange)
+    monkeypatch.setattr(oidc, "signed_in", signed_in)
+    return console.request(
+        "GET",
+        "/admin/callback?code=c&state=st",
+        sign_in_cookie(console, ADMIN),
+        follow_redirects=False,
+    )
+
+
+def test_callback_signs_in_the_user_keycloak_knows(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verified subject Keycloak knows gets a session holding only realm, subject, form token."""
+    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1")
+    assert response.headers["location"] == "/admin/"
+    sealed = response.cookies["kdb_admin_session"]
+    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    assert opened is not None
+    assert (opened.realm, opened.subject) == ("acme", "u1")
+
+
+def test_callback_for_a_user_keycloak_no_longer_has_is_refused(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens that verify for a user Keycloak does not have (deleted meanwhile): not signed in."""
+    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "gone")
+    assert (response.status_code, "no longer exists" in response.text) == (400, True)
+    assert "kdb_admin_session" not in response.cookies
+
+
+def test_callback_where_the_console_client_is_gone_creates_nothing(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The realm's console client removed between sign-in and callback: a clear 404 page."""
+    response = fake_sign_in(console, monkeypatch, None, "u1")
+    assert (response.status_code, "No console sign-in" in response.text) == (404, True)
+
+
+def test_a_session_whose_user_keycloak_no_longer_has_is_signed_out(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed session for a user deleted (or disabled) in Keycloak counts as no session."""
+    use_keycloak(monkeypatch, console, down=False)
+    gone = Session.of(ADMIN, "acme", "deleted-user", expires=int(time.time()) + 600)
+    page = console.as_user("GET", "/admin/", gone)
+    assert (page.status_code, "Sign in with Keycloak" in page.text) == (200, True)
+    form = console.as_user("POST", "/admin/tenants/acme/duo/enabled", gone, data={"enabled": "off"})
+    assert form.status_code == 401
+
+
+def test_fold_without_a_bridge_url_adds_no_client() -> None:
+    """A realm made without a known bridge URL gets no console client in its create call."""
+    realm: Json = {"realm": "acme", "clients": [{"clientId": "app"}]}
+    console_client.fold(realm, None)
+    assert realm["clients"] == [{"clientId": "app"}]
+    console_client.fold(realm, BRIDGE)
+    assert [c["clientId"] for c in realm["clients"]] == ["app", console_client.CLIENT_ID]
 
 
 def test_unknown_pages_and_methods_are_pages_with_the_headers(console: Console) -> None:
@@ -316,11 +423,13 @@ def access_token(**changes: Any) -> str:
         "typ": "Bearer",
         "iat": now,
         "exp": now + 3600,
+        "azp": console_client.CLIENT_ID,
         "preferred_username": "alice",
         "realm_access": {"roles": ["admin"]},
         "resource_access": {"realm-management": {"roles": ["manage-realm"]}},
         **changes,
     }
+    claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": JWK["kid"]})
 
 
@@ -340,19 +449,38 @@ def id_token(kid: str = JWK["kid"], **changes: Any) -> str:
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
+def repeated(token: str, part: int, member: str) -> str:
+    """``token`` with a second copy of ``member`` in its header (0) or payload (1), re-signed;
+    the copy comes last, so a reader where the last copy wins sees ``"forged"``."""
+    parts = token.split(".")
+    text = base64.urlsafe_b64decode(parts[part] + "==").decode()
+    parts[part] = jws_b64(text[:-1] + f',"{member}":"forged"}}')
+    signing_input = f"{parts[0]}.{parts[1]}".encode()
+    signature = KEY.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{parts[0]}.{parts[1]}.{jws_b64(signature)}"
+
+
+def jws_b64(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 async def acme_keys(realm: str, kid: str | None) -> Json:
     assert realm == "acme"
     return {"keys": [JWK]}
 
 
-def signed_in(tokens: Json) -> Caller:
+def signed_in(tokens: Json) -> auth.Verified:
     return run(oidc.signed_in(tokens, acme_keys, nonce="n1"))
 
 
-def test_signed_in_gives_the_verified_caller() -> None:
-    """Matching access and ID tokens give the caller, with roles, from the access token."""
-    caller = signed_in({"access_token": access_token(), "id_token": id_token()})
-    assert caller == Caller("acme", "u1", "alice", frozenset({"admin"}), manages_own_realm=True)
+def test_signed_in_gives_the_verified_subject_only() -> None:
+    """Matching access and ID tokens give the realm and subject; no name or role is taken."""
+    verified = signed_in({"access_token": access_token(), "id_token": id_token()})
+    assert (verified.realm, verified.subject) == ("acme", "u1")
+    assert "realm_access" not in repr(verified)
+    addressed = id_token(aud=["app", console_client.CLIENT_ID], azp=console_client.CLIENT_ID)
+    assert signed_in({"access_token": access_token(), "id_token": addressed}).subject == "u1"
 
 
 @pytest.mark.parametrize(
@@ -367,11 +495,47 @@ def test_signed_in_gives_the_verified_caller() -> None:
         ({"access_token": access_token(), "id_token": id_token("other")}, "key is unknown"),
         (
             {"access_token": access_token(), "id_token": id_token(aud="app")},
-            "Audience doesn.t match",
+            "not addressed to the console",
         ),
-        ({"access_token": access_token(), "id_token": id_token(nonce=None)}, "nonce"),
+        (
+            {"access_token": access_token(), "id_token": id_token(aud={"kdb-console": 1})},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(), "id_token": id_token(azp="app")},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(), "id_token": id_token(typ="Bearer")},
+            "not addressed to the console",
+        ),
+        (
+            {"access_token": access_token(azp="app"), "id_token": id_token()},
+            "issued to another application",
+        ),
+        (
+            {"access_token": access_token(azp=None), "id_token": id_token()},
+            "issued to another application",
+        ),
+        (
+            {"access_token": repeated(access_token(), 1, "azp"), "id_token": id_token()},
+            "repeats a member",
+        ),
+        (
+            {"access_token": access_token(), "id_token": repeated(id_token(), 0, "kid")},
+            "repeats a member",
+        ),
+        (
+            {"access_token": access_token(), "id_token": repeated(id_token(), 1, "nonce")},
+            "repeats a member",
+        ),
+        ({"access_token": access_token(), "id_token": id_token(nonce=None)}, "another sign-in"),
         ({"access_token": access_token(), "id_token": id_token(nonce="n2")}, "another sign-in"),
         ({"access_token": access_token(), "id_token": id_token(sub="u2")}, "another sign-in"),
+        (
+            {"access_token": access_token(), "id_token": id_token(iss="https://x/realms/acme")},
+            "another sign-in",
+        ),
         (
             {"access_token": access_token(), "id_token": id_token(exp=int(time.time()) - 60)},
             "expired",
@@ -379,7 +543,8 @@ def test_signed_in_gives_the_verified_caller() -> None:
     ],
 )
 def test_signed_in_refuses_tokens_that_do_not_belong_together(tokens: Json, message: str) -> None:
-    """Missing tokens, a bad access token, an unknown kid, another audience or nonce: refused."""
+    """Missing tokens, a bad access token, an unknown kid, another audience, client or nonce,
+    a repeated member: refused."""
     with pytest.raises(oidc.SignInError, match=message):
         signed_in(tokens)
 
@@ -406,14 +571,14 @@ NOW = 1_000_000.0
 
 
 def session(**changes: Any) -> Session:
-    return dataclasses.replace(Session.of(ADMIN, USER, expires=int(NOW) + 60), **changes)
+    made = Session.of(ADMIN, USER.realm, USER.subject, expires=int(NOW) + 60)
+    return dataclasses.replace(made, **changes)
 
 
 def test_sealed_values_round_trip() -> None:
     """A value opens as what was sealed, until its expiry (inclusive)."""
     value = session()
     assert Session.open(value.seal(KEY_BYTES), KEY_BYTES, now=NOW + 60) == value
-    assert value.caller == USER
     assert value.csrf_ok(value.csrf)
     assert not value.csrf_ok(value.csrf[:-1])
     assert not value.csrf_ok(None)

@@ -38,9 +38,22 @@ CALLER_JWK = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(CALLER_KEY.public_
 
 
 class FakeKeycloak:
-    """Realms, clients, required actions and client scopes, in memory."""
+    """Realms, clients, required actions and client scopes, in memory; master's admin."""
 
-    url = KC
+    url = KC  # learned defaults are kept per Keycloak URL
+    console_url = "http://bridge.example"
+
+    def get_user(self, realm: str, user_id: str) -> Json:
+        assert (realm, user_id) == ("master", "admin-id")
+        return {"id": user_id, "username": "admin", "enabled": True}
+
+    def get_effective_realm_roles(self, realm: str, user_id: str) -> list[str]:
+        del realm, user_id
+        return ["admin", "default-roles-master"]
+
+    def get_effective_client_roles(self, realm: str, user_id: str, client_id: str) -> list[str]:
+        del realm, user_id, client_id
+        return []
 
     def __init__(self) -> None:
         self.realms: dict[str, Json] = {}

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.duo.client import tls_context
@@ -218,6 +219,35 @@ def signed_request(paused: Paused, key: rsa.RSAPrivateKey, kid: str, **changes: 
     claims = jwt.decode(paused.request_token, options={"verify_signature": False})
     claims.update(changes)
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_item1_request_token_repeating_a_member_is_refused(paused: Paused, bridge: Bridge) -> None:
+    """A request token signed by the realm's key but naming a member twice is refused at the
+    parser; the same token without the repetition is accepted (issue 12)."""
+    key, kid = realm_key(paused.tenant)
+    good = signed_request(paused, key, kid)
+    header, payload, _ = good.split(".")
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def resigned(head: str, body: str) -> str:
+        signing_input = f"{head}.{body}"
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{b64(signature)}"
+
+    text = base64.urlsafe_b64decode(payload + "==").decode()
+    head_text = base64.urlsafe_b64decode(header + "==").decode()
+    repeated = {
+        "payload": resigned(header, b64((text[:-1] + ',"sub":"someone-else"}').encode())),
+        "header": resigned(b64((head_text[:-1] + ',"kid":"other"}').encode()), payload),
+    }
+    for part, token in repeated.items():
+        response = bridge_page(bridge, token)
+        assert response.status_code == 400, part
+        assert "the request token is malformed" in response.text, part
+    accepted = bridge_page(bridge, resigned(header, payload))
+    assert "the request token" not in accepted.text
 
 
 def test_request_token_expired(paused: Paused, bridge: Bridge) -> None:
