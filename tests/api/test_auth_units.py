@@ -30,8 +30,10 @@ async def keys(realm: str, kid: str | None) -> dict[str, Any]:
 
 
 def token(kid: str = "k", **changes: Any) -> str:
+    """A token from realm acme; it lives an hour, since parametrized ones are made when the
+    tests are collected, which a slow sandbox start may precede by minutes."""
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": "u1", "typ": "Bearer", "iat": now, "exp": now + 60}
+    claims = {"iss": ISSUER, "sub": "u1", "typ": "Bearer", "iat": now, "exp": now + 3600}
     claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
