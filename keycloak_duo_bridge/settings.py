@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached
     # An unknown key id re-reads a realm's JWKS at most this often (seconds).
     bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
+    # A realm's cached JWKS is read again after this many seconds, so a key Keycloak no
+    # longer publishes stops being accepted within that time.
+    bridge_jwks_max_age: float = Field(default=300.0, gt=0)
+    # Realms and issuers found unknown are refused without asking Keycloak for this long.
+    bridge_negative_ttl: float = Field(default=60.0, ge=0)
     bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
     # More public keys to publish to realms next to the current one, during a key roll.
     bridge_extra_jwks: str | None = None  # JSON Web Key Set, public keys only

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
+from cachetools import TTLCache
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -47,6 +48,7 @@ logger = logging.getLogger("keycloak_duo_bridge.bridge")
 PENDING_LIFETIME = 600
 MAX_PARAMETER = 8192
 MAX_STATE = 1024
+MAX_UNKNOWN_ISSUERS = 4096
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Services:
     jwks: JwksCache
     metrics: Metrics
     keycloak_http: httpx2.AsyncClient
+    # (realm, issuer base) pairs a verified token named but the realm does not brand with
+    unknown_issuers: TTLCache[tuple[str, str], bool]
 
     @property
     def callback_url(self) -> str:
@@ -103,7 +107,10 @@ def build_services(
             settings.keycloak_url,
             keycloak_http,
             min_refresh_interval=settings.bridge_jwks_refresh_interval,
+            max_age=settings.bridge_jwks_max_age,
+            negative_ttl=settings.bridge_negative_ttl,
         ),
+        unknown_issuers=TTLCache(MAX_UNKNOWN_ISSUERS, settings.bridge_negative_ttl),
         metrics=Metrics(),
         keycloak_http=keycloak_http,
     )
@@ -188,19 +195,27 @@ async def _timed(services: Services, call: str, work: Any) -> Any:
 
 
 async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
-    """The request token verified against its realm's published keys."""
+    """The request token verified against its realm's keys, before any admin read.
+
+    The keys come from the configured Keycloak's JWKS of the issuer's realm, never from a
+    URL in the token. Only a verified token may then name a branded issuer base (the
+    realm's ``frontendUrl``, read with the verified settings fingerprint).
+    """
     parsed = tokens.peek(token)
     issuer = str(parsed.claims["iss"])
     base, realm = tokens.split_issuer(issuer)
-    if base != services.settings.keycloak_url.rstrip("/"):
-        # A partner's branding URL (frontendUrl) becomes its realm's issuer base.
-        fingerprint = tokens.unverified_fingerprint(parsed)
-        if base != await services.realms.frontend_url(realm, fingerprint):
-            raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
+    tokens.precheck(parsed, realm)
+    configured = base == services.settings.keycloak_url.rstrip("/")
+    if not configured and (realm, base) in services.unknown_issuers:
+        raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
     key = tokens.key_for(await services.jwks.jwks(realm, parsed.kid), parsed.kid)
     if key is None:
         raise tokens.RequestTokenError("the request token is signed by an unknown key")
-    return tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
+    verified = tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
+    if not configured and base != await services.realms.frontend_url(realm, verified.fingerprint):
+        services.unknown_issuers[realm, base] = True
+        raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
+    return verified
 
 
 _SKIP_REASONS = {Outcome.BYPASSED_BY_GROUP: "bypass_group", Outcome.NOT_ACTIVATED: "not_activated"}

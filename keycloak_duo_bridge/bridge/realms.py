@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+from cachetools import TTLCache
 
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, resolve_effective
 from keycloak_duo_bridge.attributes import TENANT_PARTNER
@@ -145,7 +146,14 @@ class RealmSource:
 
 
 class JwksCache:
-    """Each realm's public signing keys, refreshed when a token names an unknown key id."""
+    """Each realm's public signing keys, from the configured Keycloak only.
+
+    A cached set serves every login until ``max_age`` seconds have passed, so a key that
+    Keycloak stops publishing stops being accepted within that time, without a read per
+    login. An unknown key id re-reads the set at most once per ``min_refresh_interval``. A
+    realm Keycloak does not know is remembered as unknown for ``negative_ttl`` seconds (at
+    most ``max_unknown`` of them), so made-up realm names cost Keycloak one read each.
+    """
 
     def __init__(
         self,
@@ -153,22 +161,29 @@ class JwksCache:
         http: httpx2.AsyncClient,
         *,
         min_refresh_interval: float = 10.0,
+        max_age: float = 300.0,
+        negative_ttl: float = 60.0,
+        max_unknown: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._base = keycloak_url.rstrip("/")
         self._http = http
         self._interval = min_refresh_interval
+        self._max_age = max_age
         self._clock = clock
         self._sets: dict[str, dict[str, Any]] = {}
         self._fetched: dict[str, float] = {}
+        self._unknown: TTLCache[str, bool] = TTLCache(max_unknown, negative_ttl, timer=clock)
 
     async def jwks(self, realm: str, kid: str | None) -> dict[str, Any]:
+        if realm in self._unknown:
+            raise NotFoundError(f"realm {realm!r} publishes no keys")
         cached = self._sets.get(realm)
-        known = cached is not None and any(
-            isinstance(k, dict) and k.get("kid") == kid for k in cached.get("keys", [])
-        )
-        if cached is not None and (known or self._clock() - self._fetched[realm] < self._interval):
-            return cached
+        if cached is not None:
+            age = self._clock() - self._fetched[realm]
+            known = any(isinstance(k, dict) and k.get("kid") == kid for k in cached.get("keys", []))
+            if age < self._max_age and (known or age < self._interval):
+                return cached
         url = f"{self._base}/realms/{realm}/protocol/openid-connect/certs"
         try:
             response = await self._http.get(url)
@@ -176,8 +191,14 @@ class JwksCache:
             raise KeycloakUnreachableError(
                 f"Keycloak is unreachable: {type(exc).__name__}"
             ) from exc
-        if response.status_code != httpx2.codes.OK:
+        if response.status_code == _NOT_FOUND:
+            self._sets.pop(realm, None)
+            self._unknown[realm] = True
             raise NotFoundError(f"realm {realm!r} publishes no keys")
+        if response.status_code != httpx2.codes.OK:
+            raise KeycloakError(
+                f"reading realm {realm!r}'s keys failed with HTTP {response.status_code}"
+            )
         fetched: dict[str, Any] = response.json()
         self._sets[realm] = fetched
         self._fetched[realm] = self._clock()

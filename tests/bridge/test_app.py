@@ -6,6 +6,8 @@ tests/stepup against the sandbox Keycloak and the emulator.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,17 +43,21 @@ class Fakes:
     attributes: dict[str, str] = field(default_factory=dict)
     keycloak_down: bool = False
     realm_status: int = 200
+    calls: list[str] = field(default_factory=list)
     duo: httpx2.Response | type[httpx2.ConnectError] = field(
         default_factory=lambda: httpx2.Response(200, json={"stat": "OK"})
     )
 
     def keycloak(self, request: httpx2.Request) -> httpx2.Response:
+        self.calls.append(request.url.path)
         if self.keycloak_down:
             raise httpx2.ConnectError("down", request=request)
         path = request.url.path
         if path.endswith("/token"):
             return httpx2.Response(200, json={"access_token": "t", "expires_in": 300})
         if path.endswith("/certs"):
+            if not path.startswith("/realms/acme/"):
+                return httpx2.Response(404)
             return httpx2.Response(200, json={"keys": [JWK]})
         if path == "/realms/master":
             return httpx2.Response(self.realm_status)
@@ -107,7 +113,7 @@ def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
 
 def request_token(**changes: Any) -> str:
     kid = changes.pop("kid", "rk")
-    claims = request_claims(ISSUER, cfg="fp", **changes)
+    claims = request_claims(ISSUER, **{"cfg": "fp", **changes})
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
@@ -144,7 +150,12 @@ def test_missing_settings_fail_at_start(settings: Settings) -> None:
         pytest.param("", "missing or too large", id="missing"),
         pytest.param(request_token(kid="other"), "signed by an unknown key", id="kid"),
         pytest.param(
-            request_token(iss="http://other.example/realms/acme"), "unknown Keycloak", id="issuer"
+            request_token(
+                iss="http://other.example/realms/acme",
+                return_url="http://other.example/realms/acme/login-actions/x",
+            ),
+            "unknown Keycloak",
+            id="issuer",
         ),
     ],
 )
@@ -294,3 +305,70 @@ def test_outage_with_fail_open_is_a_bypass_and_counted(client: TestClient, fakes
     claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == ("bypass", "duo_unavailable")
     assert 'kdb_fail_open_total{realm="acme"} 1' in client.get("/metrics").text
+
+
+def admin_reads(fakes: Fakes) -> int:
+    """How many times the bridge read realm settings through Keycloak's admin API."""
+    return len([path for path in fakes.calls if path.startswith("/admin/")])
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """A token with ``alg: none``, as an attacker needs no key to make."""
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}."
+
+
+def test_item6_unsigned_and_forged_tokens_make_no_admin_read(
+    client: TestClient, fakes: Fakes
+) -> None:
+    """Unsigned, HMAC and foreign-key tokens with random cfg cost no admin read or cache entry."""
+    brand = "https://brand.example/realms/acme"
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for n in range(3):
+        claims = request_claims(brand, cfg=f"random-{n}", return_url=f"{brand}/login-actions/x")
+        for token, message in [
+            (unsigned(claims), "asymmetric"),
+            (jwt.encode(claims, "k" * 64, algorithm="HS256", headers={"kid": "rk"}), "asymmetric"),
+            (jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "rk"}), "verify"),
+            (jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "x"}), "unknown key"),
+        ]:
+            response = client.get("/step-up", params={"request": token})
+            assert response.status_code == 400
+            assert message in response.text
+    assert admin_reads(fakes) == 0
+
+
+def test_item6_realm_claim_must_be_the_issuers_realm(client: TestClient, fakes: Fakes) -> None:
+    """A token whose realm claim names another realm than its issuer is refused unread."""
+    response = client.get("/step-up", params={"request": request_token(realm="globex")})
+    assert "not its issuer&#x27;s realm" in response.text
+    assert fakes.calls == []
+
+
+def test_item6_a_warm_cache_survives_forged_tokens(client: TestClient, fakes: Fakes) -> None:
+    """After forged tokens with random cfg, a real login still makes no admin read."""
+    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+    warm = admin_reads(fakes)
+    for n in range(5):
+        client.get("/step-up", params={"request": unsigned(request_claims(ISSUER, cfg=str(n)))})
+    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+    assert admin_reads(fakes) == warm
+
+
+def test_item6_unknown_issuers_are_remembered(client: TestClient, fakes: Fakes) -> None:
+    """A verified token from a base the realm does not brand with is refused, then unread."""
+    issuer = "https://not-the-brand.example/realms/acme"
+    for n in range(3):
+        token = request_token(iss=issuer, return_url=f"{issuer}/login-actions/x", cfg=str(n))
+        response = client.get("/step-up", params={"request": token})
+        assert "unknown Keycloak" in response.text
+    assert admin_reads(fakes) == 1  # the realm's frontendUrl, once
+
+
+def test_item6_unknown_realms_are_remembered(client: TestClient, fakes: Fakes) -> None:
+    """A realm Keycloak does not know costs one key read, then none for the negative TTL."""
+    issuer = f"{KC}/realms/nowhere"
+    token = request_token(iss=issuer, realm="nowhere", return_url=f"{issuer}/login-actions/x")
+    for _ in range(3):
+        assert "cannot be verified" in client.get("/step-up", params={"request": token}).text
+    assert fakes.calls == ["/realms/nowhere/protocol/openid-connect/certs"]

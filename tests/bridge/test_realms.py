@@ -43,6 +43,8 @@ class FakeKeycloak:
         self.expire_next_token = False
         self.fail: type[httpx2.ConnectError] | None = None
         self.realm_status: int | None = None
+        self.certs_status = 200
+        self.kids: dict[str, list[str]] = {}
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:  # noqa: PLR0911 - one per endpoint
         self.calls.append(f"{request.method} {request.url.path}")
@@ -57,7 +59,10 @@ class FakeKeycloak:
             realm = path.split("/")[2]
             if realm not in self.realms:
                 return httpx2.Response(404)
-            return httpx2.Response(200, json={"keys": [{"kid": f"{realm}-k"}]})
+            if self.certs_status != 200:
+                return httpx2.Response(self.certs_status)
+            kids = self.kids.get(realm, [f"{realm}-k"])
+            return httpx2.Response(200, json={"keys": [{"kid": kid} for kid in kids]})
         if self.expire_next_token:
             self.expire_next_token = False
             return httpx2.Response(401)
@@ -193,3 +198,67 @@ def test_jwks_refresh_is_rate_limited() -> None:
         return len([c for c in fake.calls if c.endswith("/certs")])
 
     assert run(work, fake) == 4  # first read, the unknown kid after 11 s, and the two faults
+
+
+def certs_calls(fake: FakeKeycloak) -> int:
+    return len([c for c in fake.calls if c.endswith("/certs")])
+
+
+def test_item6_a_key_keycloak_stops_publishing_expires_with_max_age() -> None:
+    """A cached key set serves logins until max_age, then a re-read drops a withdrawn key."""
+    fake, clock = FakeKeycloak(), Clock()
+    fake.realms["acme"] = {}
+    fake.kids["acme"] = ["old", "new"]
+
+    async def work(http: httpx2.AsyncClient) -> list[str]:
+        cache = JwksCache(KC, http, min_refresh_interval=10, max_age=300, clock=clock)
+        await cache.jwks("acme", "old")
+        fake.kids["acme"] = ["new"]  # Keycloak withdraws the old key
+        clock.now = 299
+        still = await cache.jwks("acme", "old")
+        assert certs_calls(fake) == 1  # no read per login within max_age
+        assert [k["kid"] for k in still["keys"]] == ["old", "new"]
+        clock.now = 301
+        later = await cache.jwks("acme", "old")
+        return [k["kid"] for k in later["keys"]]
+
+    assert run(work, fake) == ["new"]
+    assert certs_calls(fake) == 2
+
+
+def test_item6_unknown_realms_are_remembered_as_unknown() -> None:
+    """A realm Keycloak does not know is refused without a read for the negative TTL."""
+    fake, clock = FakeKeycloak(), Clock()
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        cache = JwksCache(KC, http, negative_ttl=60, max_unknown=2, clock=clock)
+        for _ in range(3):
+            with pytest.raises(NotFoundError, match="publishes no keys"):
+                await cache.jwks("made-up", "k")
+        assert certs_calls(fake) == 1
+        clock.now = 61
+        fake.realms["made-up"] = {}  # created since
+        await cache.jwks("made-up", "made-up-k")
+        assert certs_calls(fake) == 2
+        del fake.realms["made-up"]  # deleted: the next re-read forgets its keys
+        clock.now = 72
+        with pytest.raises(NotFoundError):
+            await cache.jwks("made-up", "unknown-kid")
+
+    run(work, fake)
+
+
+def test_item6_keycloak_errors_on_keys_are_not_remembered() -> None:
+    """A 5xx on a realm's keys is an error for this login only, not a negative entry."""
+    fake = FakeKeycloak()
+    fake.realms["acme"] = {}
+    fake.certs_status = 503
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        cache = JwksCache(KC, http)
+        for _ in range(2):
+            with pytest.raises(KeycloakError, match="HTTP 503"):
+                await cache.jwks("acme", "acme-k")
+
+    run(work, fake)
+    assert certs_calls(fake) == 2

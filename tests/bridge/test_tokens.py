@@ -62,6 +62,8 @@ def test_a_good_request_verifies() -> None:
         pytest.param(request_token(aud="someone"), "does not verify", id="audience"),
         pytest.param(request_token(iss="http://evil/realms/acme"), "does not verify", id="issuer"),
         pytest.param(request_token("HS256", "k" * 64), "asymmetric", id="hmac"),
+        pytest.param(request_token(realm="globex"), "not its issuer's realm", id="item6-realm"),
+        pytest.param(request_token(realm=None), "not its issuer's realm", id="item6-no-realm"),
         pytest.param(
             request_token(return_url="http://evil.example/realms/acme/login-actions/x"),
             "outside",
@@ -87,7 +89,7 @@ def test_unverified_reads() -> None:
     token = tokens.peek(request_token())
     assert token.claims["iss"] == ISSUER
     assert token.kid == "k1"
-    assert tokens.unverified_fingerprint(token) == "fp"
+    tokens.precheck(token, "acme")
     no_kid = jwt.encode({"iss": ISSUER}, KEY, algorithm="RS256")
     assert tokens.peek(no_kid).kid is None
     for bad, message in [("x" * 9000, "too large"), ("garbage", "malformed")]:
