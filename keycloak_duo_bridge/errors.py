@@ -22,8 +22,8 @@ what is wrong, and never contain secrets.
     │   ├── KeycloakForbiddenError
     │   └── NotFoundError
     └── DuoError                 talking to Duo (or the emulator)
-        ├── DuoUnavailableError  outage: unreachable, timed out, 5xx, garbage (fail mode applies)
-        ├── DuoConfigError       misconfiguration, e.g. invalid_client (always fails closed)
+        ├── DuoUnavailableError  outage: unreachable, timed out, 5xx (fail mode applies)
+        ├── DuoConfigError       invalid_client, a non-JSON answer: misconfigured (fails closed)
         └── DuoProtocolError     a bad code, state or id_token (always fails closed)
 """
 

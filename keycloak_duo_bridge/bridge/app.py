@@ -27,8 +27,8 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide
 from keycloak_duo_bridge.attributes import AppMode, FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
-from keycloak_duo_bridge.bridge.health import HealthGate
-from keycloak_duo_bridge.bridge.metrics import Metrics
+from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
+from keycloak_duo_bridge.bridge.metrics import CONTENT_TYPE, Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
 from keycloak_duo_bridge.duo.protocol import auth_status
@@ -95,13 +95,19 @@ def build_services(
         transport=duo_transport,
     )
     keycloak_http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), transport=keycloak_transport)
+    gate = HealthGate(
+        duo,
+        ttl=settings.duo_health_ttl,
+        cooldown=settings.duo_breaker_cooldown,
+        threshold=settings.duo_breaker_failures,
+    )
     return Services(
         settings=settings,
         signing_key=signing_key(settings),
         cookie_key=cookie.cookie_key(settings.bridge_cookie_secret.get_secret_value()),
         keyring=key_ring(settings),
         duo=duo,
-        gate=HealthGate(duo, ttl=settings.duo_health_ttl, cooldown=settings.duo_breaker_cooldown),
+        gate=gate,
         realms=RealmSource(settings, keycloak_http),
         jwks=JwksCache(
             settings.keycloak_url,
@@ -111,7 +117,7 @@ def build_services(
             negative_ttl=settings.bridge_negative_ttl,
         ),
         unknown_issuers=TTLCache(MAX_UNKNOWN_ISSUERS, settings.bridge_negative_ttl),
-        metrics=Metrics(),
+        metrics=Metrics(gate.states),
         keycloak_http=keycloak_http,
     )
 
@@ -236,15 +242,30 @@ async def _policy(
     )
     if not decision.requires_duo:
         return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
+    return await _healthy_credentials(services, effective, realm)
+
+
+async def _healthy_credentials(
+    services: Services, effective: EffectiveSettings, realm: str
+) -> tokens.Outcome | DuoCredentials:
+    """The credentials if Duo is healthy; otherwise the verdict, a bypass only on this
+    login's own failed health check in a fail-open realm."""
+    fail_open = effective.fail_mode.value is FailMode.OPEN
     try:
         creds = duo_credentials(services, effective)
-        await _timed(services, "health_check", services.gate.check(creds))
+        owner = effective.credentials.realm or realm  # metrics name it, never the ikey
+        # A fail-open realm's login always has its own answer from Duo before a bypass.
+        check = services.gate.check(creds, owner=owner, fail_fast=not fail_open)
+        await _timed(services, "health_check", check)
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
         return tokens.Outcome("error", "duo_config")
+    except DuoProtocolError as exc:
+        event(logger, "duo answer refused", realm=realm, reason=str(exc))
+        return tokens.Outcome("error", "duo_protocol")
     except DuoUnavailableError as exc:
         event(logger, "duo unavailable", realm=realm, reason=str(exc))
-        if effective.fail_mode.value is FailMode.OPEN:
+        if fail_open and not isinstance(exc, CircuitOpenError):
             return tokens.Outcome("bypass", "duo_unavailable")
         return tokens.Outcome("error", "duo_unavailable")
     return creds
@@ -327,7 +348,8 @@ async def callback(request: Request) -> Response:
 async def _exchange(
     services: Services, pending: cookie.Pending, code: str
 ) -> dict[str, Any] | tokens.Outcome:
-    """Duo's verified claims for ``code``, or the failing verdict. Never fails open."""
+    """Duo's verified claims for ``code``, or the failing verdict. Never fails open, and
+    never trips the circuit: the exchange is not a health check."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
         creds = duo_credentials(services, effective)
@@ -347,8 +369,9 @@ async def _exchange(
                 nonce=pending.duo_nonce,
             ),
         )
-    except DuoUnavailableError:
-        services.gate.trip(creds)
+    except DuoUnavailableError as exc:
+        # This login's error only: no other login's fail-open follows from it.
+        event(logger, "duo unavailable at the exchange", realm=pending.realm, reason=str(exc))
         return tokens.Outcome("error", "duo_unavailable")
     except DuoConfigError:
         return tokens.Outcome("error", "duo_config")
@@ -408,11 +431,24 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, only with ``Authorization: Bearer <KDB_METRICS_TOKEN>``.
+
+    Without the setting the path does not exist (404), so nothing is public by default.
+    """
     services: Services = request.app.state.services
-    return PlainTextResponse(
-        services.metrics.render(services.gate.states()),
-        media_type="text/plain; version=0.0.4",
-    )
+    expected = services.settings.metrics_token
+    if expected is None:
+        return await not_found(request, LookupError())
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        given.encode(), expected.get_secret_value().encode()
+    ):
+        return PlainTextResponse(
+            "a bearer token is required\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -136,7 +136,8 @@ async def activate(
     services = console.services
     try:
         creds = duo_credentials(services, effective)
-        await services.gate.check(creds)
+        owner = effective.credentials.realm or session.realm
+        await services.gate.check(creds, owner=owner, fail_fast=True)
     except DuoConfigError:
         return _back("Duo is not set up", "Tell your administrator: Duo is misconfigured.", 503)
     except DuoError:

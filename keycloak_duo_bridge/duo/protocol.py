@@ -137,7 +137,9 @@ def judge_health(status: int, body: bytes) -> None:
         raise DuoUnavailableError(f"Duo health check answered HTTP {status}")
     parsed = _json_object(body)
     if parsed is None:
-        raise DuoUnavailableError(f"Duo health check answered HTTP {status} without JSON")
+        # Duo's API answers JSON; anything else below 500 is a wrong host or path, or a
+        # proxy in between: a configuration fault, never an outage (no fail-open).
+        raise DuoConfigError(f"Duo health check answered HTTP {status} without JSON")
     if parsed.get("stat") == "OK":
         return
     raise DuoConfigError(f"Duo refused the integration: {_detail(parsed)}")
@@ -149,7 +151,7 @@ def judge_token_response(status: int, body: bytes) -> str:
         raise DuoUnavailableError(f"Duo token endpoint answered HTTP {status}")
     parsed = _json_object(body)
     if parsed is None:
-        raise DuoUnavailableError(f"Duo token endpoint answered HTTP {status} without JSON")
+        raise DuoProtocolError(f"Duo token endpoint answered HTTP {status} without JSON")
     if status != _HTTP_OK:
         error = str(parsed.get("error", ""))
         if error == "invalid_grant":

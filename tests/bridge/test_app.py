@@ -34,6 +34,7 @@ ISSUER = f"{KC}/realms/acme"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 JWK = {**jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": "rk"}
 IKEY, SKEY = "DIXXXXXXXXXXXXXXXXXX", "s" * 40
+METRICS_TOKEN = "metrics-token-for-tests"
 
 
 @dataclass
@@ -44,6 +45,9 @@ class Fakes:
     keycloak_down: bool = False
     realm_status: int = 200
     calls: list[str] = field(default_factory=list)
+    duo_calls: list[str] = field(default_factory=list)
+    # the token endpoint's own answer, when it differs from the health check's
+    duo_token: httpx2.Response | type[httpx2.ConnectError] | None = None
     duo: httpx2.Response | type[httpx2.ConnectError] = field(
         default_factory=lambda: httpx2.Response(200, json={"stat": "OK"})
     )
@@ -64,15 +68,20 @@ class Fakes:
         return httpx2.Response(self.realm_status, json={"attributes": self.attributes})
 
     def answer_duo(self, request: httpx2.Request) -> httpx2.Response:
-        if isinstance(self.duo, httpx2.Response):
-            return self.duo
-        raise self.duo("down", request=request)
+        self.duo_calls.append(request.url.path)
+        answer = (
+            self.duo_token if request.url.path.endswith("/token") and self.duo_token else self.duo
+        )
+        if isinstance(answer, httpx2.Response):
+            return answer
+        raise answer("down", request=request)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Bridge settings with the sandbox's kind of generated keys."""
     generated = {k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(tmp_path).items()}
+    generated["metrics_token"] = METRICS_TOKEN
     return load_settings(keycloak_url=KC, bridge_url="http://bridge.example", **generated)
 
 
@@ -127,6 +136,13 @@ def verdict_of(response: httpx2.Response) -> dict[str, Any]:
     return claims
 
 
+def metrics_text(client: TestClient) -> str:
+    """/metrics as Prometheus scrapes it, with the bearer token."""
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    return response.text
+
+
 def test_operational_endpoints(client: TestClient, fakes: Fakes) -> None:
     """/healthz is up; /readyz follows Keycloak; /metrics speaks Prometheus."""
     assert client.get("/healthz").text == "ok\n"
@@ -135,7 +151,29 @@ def test_operational_endpoints(client: TestClient, fakes: Fakes) -> None:
     assert client.get("/readyz").status_code == 503
     fakes.keycloak_down = True
     assert client.get("/readyz").text == "keycloak unreachable\n"
-    assert "kdb_stepups_total" in client.get("/metrics").text
+    assert "# TYPE kdb_stepups_total counter" in metrics_text(client)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong", f"Basic {METRICS_TOKEN}", METRICS_TOKEN, "Bearer"],
+)
+def test_metrics_need_the_bearer_token(client: TestClient, authorization: str | None) -> None:
+    """/metrics without the exact bearer token is 401, and shows no metric."""
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "kdb_" not in response.text
+
+
+def test_metrics_without_a_token_setting_do_not_exist(settings: Settings, fakes: Fakes) -> None:
+    """Without KDB_METRICS_TOKEN, /metrics answers 404 to everyone."""
+    with bridge_client(settings.model_copy(update={"metrics_token": None}), fakes) as client:
+        for headers in ({}, {"Authorization": f"Bearer {METRICS_TOKEN}"}):
+            response = client.get("/metrics", headers=headers)
+            assert response.status_code == 404
+            assert "kdb_" not in response.text
 
 
 def test_missing_settings_fail_at_start(settings: Settings) -> None:
@@ -304,7 +342,9 @@ def test_outage_with_fail_open_is_a_bypass_and_counted(client: TestClient, fakes
     fakes.duo = httpx2.ConnectError
     claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == ("bypass", "duo_unavailable")
-    assert 'kdb_fail_open_total{realm="acme"} 1' in client.get("/metrics").text
+    text = metrics_text(client)
+    assert 'kdb_fail_open_total{realm="acme"} 1.0' in text
+    assert IKEY not in text
 
 
 def admin_reads(fakes: Fakes) -> int:
@@ -372,3 +412,54 @@ def test_item6_unknown_realms_are_remembered(client: TestClient, fakes: Fakes) -
     for _ in range(3):
         assert "cannot be verified" in client.get("/step-up", params={"request": token}).text
     assert fakes.calls == ["/realms/nowhere/protocol/openid-connect/certs"]
+
+
+HEALTH_PATH = "/oauth/v1/health_check"
+
+
+def test_item5_a_failed_exchange_opens_no_bypass(settings: Settings, fakes: Fakes) -> None:
+    """After a failed code exchange in a fail-open realm, the next login still goes to Duo."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    with bridge_client(settings.model_copy(update={"duo_health_ttl": 0.0}), fakes) as client:
+        state = start(client)
+        fakes.duo_token = httpx2.Response(500, text="oops")
+        failed = client.get("/step-up/callback", params={"state": state, "duo_code": "c"})
+        assert (verdict_of(failed)["result"], verdict_of(failed)["reason"]) == (
+            "error",
+            "duo_unavailable",
+        )
+        health_checks = fakes.duo_calls.count(HEALTH_PATH)
+        response = client.get("/step-up", params={"request": request_token()})
+        assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+        assert fakes.duo_calls.count(HEALTH_PATH) == health_checks + 1
+
+
+def test_item5_an_open_circuit_is_no_bypass_for_a_healthy_duo(
+    settings: Settings, fakes: Fakes
+) -> None:
+    """Fail-closed logins fail fast on an open circuit; fail-open logins ask Duo themselves."""
+    fast = {"duo_health_ttl": 0.0, "duo_breaker_failures": 2}
+    with bridge_client(settings.model_copy(update=fast), fakes) as client:
+        fakes.duo = httpx2.ConnectError
+        for _ in range(2):
+            claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+            assert (claims["result"], claims["reason"]) == ("error", "duo_unavailable")
+        assert 'kdb_duo_healthy{realm="acme"} 0.0' in metrics_text(client)
+        fakes.duo = httpx2.Response(200, json={"stat": "OK"})  # Duo is back
+        calls = len(fakes.duo_calls)
+        claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+        assert claims["result"] == "error"  # fail-closed: the open circuit answers, no call
+        assert len(fakes.duo_calls) == calls
+        fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+        client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+        response = client.get("/step-up", params={"request": request_token()})
+        assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+        assert fakes.duo_calls[calls:] == [HEALTH_PATH]
+
+
+def test_item5_a_non_json_answer_is_no_bypass(client: TestClient, fakes: Fakes) -> None:
+    """A health check answered 4xx without JSON (a stray 408, a proxy) is a config fault."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    fakes.duo = httpx2.Response(408, text="Request Timeout")
+    claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == ("error", "duo_config")
