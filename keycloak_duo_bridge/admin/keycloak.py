@@ -70,11 +70,15 @@ WRITE_METHODS: Final = (
 class Keycloak:
     """Admin access to every realm of one Keycloak, through python-keycloak."""
 
-    def __init__(self, admin: KeycloakAdmin, *, url: str, username: str) -> None:
+    def __init__(
+        self, admin: KeycloakAdmin, *, url: str, username: str, allow_any_duo_host: bool = False
+    ) -> None:
         self._admin = admin
         self._lock = threading.RLock()
         self.url = url
         self.username = username
+        # KDB_DUO_ALLOW_ANY_HOST: what this admin service may write as a Duo API host
+        self.allow_any_duo_host = allow_any_duo_host
 
     def __repr__(self) -> str:
         return f"Keycloak(url={self.url!r}, username={self.username!r})"
@@ -89,7 +93,12 @@ class Keycloak:
             user_realm_name=settings.keycloak_admin_realm,
             timeout=timeout,
         )
-        return cls(admin, url=settings.keycloak_url, username=settings.keycloak_admin_username)
+        return cls(
+            admin,
+            url=settings.keycloak_url,
+            username=settings.keycloak_admin_username,
+            allow_any_duo_host=settings.duo_allow_any_host,
+        )
 
     # -- plumbing --------------------------------------------------------------------------
 

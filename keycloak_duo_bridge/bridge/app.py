@@ -93,6 +93,7 @@ def build_services(
             pool=settings.duo_connect_timeout,
         ),
         transport=duo_transport,
+        allow_any_host=settings.duo_allow_any_host,
     )
     keycloak_http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), transport=keycloak_transport)
     gate = HealthGate(

@@ -90,8 +90,9 @@ def start(settings: Settings, progress: Progress) -> Stack:
         )
         resources.callback(emulator.stop)
         progress(f"Duo emulator at {emulator.base_url} (CA {emulator.ca_path})")
-        stack_settings = settings.model_copy(
-            update={
+        stack_settings = Settings.model_validate(
+            {
+                **settings.model_dump(),
                 "keycloak_url": status.url,
                 "keycloak_admin_username": settings.sandbox_admin_username,
                 "keycloak_admin_password": settings.sandbox_admin_password,
@@ -102,7 +103,6 @@ def start(settings: Settings, progress: Progress) -> Stack:
                 },
             }
         )
-        stack_settings = Settings.model_validate(stack_settings.model_dump())
         bridge, stack_settings = start_bridge(
             lambda url: stack_settings.model_copy(update={"bridge_url": url}),
             port=settings.bridge_port,
@@ -147,7 +147,11 @@ def _provision(
         api_host=emulator.api_host,
         ring=key_ring(settings),
         health=lambda ikey, skey, host: check_credentials(
-            ikey, skey, host, ca_file=settings.duo_ca_file
+            ikey,
+            skey,
+            host,
+            ca_file=settings.duo_ca_file,
+            allow_any_host=settings.duo_allow_any_host,
         ),
     )
     progress(f"Duo credentials on realm {CLIENT}: health check {result.verification}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -463,3 +464,38 @@ def test_item5_a_non_json_answer_is_no_bypass(client: TestClient, fakes: Fakes) 
     fakes.duo = httpx2.Response(408, text="Request Timeout")
     claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == ("error", "duo_config")
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A local HTTP-capable listener that records whether anyone connected."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)  # noqa: FBT003 - socket API
+        yield server
+
+
+def connections(server: socket.socket) -> int:
+    """How many connections reached the listener (it never accepts: they wait in its backlog)."""
+    count = 0
+    while True:
+        try:
+            accepted, _ = server.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
+
+
+def test_item12_ssrf_login_sends_nothing_to_a_host_that_is_not_duos(
+    settings: Settings, fakes: Fakes, listener: socket.socket
+) -> None:
+    """With the allowance off, a realm's api_host on an internal listener gets no request."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    fakes.attributes[attr.DUO_API_HOST] = f"127.0.0.1:{listener.getsockname()[1]}"
+    strict = settings.model_copy(update={"duo_allow_any_host": False})
+    services = build_services(strict, keycloak_transport=httpx2.MockTransport(fakes.keycloak))
+    app = create_app(strict, services)
+    with TestClient(app, base_url="http://bridge.example", follow_redirects=False) as client:
+        claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == ("error", "duo_config")  # not a bypass
+    assert connections(listener) == 0

@@ -30,7 +30,7 @@ def run(work: Callable[[DuoClient], Awaitable[T]], ca_file: Path | None = None) 
     """
 
     async def main() -> T:
-        client = DuoClient(ca_file=ca_file)
+        client = DuoClient(ca_file=ca_file, allow_any_host=True)
         try:
             return await work(client)
         finally:
@@ -169,13 +169,47 @@ def test_timeouts_are_explicit() -> None:
 
 def test_admin_health_check_verdicts(creds: DuoCredentials, duo_emulator: RunningEmulator) -> None:
     """The admin check says ok, invalid_client (with Duo's words) or unreachable."""
-    ok = check_credentials(creds.ikey, creds.skey, creds.api_host, ca_file=duo_emulator.ca_path)
+    ca = duo_emulator.ca_path
+    ok = check_credentials(creds.ikey, creds.skey, creds.api_host, ca_file=ca, allow_any_host=True)
     assert ok.status == "ok"
-    bad = check_credentials(creds.ikey, "y" * 40, creds.api_host, ca_file=duo_emulator.ca_path)
+    bad = check_credentials(creds.ikey, "y" * 40, creds.api_host, ca_file=ca, allow_any_host=True)
     assert bad.status == "invalid_client"
     assert "The provided client_assertion was invalid." in bad.message
-    gone = check_credentials(creds.ikey, creds.skey, "127.0.0.1:9", timeout=2)
+    gone = check_credentials(creds.ikey, creds.skey, "127.0.0.1:9", timeout=2, allow_any_host=True)
     assert gone.status == "unreachable"
     duo_emulator.control.set_faults(health="error_500")
-    down = check_credentials(creds.ikey, creds.skey, creds.api_host, ca_file=duo_emulator.ca_path)
+    down = check_credentials(
+        creds.ikey, creds.skey, creds.api_host, ca_file=ca, allow_any_host=True
+    )
     assert (down.status, down.message) == ("unreachable", "Duo health check answered HTTP 500")
+
+
+def test_item12_ssrf_no_call_leaves_for_a_host_that_is_not_duos(creds: DuoCredentials) -> None:
+    """Health check, exchange and prompt URL refuse a non-Duo host before any request."""
+    sent: list[httpx2.Request] = []
+
+    def record(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200, json={"stat": "OK"})
+
+    async def work() -> None:
+        client = DuoClient(transport=httpx2.MockTransport(record))
+        try:
+            with pytest.raises(DuoConfigError, match="not a Duo API hostname"):
+                await client.health_check(creds)
+            with pytest.raises(DuoConfigError, match="KDB_DUO_ALLOW_ANY_HOST"):
+                await client.exchange(
+                    creds, code="c", redirect_uri=REDIRECT, username="u", nonce="n"
+                )
+            with pytest.raises(DuoConfigError, match="not a Duo API hostname"):
+                client.authorize_url(
+                    creds, redirect_uri=REDIRECT, state="s", username="u", nonce="n"
+                )
+        finally:
+            await client.aclose()
+
+    run_async(work())
+    assert sent == []
+    verdict = check_credentials(creds.ikey, creds.skey, creds.api_host)
+    assert verdict.status == "invalid_client"
+    assert "not a Duo API hostname" in verdict.message

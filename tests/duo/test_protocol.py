@@ -125,3 +125,34 @@ def test_item5_non_json_answers_below_500_are_faults_not_outages(status: int) ->
             protocol.judge_health(status, answer)
         with pytest.raises(DuoProtocolError, match=f"HTTP {status} without JSON"):
             protocol.judge_token_response(status, answer)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["api-1234abcd.duosecurity.com", "API-1234ABCD.DUOSECURITY.COM", "api-9f8e7d6c.duofederal.com"],
+)
+def test_item12_duo_api_hostnames_are_accepted(host: str) -> None:
+    """Duo's own API hostnames (commercial and Federal) pass the host check."""
+    protocol.check_api_host(host, allow_any_host=False)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:8443",
+        "localhost",
+        "169.254.169.254",
+        "duosecurity.com",
+        "api-1234abcd.duosecurity.com:8443",
+        "api-1234abcd.duosecurity.com.evil.example",
+        "evil-api-1234abcd.duosecurity.com",
+        "api-1234abcd.evil.example",
+        "api-.duosecurity.com",
+        "admin-1234abcd.duosecurity.com",
+    ],
+)
+def test_item12_other_hosts_are_refused_unless_allowed(host: str) -> None:
+    """Anything else is a configuration fault; KDB_DUO_ALLOW_ANY_HOST lets emulators through."""
+    with pytest.raises(DuoConfigError, match="not a Duo API hostname"):
+        protocol.check_api_host(host, allow_any_host=False)
+    protocol.check_api_host(host, allow_any_host=True)
