@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
     # Seals the pending step-up in the browser's cookie; every replica needs the same value.
     bridge_cookie_secret: SecretStr | None = None  # base64 of 32 random bytes
+    # The bridge's own Keycloak identity for reading realms on the login path: a confidential
+    # client in the admin realm with a service account holding only view-realm of each
+    # tenant's <realm>-realm client. Unset, the bridge falls back to the admin password.
+    bridge_client_id: str | None = None
+    bridge_client_secret: SecretStr | None = None
     bridge_host: str = "127.0.0.1"
     bridge_port: Port = 8000
     bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached

@@ -8,6 +8,7 @@ the fingerprint, so the next login reloads them; no coordination between replica
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from keycloak_duo_bridge.errors import (
 )
 from keycloak_duo_bridge.settings import Settings
 
+logger = logging.getLogger("keycloak_duo_bridge.bridge")
 _UNAUTHORIZED = 401
 _NOT_FOUND = 404
 
@@ -39,7 +41,8 @@ class _Entry:
 
 
 class RealmSource:
-    """Reads realm attributes with an admin account; caches effective settings per realm."""
+    """Reads realm attributes with the bridge's service account (or, failing that, the admin
+    password); caches effective settings per realm."""
 
     def __init__(
         self,
@@ -54,6 +57,7 @@ class RealmSource:
         self._cache: dict[str, _Entry] = {}
         self._token: str | None = None
         self._token_expires = 0.0
+        self._warned = False
         self.admin_calls = 0
 
     async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
@@ -116,6 +120,30 @@ class RealmSource:
                 return response
         raise KeycloakAuthError("Keycloak rejected the bridge's admin token")
 
+    def _grant(self) -> dict[str, str]:
+        """The bridge's own service account (client credentials) when configured; otherwise,
+        with a warning once, the admin service's master admin password."""
+        settings = self._settings
+        if settings.bridge_client_id and settings.bridge_client_secret is not None:
+            return {
+                "grant_type": "client_credentials",
+                "client_id": settings.bridge_client_id,
+                "client_secret": settings.bridge_client_secret.get_secret_value(),
+            }
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "the bridge reads realms with the Keycloak admin's password: set "
+                "KDB_BRIDGE_CLIENT_ID and KDB_BRIDGE_CLIENT_SECRET to a service account with "
+                "only view-realm (docs/operations.md, Least privilege)"
+            )
+        return {
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": settings.keycloak_admin_username,
+            "password": settings.keycloak_admin_password.get_secret_value(),
+        }
+
     async def _admin_token(self, *, refresh: bool) -> str:
         if self._token is not None and not refresh and self._token_expires > self._clock():
             return self._token
@@ -124,15 +152,9 @@ class RealmSource:
             f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_admin_realm}"
             "/protocol/openid-connect/token"
         )
-        form = {
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": settings.keycloak_admin_username,
-            "password": settings.keycloak_admin_password.get_secret_value(),
-        }
         self.admin_calls += 1
         try:
-            response = await self._http.post(url, data=form)
+            response = await self._http.post(url, data=self._grant())
         except httpx2.HTTPError as exc:
             raise KeycloakUnreachableError(
                 f"Keycloak is unreachable: {type(exc).__name__}"

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import uvicorn
+from pydantic import SecretStr
 
 from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
@@ -103,6 +104,11 @@ def start(settings: Settings, progress: Progress) -> Stack:
                 },
             }
         )
+        # The bridge reads realms as its own service account, not as the master admin.
+        reader_id, reader_secret = provision.ensure_bridge_reader(stack_settings, [])
+        stack_settings = stack_settings.model_copy(
+            update={"bridge_client_id": reader_id, "bridge_client_secret": SecretStr(reader_secret)}
+        )
         bridge, stack_settings = start_bridge(
             lambda url: stack_settings.model_copy(update={"bridge_url": url}),
             port=settings.bridge_port,
@@ -139,6 +145,7 @@ def _provision(
     admin = Keycloak.from_settings(settings)
     tenants.create_partner(admin, PARTNER, display_name="Acme (partner)")
     tenants.create_client(admin, CLIENT, partner=PARTNER, display_name="Globex (client of Acme)")
+    provision.ensure_bridge_reader(settings, [PARTNER, CLIENT])  # view-realm of these only
     result = duo_settings.set_credentials(
         admin,
         CLIENT,

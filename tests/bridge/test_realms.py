@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import httpx2
 import pytest
+from pydantic import SecretStr
 
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.errors import (
@@ -44,6 +47,7 @@ class FakeKeycloak:
         self.fail: type[httpx2.ConnectError] | None = None
         self.realm_status: int | None = None
         self.certs_status = 200
+        self.grants: list[dict[str, str]] = []
         self.kids: dict[str, list[str]] = {}
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:  # noqa: PLR0911 - one per endpoint
@@ -52,6 +56,7 @@ class FakeKeycloak:
             raise self.fail("down", request=request)
         path = request.url.path
         if path.endswith("/protocol/openid-connect/token"):
+            self.grants.append(dict(parse_qsl(request.content.decode())))
             if self.token_status != 200:
                 return httpx2.Response(self.token_status, json={"error": "invalid_grant"})
             return httpx2.Response(200, json={"access_token": "t", "expires_in": 60})
@@ -262,3 +267,44 @@ def test_item6_keycloak_errors_on_keys_are_not_remembered() -> None:
 
     run(work, fake)
     assert certs_calls(fake) == 2
+
+
+def test_least_privilege_the_bridge_reads_realms_as_its_service_account(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With a bridge client set, realms are read with client credentials, never the password."""
+    fake = FakeKeycloak()
+    fake.realms["globex"] = {"attributes": {}}
+    own = settings().model_copy(
+        update={"bridge_client_id": "kdb-bridge", "bridge_client_secret": SecretStr("cs-1")}
+    )
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        await RealmSource(own, http).effective("globex", "f")
+
+    with caplog.at_level(logging.WARNING):
+        run(work, fake)
+    assert fake.grants == [
+        {"grant_type": "client_credentials", "client_id": "kdb-bridge", "client_secret": "cs-1"}
+    ]
+    assert caplog.records == []
+
+
+def test_least_privilege_without_a_service_account_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without one, the admin password is used, with one warning that names the settings."""
+    fake = FakeKeycloak()
+    fake.realms["globex"] = {"attributes": {}}
+
+    async def work(http: httpx2.AsyncClient) -> None:
+        source = RealmSource(settings(), http)
+        await source.effective("globex", "f")
+        await source._admin_token(refresh=True)
+
+    with caplog.at_level(logging.WARNING):
+        run(work, fake)
+    assert [g["grant_type"] for g in fake.grants] == ["password", "password"]
+    [warning] = caplog.records
+    assert "KDB_BRIDGE_CLIENT_ID" in warning.getMessage()
+    assert "pw" not in warning.getMessage()
