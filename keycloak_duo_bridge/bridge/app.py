@@ -261,9 +261,6 @@ async def _healthy_credentials(
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
         return tokens.Outcome("error", "duo_config")
-    except DuoProtocolError as exc:
-        event(logger, "duo answer refused", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_protocol")
     except DuoUnavailableError as exc:
         event(logger, "duo unavailable", realm=realm, reason=str(exc))
         if fail_open and not isinstance(exc, CircuitOpenError):
