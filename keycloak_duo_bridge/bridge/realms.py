@@ -22,6 +22,7 @@ from keycloak_duo_bridge.attributes import TENANT_PARTNER
 from keycloak_duo_bridge.errors import (
     KeycloakAuthError,
     KeycloakError,
+    KeycloakForbiddenError,
     KeycloakUnreachableError,
     NotFoundError,
 )
@@ -103,6 +104,13 @@ class RealmSource:
         if response.status_code != httpx2.codes.OK:
             raise KeycloakError(f"reading realm {realm!r} failed with HTTP {response.status_code}")
         representation: dict[str, Any] = response.json()
+        if "id" not in representation:
+            # Keycloak answers a reader without view-realm of this realm with a brief
+            # representation (its name only). Read as "no attributes", that would be "Duo off"
+            # for the realm: refuse instead, so the login fails closed.
+            raise KeycloakForbiddenError(
+                f"the bridge may not view realm {realm!r}: grant its account view-realm there"
+            )
         attributes = representation.get("attributes") or {}
         return {str(k): str(v) for k, v in attributes.items()}
 

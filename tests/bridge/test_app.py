@@ -45,6 +45,7 @@ class Fakes:
     attributes: dict[str, str] = field(default_factory=dict)
     keycloak_down: bool = False
     realm_status: int = 200
+    brief: bool = False
     calls: list[str] = field(default_factory=list)
     duo_calls: list[str] = field(default_factory=list)
     # the token endpoint's own answer, when it differs from the health check's
@@ -66,7 +67,9 @@ class Fakes:
             return httpx2.Response(200, json={"keys": [JWK]})
         if path == "/realms/master":
             return httpx2.Response(self.realm_status)
-        return httpx2.Response(self.realm_status, json={"attributes": self.attributes})
+        if self.brief:  # Keycloak's answer to a reader without view-realm: the name only
+            return httpx2.Response(200, json={"realm": "acme"})
+        return httpx2.Response(self.realm_status, json={"id": "id", "attributes": self.attributes})
 
     def answer_duo(self, request: httpx2.Request) -> httpx2.Response:
         self.duo_calls.append(request.url.path)
@@ -242,6 +245,7 @@ def test_start_sets_a_sealed_cookie_and_goes_to_duo(client: TestClient) -> None:
     ("change", "result", "reason"),
     [
         pytest.param({"realm_status": 500}, "error", "settings_unavailable", id="settings"),
+        pytest.param({"brief": True}, "error", "settings_unavailable", id="not-viewable"),
         pytest.param({attr.DUO_ENABLED: "false"}, "skip", "realm_off", id="realm-off"),
         pytest.param({attr.DUO_SKEY: "kdb1:gone:AAAA:AAAA"}, "error", "duo_config", id="skey"),
         pytest.param({attr.DUO_IKEY: None}, "error", "duo_config", id="no-credentials"),
@@ -252,8 +256,8 @@ def test_policy_verdicts(
 ) -> None:
     """Settings Keycloak cannot give, or that say no Duo, become verdicts; never a silent pass."""
     for name, value in change.items():
-        if name == "realm_status":
-            fakes.realm_status = value
+        if name in {"realm_status", "brief"}:
+            setattr(fakes, name, value)
         elif value is None:
             fakes.attributes.pop(name)
         else:

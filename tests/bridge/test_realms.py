@@ -15,6 +15,7 @@ from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.errors import (
     KeycloakAuthError,
     KeycloakError,
+    KeycloakForbiddenError,
     KeycloakUnreachableError,
     NotFoundError,
 )
@@ -76,7 +77,7 @@ class FakeKeycloak:
         realm = path.removeprefix("/admin/realms/")
         if realm not in self.realms:
             return httpx2.Response(404)
-        return httpx2.Response(200, json=self.realms[realm])
+        return httpx2.Response(200, json={"id": f"id-{realm}", **self.realms[realm]})
 
 
 def run(work: Callable[[httpx2.AsyncClient], Coroutine[Any, Any, T]], fake: FakeKeycloak) -> T:
@@ -308,3 +309,21 @@ def test_least_privilege_without_a_service_account_warns_once(
     [warning] = caplog.records
     assert "KDB_BRIDGE_CLIENT_ID" in warning.getMessage()
     assert "pw" not in warning.getMessage()
+
+
+def test_least_privilege_a_realm_the_account_may_not_view_is_an_error_not_duo_off() -> None:
+    """Keycloak's brief answer (name only) to a reader without view-realm fails closed."""
+    fake = FakeKeycloak()
+    fake.realms["globex"] = {}
+
+    def brief(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/admin/realms/globex":
+            return httpx2.Response(200, json={"realm": "globex"})
+        return fake(request)
+
+    async def main() -> None:
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(brief)) as http:
+            await RealmSource(settings(), http).effective("globex", "f")
+
+    with pytest.raises(KeycloakForbiddenError, match="may not view realm 'globex'"):
+        run_async(main())
