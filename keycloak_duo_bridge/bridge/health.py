@@ -17,11 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
-from keycloak_duo_bridge.errors import DuoUnavailableError
+from keycloak_duo_bridge.errors import CircuitOpenError, DuoUnavailableError
 
-
-class CircuitOpenError(DuoUnavailableError):
-    """Other logins' checks failed and the circuit is open: this login made no check itself."""
+__all__ = ["CircuitOpenError", "HealthGate"]
 
 
 @dataclass
