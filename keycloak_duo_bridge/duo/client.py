@@ -1,10 +1,10 @@
 """The I/O half of the Duo client: one pooled HTTPS client, explicit timeouts.
 
 The official ``duo_universal`` 2.3.1 sets no timeouts and opens a new TLS connection per
-call. Here one ``httpx2.AsyncClient`` per bridge process, on httpx2's stock transport,
-keeps connections alive across logins (its pool drops an idle connection that has bytes
-waiting or was closed, so a stray 408 is never read as the next answer), every call has
-connect/read timeouts, and every transport failure becomes a
+call. Here one ``httpx2.AsyncClient`` per bridge process, on the lean keep-alive
+transport of :mod:`.transport` (which never reads stray bytes on an idle connection as the
+next answer), keeps connections alive across logins, every call has connect/read
+timeouts, and every transport failure becomes a
 :class:`~keycloak_duo_bridge.errors.DuoUnavailableError` (an outage: the fail mode applies).
 No call leaves for a host that is not Duo's unless ``allow_any_host`` (an emulator).
 """
@@ -20,12 +20,10 @@ import httpx2
 
 from keycloak_duo_bridge.duo import protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
+from keycloak_duo_bridge.duo.transport import StreamTransport
 from keycloak_duo_bridge.errors import DuoUnavailableError
 
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=3.0, read=5.0, write=5.0, pool=3.0)
-# Idle connections kept per Duo host, and how long: logins reuse them instead of a new TLS
-# handshake each (bench: duo_tls_connections_per_login).
-POOL_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
@@ -47,9 +45,7 @@ class DuoClient:
         self._allow_any_host = allow_any_host
         self._http = httpx2.AsyncClient(
             timeout=timeout,
-            verify=tls_context(ca_file),
-            limits=POOL_LIMITS,
-            transport=transport,
+            transport=transport or StreamTransport(tls_context(ca_file)),
         )
 
     async def aclose(self) -> None:
