@@ -22,8 +22,9 @@ what is wrong, and never contain secrets.
     │   ├── KeycloakForbiddenError
     │   └── NotFoundError
     └── DuoError                 talking to Duo (or the emulator)
-        ├── DuoUnavailableError  outage: unreachable, timed out, 5xx, garbage (fail mode applies)
-        ├── DuoConfigError       misconfiguration, e.g. invalid_client (always fails closed)
+        ├── DuoUnavailableError  outage: unreachable, timed out, 5xx (fail mode applies)
+        │   └── CircuitOpenError other logins' checks failed; never grounds for a bypass
+        ├── DuoConfigError       invalid_client, a non-JSON answer: misconfigured (fails closed)
         └── DuoProtocolError     a bad code, state or id_token (always fails closed)
 """
 
@@ -92,6 +93,10 @@ class DuoError(BridgeError):
 
 class DuoUnavailableError(DuoError):
     """Duo could not be reached or answered like an outage: the realm's fail mode applies."""
+
+
+class CircuitOpenError(DuoUnavailableError):
+    """Other logins' health checks failed and the circuit is open: this login asked nobody."""
 
 
 class DuoConfigError(DuoError):

@@ -83,11 +83,23 @@ class Settings(BaseSettings):
     bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
     # Seals the pending step-up in the browser's cookie; every replica needs the same value.
     bridge_cookie_secret: SecretStr | None = None  # base64 of 32 random bytes
+    # The bridge's own Keycloak identity for reading realms on the login path: a confidential
+    # client in the admin realm with a service account holding only view-realm of each
+    # tenant's <realm>-realm client. Unset, the bridge falls back to the admin password.
+    bridge_client_id: str | None = None
+    bridge_client_secret: SecretStr | None = None
     bridge_host: str = "127.0.0.1"
     bridge_port: Port = 8000
     bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached
     # An unknown key id re-reads a realm's JWKS at most this often (seconds).
     bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
+    # A realm's cached JWKS is read again after this many seconds, so a key Keycloak no
+    # longer publishes stops being accepted within that time.
+    bridge_jwks_max_age: float = Field(default=300.0, gt=0)
+    # Realms and issuers found unknown are refused without asking Keycloak for this long.
+    bridge_negative_ttl: float = Field(default=60.0, ge=0)
+    # Bearer token that /metrics requires; unset, /metrics answers 404.
+    metrics_token: SecretStr | None = None
     bridge_verdict_lifetime: int = Field(default=120, gt=0, le=600)
     # More public keys to publish to realms next to the current one, during a key roll.
     bridge_extra_jwks: str | None = None  # JSON Web Key Set, public keys only
@@ -97,10 +109,15 @@ class Settings(BaseSettings):
     # The demo stack (`keycloak-duo-bridge demo`).
     demo_duo_port: Port = 8443
     demo_app_port: Port = 8001
+    # Duo calls go only to Duo's API hostnames (api-*.duosecurity.com, ...); true allows
+    # any host:port, for the emulator in tests, the sandbox and users' own CI.
+    duo_allow_any_host: bool = False
     duo_connect_timeout: float = Field(default=3.0, gt=0)
     duo_read_timeout: float = Field(default=5.0, gt=0)
     duo_health_ttl: float = Field(default=60.0, ge=0)  # seconds a good health check is reused
     duo_breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds an open circuit stays open
+    # Consecutive failed health checks of one integration that open its circuit.
+    duo_breaker_failures: int = Field(default=3, ge=1)
 
 
 def key_ring(settings: Settings) -> KeyRing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,16 @@ def test_sandbox_secrets_are_made_once(tmp_path: Path) -> None:
         bridge_signing_key=first["KDB_BRIDGE_SIGNING_KEY"],
     )
     assert signing_key(settings).kid
+
+
+def test_sandbox_secrets_gain_what_an_older_state_dir_lacks(tmp_path: Path) -> None:
+    """A state dir from before the metrics token gets one, keeping its other secrets."""
+    first = secrets.ensure(tmp_path)
+    path = tmp_path / "sandbox-secrets.json"
+    stored = json.loads(path.read_text())
+    del stored["KDB_METRICS_TOKEN"]
+    path.write_text(json.dumps(stored))
+    again = secrets.ensure(tmp_path)
+    assert again["KDB_KEYRING"] == first["KDB_KEYRING"]
+    assert again["KDB_METRICS_TOKEN"]
+    assert again["KDB_DUO_ALLOW_ANY_HOST"] == "true"

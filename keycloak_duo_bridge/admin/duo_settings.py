@@ -30,8 +30,9 @@ from keycloak_duo_bridge.admin.effective import (
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, clients_of, get_tenant
 from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.duo.protocol import check_api_host
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing, key_id_of
-from keycloak_duo_bridge.errors import ConfigError, DuoError
+from keycloak_duo_bridge.errors import ConfigError, DuoConfigError, DuoError
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +57,23 @@ HealthCheck = Callable[[str, str, str], HealthVerdictLike]
 """``(ikey, skey, api_host) -> verdict`` with ``status`` ok | invalid_client | unreachable."""
 
 
-def duo_health_check(ca_file: Path | None = None, timeout: float = 5.0) -> HealthCheck:
+def duo_health_check(
+    ca_file: Path | None = None, timeout: float = 5.0, *, allow_any_host: bool = False
+) -> HealthCheck:
     """The live check from :mod:`keycloak_duo_bridge.duo.health`."""
     from keycloak_duo_bridge.duo.health import check_credentials  # noqa: PLC0415
 
     def check(ikey: str, skey: str, api_host: str) -> HealthVerdictLike:
-        return check_credentials(ikey, skey, api_host, ca_file=ca_file, timeout=timeout)
+        return check_credentials(
+            ikey, skey, api_host, ca_file=ca_file, timeout=timeout, allow_any_host=allow_any_host
+        )
 
     return check
 
 
-def validate_credentials(ikey: str, skey: str, api_host: str) -> None:
-    """Shape checks; the message never repeats the skey."""
+def validate_credentials(ikey: str, skey: str, api_host: str, *, allow_any_host: bool) -> None:
+    """Shape checks, and a Duo API hostname unless ``allow_any_host`` (KDB_DUO_ALLOW_ANY_HOST,
+    for an emulator); the message never repeats the skey."""
     if len(ikey) != IKEY_LENGTH or not _KEY_CHARS.match(ikey):
         raise ConfigError(f"the ikey must be {IKEY_LENGTH} letters or digits")
     if len(skey) != SKEY_LENGTH or not _KEY_CHARS.match(skey):
@@ -75,6 +81,10 @@ def validate_credentials(ikey: str, skey: str, api_host: str) -> None:
     port = api_host.rpartition(":")[2] if ":" in api_host else None
     if not _HOST.match(api_host) or (port is not None and not 0 < int(port) < 65536):  # noqa: PLR2004
         raise ConfigError(f"the API host must be hostname[:port], not {api_host!r}")
+    try:
+        check_api_host(api_host, allow_any_host=allow_any_host)
+    except DuoConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ def set_credentials(
     allow_unverified: bool = False,
 ) -> SetResult:
     """Check, then store a realm's Duo credentials. ``health=None`` skips the live check."""
-    validate_credentials(ikey, skey, api_host)
+    validate_credentials(ikey, skey, api_host, allow_any_host=keycloak.allow_any_duo_host)
     get_tenant(keycloak, realm)
     verification = "skipped"
     if health is not None:

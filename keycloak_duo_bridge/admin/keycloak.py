@@ -72,7 +72,13 @@ class Keycloak:
     """Admin access to every realm of one Keycloak, through python-keycloak."""
 
     def __init__(
-        self, admin: KeycloakAdmin, *, url: str, username: str, console_url: str | None = None
+        self,
+        admin: KeycloakAdmin,
+        *,
+        url: str,
+        username: str,
+        console_url: str | None = None,
+        allow_any_duo_host: bool = False,
     ) -> None:
         self._admin = admin
         self._lock = threading.RLock()
@@ -80,6 +86,8 @@ class Keycloak:
         self.username = username
         self.console_url = console_url
         """The bridge whose console client realms get when created or wired (None: none)."""
+        # KDB_DUO_ALLOW_ANY_HOST: what this admin service may write as a Duo API host
+        self.allow_any_duo_host = allow_any_duo_host
 
     def __repr__(self) -> str:
         return f"Keycloak(url={self.url!r}, username={self.username!r})"
@@ -99,6 +107,7 @@ class Keycloak:
             url=settings.keycloak_url,
             username=settings.keycloak_admin_username,
             console_url=settings.bridge_url,
+            allow_any_duo_host=settings.duo_allow_any_host,
         )
 
     # -- plumbing --------------------------------------------------------------------------

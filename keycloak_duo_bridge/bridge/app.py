@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
+from cachetools import TTLCache
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -26,8 +27,8 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide, duo_username
 from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
-from keycloak_duo_bridge.bridge.health import HealthGate
-from keycloak_duo_bridge.bridge.metrics import Metrics
+from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
+from keycloak_duo_bridge.bridge.metrics import CONTENT_TYPE, Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
 from keycloak_duo_bridge.duo.protocol import auth_status
@@ -47,6 +48,7 @@ logger = logging.getLogger("keycloak_duo_bridge.bridge")
 PENDING_LIFETIME = 600
 MAX_PARAMETER = 8192
 MAX_STATE = 1024
+MAX_UNKNOWN_ISSUERS = 4096
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Services:
     jwks: JwksCache
     metrics: Metrics
     keycloak_http: httpx2.AsyncClient
+    # (realm, issuer base) pairs a verified token named but the realm does not brand with
+    unknown_issuers: TTLCache[tuple[str, str], bool]
 
     @property
     def callback_url(self) -> str:
@@ -89,22 +93,32 @@ def build_services(
             pool=settings.duo_connect_timeout,
         ),
         transport=duo_transport,
+        allow_any_host=settings.duo_allow_any_host,
     )
     keycloak_http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), transport=keycloak_transport)
+    gate = HealthGate(
+        duo,
+        ttl=settings.duo_health_ttl,
+        cooldown=settings.duo_breaker_cooldown,
+        threshold=settings.duo_breaker_failures,
+    )
     return Services(
         settings=settings,
         signing_key=signing_key(settings),
         cookie_key=cookie.cookie_key(settings.bridge_cookie_secret.get_secret_value()),
         keyring=key_ring(settings),
         duo=duo,
-        gate=HealthGate(duo, ttl=settings.duo_health_ttl, cooldown=settings.duo_breaker_cooldown),
+        gate=gate,
         realms=RealmSource(settings, keycloak_http),
         jwks=JwksCache(
             settings.keycloak_url,
             keycloak_http,
             min_refresh_interval=settings.bridge_jwks_refresh_interval,
+            max_age=settings.bridge_jwks_max_age,
+            negative_ttl=settings.bridge_negative_ttl,
         ),
-        metrics=Metrics(),
+        unknown_issuers=TTLCache(MAX_UNKNOWN_ISSUERS, settings.bridge_negative_ttl),
+        metrics=Metrics(gate.states),
         keycloak_http=keycloak_http,
     )
 
@@ -188,19 +202,27 @@ async def _timed(services: Services, call: str, work: Any) -> Any:
 
 
 async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
-    """The request token verified against its realm's published keys."""
+    """The request token verified against its realm's keys, before any admin read.
+
+    The keys come from the configured Keycloak's JWKS of the issuer's realm, never from a
+    URL in the token. Only a verified token may then name a branded issuer base (the
+    realm's ``frontendUrl``, read with the verified settings fingerprint).
+    """
     parsed = tokens.peek(token)
     issuer = str(parsed.claims["iss"])
     base, realm = tokens.split_issuer(issuer)
-    if base != services.settings.keycloak_url.rstrip("/"):
-        # A partner's branding URL (frontendUrl) becomes its realm's issuer base.
-        fingerprint = tokens.unverified_fingerprint(parsed)
-        if base != await services.realms.frontend_url(realm, fingerprint):
-            raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
+    tokens.precheck(parsed, realm)
+    configured = base == services.settings.keycloak_url.rstrip("/")
+    if not configured and (realm, base) in services.unknown_issuers:
+        raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
     key = tokens.key_for(await services.jwks.jwks(realm, parsed.kid), parsed.kid)
     if key is None:
         raise tokens.RequestTokenError("the request token is signed by an unknown key")
-    return tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
+    verified = tokens.verify_request(parsed, key, issuer=issuer, now=time.time())
+    if not configured and base != await services.realms.frontend_url(realm, verified.fingerprint):
+        services.unknown_issuers[realm, base] = True
+        raise tokens.RequestTokenError("the request token comes from an unknown Keycloak")
+    return verified
 
 
 _SKIP_REASONS = {
@@ -256,17 +278,34 @@ async def _policy(
         return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
     try:
         name = _duo_name(effective, request_token)
+    except DuoConfigError as exc:
+        event(logger, "duo configuration fault", realm=realm, reason=str(exc))
+        return tokens.Outcome("error", "duo_config")
+    checked = await _healthy_credentials(services, effective, realm)
+    return checked if isinstance(checked, tokens.Outcome) else Prompt(checked, name)
+
+
+async def _healthy_credentials(
+    services: Services, effective: EffectiveSettings, realm: str
+) -> tokens.Outcome | DuoCredentials:
+    """The credentials if Duo is healthy; otherwise the verdict, a bypass only on this
+    login's own failed health check in a fail-open realm."""
+    fail_open = effective.fail_mode.value is FailMode.OPEN
+    try:
         creds = duo_credentials(services, effective)
-        await _timed(services, "health_check", services.gate.check(creds))
+        owner = effective.credentials.realm or realm  # metrics name it, never the ikey
+        # A fail-open realm's login always has its own answer from Duo before a bypass.
+        check = services.gate.check(creds, owner=owner, fail_fast=not fail_open)
+        await _timed(services, "health_check", check)
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
         return tokens.Outcome("error", "duo_config")
     except DuoUnavailableError as exc:
         event(logger, "duo unavailable", realm=realm, reason=str(exc))
-        if effective.fail_mode.value is FailMode.OPEN:
+        if fail_open and not isinstance(exc, CircuitOpenError):
             return tokens.Outcome("bypass", "duo_unavailable")
         return tokens.Outcome("error", "duo_unavailable")
-    return Prompt(creds, name)
+    return creds
 
 
 async def step_up(request: Request) -> Response:
@@ -347,7 +386,8 @@ async def callback(request: Request) -> Response:
 async def _exchange(
     services: Services, pending: cookie.Pending, code: str
 ) -> dict[str, Any] | tokens.Outcome:
-    """Duo's verified claims for ``code``, or the failing verdict. Never fails open."""
+    """Duo's verified claims for ``code``, or the failing verdict. Never fails open, and
+    never trips the circuit: the exchange is not a health check."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
         creds = duo_credentials(services, effective)
@@ -367,8 +407,9 @@ async def _exchange(
                 nonce=pending.duo_nonce,
             ),
         )
-    except DuoUnavailableError:
-        services.gate.trip(creds)
+    except DuoUnavailableError as exc:
+        # This login's error only: no other login's fail-open follows from it.
+        event(logger, "duo unavailable at the exchange", realm=pending.realm, reason=str(exc))
         return tokens.Outcome("error", "duo_unavailable")
     except DuoConfigError:
         return tokens.Outcome("error", "duo_config")
@@ -428,11 +469,24 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, only with ``Authorization: Bearer <KDB_METRICS_TOKEN>``.
+
+    Without the setting the path does not exist (404), so nothing is public by default.
+    """
     services: Services = request.app.state.services
-    return PlainTextResponse(
-        services.metrics.render(services.gate.states()),
-        media_type="text/plain; version=0.0.4",
-    )
+    expected = services.settings.metrics_token
+    if expected is None:
+        return await not_found(request, LookupError())
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        given.encode(), expected.get_secret_value().encode()
+    ):
+        return PlainTextResponse(
+            "a bearer token is required\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -8,23 +8,27 @@ the fingerprint, so the next login reloads them; no coordination between replica
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+from cachetools import TTLCache
 
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, resolve_effective
 from keycloak_duo_bridge.attributes import TENANT_PARTNER
 from keycloak_duo_bridge.errors import (
     KeycloakAuthError,
     KeycloakError,
+    KeycloakForbiddenError,
     KeycloakUnreachableError,
     NotFoundError,
 )
 from keycloak_duo_bridge.settings import Settings
 
+logger = logging.getLogger("keycloak_duo_bridge.bridge")
 _UNAUTHORIZED = 401
 _NOT_FOUND = 404
 
@@ -38,7 +42,8 @@ class _Entry:
 
 
 class RealmSource:
-    """Reads realm attributes with an admin account; caches effective settings per realm."""
+    """Reads realm attributes with the bridge's service account (or, failing that, the admin
+    password); caches effective settings per realm."""
 
     def __init__(
         self,
@@ -53,6 +58,7 @@ class RealmSource:
         self._cache: dict[str, _Entry] = {}
         self._token: str | None = None
         self._token_expires = 0.0
+        self._warned = False
         self.admin_calls = 0
 
     async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
@@ -99,6 +105,13 @@ class RealmSource:
         if response.status_code != httpx2.codes.OK:
             raise KeycloakError(f"reading realm {realm!r} failed with HTTP {response.status_code}")
         representation: dict[str, Any] = response.json()
+        if "id" not in representation:
+            # Keycloak answers a reader without view-realm of this realm with a brief
+            # representation (its name only). Read as "no attributes", that would be "Duo off"
+            # for the realm: refuse instead, so the login fails closed.
+            raise KeycloakForbiddenError(
+                f"the bridge may not view realm {realm!r}: grant its account view-realm there"
+            )
         attributes = representation.get("attributes") or {}
         return {str(k): str(v) for k, v in attributes.items()}, str(representation.get("id") or "")
 
@@ -116,6 +129,30 @@ class RealmSource:
                 return response
         raise KeycloakAuthError("Keycloak rejected the bridge's admin token")
 
+    def _grant(self) -> dict[str, str]:
+        """The bridge's own service account (client credentials) when configured; otherwise,
+        with a warning once, the admin service's master admin password."""
+        settings = self._settings
+        if settings.bridge_client_id and settings.bridge_client_secret is not None:
+            return {
+                "grant_type": "client_credentials",
+                "client_id": settings.bridge_client_id,
+                "client_secret": settings.bridge_client_secret.get_secret_value(),
+            }
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "the bridge reads realms with the Keycloak admin's password: set "
+                "KDB_BRIDGE_CLIENT_ID and KDB_BRIDGE_CLIENT_SECRET to a service account with "
+                "only view-realm (docs/operations.md, Least privilege)"
+            )
+        return {
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": settings.keycloak_admin_username,
+            "password": settings.keycloak_admin_password.get_secret_value(),
+        }
+
     async def _admin_token(self, *, refresh: bool) -> str:
         if self._token is not None and not refresh and self._token_expires > self._clock():
             return self._token
@@ -124,15 +161,9 @@ class RealmSource:
             f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_admin_realm}"
             "/protocol/openid-connect/token"
         )
-        form = {
-            "grant_type": "password",
-            "client_id": "admin-cli",
-            "username": settings.keycloak_admin_username,
-            "password": settings.keycloak_admin_password.get_secret_value(),
-        }
         self.admin_calls += 1
         try:
-            response = await self._http.post(url, data=form)
+            response = await self._http.post(url, data=self._grant())
         except httpx2.HTTPError as exc:
             raise KeycloakUnreachableError(
                 f"Keycloak is unreachable: {type(exc).__name__}"
@@ -146,7 +177,14 @@ class RealmSource:
 
 
 class JwksCache:
-    """Each realm's public signing keys, refreshed when a token names an unknown key id."""
+    """Each realm's public signing keys, from the configured Keycloak only.
+
+    A cached set serves every login until ``max_age`` seconds have passed, so a key that
+    Keycloak stops publishing stops being accepted within that time, without a read per
+    login. An unknown key id re-reads the set at most once per ``min_refresh_interval``. A
+    realm Keycloak does not know is remembered as unknown for ``negative_ttl`` seconds (at
+    most ``max_unknown`` of them), so made-up realm names cost Keycloak one read each.
+    """
 
     def __init__(
         self,
@@ -154,22 +192,29 @@ class JwksCache:
         http: httpx2.AsyncClient,
         *,
         min_refresh_interval: float = 10.0,
+        max_age: float = 300.0,
+        negative_ttl: float = 60.0,
+        max_unknown: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._base = keycloak_url.rstrip("/")
         self._http = http
         self._interval = min_refresh_interval
+        self._max_age = max_age
         self._clock = clock
         self._sets: dict[str, dict[str, Any]] = {}
         self._fetched: dict[str, float] = {}
+        self._unknown: TTLCache[str, bool] = TTLCache(max_unknown, negative_ttl, timer=clock)
 
     async def jwks(self, realm: str, kid: str | None) -> dict[str, Any]:
+        if realm in self._unknown:
+            raise NotFoundError(f"realm {realm!r} publishes no keys")
         cached = self._sets.get(realm)
-        known = cached is not None and any(
-            isinstance(k, dict) and k.get("kid") == kid for k in cached.get("keys", [])
-        )
-        if cached is not None and (known or self._clock() - self._fetched[realm] < self._interval):
-            return cached
+        if cached is not None:
+            age = self._clock() - self._fetched[realm]
+            known = any(isinstance(k, dict) and k.get("kid") == kid for k in cached.get("keys", []))
+            if age < self._max_age and (known or age < self._interval):
+                return cached
         url = f"{self._base}/realms/{realm}/protocol/openid-connect/certs"
         try:
             response = await self._http.get(url)
@@ -177,8 +222,14 @@ class JwksCache:
             raise KeycloakUnreachableError(
                 f"Keycloak is unreachable: {type(exc).__name__}"
             ) from exc
-        if response.status_code != httpx2.codes.OK:
+        if response.status_code == _NOT_FOUND:
+            self._sets.pop(realm, None)
+            self._unknown[realm] = True
             raise NotFoundError(f"realm {realm!r} publishes no keys")
+        if response.status_code != httpx2.codes.OK:
+            raise KeycloakError(
+                f"reading realm {realm!r}'s keys failed with HTTP {response.status_code}"
+            )
         fetched: dict[str, Any] = response.json()
         self._sets[realm] = fetched
         self._fetched[realm] = self._clock()

@@ -67,11 +67,6 @@ def peek(token: str) -> jws.Jws:
     return parsed
 
 
-def unverified_fingerprint(parsed: jws.Jws) -> str:
-    """The settings fingerprint, unverified: only a cache key, checked once verified."""
-    return str(parsed.claims.get("cfg") or "")
-
-
 _REALM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 
 
@@ -81,6 +76,16 @@ def split_issuer(issuer: str) -> tuple[str, str]:
     if not separator or not base or not _REALM_NAME.match(realm):
         raise RequestTokenError("the request token comes from an unknown Keycloak")
     return base, realm
+
+
+def precheck(parsed: jws.Jws, realm: str) -> None:
+    """Refuse, before any I/O, what no signature could save: a symmetric or missing
+    algorithm, or a ``realm`` claim that is not the issuer's realm (checked again once
+    verified)."""
+    if parsed.algorithm not in ASYMMETRIC:
+        raise RequestTokenError("the request token is not signed with an asymmetric key")
+    if parsed.claims.get("realm") != realm:
+        raise RequestTokenError("the request token's realm is not its issuer's realm")
 
 
 def key_for(jwks: Mapping[str, Any], kid: str | None) -> jwt.PyJWK | None:
@@ -147,8 +152,7 @@ def verify_request(
 ) -> StepUpRequest:
     """Verify a request token's signature and claims; return what it asks for."""
     parsed = peek(token) if isinstance(token, str) else token
-    if parsed.algorithm not in ASYMMETRIC:
-        raise RequestTokenError("the request token is not signed with an asymmetric key")
+    precheck(parsed, split_issuer(issuer)[1])
     try:
         jws.verify_with_key(parsed, key, ASYMMETRIC)
     except jws.JwsError:

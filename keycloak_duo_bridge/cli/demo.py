@@ -116,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
             "(alice or bob: see or activate Duo)"
         )
         print(f"Duo emulator: {stack.emulator.base_url}  (CA {stack.emulator.ca_path})")
-        print(f"Bridge: {stack.settings.bridge_url}  (metrics at /metrics)")
+        print(
+            f"Bridge: {stack.settings.bridge_url}  (metrics at /metrics, with the bearer "
+            "token KDB_METRICS_TOKEN from `keycloak-duo-bridge sandbox env`)"
+        )
         if args.exit:
             return 0 if passed else EXIT_WALK_FAILED
         print("\nThe demo stays up until you press Ctrl-C.", flush=True)

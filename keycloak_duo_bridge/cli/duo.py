@@ -182,7 +182,13 @@ def set_credentials(args: argparse.Namespace) -> int:
     config = settings()
     ring = key_ring(config)
     skey = read_skey(args)
-    health = None if args.no_verify else duo_settings.duo_health_check(config.duo_ca_file)
+    health = (
+        None
+        if args.no_verify
+        else duo_settings.duo_health_check(
+            config.duo_ca_file, allow_any_host=config.duo_allow_any_host
+        )
+    )
     result = duo_settings.set_credentials(
         connect(config),
         args.realm,

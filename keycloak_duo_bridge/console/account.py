@@ -137,7 +137,8 @@ async def activate(
     try:
         duo_name = await run_in_threadpool(_duo_name, console, session, effective)
         creds = duo_credentials(services, effective)
-        await services.gate.check(creds)
+        owner = effective.credentials.realm or session.realm
+        await services.gate.check(creds, owner=owner, fail_fast=True)
     except KeycloakError:
         return _back("Keycloak is unavailable", "Try again shortly.", 502)
     except DuoConfigError:

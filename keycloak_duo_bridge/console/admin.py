@@ -312,7 +312,9 @@ async def credentials(
                 skey=skey,
                 api_host=host,
                 ring=console.services.keyring,
-                health=duo_settings.duo_health_check(settings.duo_ca_file),
+                health=duo_settings.duo_health_check(
+                    settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
+                ),
                 allow_unverified=form.get("allow_unverified") == "yes",
             )
         )
@@ -346,8 +348,11 @@ async def test_connection(
             )
         except DecryptionError as exc:
             raise ConfigError(f"the stored secret key cannot be read: {exc}") from None
-    duo_settings.validate_credentials(ikey, skey, host)
-    check = duo_settings.duo_health_check(console.services.settings.duo_ca_file)
+    settings = console.services.settings
+    duo_settings.validate_credentials(ikey, skey, host, allow_any_host=settings.duo_allow_any_host)
+    check = duo_settings.duo_health_check(
+        settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
+    )
     return await run_in_threadpool(check, ikey, skey, host)
 
 

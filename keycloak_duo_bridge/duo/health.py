@@ -26,12 +26,22 @@ class HealthVerdict:
 
 
 def check_credentials(
-    ikey: str, skey: str, api_host: str, *, ca_file: Path | None = None, timeout: float = 5.0
+    ikey: str,
+    skey: str,
+    api_host: str,
+    *,
+    ca_file: Path | None = None,
+    timeout: float = 5.0,
+    allow_any_host: bool = False,
 ) -> HealthVerdict:
-    """Run Duo's health check with these credentials and say what it means."""
+    """Run Duo's health check with these credentials and say what it means.
+
+    A host that is not Duo's gets no request at all (unless ``allow_any_host``).
+    """
     creds = DuoCredentials(ikey=ikey, skey=skey, api_host=api_host)
     form = protocol.health_form(creds, now=time.time(), jti=protocol.new_jti())
     try:
+        protocol.check_api_host(api_host, allow_any_host=allow_any_host)
         with httpx2.Client(verify=tls_context(ca_file), timeout=timeout) as client:
             response = client.post(creds.health_url, data=form)
         protocol.judge_health(response.status_code, response.content)

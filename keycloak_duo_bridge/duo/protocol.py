@@ -9,6 +9,7 @@ the client id, checked with 60 s of leeway.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -20,6 +21,10 @@ from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnav
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME: Final = 300
 LEEWAY: Final = 60
+# Duo's API hostnames: api-XXXXXXXX.duosecurity.com, and Duo Federal's .duofederal.com.
+DUO_API_HOST: Final = re.compile(
+    r"api-[a-z0-9]{1,32}\.(duosecurity|duofederal)\.com", re.IGNORECASE
+)
 _HTTP_OK: Final = 200
 _SERVER_ERROR: Final = 500
 
@@ -46,6 +51,21 @@ class DuoCredentials:
     @property
     def token_url(self) -> str:
         return self.url("/oauth/v1/token")
+
+
+def check_api_host(api_host: str, *, allow_any_host: bool) -> None:
+    """Refuse any host but Duo's API hostnames, unless ``allow_any_host`` (an emulator).
+
+    A tenant admin writes the API host; without this check the bridge would POST signed
+    assertions to any ``host:port`` it names, inside the network (server-side request
+    forgery), at login and in the console's Test connection.
+    """
+    if not allow_any_host and not DUO_API_HOST.fullmatch(api_host):
+        raise DuoConfigError(
+            f"the API host {api_host[:80]!r} is not a Duo API hostname "
+            "(api-XXXXXXXX.duosecurity.com or api-XXXXXXXX.duofederal.com); "
+            "KDB_DUO_ALLOW_ANY_HOST=true allows others, for an emulator only"
+        )
 
 
 def new_jti() -> str:
@@ -137,7 +157,9 @@ def judge_health(status: int, body: bytes) -> None:
         raise DuoUnavailableError(f"Duo health check answered HTTP {status}")
     parsed = _json_object(body)
     if parsed is None:
-        raise DuoUnavailableError(f"Duo health check answered HTTP {status} without JSON")
+        # Duo's API answers JSON; anything else below 500 is a wrong host or path, or a
+        # proxy in between: a configuration fault, never an outage (no fail-open).
+        raise DuoConfigError(f"Duo health check answered HTTP {status} without JSON")
     if parsed.get("stat") == "OK":
         return
     raise DuoConfigError(f"Duo refused the integration: {_detail(parsed)}")
@@ -149,7 +171,7 @@ def judge_token_response(status: int, body: bytes) -> str:
         raise DuoUnavailableError(f"Duo token endpoint answered HTTP {status}")
     parsed = _json_object(body)
     if parsed is None:
-        raise DuoUnavailableError(f"Duo token endpoint answered HTTP {status} without JSON")
+        raise DuoProtocolError(f"Duo token endpoint answered HTTP {status} without JSON")
     if status != _HTTP_OK:
         error = str(parsed.get("error", ""))
         if error == "invalid_grant":

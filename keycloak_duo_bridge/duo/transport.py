@@ -7,6 +7,12 @@ This transport keeps idle connections per host, speaks HTTP/1.1 over asyncio str
 by the event loop: uvloop's, in C), parses answers with httptools, and raises httpx's own
 exceptions, so :class:`~keycloak_duo_bridge.duo.client.DuoClient` and its tests see no
 difference. Bodies are small (forms and JSON), so they are read whole.
+
+Only bytes that answer this request are its answer (issue 12): a connection with bytes
+waiting while idle (an unasked-for 408, say) is closed, not reused; bytes after the answer
+close the connection too; a 408 on a reused connection is the server giving up on it, so
+the request goes once more on a new one; 1xx answers are skipped; a body without a length
+ends where the server closes the connection.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ class _Stale(Exception):  # noqa: N818 - internal signal, never escapes
     """A reused connection was closed by the server before it answered: retry on a new one."""
 
 
+_REQUEST_TIMEOUT: Final = 408
+_SWITCHING: Final = 101
+_NO_BODY: Final = (204, 304)
+
+
 @dataclass
 class _Answer:
     status: int = 0
@@ -37,23 +48,59 @@ class _Answer:
     body: bytearray = field(default_factory=bytearray)
     complete: bool = False
     keep_alive: bool = False
+    headers_done: bool = False
+    informational: bool = False  # a 1xx answer: skipped, the real one follows
+    stray: bool = False  # bytes after the answer: the connection is not reused
     parser: httptools.HttpResponseParser | None = None
 
     # httptools' callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.stray = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.complete:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.complete or self.parser is None:
+            return
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != _SWITCHING:  # noqa: PLR2004 - the 1xx range
+            self.informational = True
+            return
+        self.status = status
+        self.headers_done = True
         # llhttp forgets the message's flags once it is complete: ask now
-        self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
         self.body += body
         if len(self.body) > MAX_RESPONSE:
             raise OverflowError  # httptools stops parsing: _receive says why
 
     def on_message_complete(self) -> None:
-        self.complete = True
+        if self.informational:
+            self.informational = False
+            self.headers.clear()
+        elif not self.complete:
+            self.complete = True
+
+    def finished(self) -> bool:
+        return self.complete
+
+    @property
+    def delimited_by_close(self) -> bool:
+        """Headers seen, no length given: the body ends where the connection does."""
+        names = {name.lower() for name, _ in self.headers}
+        return (
+            self.headers_done
+            and b"content-length" not in names
+            and b"transfer-encoding" not in names
+            and self.status not in _NO_BODY
+        )
 
 
 @dataclass
@@ -63,8 +110,13 @@ class _Connection:
     idle_since: float = 0.0
 
     def usable(self, now: float, expiry: float) -> bool:
+        """Open, fresh, and silent while idle: bytes that arrived unasked (a server's 408
+        before it hangs up) are no answer to the next request."""
+        # asyncio's StreamReader has no public way to ask whether bytes are waiting
+        waiting = bool(self.reader._buffer)  # type: ignore[attr-defined]  # noqa: SLF001
         return (
-            not self.reader.at_eof()
+            not waiting
+            and not self.reader.at_eof()
             and not self.writer.is_closing()
             and now - self.idle_since < expiry
         )
@@ -143,12 +195,12 @@ class StreamTransport(httpx2.AsyncBaseTransport):
         connection = self._take(key)
         if connection is not None:
             try:
-                return await self._exchange(request, key, connection, head, timeouts)
+                return await self._exchange(request, key, connection, head, timeouts, reused=True)
             except _Stale:
-                pass  # the server closed the idle connection: once more, on a new one
+                pass  # the server gave up on the idle connection: once more, on a new one
         connection = await self._connect(request, key, timeouts.get("connect"))
         try:
-            return await self._exchange(request, key, connection, head, timeouts)
+            return await self._exchange(request, key, connection, head, timeouts, reused=False)
         except _Stale:
             raise httpx2.RemoteProtocolError(
                 "Duo closed the connection without answering", request=request
@@ -161,6 +213,8 @@ class StreamTransport(httpx2.AsyncBaseTransport):
         connection: _Connection,
         head: bytes,
         timeouts: dict[str, float | None],
+        *,
+        reused: bool,
     ) -> httpx2.Response:
         answer = _Answer()
         parser = answer.parser = httptools.HttpResponseParser(answer)
@@ -170,12 +224,14 @@ class StreamTransport(httpx2.AsyncBaseTransport):
         except BaseException:
             connection.close()
             raise
-        if answer.keep_alive:
+        if answer.keep_alive and not answer.stray:
             self._give_back(key, connection)
         else:
             connection.close()
+        if reused and answer.status == _REQUEST_TIMEOUT:
+            raise _Stale  # the server timed the idle connection out, not this request
         return httpx2.Response(
-            parser.get_status_code(),
+            answer.status,
             headers=answer.headers,
             content=bytes(answer.body),
             request=request,
@@ -219,11 +275,17 @@ async def _receive(
                     f"the connection to Duo broke: {exc}", request=request
                 ) from None
         if not data:
+            if answer.delimited_by_close:
+                answer.complete, answer.keep_alive = True, False
+                return
             _closed(request, received=received)
         received = True
         try:
             parser.feed_data(data)
         except httptools.HttpParserError as exc:
+            if answer.finished():  # bytes after a "Connection: close" answer: not ours
+                answer.stray = True
+                return
             problem = "too large" if len(answer.body) > MAX_RESPONSE else f"not HTTP: {exc}"
             raise httpx2.RemoteProtocolError(
                 f"Duo's answer is {problem}", request=request

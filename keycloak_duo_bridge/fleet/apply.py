@@ -195,7 +195,12 @@ def _create(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Con
     credentials = spec.duo.credentials
     if credentials is not None:
         skey = credentials.skey.value
-        duo_settings.validate_credentials(credentials.ikey, skey, credentials.api_host)
+        duo_settings.validate_credentials(
+            credentials.ikey,
+            skey,
+            credentials.api_host,
+            allow_any_host=keycloak.allow_any_duo_host,
+        )
         attributes[attr.DUO_SKEY] = _ring(context).encrypt(
             skey, realm=spec.name, attribute=attr.DUO_SKEY
         )

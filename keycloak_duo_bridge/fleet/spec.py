@@ -336,7 +336,9 @@ def _credentials(
     ikey = reader.text(fields["ikey"][1], f"{where}.ikey")
     api_host = reader.text(fields["api_host"][1], f"{where}.api_host")
     try:
-        validate_credentials(ikey, skey.value, api_host)
+        # Shape only: whether the host must be Duo's is the writer's setting, checked when
+        # apply writes it (and by the Duo client before any call).
+        validate_credentials(ikey, skey.value, api_host, allow_any_host=True)
     except ConfigError as exc:
         raise reader.fail(node, where, str(exc)) from None
     return Credentials(ikey=ikey, api_host=api_host, skey=skey)

@@ -143,3 +143,42 @@ def import_rsa_key(settings: Settings, realm: str, name: str) -> tuple[rsa.RSAPr
         if jwk.get("n") == n:
             return private, str(jwk["kid"])
     raise KeycloakError(f"realm {realm!r} does not publish the imported key")
+
+
+BRIDGE_READER = "kdb-bridge-reader"
+"""The bridge's own service-account client in the admin realm (least privilege)."""
+
+
+def ensure_bridge_reader(settings: Settings, realms: list[str]) -> tuple[str, str]:
+    """The bridge's service account: a confidential client in the admin realm whose service
+    account holds only ``view-realm`` of each realm's ``<realm>-realm`` client there (what
+    the login path's realm reads need). Returns its client id and secret."""
+    try:
+        admin = _admin(settings, settings.keycloak_admin_realm)
+        uuid = admin.get_client_id(BRIDGE_READER)
+        if uuid is None:
+            uuid = admin.create_client(
+                {
+                    "clientId": BRIDGE_READER,
+                    "publicClient": False,
+                    "serviceAccountsEnabled": True,
+                    "standardFlowEnabled": False,
+                    "directAccessGrantsEnabled": False,
+                    "description": "keycloak-duo-bridge: reads tenant realms on the login path",
+                }
+            )
+        account = admin.get_client_service_account_user(uuid)["id"]
+        for realm in realms:
+            realm_client = admin.get_client_id(f"{realm}-realm")
+            if realm_client is None:
+                raise KeycloakError(
+                    f"realm {realm!r} has no {realm}-realm client in the admin realm"
+                )
+            role = admin.get_client_role(realm_client, "view-realm")
+            admin.assign_client_role(account, realm_client, [role])
+        secret = str(admin.get_client_secrets(uuid)["value"])
+    except PythonKeycloakError as exc:
+        raise KeycloakError(
+            f"could not provision the bridge's service account {BRIDGE_READER!r}"
+        ) from exc
+    return BRIDGE_READER, secret

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import uvicorn
+from pydantic import SecretStr
 
 from keycloak_duo_bridge.admin import console_client, duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
@@ -90,8 +91,9 @@ def start(settings: Settings, progress: Progress) -> Stack:
         )
         resources.callback(emulator.stop)
         progress(f"Duo emulator at {emulator.base_url} (CA {emulator.ca_path})")
-        stack_settings = settings.model_copy(
-            update={
+        stack_settings = Settings.model_validate(
+            {
+                **settings.model_dump(),
                 "keycloak_url": status.url,
                 "keycloak_admin_username": settings.sandbox_admin_username,
                 "keycloak_admin_password": settings.sandbox_admin_password,
@@ -102,7 +104,11 @@ def start(settings: Settings, progress: Progress) -> Stack:
                 },
             }
         )
-        stack_settings = Settings.model_validate(stack_settings.model_dump())
+        # The bridge reads realms as its own service account, not as the master admin.
+        reader_id, reader_secret = provision.ensure_bridge_reader(stack_settings, [])
+        stack_settings = stack_settings.model_copy(
+            update={"bridge_client_id": reader_id, "bridge_client_secret": SecretStr(reader_secret)}
+        )
         bridge, stack_settings = start_bridge(
             lambda url: stack_settings.model_copy(update={"bridge_url": url}),
             port=settings.bridge_port,
@@ -142,6 +148,7 @@ def _provision(
     tenants.create_client(admin, CLIENT, partner=PARTNER, display_name="Globex (client of Acme)")
     for realm in (settings.keycloak_admin_realm, PARTNER, CLIENT):  # the bridge's port may move
         console_client.ensure(admin, realm, settings.bridge_url)
+    provision.ensure_bridge_reader(settings, [PARTNER, CLIENT])  # view-realm of these only
     result = duo_settings.set_credentials(
         admin,
         CLIENT,
@@ -150,7 +157,11 @@ def _provision(
         api_host=emulator.api_host,
         ring=key_ring(settings),
         health=lambda ikey, skey, host: check_credentials(
-            ikey, skey, host, ca_file=settings.duo_ca_file
+            ikey,
+            skey,
+            host,
+            ca_file=settings.duo_ca_file,
+            allow_any_host=settings.duo_allow_any_host,
         ),
     )
     progress(f"Duo credentials on realm {CLIENT}: health check {result.verification}")

@@ -6,6 +6,9 @@ tests/stepup against the sandbox Keycloak and the emulator.
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ ISSUER = f"{KC}/realms/acme"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 JWK = {**jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": "rk"}
 IKEY, SKEY = "DIXXXXXXXXXXXXXXXXXX", "s" * 40
+METRICS_TOKEN = "metrics-token-for-tests"
 
 
 @dataclass
@@ -41,32 +45,47 @@ class Fakes:
     attributes: dict[str, str] = field(default_factory=dict)
     keycloak_down: bool = False
     realm_status: int = 200
+    brief: bool = False
+    calls: list[str] = field(default_factory=list)
+    duo_calls: list[str] = field(default_factory=list)
+    # the token endpoint's own answer, when it differs from the health check's
+    duo_token: httpx2.Response | type[httpx2.ConnectError] | None = None
     duo: httpx2.Response | type[httpx2.ConnectError] = field(
         default_factory=lambda: httpx2.Response(200, json={"stat": "OK"})
     )
 
     def keycloak(self, request: httpx2.Request) -> httpx2.Response:
+        self.calls.append(request.url.path)
         if self.keycloak_down:
             raise httpx2.ConnectError("down", request=request)
         path = request.url.path
         if path.endswith("/token"):
             return httpx2.Response(200, json={"access_token": "t", "expires_in": 300})
         if path.endswith("/certs"):
+            if not path.startswith("/realms/acme/"):
+                return httpx2.Response(404)
             return httpx2.Response(200, json={"keys": [JWK]})
         if path == "/realms/master":
             return httpx2.Response(self.realm_status)
-        return httpx2.Response(self.realm_status, json={"attributes": self.attributes})
+        if self.brief:  # Keycloak's answer to a reader without view-realm: the name only
+            return httpx2.Response(200, json={"realm": "acme"})
+        return httpx2.Response(self.realm_status, json={"id": "id", "attributes": self.attributes})
 
     def answer_duo(self, request: httpx2.Request) -> httpx2.Response:
-        if isinstance(self.duo, httpx2.Response):
-            return self.duo
-        raise self.duo("down", request=request)
+        self.duo_calls.append(request.url.path)
+        answer = (
+            self.duo_token if request.url.path.endswith("/token") and self.duo_token else self.duo
+        )
+        if isinstance(answer, httpx2.Response):
+            return answer
+        raise answer("down", request=request)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Bridge settings with the sandbox's kind of generated keys."""
     generated = {k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(tmp_path).items()}
+    generated["metrics_token"] = METRICS_TOKEN
     return load_settings(keycloak_url=KC, bridge_url="http://bridge.example", **generated)
 
 
@@ -107,7 +126,7 @@ def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
 
 def request_token(**changes: Any) -> str:
     kid = changes.pop("kid", "rk")
-    claims = request_claims(ISSUER, cfg="fp", **changes)
+    claims = request_claims(ISSUER, **{"cfg": "fp", **changes})
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
@@ -121,6 +140,13 @@ def verdict_of(response: httpx2.Response) -> dict[str, Any]:
     return claims
 
 
+def metrics_text(client: TestClient) -> str:
+    """/metrics as Prometheus scrapes it, with the bearer token."""
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    return response.text
+
+
 def test_operational_endpoints(client: TestClient, fakes: Fakes) -> None:
     """/healthz is up; /readyz follows Keycloak; /metrics speaks Prometheus."""
     assert client.get("/healthz").text == "ok\n"
@@ -129,7 +155,29 @@ def test_operational_endpoints(client: TestClient, fakes: Fakes) -> None:
     assert client.get("/readyz").status_code == 503
     fakes.keycloak_down = True
     assert client.get("/readyz").text == "keycloak unreachable\n"
-    assert "kdb_stepups_total" in client.get("/metrics").text
+    assert "# TYPE kdb_stepups_total counter" in metrics_text(client)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong", f"Basic {METRICS_TOKEN}", METRICS_TOKEN, "Bearer"],
+)
+def test_metrics_need_the_bearer_token(client: TestClient, authorization: str | None) -> None:
+    """/metrics without the exact bearer token is 401, and shows no metric."""
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "kdb_" not in response.text
+
+
+def test_metrics_without_a_token_setting_do_not_exist(settings: Settings, fakes: Fakes) -> None:
+    """Without KDB_METRICS_TOKEN, /metrics answers 404 to everyone."""
+    with bridge_client(settings.model_copy(update={"metrics_token": None}), fakes) as client:
+        for headers in ({}, {"Authorization": f"Bearer {METRICS_TOKEN}"}):
+            response = client.get("/metrics", headers=headers)
+            assert response.status_code == 404
+            assert "kdb_" not in response.text
 
 
 def test_missing_settings_fail_at_start(settings: Settings) -> None:
@@ -144,7 +192,12 @@ def test_missing_settings_fail_at_start(settings: Settings) -> None:
         pytest.param("", "missing or too large", id="missing"),
         pytest.param(request_token(kid="other"), "signed by an unknown key", id="kid"),
         pytest.param(
-            request_token(iss="http://other.example/realms/acme"), "unknown Keycloak", id="issuer"
+            request_token(
+                iss="http://other.example/realms/acme",
+                return_url="http://other.example/realms/acme/login-actions/x",
+            ),
+            "unknown Keycloak",
+            id="issuer",
         ),
     ],
 )
@@ -192,6 +245,7 @@ def test_start_sets_a_sealed_cookie_and_goes_to_duo(client: TestClient) -> None:
     ("change", "result", "reason"),
     [
         pytest.param({"realm_status": 500}, "error", "settings_unavailable", id="settings"),
+        pytest.param({"brief": True}, "error", "settings_unavailable", id="not-viewable"),
         pytest.param({attr.DUO_ENABLED: "false"}, "skip", "realm_off", id="realm-off"),
         pytest.param({attr.DUO_SKEY: "kdb1:gone:AAAA:AAAA"}, "error", "duo_config", id="skey"),
         pytest.param({attr.DUO_IKEY: None}, "error", "duo_config", id="no-credentials"),
@@ -202,8 +256,8 @@ def test_policy_verdicts(
 ) -> None:
     """Settings Keycloak cannot give, or that say no Duo, become verdicts; never a silent pass."""
     for name, value in change.items():
-        if name == "realm_status":
-            fakes.realm_status = value
+        if name in {"realm_status", "brief"}:
+            setattr(fakes, name, value)
         elif value is None:
             fakes.attributes.pop(name)
         else:
@@ -293,4 +347,159 @@ def test_outage_with_fail_open_is_a_bypass_and_counted(client: TestClient, fakes
     fakes.duo = httpx2.ConnectError
     claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == ("bypass", "duo_unavailable")
-    assert 'kdb_fail_open_total{realm="acme"} 1' in client.get("/metrics").text
+    text = metrics_text(client)
+    assert 'kdb_fail_open_total{realm="acme"} 1.0' in text
+    assert IKEY not in text
+
+
+def admin_reads(fakes: Fakes) -> int:
+    """How many times the bridge read realm settings through Keycloak's admin API."""
+    return len([path for path in fakes.calls if path.startswith("/admin/")])
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """A token with ``alg: none``, as an attacker needs no key to make."""
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}."
+
+
+def test_item6_unsigned_and_forged_tokens_make_no_admin_read(
+    client: TestClient, fakes: Fakes
+) -> None:
+    """Unsigned, HMAC and foreign-key tokens with random cfg cost no admin read or cache entry."""
+    brand = "https://brand.example/realms/acme"
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for n in range(3):
+        claims = request_claims(brand, cfg=f"random-{n}", return_url=f"{brand}/login-actions/x")
+        for token, message in [
+            (unsigned(claims), "asymmetric"),
+            (jwt.encode(claims, "k" * 64, algorithm="HS256", headers={"kid": "rk"}), "asymmetric"),
+            (jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "rk"}), "verify"),
+            (jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "x"}), "unknown key"),
+        ]:
+            response = client.get("/step-up", params={"request": token})
+            assert response.status_code == 400
+            assert message in response.text
+    assert admin_reads(fakes) == 0
+
+
+def test_item6_realm_claim_must_be_the_issuers_realm(client: TestClient, fakes: Fakes) -> None:
+    """A token whose realm claim names another realm than its issuer is refused unread."""
+    response = client.get("/step-up", params={"request": request_token(realm="globex")})
+    assert "not its issuer&#x27;s realm" in response.text
+    assert fakes.calls == []
+
+
+def test_item6_a_warm_cache_survives_forged_tokens(client: TestClient, fakes: Fakes) -> None:
+    """After forged tokens with random cfg, a real login still makes no admin read."""
+    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+    warm = admin_reads(fakes)
+    for n in range(5):
+        client.get("/step-up", params={"request": unsigned(request_claims(ISSUER, cfg=str(n)))})
+    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+    assert admin_reads(fakes) == warm
+
+
+def test_item6_unknown_issuers_are_remembered(client: TestClient, fakes: Fakes) -> None:
+    """A verified token from a base the realm does not brand with is refused, then unread."""
+    issuer = "https://not-the-brand.example/realms/acme"
+    for n in range(3):
+        token = request_token(iss=issuer, return_url=f"{issuer}/login-actions/x", cfg=str(n))
+        response = client.get("/step-up", params={"request": token})
+        assert "unknown Keycloak" in response.text
+    assert admin_reads(fakes) == 1  # the realm's frontendUrl, once
+
+
+def test_item6_unknown_realms_are_remembered(client: TestClient, fakes: Fakes) -> None:
+    """A realm Keycloak does not know costs one key read, then none for the negative TTL."""
+    issuer = f"{KC}/realms/nowhere"
+    token = request_token(iss=issuer, realm="nowhere", return_url=f"{issuer}/login-actions/x")
+    for _ in range(3):
+        assert "cannot be verified" in client.get("/step-up", params={"request": token}).text
+    assert fakes.calls == ["/realms/nowhere/protocol/openid-connect/certs"]
+
+
+HEALTH_PATH = "/oauth/v1/health_check"
+
+
+def test_item5_a_failed_exchange_opens_no_bypass(settings: Settings, fakes: Fakes) -> None:
+    """After a failed code exchange in a fail-open realm, the next login still goes to Duo."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    with bridge_client(settings.model_copy(update={"duo_health_ttl": 0.0}), fakes) as client:
+        state = start(client)
+        fakes.duo_token = httpx2.Response(500, text="oops")
+        failed = client.get("/step-up/callback", params={"state": state, "duo_code": "c"})
+        assert (verdict_of(failed)["result"], verdict_of(failed)["reason"]) == (
+            "error",
+            "duo_unavailable",
+        )
+        health_checks = fakes.duo_calls.count(HEALTH_PATH)
+        response = client.get("/step-up", params={"request": request_token()})
+        assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+        assert fakes.duo_calls.count(HEALTH_PATH) == health_checks + 1
+
+
+def test_item5_an_open_circuit_is_no_bypass_for_a_healthy_duo(
+    settings: Settings, fakes: Fakes
+) -> None:
+    """Fail-closed logins fail fast on an open circuit; fail-open logins ask Duo themselves."""
+    fast = {"duo_health_ttl": 0.0, "duo_breaker_failures": 2}
+    with bridge_client(settings.model_copy(update=fast), fakes) as client:
+        fakes.duo = httpx2.ConnectError
+        for _ in range(2):
+            claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+            assert (claims["result"], claims["reason"]) == ("error", "duo_unavailable")
+        assert 'kdb_duo_healthy{realm="acme"} 0.0' in metrics_text(client)
+        fakes.duo = httpx2.Response(200, json={"stat": "OK"})  # Duo is back
+        calls = len(fakes.duo_calls)
+        claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+        assert claims["result"] == "error"  # fail-closed: the open circuit answers, no call
+        assert len(fakes.duo_calls) == calls
+        fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+        client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+        response = client.get("/step-up", params={"request": request_token()})
+        assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+        assert fakes.duo_calls[calls:] == [HEALTH_PATH]
+
+
+def test_item5_a_non_json_answer_is_no_bypass(client: TestClient, fakes: Fakes) -> None:
+    """A health check answered 4xx without JSON (a stray 408, a proxy) is a config fault."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    fakes.duo = httpx2.Response(408, text="Request Timeout")
+    claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == ("error", "duo_config")
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A local HTTP-capable listener that records whether anyone connected."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)  # noqa: FBT003 - socket API
+        yield server
+
+
+def connections(server: socket.socket) -> int:
+    """How many connections reached the listener (it never accepts: they wait in its backlog)."""
+    count = 0
+    while True:
+        try:
+            accepted, _ = server.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
+
+
+def test_item12_ssrf_login_sends_nothing_to_a_host_that_is_not_duos(
+    settings: Settings, fakes: Fakes, listener: socket.socket
+) -> None:
+    """With the allowance off, a realm's api_host on an internal listener gets no request."""
+    fakes.attributes[attr.DUO_FAIL_MODE] = "open"
+    fakes.attributes[attr.DUO_API_HOST] = f"127.0.0.1:{listener.getsockname()[1]}"
+    strict = settings.model_copy(update={"duo_allow_any_host": False})
+    services = build_services(strict, keycloak_transport=httpx2.MockTransport(fakes.keycloak))
+    app = create_app(strict, services)
+    with TestClient(app, base_url="http://bridge.example", follow_redirects=False) as client:
+        claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
+    assert (claims["result"], claims["reason"]) == ("error", "duo_config")  # not a bypass
+    assert connections(listener) == 0

@@ -6,21 +6,31 @@ from keycloak_duo_bridge.bridge.metrics import Metrics
 
 
 def test_render() -> None:
-    """Counters, a latency histogram and a health gauge, in the text exposition format."""
-    metrics = Metrics()
+    """Counters, a latency histogram and a health gauge per realm, in the exposition format."""
+    metrics = Metrics(lambda: {"acme": "closed", "globex": "open", "initech": "half-open"})
     metrics.stepup("acme", "allow")
     metrics.stepup("acme", "allow")
     metrics.stepup('we"ird', "bypass")
     metrics.duo_latency("token", 0.02)
     metrics.duo_latency("token", 20.0)
-    text = metrics.render({"DI1@duo": "closed", "DI2@duo": "open"})
-    assert 'kdb_stepups_total{realm="acme",result="allow"} 2' in text
-    assert 'kdb_stepups_total{realm="we\\"ird",result="bypass"} 1' in text
-    assert 'kdb_fail_open_total{realm="we\\"ird"} 1' in text
-    assert 'kdb_duo_request_seconds_bucket{call="token",le="0.01"} 0' in text
-    assert 'kdb_duo_request_seconds_bucket{call="token",le="0.025"} 1' in text
-    assert 'kdb_duo_request_seconds_bucket{call="token",le="+Inf"} 2' in text
-    assert 'kdb_duo_request_seconds_count{call="token"} 2' in text
-    assert 'kdb_duo_healthy{integration="DI1@duo"} 1' in text
-    assert 'kdb_duo_healthy{integration="DI2@duo"} 0' in text
+    text = metrics.render().decode()
+    assert 'kdb_stepups_total{realm="acme",result="allow"} 2.0' in text
+    assert 'kdb_stepups_total{realm="we\\"ird",result="bypass"} 1.0' in text
+    assert 'kdb_fail_open_total{realm="we\\"ird"} 1.0' in text
+    assert 'kdb_duo_request_seconds_bucket{call="token",le="0.01"} 0.0' in text
+    assert 'kdb_duo_request_seconds_bucket{call="token",le="0.025"} 1.0' in text
+    assert 'kdb_duo_request_seconds_bucket{call="token",le="+Inf"} 2.0' in text
+    assert 'kdb_duo_request_seconds_count{call="token"} 2.0' in text
+    assert 'kdb_duo_healthy{realm="acme"} 1.0' in text
+    assert 'kdb_duo_healthy{realm="globex"} 0.0' in text
+    assert 'kdb_duo_healthy{realm="initech"} 0.0' in text
     assert text.endswith("\n")
+
+
+def test_item12_metrics_carry_no_integration_keys() -> None:
+    """No label is named for or carries an integration: series are per realm and call."""
+    metrics = Metrics(lambda: {"acme": "closed"})
+    metrics.stepup("acme", "allow")
+    text = metrics.render().decode()
+    assert "integration" not in text
+    assert "DI" not in text

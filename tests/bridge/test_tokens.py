@@ -59,6 +59,12 @@ def test_a_good_request_verifies() -> None:
             lambda: request_token(exp=int(time.time()) + 3600), "lives too long", id="lifetime"
         ),
         pytest.param(
+            lambda: request_token(realm="globex"), "not its issuer's realm", id="item6-realm"
+        ),
+        pytest.param(
+            lambda: request_token(realm=None), "not its issuer's realm", id="item6-no-realm"
+        ),
+        pytest.param(
             lambda: request_token(preferred_username=None), "lacks 'preferred_username'", id="user"
         ),
         pytest.param(
@@ -102,7 +108,7 @@ def test_unverified_reads() -> None:
     token = tokens.peek(request_token())
     assert token.claims["iss"] == ISSUER
     assert token.kid == "k1"
-    assert tokens.unverified_fingerprint(token) == "fp"
+    tokens.precheck(token, "acme")
     no_kid = jwt.encode({"iss": ISSUER}, KEY, algorithm="RS256")
     assert tokens.peek(no_kid).kid is None
     for bad, message in [("x" * 9000, "too large"), ("garbage", "malformed")]:

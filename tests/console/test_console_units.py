@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +21,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from starlette.datastructures import FormData
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import console_client
+from keycloak_duo_bridge.admin import console_client, duo_settings
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
@@ -34,7 +36,12 @@ from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import admin, oidc
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
-from keycloak_duo_bridge.errors import KeycloakError, KeycloakUnreachableError, NotFoundError
+from keycloak_duo_bridge.errors import (
+    ConfigError,
+    KeycloakError,
+    KeycloakUnreachableError,
+    NotFoundError,
+)
 from keycloak_duo_bridge.sandbox.ports import free_port
 from tests.aio import run
 from tests.bridge.test_app import ISSUER, JWK, KC, KEY, Fakes
@@ -681,3 +688,32 @@ def test_browsers_sign_in_at_the_public_keycloak_url(tmp_path: Path) -> None:
     assert pages_for[None].keycloak_public_url == settings.keycloak_url.rstrip("/")
     assert pages_for["https://login.example/"].keycloak_public_url == "https://login.example"
     assert pages_for["https://login.example/"].keycloak_origin == "https://login.example"
+
+
+def test_item12_ssrf_test_connection_sends_nothing_to_a_host_that_is_not_duos(
+    tmp_path: Path,
+) -> None:
+    """Test connection with the allowance off names the rule and no request leaves."""
+    settings = bridge_settings(tmp_path).model_copy(update={"duo_allow_any_host": False})
+    services = SimpleNamespace(settings=settings, keyring=None)
+    tenant = Tenant(name="acme", kind=TenantKind.CLIENT)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)  # noqa: FBT003 - socket API
+        form = FormData(
+            {"ikey": "D" * 20, "skey": "s" * 40, "api_host": f"127.0.0.1:{server.getsockname()[1]}"}
+        )
+        with pytest.raises(ConfigError, match="not a Duo API hostname"):
+            run(
+                admin.test_connection(
+                    cast("Any", SimpleNamespace(services=services)),
+                    cast("Any", None),
+                    tenant,
+                    form,
+                    cast("Any", None),
+                )
+            )
+        check = duo_settings.duo_health_check(allow_any_host=False)
+        verdict = check("D" * 20, "s" * 40, f"127.0.0.1:{server.getsockname()[1]}")
+        assert verdict.status == "invalid_client"
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected

@@ -219,3 +219,81 @@ def test_idle_connections_are_bounded_and_expire() -> None:
     assert bounded == 3
     (_, expired) = serve(answer, twice, keepalive_expiry=0.0)
     assert expired == 2
+
+
+STRAY_408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_item12_bytes_after_the_answer_close_the_connection() -> None:
+    """A 408 that arrives with the answer is no answer to the next call: a new connection."""
+
+    async def answer_and_stray(number: int, turn: int, r: Any, w: asyncio.StreamWriter) -> bool:
+        w.write(
+            OK + STRAY_408.replace(b"Content-Length: 0\r\n\r\n", b"Content-Length: 3\r\n\r\nbye")
+        )
+        await w.drain()
+        return True
+
+    assert serve(answer_and_stray, twice) == ([200, 200], 2)
+
+
+def test_item12_bytes_after_a_connection_close_answer_are_ignored() -> None:
+    """Data after a ``Connection: close`` answer (a parser error) leaves the answer whole."""
+
+    async def close_and_stray(number: int, turn: int, r: Any, w: asyncio.StreamWriter) -> bool:
+        w.write(OK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + STRAY_408)
+        await w.drain()
+        return False
+
+    assert serve(close_and_stray, twice) == ([200, 200], 2)
+
+
+def test_item12_a_408_on_a_reused_connection_is_retried_on_a_new_one() -> None:
+    """The server timing the idle connection out just as it is reused: sent again, answered."""
+
+    async def time_out_second(number: int, turn: int, r: Any, w: asyncio.StreamWriter) -> bool:
+        w.write(STRAY_408 if turn > 1 else OK)
+        await w.drain()
+        return turn == 1
+
+    assert serve(time_out_second, twice) == ([200, 200], 2)
+
+
+def test_item12_a_408_on_a_new_connection_is_the_answer() -> None:
+    """On a fresh connection a 408 is the server's answer to this request, given as such."""
+
+    async def always_408(number: int, turn: int, r: Any, w: asyncio.StreamWriter) -> bool:
+        w.write(STRAY_408)
+        await w.drain()
+        return False
+
+    async def once(client: httpx2.AsyncClient) -> int:
+        return (await client.post("/t", data={"a": "1"})).status_code
+
+    assert serve(always_408, once) == (408, 1)
+
+
+@pytest.mark.parametrize(
+    ("reply", "body"),
+    [
+        (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK, b"{}"),
+        (b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"a": 1}', b'{"a": 1}'),
+        (b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", b""),
+    ],
+    ids=["1xx-skipped", "close-delimited", "no-content"],
+)
+def test_item12_informational_and_close_delimited_answers(reply: bytes, body: bytes) -> None:
+    """A 1xx before the answer is skipped; a body without a length ends at the close."""
+
+    async def send(number: int, turn: int, r: Any, w: asyncio.StreamWriter) -> bool:
+        w.write(reply)
+        await w.drain()
+        return False
+
+    async def once(client: httpx2.AsyncClient) -> tuple[bytes, list[str]]:
+        response = await client.post("/t", data={"a": "1"})
+        return response.content, list(response.headers)
+
+    (content, headers), _ = serve(send, once)
+    assert content == body
+    assert "link" not in headers  # the 1xx's headers are not the answer's

@@ -55,6 +55,8 @@ class FakeKeycloak:
         del realm, user_id, client_id
         return []
 
+    allow_any_duo_host = False
+
     def __init__(self) -> None:
         self.realms: dict[str, Json] = {}
         self.actions: dict[str, list[Json]] = {}
@@ -246,6 +248,6 @@ def test_an_oversized_body_is_refused_with_413(api: TestClient) -> None:
 
 def test_the_fake_accepts_a_good_body(api: TestClient) -> None:
     """Sanity: a well-formed credentials body is stored (so the generated ones reach the end)."""
-    body = {"ikey": "DI" + "A" * 18, "skey": "s" * 40, "api_host": "api-1.example.com"}
+    body = {"ikey": "DI" + "A" * 18, "skey": "s" * 40, "api_host": "api-1234abcd.duosecurity.com"}
     response = api.put("/tenants/acme/duo/credentials", json=body)
     assert response.status_code == 200, response.text

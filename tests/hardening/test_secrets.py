@@ -38,6 +38,8 @@ def secret_fragments(settings: Settings) -> list[str]:
     found += [line for line in pem.splitlines() if line and not line.startswith("-----")]
     cookie_secret = settings.bridge_cookie_secret.get_secret_value()
     found += [cookie_secret, base64.b64decode(cookie_secret).hex()]
+    if settings.metrics_token is not None:
+        found.append(settings.metrics_token.get_secret_value())
     return found
 
 
@@ -84,6 +86,7 @@ def flows(settings: Settings) -> list[str]:
         keep(client.get("/step-up/callback", params={"state": "s", "duo_code": "c"}))
         keep(client.get("/step-up", params={"request": "not.a.token"}))
         keep(client.get("/metrics"))
+        keep(client.get("/metrics", headers={"Authorization": "Bearer wrong"}))
     for change in ({attr.DUO_SKEY: "kdb1:sandbox1:AAAA:AAAA"}, {attr.DUO_FAIL_MODE: "open"}):
         fakes = realm_fakes(settings)
         fakes.attributes.update(change)

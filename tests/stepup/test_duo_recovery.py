@@ -35,21 +35,28 @@ def test_outage_then_recovery(duo_tenant: TenantFactory, stack_settings: Setting
     """During the outage logins are refused fast; after the cooldown a probe closes the circuit."""
     server, settings = start_bridge(
         lambda url: stack_settings.model_copy(
-            update={"bridge_url": url, "duo_health_ttl": 0.0, "duo_breaker_cooldown": 8.0}
+            update={
+                "bridge_url": url,
+                "duo_health_ttl": 0.0,
+                "duo_breaker_cooldown": 8.0,
+                "duo_breaker_failures": 1,
+            }
         )
     )
     with server:
         tenant = duo_tenant()
         tenant.user("uma")
         tenant.set_attributes(**{"kdb.bridge.url": settings.bridge_url})
+        assert settings.metrics_token is not None
+        bearer = {"Authorization": f"Bearer {settings.metrics_token.get_secret_value()}"}
         metrics = f"{settings.bridge_url}/metrics"
-        healthy = f'kdb_duo_healthy{{integration="{tenant.integration.client_id}@'
+        healthy = f'kdb_duo_healthy{{realm="{tenant.realm}"}}'
         tenant.emulator.control.set_faults(health="error_500")
         try:
             with pytest.raises(WalkError, match="Duo is unavailable"):
                 walk(tenant)
             opened = time.monotonic()
-            assert f'{healthy}{tenant.integration.api_host}"}} 0' in httpx2.get(metrics).text
+            assert f"{healthy} 0.0" in httpx2.get(metrics, headers=bearer).text
         finally:
             tenant.emulator.control.set_faults()
         started = time.monotonic()
@@ -58,4 +65,4 @@ def test_outage_then_recovery(duo_tenant: TenantFactory, stack_settings: Setting
         assert time.monotonic() - started < 8.0
         time.sleep(max(0.0, 8.1 - (time.monotonic() - opened)))
         assert walk(tenant) < 5.0  # half-open: one probe, Duo answers, the login passes
-        assert f'{healthy}{tenant.integration.api_host}"}} 1' in httpx2.get(metrics).text
+        assert f"{healthy} 1.0" in httpx2.get(metrics, headers=bearer).text

@@ -274,10 +274,29 @@ def test_request_token_from_an_unknown_realm(paused: Paused, bridge: Bridge) -> 
     """A request token claiming a realm that does not exist is refused."""
     key, kid = realm_key(paused.tenant)
     issuer = f"{paused.tenant.settings.keycloak_url}/realms/no-such-realm"
-    token = signed_request(paused, key, kid, iss=issuer)
+    token = signed_request(paused, key, kid, iss=issuer, realm="no-such-realm")
     response = bridge_page(bridge, token)
     assert response.status_code == 400
     assert "the request&#x27;s realm cannot be verified" in response.text
+
+
+def test_item6_request_token_naming_another_realm(paused: Paused, bridge: Bridge) -> None:
+    """A realm-signed token whose realm claim is not its issuer's realm is refused."""
+    key, kid = realm_key(paused.tenant)
+    token = signed_request(paused, key, kid, realm=f"{paused.tenant.realm}-other")
+    response = bridge_page(bridge, token)
+    assert response.status_code == 400
+    assert "realm is not its issuer&#x27;s realm" in response.text
+
+
+def test_item6_unsigned_request_token_with_a_random_cfg(paused: Paused, bridge: Bridge) -> None:
+    """An unsigned request token (alg none) with a made-up cfg is refused before any read."""
+    claims = jwt.decode(paused.request_token, options={"verify_signature": False})
+    claims["cfg"] = uuid.uuid4().hex
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    response = bridge_page(bridge, f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}.")
+    assert response.status_code == 400
+    assert "not signed with an asymmetric key" in response.text
 
 
 def test_request_token_signed_with_hmac(paused: Paused, bridge: Bridge) -> None:
