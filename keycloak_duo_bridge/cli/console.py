@@ -12,16 +12,29 @@ import argparse
 
 from keycloak_duo_bridge.admin import console_client, tenants
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
-from keycloak_duo_bridge.cli._common import Subparsers
+from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("console", help="the console's sign-in client (kdb-console)")
+    parser = subparsers.add_parser(
+        "console",
+        help="the console's sign-in client (kdb-console)",
+        description="Manage kdb-console, the OIDC client people sign in to the console with.",
+    )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     setup = actions.add_parser(
         "setup",
         help="create or update kdb-console in the admin realm and every tenant (or the named)",
+        description=(
+            "Create kdb-console, or bring it to KDB_BRIDGE_URL, in the admin realm and in every"
+            " tenant realm (or only the named ones): for realms made before the console"
+            " provisioned its client at creation, or after the bridge moved."
+        ),
+        **examples(
+            "keycloak-duo-bridge console setup",
+            "keycloak-duo-bridge console setup master acme globex",
+        ),
     )
     setup.add_argument("realms", nargs="*", metavar="REALM", help="only these realms")
     add_json(setup)
