@@ -60,6 +60,7 @@ WRITE_METHODS: Final = (
     "create_client_scope",
     "delete_client_scope",
     "create_component",
+    "grant_realm_view",
     "add_default_client_scope",
     "remove_default_client_scope",
     "add_client_default_scope",
@@ -79,6 +80,8 @@ class Keycloak:
         username: str,
         console_url: str | None = None,
         allow_any_duo_host: bool = False,
+        admin_realm: str = "master",
+        bridge_reader: str | None = None,
     ) -> None:
         self._admin = admin
         self._lock = threading.RLock()
@@ -88,6 +91,9 @@ class Keycloak:
         """The bridge whose console client realms get when created or wired (None: none)."""
         # KDB_DUO_ALLOW_ANY_HOST: what this admin service may write as a Duo API host
         self.allow_any_duo_host = allow_any_duo_host
+        self.admin_realm = admin_realm
+        # KDB_BRIDGE_CLIENT_ID: the bridge's service account, granted view-realm on new tenants
+        self.bridge_reader = bridge_reader
 
     def __repr__(self) -> str:
         return f"Keycloak(url={self.url!r}, username={self.username!r})"
@@ -108,6 +114,8 @@ class Keycloak:
             username=settings.keycloak_admin_username,
             console_url=settings.bridge_url,
             allow_any_duo_host=settings.duo_allow_any_host,
+            admin_realm=settings.keycloak_admin_realm,
+            bridge_reader=settings.bridge_client_id,
         )
 
     # -- plumbing --------------------------------------------------------------------------
@@ -220,6 +228,30 @@ class Keycloak:
             realm,
             lambda a: a.create_component(component),
             missing=f"realm {realm!r}",
+        )
+
+    def grant_realm_view(self, client_id: str, realm: str) -> bool:
+        """Give ``client_id``'s service account (a client of the admin realm) ``view-realm`` of
+        ``realm``, which is all the bridge's login path reads; True if it was granted now."""
+
+        def grant(a: KeycloakAdmin) -> bool:
+            reader = a.get_client_id(client_id)
+            realm_client = a.get_client_id(f"{realm}-realm")
+            if reader is None or realm_client is None:
+                raise PythonKeycloakError("not found", response_code=HTTP_NOT_FOUND)
+            account = a.get_client_service_account_user(reader)["id"]
+            held = a.get_client_roles_of_user(account, realm_client)
+            if any(role.get("name") == "view-realm" for role in held):
+                return False
+            role = a.get_client_role(realm_client, "view-realm")
+            a.assign_client_role(account, realm_client, [role])
+            return True
+
+        return self._call(
+            f"grant view-realm of realm {realm!r} to {client_id!r}",
+            self.admin_realm,
+            grant,
+            missing=f"client {client_id!r} (KDB_BRIDGE_CLIENT_ID) or realm {realm!r}",
         )
 
     # -- clients (applications) ----------------------------------------------------------

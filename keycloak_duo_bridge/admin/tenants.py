@@ -183,6 +183,8 @@ def new_tenant(keycloak: Keycloak, new: NewTenant) -> Tenant:
     keycloak.create_realm(representation)
     for sub_type in registration.SUB_TYPES:
         keycloak.create_component(name, registration.component(str(representation["id"]), sub_type))
+    if keycloak.bridge_reader is not None:  # the bridge reads realms as its own account
+        keycloak.grant_realm_view(keycloak.bridge_reader, name)
     if not has_profile(representation):
         ensure_user_profile(keycloak, name, fresh=True)
     if new.wires is not None or new.apps:

@@ -199,6 +199,8 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
     record.store(keycloak, realm, wires.attributes())
     console_client.ensure(keycloak, realm, wires.bridge_url)
+    if keycloak.bridge_reader is not None:  # the bridge reads realms as its own account
+        keycloak.grant_realm_view(keycloak.bridge_reader, realm)
     scope_id = _scope_id(keycloak, realm)
     if scope_id is None:
         scope_id = keycloak.create_client_scope(realm, client_scope())

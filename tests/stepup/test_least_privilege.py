@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx2
 import pytest
 from pydantic import SecretStr
 
+from keycloak_duo_bridge.admin import tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.realms import RealmSource
-from keycloak_duo_bridge.errors import KeycloakError, KeycloakForbiddenError
+from keycloak_duo_bridge.errors import KeycloakError, KeycloakForbiddenError, NotFoundError
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import Settings
 from tests.aio import run
@@ -46,3 +50,27 @@ def test_least_privilege_view_realm_reads_and_nothing_more(
     assert run(work()) == tenant.realm
     with pytest.raises(KeycloakError, match="no no-such-realm-realm client"):
         provision.ensure_bridge_reader(stack_settings, ["no-such-realm"])
+
+
+def test_tenants_the_admin_service_creates_are_readable_by_the_bridge(
+    stack_settings: Settings,
+) -> None:
+    """With KDB_BRIDGE_CLIENT_ID set, a new tenant grants the bridge's account view-realm;
+    granting again writes nothing."""
+    client_id, secret = provision.ensure_bridge_reader(stack_settings, [])
+    reader = stack_settings.model_copy(
+        update={"bridge_client_id": client_id, "bridge_client_secret": SecretStr(secret)}
+    )
+    admin = Keycloak.from_settings(reader)
+    name = f"lp-{uuid.uuid4().hex[:6]}"
+    tenants.create_partner(admin, name)
+    assert admin.grant_realm_view(client_id, name) is False  # granted at creation already
+
+    async def work() -> str:
+        async with httpx2.AsyncClient() as http:
+            return (await RealmSource(reader, http).effective(name, "f")).realm
+
+    assert run(work()) == name
+    with pytest.raises(NotFoundError, match="KDB_BRIDGE_CLIENT_ID"):
+        admin.grant_realm_view("no-such-client", name)
+    tenants.delete_tenant(admin, name)
