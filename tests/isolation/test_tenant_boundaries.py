@@ -21,6 +21,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, duo_settings, explain, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.attributes import UsernameMapping
+from keycloak_duo_bridge.console import admin as console_admin
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision
@@ -259,8 +260,9 @@ def test_item4_a_client_attribute_no_longer_switches_duo_off(
 def test_invalid_values_explain_and_keycloak_agree(
     family: Callable[..., Family], admin_keycloak: Keycloak
 ) -> None:
-    """kdb.duo.enabled=TRUE written by hand: explain ignores it, Keycloak's record is stale,
-    and the login follows explain (Duo from the partner runs), not the raw value."""
+    """kdb.duo.enabled=TRUE written by hand: explain and the console ignore it, Keycloak's
+    record is stale, and the login follows them (Duo from the partner runs), not the raw
+    value; likewise when the partner switches Duo off by hand."""
     fam = family("member")
     realm = fam.clients[0]
     fam.emulator.control.set_user(f"{realm}:dora", behavior="deny", enrolled=True)
@@ -272,6 +274,8 @@ def test_invalid_values_explain_and_keycloak_agree(
     assert shown.effective.enabled.value is True  # from the partner; TRUE is ignored
     assert shown.record is record.RecordState.STALE
     assert any("kdb.duo.enabled" in p for p in shown.problems())
+    console = console_admin.load_view(admin_keycloak, tenants.get_tenant(admin_keycloak, realm))
+    assert {row.client_id: row.effect for row in console.apps}[APP_ID] == "Duo required"
     with pytest.raises(WalkError, match="Duo denied"):
         fam.login(realm, "dora")
 
@@ -281,6 +285,8 @@ def test_invalid_values_explain_and_keycloak_agree(
         fam.partner, {"attributes": {**partner, attr.DUO_ENABLED: "false"}}
     )
     assert explain.explain(admin_keycloak, realm).decision.requires_duo is False
+    console = console_admin.load_view(admin_keycloak, tenants.get_tenant(admin_keycloak, realm))
+    assert {row.client_id: row.effect for row in console.apps}[APP_ID] != "Duo required"
     walk = fam.login(realm, "dora")
     assert walk.id_claims["duo"]["result"] == "skip"
 
