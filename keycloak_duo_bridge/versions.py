@@ -13,6 +13,8 @@ import re
 
 SUPPORTED_MIN = "26.4"
 SUPPORTED_MAX = "26.7"
+_LOW = (26, 4)
+_HIGH = (26, 7)
 TESTED = ("26.4.7", "26.5.6", "26.7.3")
 
 _MINOR = re.compile(r"(\d+)\.(\d+)(?:\.|$)")
@@ -27,9 +29,7 @@ def minor(version: str) -> tuple[int, int] | None:
 def is_supported(version: str) -> bool:
     """Whether a Keycloak release lies in the supported range."""
     found = minor(version)
-    low, high = minor(SUPPORTED_MIN), minor(SUPPORTED_MAX)
-    assert low is not None and high is not None  # noqa: S101  (constants above)
-    return found is not None and low <= found <= high
+    return found is not None and _LOW <= found <= _HIGH
 
 
 def supported_range() -> str:
