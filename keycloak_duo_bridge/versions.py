@@ -13,8 +13,6 @@ import re
 
 SUPPORTED_MIN = "26.4"
 SUPPORTED_MAX = "26.7"
-_LOW = (26, 4)
-_HIGH = (26, 7)
 TESTED = ("26.4.7", "26.5.6", "26.7.3")
 
 _MINOR = re.compile(r"(\d+)\.(\d+)(?:\.|$)")
@@ -28,8 +26,10 @@ def minor(version: str) -> tuple[int, int] | None:
 
 def is_supported(version: str) -> bool:
     """Whether a Keycloak release lies in the supported range."""
-    found = minor(version)
-    return found is not None and _LOW <= found <= _HIGH
+    found, low, high = minor(version), minor(SUPPORTED_MIN), minor(SUPPORTED_MAX)
+    if found is None or low is None or high is None:
+        return False
+    return low <= found <= high
 
 
 def supported_range() -> str:
