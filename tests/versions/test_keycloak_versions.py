@@ -58,9 +58,14 @@ def release(
     version: str = request.param
     config = request.config
     if version == sandbox_settings.keycloak_version:
-        keycloak: SandboxKeycloak = request.getfixturevalue("keycloak_sandbox")
-        tenant: TenantFactory = request.getfixturevalue("duo_tenant")
-        yield Release(version, keycloak, tenant)
+        make = tenant_factory(
+            request.getfixturevalue("admin_keycloak"),
+            request.getfixturevalue("stack_settings"),
+            request.getfixturevalue("bridge"),
+            duo_emulator,
+            app_redirect,
+        )
+        yield Release(version, request.getfixturevalue("keycloak_sandbox"), make)
         return
     settings = load_settings(
         state_dir=tmp_path_factory.mktemp(f"keycloak-{version}"),
