@@ -13,10 +13,18 @@ from keycloak_duo_bridge.settings import load_settings
 pytestmark = [pytest.mark.keycloak, pytest.mark.versions]
 
 
+class Overridden(SandboxKeycloak):
+    """The sandbox Keycloak started with the extension's escape hatch."""
+
+    def command(self) -> list[str]:
+        option = "--spi-required-action--duo-step-up--allow-unsupported-keycloak=true"
+        return [*super().command(), option]
+
+
 def test_keycloak_outside_the_range_does_not_start(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Keycloak stops at startup with one clear line naming both versions and the fix."""
+    """Out of range, Keycloak stops at startup naming the fix; the override starts it, warned."""
     version = versions.TESTED[0]
     monkeypatch.setattr(versions, "SUPPORTED_MIN", "25.0")
     monkeypatch.setattr(versions, "SUPPORTED_MAX", "26.3")
@@ -34,8 +42,17 @@ def test_keycloak_outside_the_range_does_not_start(
     finally:
         keycloak.down()
     log = keycloak.log_file.read_text(encoding="utf-8", errors="replace")
-    assert (
+    problem = (
         f"keycloak-duo-bridge extension 0.1.0 does not support Keycloak {version}: it was built"
         f" against {version} and supports 25.0 to 26.3."
-    ) in log
-    assert "refusing to start" in log
+    )
+    assert problem in log
+    assert "refusing to start (set --spi-required-action--duo-step-up--allow-unsup" in log
+    overridden = Overridden(keycloak.settings)
+    try:
+        assert overridden.up().ready
+    finally:
+        overridden.down()
+    log = overridden.log_file.read_text(encoding="utf-8", errors="replace")
+    assert problem in log
+    assert "starting anyway because allow-unsupported-keycloak=true" in log
