@@ -9,12 +9,13 @@ SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help venv check test unit demo chromium axe clean bench bench-fleet
+.PHONY: help venv check test unit demo chromium axe clean bench bench-fleet dist
 
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
 	@echo "make test   - lint, type-check and the whole test suite (real Keycloak, real browser)"
 	@echo "make bench  - login time, bridge capacity, Duo round trips and a load run (not in test)"
+	@echo "make dist   - the wheel, the sdist and the release jar (supported Keycloak range in its manifest)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,14 @@ bench: venv
 
 bench-fleet: venv
 	$(VENV)/bin/python -m bench.fleet
+
+# The wheel and sdist, and the extension jar compiled against the oldest tested Keycloak
+# (fetched from Maven Central, cached); its manifest names that release and the range.
+dist: venv
+	rm -rf dist
+	$(UV) build --out-dir dist
+	$(VENV)/bin/keycloak-duo-bridge extension release --output-dir dist
+	@unzip -p dist/keycloak-duo-bridge-extension-*.jar META-INF/MANIFEST.MF
 
 demo: venv
 	$(VENV)/bin/keycloak-duo-bridge demo --walk

@@ -7,6 +7,7 @@ libraries, so the jar can never drift from the server's own API.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from keycloak_duo_bridge import __version__, versions
 from keycloak_duo_bridge.errors import ExtensionBuildError, JdkNotFoundError
 from keycloak_duo_bridge.resources import extension_sources
 from keycloak_duo_bridge.sandbox.jdk import find_jdk
@@ -22,7 +24,9 @@ JAVA_RELEASE = "17"
 JAR_NAME = "keycloak-duo-bridge-extension.jar"
 # A fixed timestamp makes the jar byte-for-byte reproducible.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_MANIFEST = "Manifest-Version: 1.0\r\nCreated-By: keycloak-duo-bridge\r\n\r\n"
+_SERVER_SPI = re.compile(r"org\.keycloak\.keycloak-server-spi-(\d.*)\.jar")
+# Read by the extension at startup (BuildInfo.java), next to its classes.
+BUILD_PROPERTIES = "org/keycloakduobridge/build.properties"
 
 
 def keycloak_jars(keycloak_home: Path) -> Path:
@@ -34,6 +38,38 @@ def keycloak_jars(keycloak_home: Path) -> Path:
             "installation (the directory that holds bin/kc.sh)"
         )
     return jars
+
+
+def keycloak_version(keycloak_home: Path) -> str:
+    """The Keycloak release of an installation, from its server SPI jar's name."""
+    for jar in sorted(keycloak_jars(keycloak_home).glob("org.keycloak.keycloak-server-spi-*.jar")):
+        match = _SERVER_SPI.fullmatch(jar.name)
+        if match:  # not ...-server-spi-private-<v>.jar
+            return match.group(1)
+    raise ExtensionBuildError(f"cannot tell the Keycloak version of {keycloak_home}")
+
+
+def build_record(built_against: str) -> dict[str, str]:
+    """What the jar records about its build: its version, its Keycloak, the supported range."""
+    return {
+        "version": __version__,
+        "keycloak-built-against": built_against,
+        "keycloak-supported-min": versions.SUPPORTED_MIN,
+        "keycloak-supported-max": versions.SUPPORTED_MAX,
+    }
+
+
+def manifest(record: dict[str, str]) -> str:
+    lines = [
+        "Manifest-Version: 1.0",
+        "Created-By: keycloak-duo-bridge",
+        "Implementation-Title: keycloak-duo-bridge-extension",
+        f"Implementation-Version: {record['version']}",
+        f"Keycloak-Built-Against: {record['keycloak-built-against']}",
+        f"Keycloak-Supported-Min: {record['keycloak-supported-min']}",
+        f"Keycloak-Supported-Max: {record['keycloak-supported-max']}",
+    ]
+    return "\r\n".join(lines) + "\r\n\r\n"
 
 
 def find_javac(env: Mapping[str, str], search_dirs: Iterable[Path]) -> Path:
@@ -53,11 +89,13 @@ def find_javac(env: Mapping[str, str], search_dirs: Iterable[Path]) -> Path:
     return Path(on_path)
 
 
-def _write_jar(output: Path, classes: Path, resources: Path) -> None:
+def _write_jar(output: Path, classes: Path, resources: Path, record: dict[str, str]) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".part")
+    properties = "".join(f"{name}={value}\n" for name, value in record.items())
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as jar:
-        jar.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", _EPOCH), _MANIFEST)
+        jar.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", _EPOCH), manifest(record))
+        jar.writestr(zipfile.ZipInfo(BUILD_PROPERTIES, _EPOCH), properties)
         for root in (classes, resources):
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 name = path.relative_to(root).as_posix()
@@ -78,6 +116,11 @@ def build(
     """Compile the extension against ``keycloak_home`` and write the jar to ``output``."""
     env = os.environ if env is None else env
     jars = keycloak_jars(keycloak_home)
+    record = build_record(keycloak_version(keycloak_home))
+    # Keycloak's own logging API (org.jboss.logging) ships in lib/lib/boot.
+    classpath = os.pathsep.join(
+        f"{d}/*" for d in (jars, keycloak_home / "lib" / "lib" / "boot") if d.is_dir()
+    )
     sources = extension_sources() if sources is None else sources
     java_files = sorted(str(p) for p in (sources / "src" / "main" / "java").rglob("*.java"))
     if not java_files:
@@ -92,7 +135,7 @@ def build(
             "UTF-8",
             "-Xlint:all,-options,-processing",
             "-cp",
-            f"{jars}/*",
+            classpath,
             "-d",
             classes,
             *java_files,
@@ -102,5 +145,5 @@ def build(
             raise ExtensionBuildError(
                 f"javac failed (exit {result.returncode}):\n{result.stderr.strip()}"
             )
-        _write_jar(output, Path(classes), sources / "src" / "main" / "resources")
+        _write_jar(output, Path(classes), sources / "src" / "main" / "resources", record)
     return output

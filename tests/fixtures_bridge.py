@@ -29,17 +29,22 @@ APP2_ID = "second-app"
 PASSWORD = "correct horse battery staple"
 
 
+def settings_for(keycloak: SandboxKeycloak, emulator: RunningEmulator) -> Settings:
+    """Settings pointing the admin service and a bridge at this Keycloak and the emulator."""
+    admin = keycloak.settings
+    return load_settings(
+        keycloak_url=keycloak.url,
+        keycloak_admin_username=admin.sandbox_admin_username,
+        keycloak_admin_password=admin.sandbox_admin_password,
+        duo_ca_file=emulator.ca_path,
+        **{k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(admin.state_dir).items()},
+    )
+
+
 @pytest.fixture(scope="session")
 def stack_settings(keycloak_sandbox: SandboxKeycloak, duo_emulator: RunningEmulator) -> Settings:
     """Settings pointing the admin service and the bridge at the sandbox and the emulator."""
-    admin = keycloak_sandbox.settings
-    return load_settings(
-        keycloak_url=keycloak_sandbox.url,
-        keycloak_admin_username=admin.sandbox_admin_username,
-        keycloak_admin_password=admin.sandbox_admin_password,
-        duo_ca_file=duo_emulator.ca_path,
-        **{k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(admin.state_dir).items()},
-    )
+    return settings_for(keycloak_sandbox, duo_emulator)
 
 
 @dataclass
@@ -141,6 +146,17 @@ def duo_tenant(
     app_redirect: str,
 ) -> TenantFactory:
     """Make a partner + client realm with Duo on (policy as given) and the demo app."""
+    return tenant_factory(admin_keycloak, stack_settings, bridge, duo_emulator, app_redirect)
+
+
+def tenant_factory(
+    admin_keycloak: Keycloak,
+    stack_settings: Settings,
+    bridge: Bridge,
+    duo_emulator: RunningEmulator,
+    app_redirect: str,
+) -> TenantFactory:
+    """``duo_tenant`` for any Keycloak, bridge and emulator (e.g. another Keycloak version)."""
 
     def make(**policy: object) -> Tenant:
         suffix = uuid.uuid4().hex[:8]

@@ -30,6 +30,7 @@ MAIN_COMMANDS = [
     "export",
     "keys rotate",
     "extension build",
+    "extension release",
 ]
 
 

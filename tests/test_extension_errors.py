@@ -61,3 +61,12 @@ def test_no_sources(tmp_path: Path) -> None:
     """A sources directory without Java files is refused."""
     with pytest.raises(ExtensionBuildError, match="no Java sources"):
         extension.build(fake_keycloak(tmp_path / "kc"), tmp_path / "x.jar", sources=tmp_path)
+
+
+def test_keycloak_version_unknown(tmp_path: Path) -> None:
+    """A server SPI jar without a version in its name is a clear build error."""
+    jars = tmp_path / "lib" / "lib" / "main"
+    jars.mkdir(parents=True)
+    (jars / "org.keycloak.keycloak-server-spi-private-x.jar").write_bytes(b"")
+    with pytest.raises(ExtensionBuildError, match="cannot tell the Keycloak version of"):
+        extension.keycloak_version(tmp_path)

@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from keycloak_duo_bridge import versions
 from keycloak_duo_bridge.cli.emulator import register as register_emulator
 from keycloak_duo_bridge.settings import Settings
 
@@ -48,3 +49,11 @@ def test_standalone_emulator_port_matches_its_option() -> None:
     (row,) = [r for r in _ports_rows() if "`--port`" in r["how"]]
     assert int(row["port"]) == args.port
     assert row["host"] == args.host
+
+
+def test_supported_versions_table_names_the_tested_releases() -> None:
+    """The README's version table lists exactly the releases the version smoke runs."""
+    section = README.split("## Supported Keycloak versions", 1)[1].split("\n## ", 1)[0]
+    tested = re.findall(r"^\| 26\.\d \| (26\.\d+\.\d+)", section, re.MULTILINE)
+    assert tuple(tested) == versions.TESTED
+    assert f"**{versions.SUPPORTED_MIN} to {versions.SUPPORTED_MAX}**" in section

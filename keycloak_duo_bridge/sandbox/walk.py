@@ -13,7 +13,7 @@ import http.cookiejar
 import re
 import secrets
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
@@ -79,6 +79,8 @@ class Walk:
     tokens: dict[str, Any] = field(default_factory=dict)
     id_claims: dict[str, Any] = field(default_factory=dict)
     access_claims: dict[str, Any] = field(default_factory=dict)
+    # The query the application got back besides the code, e.g. ``kc_action_status``.
+    returned: dict[str, str] = field(default_factory=dict)
 
     def seconds_at(self, *hosts: str) -> float:
         """Server time spent at these hosts (``host:port``)."""
@@ -112,10 +114,13 @@ def walk_login(
     verify: ssl.SSLContext | bool = True,
     extra_form: Callable[[str], dict[str, str] | None] | None = None,
     client: httpx2.Client | None = None,
+    extra_query: Mapping[str, str] | None = None,
 ) -> Walk:
     """Log ``username`` in to ``client_id`` and return the hops, tokens and claims.
 
     ``extra_form(page_html)`` may answer a further Keycloak form (e.g. an OTP code).
+    ``extra_query`` adds authorization request parameters (e.g. ``kc_action``); with a
+    ``client`` that holds an SSO session, the login needs no password form.
     """
     own = client is None
     session = client or browser_like_client(verify)
@@ -129,6 +134,7 @@ def walk_login(
             username=username,
             password=password,
             extra_form=extra_form,
+            extra_query=extra_query or {},
         )
     finally:
         if own:
@@ -145,6 +151,7 @@ def _walk(
     username: str,
     password: str,
     extra_form: Callable[[str], dict[str, str] | None] | None,
+    extra_query: Mapping[str, str],
 ) -> Walk:
     walk = Walk()
     base = f"{keycloak_url.rstrip('/')}/realms/{realm}/protocol/openid-connect"
@@ -159,6 +166,7 @@ def _walk(
         "nonce": secrets.token_urlsafe(16),
         "code_challenge": challenge.decode(),
         "code_challenge_method": "S256",
+        **extra_query,
     }
     response = _send(session, walk, "GET", f"{base}/auth?{urlencode(query)}")
     form: dict[str, str] | None = {"username": username, "password": password}
@@ -166,7 +174,9 @@ def _walk(
         if response.is_redirect:
             location = urljoin(str(response.url), response.headers["location"])
             if location.startswith(redirect_uri):
-                code = parse_qs(urlsplit(location).query).get("code")
+                returned = parse_qs(urlsplit(location).query)
+                code = returned.pop("code", None)
+                walk.returned = {name: values[0] for name, values in returned.items()}
                 if not code:
                     raise WalkError(f"the application got no code: {_redact(location)}")
                 return _finish(

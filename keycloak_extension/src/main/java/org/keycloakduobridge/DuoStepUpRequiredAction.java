@@ -16,11 +16,10 @@ import org.keycloak.common.util.Time;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.models.ClientModel;
+import org.keycloak.models.GroupModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
-import org.keycloak.models.utils.KeycloakModelUtils;
-import org.keycloak.services.Urls;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -66,10 +65,13 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
             return false;
         }
         AuthenticationSessionModel authSession = context.getAuthenticationSession();
-        UserSessionModel userSession = context.getSession().sessions()
-                .getUserSession(context.getRealm(), authSession.getParentSession().getId());
+        // The SSO session this login continues, as Keycloak's public context holds it (set
+        // when the identity cookie was verified); a fresh login has none.
+        UserSessionModel userSession = context.getSession().getContext().getUserSession();
         UserModel user = context.getUser();
-        if (userSession == null || user == null || !user.getId().equals(userSession.getUser().getId())) {
+        if (userSession == null || user == null || userSession.getUser() == null
+                || !context.getRealm().getId().equals(userSession.getRealm().getId())
+                || !user.getId().equals(userSession.getUser().getId())) {
             return false;
         }
         if (!"allow".equals(userSession.getNote(Attributes.NOTE_RESULT))) {
@@ -80,7 +82,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         }
         try {
             long passed = Long.parseLong(userSession.getNote(Attributes.NOTE_TIME));
-            return Time.currentTimeSeconds() - passed <= settings.rememberSeconds;
+            return now() - passed <= settings.rememberSeconds;
         } catch (NumberFormatException e) {
             return false;
         }
@@ -109,7 +111,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         token.audience(AUDIENCE);
         token.subject(user.getId());
         token.issuedNow();
-        token.exp(Time.currentTimeSeconds() + REQUEST_LIFETIME_SECONDS);
+        token.exp(now() + REQUEST_LIFETIME_SECONDS);
         ClientModel client = authSession.getClient();
         token.issuedFor(client == null ? null : client.getClientId());
         token.setOtherClaims("preferred_username", user.getUsername());
@@ -122,7 +124,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         token.setOtherClaims("email", user.getEmail());
         token.setOtherClaims("email_verified", user.isEmailVerified());
         List<String> groups = user.getGroupsStream()
-                .map(KeycloakModelUtils::buildGroupPath)
+                .filter(group -> group.getType() == GroupModel.Type.REALM)
+                .map(DuoStepUpRequiredAction::groupPath)
                 .collect(Collectors.toList());
         token.setOtherClaims("groups", groups);
         String signed = context.getSession().tokens().encode(token);
@@ -143,7 +146,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         Verdict verdict;
         try {
             verdict = Verdict.verify(verdictParameter(context), settings.bridgeJwks, issuer(context),
-                    context.getUser().getId(), nonce, Time.currentTimeSeconds());
+                    context.getUser().getId(), nonce, now());
         } catch (VerificationException e) {
             refuse(context, "duo_invalid_verdict", e.getMessage(),
                     "The two-factor result could not be verified. Please sign in again.");
@@ -199,7 +202,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
     private static void pass(RequiredActionContext context, Verdict verdict) {
         AuthenticationSessionModel authSession = context.getAuthenticationSession();
-        String time = String.valueOf(verdict.authTime > 0 ? verdict.authTime : Time.currentTimeSeconds());
+        String time = String.valueOf(verdict.authTime > 0 ? verdict.authTime : now());
         String[][] notes = {
             {Attributes.NOTE_RESULT, verdict.result},
             {Attributes.NOTE_TIME, time},
@@ -207,16 +210,13 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
             {Attributes.NOTE_TXID, verdict.txid},
             {Attributes.NOTE_REASON, verdict.reason},
         };
-        UserSessionModel userSession = context.getSession().sessions()
-                .getUserSession(context.getRealm(), authSession.getParentSession().getId());
+        // User-session notes on the authentication session: Keycloak copies them into the
+        // user session (new or existing) when it attaches this login to it.
         for (String[] note : notes) {
             if (note[1] == null || note[1].isEmpty()) {
                 continue;
             }
             authSession.setUserSessionNote(note[0], note[1]);
-            if (userSession != null) {
-                userSession.setNote(note[0], note[1]);
-            }
         }
         authSession.setAuthNote(Attributes.AUTH_DONE, "true");
         context.getEvent()
@@ -240,8 +240,31 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         context.challenge(page);
     }
 
+    /** The realm's issuer, {@code <base>/realms/<name>}, as Keycloak writes it in tokens. */
     private static String issuer(RequiredActionContext context) {
-        return Urls.realmIssuer(context.getUriInfo().getBaseUri(), context.getRealm().getName());
+        return UriBuilder.fromUri(context.getUriInfo().getBaseUri())
+                .path("realms")
+                .path("{realm}")
+                .build(context.getRealm().getName())
+                .toString();
+    }
+
+    /**
+     * The group's path from its parent chain: {@code /parent/child}, with a {@code /} inside
+     * a name written {@code ~/} (Keycloak's own escape), whatever the server's escaping option,
+     * so a group named {@code a/b} never reads as subgroup {@code b} of {@code a}.
+     */
+    static String groupPath(GroupModel group) {
+        StringBuilder path = new StringBuilder();
+        for (GroupModel g = group; g != null; g = g.getParent()) {
+            path.insert(0, g.getName().replace("/", "~/")).insert(0, '/');
+        }
+        return path.toString();
+    }
+
+    /** Seconds since the epoch, with Keycloak's time offset (an API in every 26.x). */
+    private static long now() {
+        return Time.currentTimeMillis() / 1000L;
     }
 
     private static String random() {

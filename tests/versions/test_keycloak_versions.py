@@ -1,0 +1,159 @@
+"""The version smoke: each supported Keycloak release builds the extension, starts it and
+walks Duo logins through a bridge and the emulator (allow, deny, SSO, kc_action, groups).
+
+The session's sandbox (26.7.3) serves its own release; every other tested release gets one
+Keycloak of its own for the module, started once and stopped before the next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx2
+import pytest
+
+from keycloak_duo_bridge import __version__, versions
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.emulator import RunningEmulator
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.sandbox.ports import free_port
+from keycloak_duo_bridge.sandbox.walk import Walk, WalkError, browser_like_client, walk_login
+from keycloak_duo_bridge.settings import Settings, load_settings
+from tests.fixtures_bridge import (
+    APP2_ID,
+    APP_ID,
+    PASSWORD,
+    Tenant,
+    TenantFactory,
+    run_bridge,
+    settings_for,
+    tenant_factory,
+)
+from tests.fixtures_sandbox import say
+
+pytestmark = [pytest.mark.keycloak, pytest.mark.versions]
+
+
+@dataclass
+class Release:
+    """One Keycloak release with the extension, a bridge on it, and a way to make tenants."""
+
+    version: str
+    keycloak: SandboxKeycloak
+    tenant: TenantFactory
+
+
+@pytest.fixture(scope="module", params=versions.TESTED)
+def release(
+    request: pytest.FixtureRequest,
+    sandbox_settings: Settings,
+    duo_emulator: RunningEmulator,
+    app_redirect: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Release]:
+    """Keycloak of this release, ready, with a bridge; the session sandbox for its own."""
+    version: str = request.param
+    config = request.config
+    if version == sandbox_settings.keycloak_version:
+        make = tenant_factory(
+            request.getfixturevalue("admin_keycloak"),
+            request.getfixturevalue("stack_settings"),
+            request.getfixturevalue("bridge"),
+            duo_emulator,
+            app_redirect,
+        )
+        yield Release(version, request.getfixturevalue("keycloak_sandbox"), make)
+        return
+    settings = load_settings(
+        state_dir=tmp_path_factory.mktemp(f"keycloak-{version}"),
+        keycloak_version=version,
+        sandbox_http_port=free_port(),
+        sandbox_management_port=free_port(),
+    )
+    keycloak = SandboxKeycloak(settings)
+    started = time.monotonic()
+    try:
+        keycloak.up(progress=lambda message: say(config, message))
+        stack = settings_for(keycloak, duo_emulator)
+        bridge = run_bridge(stack)
+        with bridge.server:
+            make = tenant_factory(
+                Keycloak.from_settings(stack), stack, bridge, duo_emulator, app_redirect
+            )
+            yield Release(version, keycloak, make)
+    finally:
+        keycloak.down()
+        say(config, f"Keycloak {version} smoke took {time.monotonic() - started:.0f} s")
+
+
+def walk(tenant: Tenant, username: str, client: httpx2.Client, **extra: str) -> Walk:
+    return walk_login(
+        keycloak_url=tenant.settings.keycloak_url,
+        realm=tenant.realm,
+        client_id=extra.pop("client_id", APP_ID),
+        redirect_uri=tenant.redirect_uri,
+        username=username,
+        password=PASSWORD,
+        client=client,
+        extra_query=extra,
+    )
+
+
+def went_to_duo(tenant: Tenant, result: Walk) -> bool:
+    return any(hop.host == tenant.emulator.api_host for hop in result.hops)
+
+
+def test_the_extension_logs_its_version_and_keycloaks(release: Release) -> None:
+    """At startup the extension logs its version, the server's and the build's Keycloak."""
+    log = release.keycloak.log_file.read_text(encoding="utf-8", errors="replace")
+    assert (
+        f"keycloak-duo-bridge extension {__version__} on Keycloak {release.version} "
+        f"(built against Keycloak {release.version}, supports {versions.supported_range()})"
+    ) in log
+
+
+def test_duo_login_sso_and_kc_action(release: Release) -> None:
+    """Duo allows the login; SSO to a second app needs no prompt; kc_action prompts again."""
+    tenant = release.tenant()
+    tenant.user("alice")
+    with browser_like_client(tls_context(tenant.emulator.ca_path)) as client:
+        first = walk(tenant, "alice", client)
+        assert went_to_duo(tenant, first)
+        assert first.id_claims["duo"]["result"] == "allow"
+        second = walk(tenant, "alice", client, client_id=APP2_ID)
+        assert not went_to_duo(tenant, second)
+        again = walk(tenant, "alice", client, kc_action="duo-step-up")
+        assert went_to_duo(tenant, again)
+        assert again.returned["kc_action_status"] == "success"
+
+
+def test_a_denied_user_is_refused(release: Release) -> None:
+    """A user Duo denies gets Keycloak's error page and no code."""
+    tenant = release.tenant()
+    tenant.user("dan", behavior="deny")
+    with (
+        browser_like_client(tls_context(tenant.emulator.ca_path)) as client,
+        pytest.raises(WalkError, match="Duo denied the sign-in"),
+    ):
+        walk(tenant, "dan", client)
+
+
+def test_group_paths_from_the_parent_chain(release: Release) -> None:
+    """A subgroup of a bypass group is bypassed; a group named "ops/oncall" is not."""
+    tenant = release.tenant(bypass_groups=["/ops"])
+    admin = tenant.admin()
+    ops = admin.create_group({"name": "ops"})
+    oncall = admin.create_group({"name": "oncall"}, parent=ops)
+    lookalike = admin.create_group({"name": "ops/oncall"})
+    admin.group_user_add(tenant.user("olga", behavior="deny"), str(oncall))
+    admin.group_user_add(tenant.user("oscar", behavior="deny"), str(lookalike))
+    with browser_like_client(tls_context(tenant.emulator.ca_path)) as client:
+        assert not went_to_duo(tenant, walk(tenant, "olga", client))
+    with (
+        browser_like_client(tls_context(tenant.emulator.ca_path)) as client,
+        pytest.raises(WalkError, match="Duo denied the sign-in"),
+    ):
+        walk(tenant, "oscar", client)
