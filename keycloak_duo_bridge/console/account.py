@@ -55,13 +55,13 @@ class AccountView:
     required_for_all: bool
     may_deactivate: bool
     duo_origin: str | None
-    last_passed: datetime | None = None  # this sign-in's Duo step-up, when it had one
+    last_passed: datetime | None = None  # the Duo step-up of the session signed in with
 
 
 def load_view(
     keycloak: Keycloak, realm: str, username: str, *, duo_passed: int | None = None
 ) -> AccountView:
-    """What the page shows; ``duo_passed`` is when the sign-in's Duo step-up passed."""
+    """What the page shows; ``duo_passed`` is when the user last passed Duo, if known."""
     effective = effective_settings(keycloak, realm)
     status = users.status(keycloak, realm, username)
     creds = effective.credentials.value

@@ -17,6 +17,7 @@ from keycloak_duo_bridge.bridge.cookie import MAX_COOKIE_LENGTH, open_json, seal
 
 ADMIN: Final = "admin"
 ACCOUNT: Final = "account"
+_NAME_ROOM: Final = 64  # browsers count the cookie's name within its 4096 bytes
 
 
 class _Sealed:
@@ -98,7 +99,7 @@ class Session(_Sealed):
         """The sealed session; without the ID token if that would not fit in a cookie
         (sign-out then asks Keycloak to confirm instead)."""
         sealed = self.seal(key)
-        if len(sealed) <= MAX_COOKIE_LENGTH:
+        if len(sealed) <= MAX_COOKIE_LENGTH - _NAME_ROOM:
             return sealed
         return replace(self, id_token="").seal(key)
 
