@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keycloak_duo_bridge.envelope import KeyRing
@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     template_dir: Path | None = None
     duo_ca_file: Path | None = None
 
-    # The bridge (step-up endpoint).
+    # The bridge (step-up endpoint). Unset, the URL is http://KDB_BRIDGE_HOST:KDB_BRIDGE_PORT
+    # (127.0.0.1 for a wildcard host), so a moved port moves what realms are wired to.
     bridge_url: str = "http://127.0.0.1:8000"
     bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
     # Seals the pending step-up in the browser's cookie; every replica needs the same value.
@@ -118,6 +119,38 @@ class Settings(BaseSettings):
     duo_breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds an open circuit stays open
     # Consecutive failed health checks of one integration that open its circuit.
     duo_breaker_failures: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _bridge_url_follows_the_port(self) -> Self:
+        if "bridge_url" not in self.model_fields_set:
+            # kept out of model_fields_set, so the CLI can still say the URL was not given
+            self.__dict__["bridge_url"] = local_bridge_url(self.bridge_host, self.bridge_port)
+        return self
+
+
+_WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - names, not a bind
+
+
+def local_bridge_url(host: str, port: int) -> str:
+    """The URL of a bridge listening on ``host:port``, as a browser on this machine sees it."""
+    shown = "127.0.0.1" if host in _WILDCARDS else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+# The addresses a command may use, and the variables that give them.
+ADDRESS_VARIABLES = {"keycloak_url": "KDB_KEYCLOAK_URL", "bridge_url": "KDB_BRIDGE_URL"}
+
+
+def defaulted_address(settings: Settings, field: str) -> str | None:
+    """A note that ``field`` (a key of :data:`ADDRESS_VARIABLES`) was not given and what
+    is used instead; None when it was given."""
+    if field in settings.model_fields_set:
+        return None
+    value = getattr(settings, field)
+    return (
+        f"note: {ADDRESS_VARIABLES[field]} is not set; using {value}"
+        ' (for the sandbox: eval "$(keycloak-duo-bridge sandbox env)")'
+    )
 
 
 def key_ring(settings: Settings) -> KeyRing:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from keycloak_duo_bridge import cli
+from keycloak_duo_bridge.cli import _admin
 from keycloak_duo_bridge.errors import ConfigError
 
 
@@ -69,3 +70,26 @@ def test_interrupt_exits_130(
     monkeypatch.setattr(cli.sandbox, "keycloak_status", interrupted)
     assert cli.main(["sandbox", "keycloak", "status"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_commands_say_when_they_fall_back_to_a_default_address(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without KDB_KEYCLOAK_URL or KDB_BRIDGE_URL, a command says on stderr what it uses."""
+    for name in ("KDB_KEYCLOAK_URL", "KDB_BRIDGE_URL", "KDB_BRIDGE_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KDB_BRIDGE_PORT", "8100")
+    config = _admin.settings()
+    _admin.connect(config)  # python-keycloak connects only at the first call
+    assert _admin.bridge_url(config) == "http://127.0.0.1:8100"
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in err] == [
+        "note: KDB_KEYCLOAK_URL is not set; using http://127.0.0.1:8080",
+        "note: KDB_BRIDGE_URL is not set; using http://127.0.0.1:8100",
+    ]
+    monkeypatch.setenv("KDB_KEYCLOAK_URL", "http://kc.example:8080")
+    monkeypatch.setenv("KDB_BRIDGE_URL", "http://127.0.0.1:8100")
+    config = _admin.settings()
+    _admin.connect(config)
+    _admin.bridge_url(config)
+    assert capsys.readouterr().err == ""

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import default_cache_dir, default_state_dir, load_settings
+from keycloak_duo_bridge.settings import (
+    default_cache_dir,
+    default_state_dir,
+    defaulted_address,
+    load_settings,
+)
 
 
 def test_defaults() -> None:
@@ -69,3 +74,31 @@ def test_default_dirs_follow_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "keycloak-duo-bridge"
     assert default_state_dir() == tmp_path / ".local" / "state" / "keycloak-duo-bridge"
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8100"),
+        ("0.0.0.0", "http://127.0.0.1:8100"),  # noqa: S104 - a setting, not a bind
+        ("::1", "http://[::1]:8100"),
+        ("bridge.internal", "http://bridge.internal:8100"),
+    ],
+)
+def test_bridge_url_follows_host_and_port_unless_given(
+    host: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without KDB_BRIDGE_URL, the bridge URL is KDB_BRIDGE_HOST:KDB_BRIDGE_PORT; given, it wins."""
+    monkeypatch.delenv("KDB_BRIDGE_URL", raising=False)
+    monkeypatch.setenv("KDB_BRIDGE_HOST", host)
+    monkeypatch.setenv("KDB_BRIDGE_PORT", "8100")
+    settings = load_settings()
+    assert settings.bridge_url == url
+    assert defaulted_address(settings, "bridge_url") == (
+        f"note: KDB_BRIDGE_URL is not set; using {url}"
+        ' (for the sandbox: eval "$(keycloak-duo-bridge sandbox env)")'
+    )
+    monkeypatch.setenv("KDB_BRIDGE_URL", "https://bridge.example")
+    given = load_settings()
+    assert given.bridge_url == "https://bridge.example"
+    assert defaulted_address(given, "bridge_url") is None

@@ -22,6 +22,9 @@ from keycloak_duo_bridge.errors import KeycloakError
 CLIENT_ID = "kdb-console"
 ADMIN_CALLBACK = "/admin/callback"
 ACCOUNT_CALLBACK = "/account/duo/callback"
+# Where Keycloak's logout sends the browser back: exactly these (Keycloak compares strings).
+ADMIN_SIGNED_OUT = "/admin/signed-out"
+ACCOUNT_SIGNED_OUT = "/account/duo/signed-out"
 _PKCE = "pkce.code.challenge.method"
 _LOGOUT = "post.logout.redirect.uris"
 
@@ -43,7 +46,10 @@ def representation(bridge_url: str) -> Json:
         "frontchannelLogout": False,
         "redirectUris": [base + ADMIN_CALLBACK, base + ACCOUNT_CALLBACK],
         "webOrigins": [],
-        "attributes": {_PKCE: "S256", _LOGOUT: f"{base}/admin##{base}/account/duo"},
+        "attributes": {
+            _PKCE: "S256",
+            _LOGOUT: f"{base}{ADMIN_SIGNED_OUT}##{base}{ACCOUNT_SIGNED_OUT}",
+        },
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import Settings, load_settings
+from keycloak_duo_bridge.settings import Settings, defaulted_address, load_settings
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -25,13 +25,27 @@ def settings() -> Settings:
     return load_settings()
 
 
+def note_default(config: Settings, field: str) -> None:
+    """Say on stderr when the address ``field`` falls back to its default."""
+    note = defaulted_address(config, field)
+    if note is not None:
+        print(note, file=sys.stderr)
+
+
 def connect(config: Settings) -> Keycloak:
+    note_default(config, "keycloak_url")
     return Keycloak.from_settings(config)
+
+
+def bridge_url(config: Settings) -> str:
+    """The bridge URL a command writes to Keycloak (noted on stderr when defaulted)."""
+    note_default(config, "bridge_url")
+    return config.bridge_url
 
 
 def wiring_of(config: Settings) -> Wiring:
     """The bridge URL and public JWKS that "Duo on" publishes to realms."""
-    return Wiring.of(config)
+    return Wiring.of(config, bridge_url(config))
 
 
 def print_json(data: Any) -> None:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import argparse
 
 from keycloak_duo_bridge.admin import console_client, tenants
-from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
+from keycloak_duo_bridge.cli._admin import (
+    add_json,
+    bridge_url,
+    connect,
+    print_json,
+    print_table,
+    settings,
+)
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
 
@@ -51,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"not a tenant nor the admin realm: {', '.join(refused)} (nothing was changed)"
         )
-    written = {realm: console_client.ensure(keycloak, realm, config.bridge_url) for realm in realms}
+    url = bridge_url(config)
+    written = {realm: console_client.ensure(keycloak, realm, url) for realm in realms}
     if args.json:
-        print_json({"bridge_url": config.bridge_url, "written": written})
+        print_json({"bridge_url": url, "written": written})
     else:
         rows = [(realm, "written" if done else "unchanged") for realm, done in written.items()]
         print_table(("realm", "kdb-console"), rows)

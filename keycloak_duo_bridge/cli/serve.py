@@ -8,6 +8,7 @@ import uvicorn
 
 from keycloak_duo_bridge import logs
 from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.cli._admin import note_default
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.settings import load_settings
 
@@ -32,13 +33,17 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    given = {"bridge_host": args.host, "bridge_port": args.port}
+    # --host and --port count as KDB_BRIDGE_HOST and _PORT, so an unset KDB_BRIDGE_URL (the
+    # address the console's sign-in returns to) follows them
+    settings = load_settings(**{k: v for k, v in given.items() if v})
+    note_default(settings, "bridge_url")
     app = create_app(settings)  # validates keys and secrets before listening
     logs.configure()
     uvicorn.run(
         app,
-        host=args.host or settings.bridge_host,
-        port=args.port or settings.bridge_port,
+        host=settings.bridge_host,
+        port=settings.bridge_port,
         log_config=None,
         access_log=False,  # query strings carry tokens; the bridge logs its own events
         proxy_headers=False,

@@ -11,6 +11,7 @@ from keycloak_duo_bridge.cli._admin import (
     add_json,
     confirm,
     connect,
+    note_default,
     print_json,
     print_table,
     settings,
@@ -126,7 +127,11 @@ def _print(tenant: Tenant, *, as_json: bool) -> None:
 def create_tenant(args: argparse.Namespace) -> int:
     config = settings()
     keycloak = connect(config)
-    if args.kind is TenantKind.PARTNER:
+    client = args.kind is not TenantKind.PARTNER
+    wires = wiring_of(config) if client and config.bridge_signing_key else None
+    if wires is None:  # the realm's console client points at the bridge all the same
+        note_default(config, "bridge_url")
+    if not client:
         tenant = tenants.create_partner(
             keycloak,
             args.name,
@@ -141,7 +146,7 @@ def create_tenant(args: argparse.Namespace) -> int:
             partner=args.partner,
             display_name=args.display_name,
             template_dir=config.template_dir,
-            wires=wiring_of(config) if config.bridge_signing_key else None,
+            wires=wires,
         )
     _print(tenant, as_json=args.json)
     return 0

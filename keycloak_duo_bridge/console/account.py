@@ -1,6 +1,8 @@
 """``/account/duo``: Duo self-service for the users of a Duo-enabled realm.
 
-A user signs in through their realm and sees whether Duo is activated for them. "Activate
+A user signs in through their realm and sees whether Duo is on for them: always in a realm
+that requires Duo of every user (with when they last passed it, read from their sign-in's
+``duo`` claim), once activated in an opt-in realm. In an opt-in realm, "Activate
 Duo" runs Duo's prompt (which enrols a new user: phone, then push or passcode) and records
 the activation (user attribute ``kdb.duo.activated``) once Duo says allow for this very
 user. "Deactivate" appears only where the realm allows it (``kdb.duo.self_deactivate``).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import quote
 
@@ -52,9 +55,13 @@ class AccountView:
     required_for_all: bool
     may_deactivate: bool
     duo_origin: str | None
+    last_passed: datetime | None = None  # the Duo step-up of the session signed in with
 
 
-def load_view(keycloak: Keycloak, realm: str, username: str) -> AccountView:
+def load_view(
+    keycloak: Keycloak, realm: str, username: str, *, duo_passed: int | None = None
+) -> AccountView:
+    """What the page shows; ``duo_passed`` is when the user last passed Duo, if known."""
     effective = effective_settings(keycloak, realm)
     status = users.status(keycloak, realm, username)
     creds = effective.credentials.value
@@ -67,6 +74,7 @@ def load_view(keycloak: Keycloak, realm: str, username: str) -> AccountView:
         required_for_all=effective.user_mode.value is UserMode.REQUIRED,
         may_deactivate=effective.self_deactivate.value,
         duo_origin=f"https://{creds.api_host}" if offered and creds else None,
+        last_passed=None if duo_passed is None else datetime.fromtimestamp(duo_passed, UTC),
     )
 
 
@@ -94,7 +102,12 @@ async def home(request: Request) -> Response:
         )
     try:
         view = await run_in_threadpool(
-            load_view, console.api.keycloak, session.realm, session.username
+            lambda: load_view(
+                console.api.keycloak,
+                session.realm,
+                session.username,
+                duo_passed=session.session.duo_passed,
+            )
         )
     except KeycloakError:
         return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Final, cast
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,10 @@ BASE: Final = {ADMIN: "/admin", ACCOUNT: "/account/duo"}
 CALLBACK: Final = {
     ADMIN: console_client.ADMIN_CALLBACK,
     ACCOUNT: console_client.ACCOUNT_CALLBACK,
+}
+SIGNED_OUT: Final = {
+    ADMIN: console_client.ADMIN_SIGNED_OUT,
+    ACCOUNT: console_client.ACCOUNT_SIGNED_OUT,
 }
 
 
@@ -215,12 +220,21 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
             return pages.message("Not signed in", f"{exc}.", status=400, link=again)
         lifetime = console.services.settings.console_session_lifetime
         session = Session.of(
-            kind, caller.realm, caller.subject, expires=int(time.time()) + lifetime
+            kind,
+            caller.realm,
+            caller.subject,
+            expires=int(time.time()) + lifetime,
+            id_token=str(tokens["id_token"]),  # verified by signed_in; sealed, never logged
+            duo_passed=oidc.duo_passed(verified.claims),
         )
         event(logger, "console sign-in", part=kind, realm=caller.realm, user=caller.username)
         response = pages.redirect(f"{BASE[kind]}/")
         console.set_cookie(
-            response, _session_cookie(kind), session.seal(console.key), BASE[kind], lifetime
+            response,
+            _session_cookie(kind),
+            session.seal_within_limit(console.key),
+            BASE[kind],
+            lifetime,
         )
         response.delete_cookie(_sign_in_cookie(kind), path=CALLBACK[kind])
         return response
@@ -229,7 +243,8 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 def sign_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
-    """POST ``…/logout``: end our session, then Keycloak's."""
+    """POST ``…/logout``: end our session, then Keycloak's (without its confirmation page,
+    thanks to the ID token), which sends the browser back to ``…/signed-out``."""
 
     async def logout(request: Request) -> Response:
         console = console_of(request)
@@ -239,13 +254,39 @@ def sign_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
         url = oidc.logout_url(
             console.keycloak_public_url,
             session.realm,
-            redirect_uri=f"{console.bridge_url}{BASE[kind]}/",
+            redirect_uri=console.bridge_url + SIGNED_OUT[kind],
+            id_token=session.session.id_token,
+            state=session.realm,
         )
         response = pages.redirect(url, [console.keycloak_origin])
         response.delete_cookie(_session_cookie(kind), path=BASE[kind])
+        event(logger, "console sign-out", part=kind, realm=session.realm, user=session.username)
         return response
 
     return logout
+
+
+def signed_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    """GET ``…/signed-out``, where Keycloak's logout lands: say so, and offer to sign in
+    again to the realm Keycloak hands back (``state``, the realm we sent)."""
+
+    async def signed_out(request: Request) -> Response:
+        realm = request.query_params.get("state", "")
+        again = (
+            f"{BASE[kind]}/login?{urlencode({'realm': realm})}"
+            if REALM_NAME.match(realm)
+            else f"{BASE[kind]}/"
+        )
+        response = pages.message(
+            "Signed out",
+            "You are signed out of the Duo console and of your Keycloak account.",
+            status=200,
+            link=(again, "Sign in again"),
+        )
+        response.delete_cookie(_session_cookie(kind), path=BASE[kind])
+        return response
+
+    return signed_out
 
 
 # -- guarded forms -----------------------------------------------------------------------
@@ -348,6 +389,7 @@ def create_mounts(services: Services, api: Api) -> list[Mount]:
                 Route("/login", sign_in_page(kind)),
                 Route("/callback", signed_in_page(kind)),
                 Route("/logout", sign_out_page(kind), methods=["POST"]),
+                Route("/signed-out", signed_out_page(kind)),
                 Route("/static/console.css", stylesheet),
                 *routes,
             ],

@@ -56,9 +56,27 @@ def authorize_url(
     return f"{realm_url(keycloak_url, realm)}/auth?{urlencode(query)}"
 
 
-def logout_url(keycloak_url: str, realm: str, *, redirect_uri: str) -> str:
+def logout_url(
+    keycloak_url: str, realm: str, *, redirect_uri: str, id_token: str = "", state: str = ""
+) -> str:
+    """Keycloak's end-session URL; with ``id_token`` (the sign-in's ID token) as
+    ``id_token_hint`` Keycloak ends the session without asking, and hands ``state`` back."""
     query = {"client_id": CLIENT_ID, "post_logout_redirect_uri": redirect_uri}
+    if id_token:
+        query["id_token_hint"] = id_token
+    if state:
+        query["state"] = state
     return f"{realm_url(keycloak_url, realm)}/logout?{urlencode(query)}"
+
+
+def duo_passed(claims: Mapping[str, Any]) -> int | None:
+    """When the sign-in's Duo step-up passed (epoch seconds), from the ``duo`` claim the
+    realm's ``kdb-duo`` scope adds; None without a passed step-up."""
+    duo = claims.get("duo")
+    if not isinstance(duo, dict) or duo.get("result") != "allow":
+        return None
+    time = duo.get("time")
+    return int(time) if isinstance(time, str) and time.isascii() and time.isdigit() else None
 
 
 async def exchange(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Final, Self
 
 from keycloak_duo_bridge.api.auth import Caller
@@ -17,6 +17,7 @@ from keycloak_duo_bridge.bridge.cookie import MAX_COOKIE_LENGTH, open_json, seal
 
 ADMIN: Final = "admin"
 ACCOUNT: Final = "account"
+_NAME_ROOM: Final = 64  # browsers count the cookie's name within its 4096 bytes
 
 
 class _Sealed:
@@ -67,7 +68,10 @@ class Session(_Sealed):
     """A signed-in person: which realm and user (``sub``), and the form token.
 
     It holds no name and no rights: those are read from Keycloak on each request
-    (:class:`SignedIn`), so a token's claims never decide them.
+    (:class:`SignedIn`), so a token's claims never decide them. It keeps the sign-in's ID
+    token, sealed like the rest and never logged, only to end Keycloak's session at sign-out
+    (``id_token_hint``), and when the sign-in's Duo step-up passed (its ``duo.time`` claim),
+    for the self-service page to show.
     """
 
     kind: str
@@ -75,10 +79,29 @@ class Session(_Sealed):
     subject: str
     csrf: str
     expires: int
+    id_token: str = field(default="", repr=False)
+    duo_passed: int | None = None
 
     @classmethod
-    def of(cls, kind: str, realm: str, subject: str, *, expires: int) -> Session:
-        return cls(kind, realm, subject, secrets.token_urlsafe(32), expires)
+    def of(
+        cls,
+        kind: str,
+        realm: str,
+        subject: str,
+        *,
+        expires: int,
+        id_token: str = "",
+        duo_passed: int | None = None,
+    ) -> Session:
+        return cls(kind, realm, subject, secrets.token_urlsafe(32), expires, id_token, duo_passed)
+
+    def seal_within_limit(self, key: bytes) -> str:
+        """The sealed session; without the ID token if that would not fit in a cookie
+        (sign-out then asks Keycloak to confirm instead)."""
+        sealed = self.seal(key)
+        if len(sealed) <= MAX_COOKIE_LENGTH - _NAME_ROOM:
+            return sealed
+        return replace(self, id_token="").seal(key)
 
     def csrf_ok(self, token: Any) -> bool:
         return isinstance(token, str) and hmac.compare_digest(self.csrf.encode(), token.encode())

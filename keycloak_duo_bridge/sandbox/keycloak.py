@@ -236,18 +236,27 @@ class SandboxKeycloak:
         )
 
     def environment(self) -> dict[str, str]:
-        """``KDB_*`` variables that point every other command at the running sandbox."""
+        """``KDB_*`` variables that point every other command at the running sandbox, and at
+        the bridge of the local stack: its host, port and URL (``KDB_BRIDGE_URL``, which
+        ``duo enable`` wires realms to), and the demo's ports."""
         state = self._recorded()
         if state is None:
             raise SandboxError(
                 "the sandbox Keycloak is not running; start it with "
                 "`keycloak-duo-bridge sandbox keycloak up`"
             )
+        settings = self.settings
         return {
             "KDB_KEYCLOAK_URL": str(state["url"]),
             "KDB_KEYCLOAK_ADMIN_REALM": str(state["admin_realm"]),
             "KDB_KEYCLOAK_ADMIN_USERNAME": str(state["admin_username"]),
             "KDB_KEYCLOAK_ADMIN_PASSWORD": str(state["admin_password"]),
+            # the bridge: where `serve` and `demo` listen, and what `duo enable` wires
+            "KDB_BRIDGE_HOST": settings.bridge_host,
+            "KDB_BRIDGE_PORT": str(settings.bridge_port),
+            "KDB_BRIDGE_URL": settings.bridge_url,
+            "KDB_DEMO_APP_PORT": str(settings.demo_app_port),
+            "KDB_DEMO_DUO_PORT": str(settings.demo_duo_port),
             **secrets.ensure(self.state_dir),
         }
 

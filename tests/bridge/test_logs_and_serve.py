@@ -30,15 +30,18 @@ def test_json_lines_with_fields(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_serve_runs_uvicorn_without_access_logs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """serve validates settings, then runs uvicorn on the given address, access log off."""
+    """serve validates settings, then runs uvicorn on the given address, access log off; an
+    unset KDB_BRIDGE_URL follows that address, and serve says so."""
     for name, value in secrets.ensure(tmp_path).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KDB_BRIDGE_URL", raising=False)
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     assert main(["serve", "--host", "127.0.0.2", "--port", "8123"]) == 0
     assert (seen["host"], seen["port"], seen["access_log"]) == ("127.0.0.2", 8123, False)
+    assert "KDB_BRIDGE_URL is not set; using http://127.0.0.2:8123" in capsys.readouterr().err
     logging.getLogger("keycloak_duo_bridge").handlers.clear()
     logging.getLogger("keycloak_duo_bridge").propagate = True
 

@@ -324,21 +324,26 @@ def test_security_headers_on_every_page_and_redirect(page: Page, provider: Provi
 
 
 def test_logout_clears_the_session_and_ends_keycloaks(page: Page, provider: Provider) -> None:
-    """Sign-out deletes the session cookie and sends the browser to the realm's logout."""
+    """Sign-out deletes the session cookie and sends the browser to the realm's logout, with
+    the ID token, back to the bridge's signed-out page."""
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     response = admin.post("/admin/logout")
     url = urlsplit(location(response))
     assert url.path == f"/realms/{provider.partner}/protocol/openid-connect/logout"
-    assert parse_qs(url.query) == {
+    query = parse_qs(url.query)
+    [id_token] = query.pop("id_token_hint")
+    assert id_token.count(".") == 2
+    assert query == {
         "client_id": ["kdb-console"],
-        "post_logout_redirect_uri": [f"{provider.bridge.url.rstrip('/')}/admin/"],
+        "post_logout_redirect_uri": [f"{provider.bridge.url.rstrip('/')}/admin/signed-out"],
+        "state": [provider.partner],
     }
     deleted = set_cookie(response, "kdb_admin_session").lower()
     assert "max-age=0" in deleted
     assert "path=/admin" in deleted
     page.goto(f"{provider.bridge.url}/admin/")
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"**/realms/{provider.partner}/protocol/openid-connect/logout**")
+    page.wait_for_url(f"{provider.bridge.url}/admin/signed-out?state={provider.partner}")
     assert "kdb_admin_session" not in {c["name"] for c in page.context.cookies()}
     page.goto(f"{provider.bridge.url}/admin/")
     assert page.get_by_role("button", name="Sign in with Keycloak").is_visible()

@@ -12,9 +12,11 @@ import dataclasses
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import jwt
@@ -33,7 +35,7 @@ from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.bridge.cookie import seal_json
-from keycloak_duo_bridge.console import admin, oidc
+from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
 from keycloak_duo_bridge.errors import (
@@ -281,9 +283,10 @@ def fake_sign_in(
     monkeypatch: pytest.MonkeyPatch,
     found: console_client.ConsoleClient | None,
     subject: str,
+    **claims: object,
 ) -> httpx2.Response:
     """The admin callback, with Keycloak's answers made up: the realm's console client
-    (``found``) and tokens that verify for ``subject`` of acme."""
+    (``found``) and tokens that verify for ``subject`` of acme (with ``claims``)."""
 
     async def client(realm: str) -> console_client.ConsoleClient | None:
         del realm
@@ -293,7 +296,7 @@ def fake_sign_in(
         return {"access_token": "a", "id_token": "i"}
 
     async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
-        return auth.Verified("acme", ISSUER, {"sub": subject})
+        return auth.Verified("acme", ISSUER, {"sub": subject, **claims})
 
     use_keycloak(monkeypatch, console, down=False)
     mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
@@ -318,6 +321,71 @@ def test_callback_signs_in_the_user_keycloak_knows(
     opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
     assert opened is not None
     assert (opened.realm, opened.subject) == ("acme", "u1")
+
+
+def test_callback_keeps_the_id_token_and_when_duo_passed(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session keeps the ID token (for sign-out) and the sign-in's Duo time, if any."""
+    duo = {"result": "allow", "time": "1700000000"}
+    response = fake_sign_in(
+        console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1", duo=duo
+    )
+    sealed = response.cookies["kdb_admin_session"]
+    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    assert opened is not None
+    assert (opened.id_token, opened.duo_passed) == ("i", 1_700_000_000)
+
+
+def test_sign_out_ends_keycloaks_session_without_asking_and_lands_on_a_page(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign-out sends the ID token and comes back to a signed-out page that offers the realm."""
+    use_keycloak(monkeypatch, console, down=False)
+    signed_in = dataclasses.replace(console.session(ADMIN, USER), id_token="the.id.token")
+    response = console.as_user("POST", "/admin/logout", signed_in, follow_redirects=False)
+    target = urlsplit(response.headers["location"])
+    assert parse_qs(target.query) == {
+        "client_id": ["kdb-console"],
+        "post_logout_redirect_uri": [f"{BRIDGE}/admin/signed-out"],
+        "id_token_hint": ["the.id.token"],
+        "state": ["acme"],
+    }
+    for part, realm, link in (
+        ("/admin", "acme", "/admin/login?realm=acme"),
+        ("/account/duo", "acme", "/account/duo/login?realm=acme"),
+        ("/account/duo", "../x", "/account/duo/"),
+        ("/admin", "", "/admin/"),
+    ):
+        page = console.request("GET", f"{part}/signed-out?state={realm}", {})
+        assert page.status_code == 200
+        assert "You are signed out" in page.text
+        assert f'href="{link}"' in page.text
+        assert "max-age=0" in page.headers["set-cookie"].lower()
+
+
+def test_account_page_in_a_required_realm_says_duo_is_on() -> None:
+    """Required realm: Duo is on, with when it last passed if known; nothing to activate."""
+    view = account.AccountView(
+        realm="acme",
+        username="alice",
+        offered=True,
+        activated=False,
+        required_for_all=True,
+        may_deactivate=True,
+        duo_origin="https://api.example",
+        last_passed=datetime(2026, 12, 1, 19, 5, tzinfo=UTC),
+    )
+    context = {"title": "Duo", "session": USER, "part": "account", "view": view, "notice": None}
+    page = bytes(pages.render("account.html", context).body).decode()
+    assert 'id="duo-status">On<' in page
+    assert "2026-12-01 19:05 UTC" in page
+    assert "Activate Duo" not in page
+    assert "Deactivate" not in page
+    unknown = dataclasses.replace(view, last_passed=None)
+    page = bytes(pages.render("account.html", {**context, "view": unknown}).body).decode()
+    assert 'id="duo-status">On<' in page
+    assert "last passed" not in page
 
 
 def test_callback_for_a_user_keycloak_no_longer_has_is_refused(
@@ -569,6 +637,26 @@ def test_authorization_request_and_logout_urls() -> None:
     assert oidc.logout_url(KC, "acme", redirect_uri="http://b/").endswith(
         "/logout?client_id=kdb-console&post_logout_redirect_uri=http%3A%2F%2Fb%2F"
     )
+    assert oidc.logout_url(
+        KC, "acme", redirect_uri="http://b/", id_token="t", state="acme"
+    ).endswith("post_logout_redirect_uri=http%3A%2F%2Fb%2F&id_token_hint=t&state=acme")
+
+
+@pytest.mark.parametrize(
+    ("claims", "passed"),
+    [
+        ({"duo": {"result": "allow", "time": "1700000000"}}, 1_700_000_000),
+        ({"duo": {"result": "deny", "time": "1700000000"}}, None),
+        ({"duo": {"result": "allow", "time": "soon"}}, None),
+        ({"duo": {"result": "allow", "time": "\u00b2"}}, None),
+        ({"duo": {"result": "allow", "time": 1700000000}}, None),
+        ({"duo": "allow"}, None),
+        ({}, None),
+    ],
+)
+def test_duo_passed_is_the_time_of_an_allowed_step_up(claims: Json, passed: int | None) -> None:
+    """Only an ``allow`` with an epoch-seconds ``time`` counts as a passed Duo step-up."""
+    assert oidc.duo_passed(claims) == passed
 
 
 # -- sealed values ------------------------------------------------------------------------
@@ -580,6 +668,17 @@ NOW = 1_000_000.0
 def session(**changes: Any) -> Session:
     made = Session.of(ADMIN, USER.realm, USER.subject, expires=int(NOW) + 60)
     return dataclasses.replace(made, **changes)
+
+
+def test_a_session_keeps_its_id_token_unless_it_would_not_fit_in_a_cookie() -> None:
+    """The ID token is sealed into the session; one too big for a cookie is left out."""
+    small = session(id_token="header.payload.signature", duo_passed=int(NOW))
+    opened = Session.open(small.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    assert opened == small
+    assert "header.payload" not in repr(small)
+    big = session(id_token="x" * 4000)
+    opened = Session.open(big.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    assert opened == dataclasses.replace(big, id_token="")
 
 
 def test_sealed_values_round_trip() -> None:
