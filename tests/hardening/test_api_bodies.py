@@ -42,6 +42,7 @@ class FakeKeycloak:
 
     url = KC  # learned defaults are kept per Keycloak URL
     console_url = "http://bridge.example"
+    bridge_reader = None  # no service account to grant view-realm to
 
     def get_user(self, realm: str, user_id: str) -> Json:
         assert (realm, user_id) == ("master", "admin-id")

@@ -15,15 +15,20 @@ from keycloak_duo_bridge.sandbox import process
 
 @pytest.fixture
 def sleeper(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A process in its own group whose command line carries tmp_path as the marker."""
+    """A process in its own group whose command line carries tmp_path as the marker; yielded
+    once it runs (before its exec, its command line is still the parent's)."""
     child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", str(tmp_path)],
+        [sys.executable, "-c", "import time; print(1, flush=True); time.sleep(60)", str(tmp_path)],
         start_new_session=True,
+        stdout=subprocess.PIPE,
     )
+    assert child.stdout is not None
+    child.stdout.readline()
     yield child
     if child.poll() is None:
         child.kill()
     child.wait()
+    child.stdout.close()
 
 
 def test_owns_only_the_marked_live_process(
