@@ -10,7 +10,8 @@ connection is built with ``user_realm_name`` (the number-one python-keycloak pit
 the current realm is switched per call under a lock.
 
 Keycloak semantics the callers rely on (``reference/keycloak.md`` §5.3): a realm PUT that
-carries ``attributes`` replaces them all, so use :func:`merge_realm_attributes`; client and
+carries ``attributes`` replaces them all, so realm writes go through
+:func:`keycloak_duo_bridge.admin.record.store` (read, merge, write, with the record); client and
 user calls take internal ids, which the ``find_*`` methods look up by clientId / username.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from keycloak import KeycloakAdmin
@@ -509,34 +510,3 @@ def _message(exc: PythonKeycloakError) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     return " ".join(str(text).split())[:200]
-
-
-def merge_realm(
-    keycloak: Keycloak,
-    realm: str,
-    attributes: Mapping[str, str | None] | None = None,
-    fields: Mapping[str, Any] | None = None,
-) -> bool:
-    """Set (or, for ``None``, remove) realm attributes and top-level fields; keep the rest.
-
-    Keycloak replaces the whole attribute set on PUT, so this reads the full representation,
-    merges, and writes it all back. Returns False, writing nothing, when nothing would change.
-    """
-    representation = keycloak.get_realm(realm)
-    current: dict[str, str] = dict(representation.get("attributes") or {})
-    merged = dict(current)
-    for name, value in (attributes or {}).items():
-        if value is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = value
-    changed = merged != current
-    for name, value in (fields or {}).items():
-        if representation.get(name) != value:
-            representation[name] = value
-            changed = True
-    if not changed:
-        return False
-    representation["attributes"] = merged
-    keycloak.update_realm(realm, representation)
-    return True

@@ -240,15 +240,18 @@ class Prompt:
     duo_username: str
 
 
-def _duo_name(effective: EffectiveSettings, request_token: tokens.StepUpRequest) -> str:
-    """The user's Duo username under the realm's mapping; DuoConfigError if it has none."""
+def duo_name(
+    effective: EffectiveSettings, *, username: str, email: str | None, email_verified: bool
+) -> str:
+    """A user's Duo username under the realm's mapping; DuoConfigError if they have none
+    (the step-up and the self-service activation name users alike)."""
     try:
         return duo_username(
             effective.username_mapping.value,
             realm=effective.realm,
-            username=request_token.username,
-            email=request_token.email,
-            email_verified=request_token.email_verified,
+            username=username,
+            email=email,
+            email_verified=email_verified,
         )
     except ConfigError as exc:
         raise DuoConfigError(str(exc)) from None
@@ -277,7 +280,12 @@ async def _policy(
     if not decision.requires_duo:
         return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
     try:
-        name = _duo_name(effective, request_token)
+        name = duo_name(
+            effective,
+            username=request_token.username,
+            email=request_token.email,
+            email_verified=request_token.email_verified,
+        )
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
         return tokens.Outcome("error", "duo_config")

@@ -25,16 +25,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import users
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, duo_username
+from keycloak_duo_bridge.admin.effective import EffectiveSettings
 from keycloak_duo_bridge.admin.explain import effective_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.attributes import UserMode
-from keycloak_duo_bridge.bridge.app import duo_credentials
+from keycloak_duo_bridge.bridge.app import duo_credentials, duo_name
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
 from keycloak_duo_bridge.console.state import ACCOUNT, Activation, SignedIn
 from keycloak_duo_bridge.duo.protocol import auth_status
-from keycloak_duo_bridge.errors import ConfigError, DuoConfigError, DuoError, KeycloakError
+from keycloak_duo_bridge.errors import DuoConfigError, DuoError, KeycloakError
 
 BASE: Final = "/account/duo"
 DUO_CALLBACK: Final = f"{BASE}/duo-callback"
@@ -183,16 +183,12 @@ async def activate(
 def _duo_name(console: Console, session: SignedIn, effective: EffectiveSettings) -> str:
     """The user's name at Duo under the realm's mapping, as the step-up uses it."""
     status = users.status(console.api.keycloak, session.realm, session.username)
-    try:
-        return duo_username(
-            effective.username_mapping.value,
-            realm=session.realm,
-            username=status.username,
-            email=status.email,
-            email_verified=status.email_verified,
-        )
-    except ConfigError as exc:
-        raise DuoConfigError(str(exc)) from None
+    return duo_name(
+        effective,
+        username=status.username,
+        email=status.email,
+        email_verified=status.email_verified,
+    )
 
 
 async def duo_callback(request: Request) -> Response:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, duo_settings, keys, tenants, users
+from keycloak_duo_bridge.admin import apps, duo_settings, keys, record, tenants, users
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.explain import explain
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.keys import KeyState
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
@@ -94,7 +94,7 @@ def test_explain_origins_and_decisions(
         kc, p, ikey="D" * 20, skey="z" * 40, api_host="h.example", ring=ring, health=None
     )
     assert explain(kc, a).decision.outcome.value == "realm off"
-    merge_realm(kc, p, {attr.DUO_ENABLED: "true"})
+    record.store(kc, p, {attr.DUO_ENABLED: "true"})
     duo_settings.set_policy(kc, p, Policy(user_mode="opt-in", bypass_groups=["/staff"]))
     kc._admin.change_current_realm(a)
     uid = kc._admin.create_user({"username": "bob", "enabled": True})
@@ -147,8 +147,8 @@ def test_rotate_check_and_resume(
     assert sum(writes.values()) == 0
     retired = KeyRing(active=old_ring.active, keys=dict(old_ring.keys))
     assert {r.state for r in keys.check(kc, retired) if r.realm in mine} == {KeyState.UNKNOWN}
-    merge_realm(kc, b, {attr.DUO_SKEY: kc.get_realm(a)["attributes"][attr.DUO_SKEY]})
-    merge_realm(kc, a, {attr.DUO_SKEY: "plainly-not-ours"})
+    record.store(kc, b, {attr.DUO_SKEY: kc.get_realm(a)["attributes"][attr.DUO_SKEY]})
+    record.store(kc, a, {attr.DUO_SKEY: "plainly-not-ours"})
     found = {r.realm: r.state for r in keys.rotate(kc, new_ring) if r.realm in mine}
     assert found == {p: KeyState.ACTIVE, a: KeyState.BROKEN, b: KeyState.BROKEN}
     assert not next(

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
+from keycloak_duo_bridge.admin import duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.explain import effective_settings
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
@@ -47,7 +47,7 @@ def test_set_checks_encrypts_and_is_idempotent(  # noqa: PLR0917
 ) -> None:
     """Verified credentials are stored with the skey sealed; the same again writes nothing."""
     a = partner[1]
-    merge_realm(kc, a, {"custom.by.hand": "keep me"})
+    record.store(kc, a, {"custom.by.hand": "keep me"})
     args = {
         "ikey": integration.client_id,
         "skey": integration.client_secret,
@@ -79,7 +79,7 @@ def test_a_ciphertext_copied_to_another_realm_fails(
         kc, p, ikey="D" * 20, skey="s" * 40, api_host="h.example", ring=ring, health=None
     )
     sealed = kc.get_realm(p)["attributes"][attr.DUO_SKEY]
-    merge_realm(kc, a, {attr.DUO_SKEY: sealed})
+    record.store(kc, a, {attr.DUO_SKEY: sealed})
     with pytest.raises(DecryptionError, match="copied from another realm"):
         ring.decrypt(kc.get_realm(a)["attributes"][attr.DUO_SKEY], realm=a, attribute=attr.DUO_SKEY)
 
@@ -161,7 +161,7 @@ def test_enable_wires_partner_and_inheriting_clients(
     duo_settings.set_credentials(
         kc, p, ikey="D" * 20, skey="s" * 40, api_host="h.example", ring=ring, health=None
     )
-    merge_realm(kc, a, {"custom.by.hand": "keep me"})
+    record.store(kc, a, {"custom.by.hand": "keep me"})
     assert duo_settings.set_enabled(kc, p, enabled=True, wires=wires) == [p, a, b]
     for realm in (p, a, b):
         assert wiring.is_wired(kc, realm)

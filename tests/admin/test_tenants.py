@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import tenants
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin import record, tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from tests.admin.conftest import Names
@@ -70,8 +70,8 @@ def test_updates_keep_hand_set_attributes(kc: Keycloak, names: Names) -> None:
     tenants.create_partner(kc, p)
     tenants.create_partner(kc, q)
     tenants.create_client(kc, c, partner=p)
-    merge_realm(kc, c, {"custom.by.hand": "keep me"})
-    merge_realm(kc, p, {"custom.by.hand": "keep me"})
+    record.store(kc, c, {"custom.by.hand": "keep me"})
+    record.store(kc, p, {"custom.by.hand": "keep me"})
     assert tenants.update_partner(kc, p, branding_url="https://new.example.test", display_name="P")
     assert tenants.update_client(kc, c, partner=q, display_name="C")
     assert not tenants.update_client(kc, c, partner=q, display_name="C")

@@ -23,7 +23,8 @@ from keycloak import KeycloakAdmin
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.app import create_app
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
@@ -114,9 +115,9 @@ def clerk(keycloak_sandbox: SandboxKeycloak, fleet: Fleet) -> KeycloakAdmin:
 def guarded_client(fleet: Fleet, stack_settings: Settings) -> Iterator[dict[str, str]]:
     """Client realm c with Duo on and fail mode closed; its attributes before the attack."""
     kc = Keycloak.from_settings(stack_settings)
-    merge_realm(kc, fleet.c, {attr.DUO_ENABLED: "true", attr.DUO_FAIL_MODE: "closed"})
+    record.store(kc, fleet.c, {attr.DUO_ENABLED: "true", attr.DUO_FAIL_MODE: "closed"})
     yield dict(kc.get_realm(fleet.c)["attributes"])
-    merge_realm(kc, fleet.c, {attr.DUO_ENABLED: None, attr.DUO_FAIL_MODE: None})
+    record.store(kc, fleet.c, {attr.DUO_ENABLED: None, attr.DUO_FAIL_MODE: None})
 
 
 def attack(client: TestClient, token: str, realm: str) -> list[int]:

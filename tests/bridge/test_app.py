@@ -249,6 +249,7 @@ def test_start_sets_a_sealed_cookie_and_goes_to_duo(client: TestClient) -> None:
         pytest.param({attr.DUO_ENABLED: "false"}, "skip", "realm_off", id="realm-off"),
         pytest.param({attr.DUO_SKEY: "kdb1:gone:AAAA:AAAA"}, "error", "duo_config", id="skey"),
         pytest.param({attr.DUO_IKEY: None}, "error", "duo_config", id="no-credentials"),
+        pytest.param({attr.DUO_USERNAME: "email"}, "error", "duo_config", id="no-verified-email"),
     ],
 )
 def test_policy_verdicts(
@@ -264,6 +265,16 @@ def test_policy_verdicts(
             fakes.attributes[name] = value
     claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == (result, reason)
+
+
+def test_an_application_the_realm_switched_off_is_skipped(client: TestClient, fakes: Fakes) -> None:
+    """kdb.duo.apps names the request's client (azp) off: a skip, whatever the extension's
+    record said; other applications still go to Duo."""
+    fakes.attributes[attr.DUO_APPS] = '{"portal":"off"}'
+    claims = verdict_of(client.get("/step-up", params={"request": request_token(azp="portal")}))
+    assert (claims["result"], claims["reason"]) == ("skip", "app_off")
+    other = client.get("/step-up", params={"request": request_token(azp="other")})
+    assert other.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
 
 
 def start(client: TestClient) -> str:

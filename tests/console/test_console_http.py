@@ -21,8 +21,8 @@ from keycloak import KeycloakAdmin
 from playwright.sync_api import Page
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import console_client, users
-from keycloak_duo_bridge.admin.keycloak import Keycloak, merge_realm
+from keycloak_duo_bridge.admin import console_client, record, users
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -473,19 +473,19 @@ def test_test_connection_with_the_stored_key_or_none(
     none = admin.post(f"/admin/tenants/{provider.client}/duo/test", {"skey": ""})
     assert none.status_code == 400
     assert "this realm has none stored" in none.text
-    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
+    record.store(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
     try:
         unreadable = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"skey": ""})
         assert (unreadable.status_code, "cannot be read" in unreadable.text) == (400, True)
     finally:  # `keys check` over the whole Keycloak (docs/tenants.md) must not meet it
-        merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
+        record.store(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
 
 
 def test_stored_garbage_bypass_groups_show_as_none(
     page: Page, provider: Provider, admin_keycloak: Keycloak
 ) -> None:
     """A tenant page still renders when the stored bypass groups are not a JSON list."""
-    merge_realm(admin_keycloak, provider.client, {attr.DUO_BYPASS_GROUPS: "not json"})
+    record.store(admin_keycloak, provider.client, {attr.DUO_BYPASS_GROUPS: "not json"})
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     shown = admin.get(f"/admin/tenants/{provider.client}")
     assert shown.status_code == 200
@@ -568,10 +568,10 @@ def test_activation_refuses_bad_state_errors_and_deny(
         response = user.get(path)
         assert (response.status_code, text in response.text) == (status, True), name
     assert not activated(tenant, admin_keycloak, "vera")
-    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "false"})  # off meanwhile
+    record.store(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "false"})  # off meanwhile
     off = user.get(f"{callback.path}?{callback.query}")
     assert (off.status_code, "Duo is off" in off.text) == (400, True)
-    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "true"})
+    record.store(admin_keycloak, tenant.realm, {attr.DUO_ENABLED: "true"})
     session_only = Browserless(
         bridge.url, {"kdb_account_session": user.cookies["kdb_account_session"]}
     )
@@ -630,16 +630,16 @@ def test_activation_when_duo_is_off_misconfigured_or_unreachable(  # noqa: PLR09
     tenant = duo_tenant(user_mode="opt-in", self_deactivate="true")
     tenant.user("xena")
     user = sign_in(page, bridge, "account", tenant.realm, "xena")
-    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_API_HOST: f"127.0.0.1:{free_port()}"})
+    record.store(admin_keycloak, tenant.realm, {attr.DUO_API_HOST: f"127.0.0.1:{free_port()}"})
     dead = user.post("/account/duo/activate")
     assert (dead.status_code, "Duo is unreachable" in dead.text) == (503, True)
-    merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
+    record.store(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
     try:
         broken = user.post("/account/duo/activate")
         assert (broken.status_code, "Duo is not set up" in broken.text) == (503, True)
         assert "set-cookie" not in broken.headers
     finally:  # `keys check` over the whole Keycloak (docs/tenants.md) must not meet it
-        merge_realm(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
+        record.store(admin_keycloak, tenant.realm, {attr.DUO_SKEY: None})
 
     provider.user(duo_emulator, "yuri")
     page.context.clear_cookies()
