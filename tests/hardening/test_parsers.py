@@ -86,8 +86,9 @@ def test_return_urls_outside_login_actions_are_refused(path: str, query: str) ->
 
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
 def test_jwks_of_any_shape_give_a_key_or_none(entry: dict[str, Any]) -> None:
-    """Whatever a realm's JWKS holds, key lookup returns a key or None."""
-    tokens.key_for({"keys": [{**entry, "kid": "k"}, entry]}, "k")
+    """Whatever a realm's JWKS holds, key lookup returns the key with that kid, or None."""
+    found = tokens.key_for({"keys": [{**entry, "kid": "k"}, entry]}, "k")
+    assert found is None or found.key_id == "k"
 
 
 texts = st.text(max_size=60)
@@ -123,9 +124,12 @@ def test_verdicts_round_trip_and_verify_only_with_the_bridge_key(
 
 @given(st.none() | hostile_text, texts, st.floats(allow_nan=False))
 def test_any_cookie_opens_or_is_refused(value: str | None, state: str, now: float) -> None:
-    """Any cookie value and state give the pending step-up or a CookieError, nothing else."""
+    """Any cookie value and state give the pending step-up of that very state, unexpired, or
+    a CookieError, nothing else."""
     with contextlib.suppress(cookie.CookieError):
-        cookie.open_sealed(value, COOKIE_KEY, state=state, now=now)
+        opened = cookie.open_sealed(value, COOKIE_KEY, state=state, now=now)
+        assert opened.state == state
+        assert opened.expires >= now
 
 
 @given(st.builds(cookie.Pending, *[texts] * 10, expires=st.integers(0, 2**40)))
