@@ -10,8 +10,6 @@ import base64
 import json
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,57 +26,18 @@ from keycloak_duo_bridge.bridge.app import build_services, create_app
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
+from tests.bridge_fakes import (
+    IKEY,
+    ISSUER,
+    KC,
+    KEY,
+    METRICS_TOKEN,
+    SKEY,
+    Fakes,
+    bridge_client,
+    request_token,
+)
 from tests.step_up_claims import request_claims
-
-KC = "http://kc.example"
-ISSUER = f"{KC}/realms/acme"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-JWK = {**jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True), "kid": "rk"}
-IKEY, SKEY = "DIXXXXXXXXXXXXXXXXXX", "s" * 40
-METRICS_TOKEN = "metrics-token-for-tests"
-
-
-@dataclass
-class Fakes:
-    """What the mock Keycloak and Duo answer."""
-
-    attributes: dict[str, str] = field(default_factory=dict)
-    keycloak_down: bool = False
-    realm_status: int = 200
-    brief: bool = False
-    calls: list[str] = field(default_factory=list)
-    duo_calls: list[str] = field(default_factory=list)
-    # the token endpoint's own answer, when it differs from the health check's
-    duo_token: httpx2.Response | type[httpx2.ConnectError] | None = None
-    duo: httpx2.Response | type[httpx2.ConnectError] = field(
-        default_factory=lambda: httpx2.Response(200, json={"stat": "OK"})
-    )
-
-    def keycloak(self, request: httpx2.Request) -> httpx2.Response:
-        self.calls.append(request.url.path)
-        if self.keycloak_down:
-            raise httpx2.ConnectError("down", request=request)
-        path = request.url.path
-        if path.endswith("/token"):
-            return httpx2.Response(200, json={"access_token": "t", "expires_in": 300})
-        if path.endswith("/certs"):
-            if not path.startswith("/realms/acme/"):
-                return httpx2.Response(404)
-            return httpx2.Response(200, json={"keys": [JWK]})
-        if path == "/realms/master":
-            return httpx2.Response(self.realm_status)
-        if self.brief:  # Keycloak's answer to a reader without view-realm: the name only
-            return httpx2.Response(200, json={"realm": "acme"})
-        return httpx2.Response(self.realm_status, json={"id": "id", "attributes": self.attributes})
-
-    def answer_duo(self, request: httpx2.Request) -> httpx2.Response:
-        self.duo_calls.append(request.url.path)
-        answer = (
-            self.duo_token if request.url.path.endswith("/token") and self.duo_token else self.duo
-        )
-        if isinstance(answer, httpx2.Response):
-            return answer
-        raise answer("down", request=request)
 
 
 @pytest.fixture
@@ -103,31 +62,11 @@ def fakes(settings: Settings) -> Fakes:
     )
 
 
-@contextmanager
-def bridge_client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
-    """The bridge app, its Keycloak and Duo replaced by the fakes."""
-    services = build_services(
-        settings,
-        duo_transport=httpx2.MockTransport(fakes.answer_duo),
-        keycloak_transport=httpx2.MockTransport(fakes.keycloak),
-    )
-    with TestClient(
-        create_app(settings, services), base_url="http://bridge.example", follow_redirects=False
-    ) as test_client:
-        yield test_client
-
-
 @pytest.fixture
 def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
     """The bridge app, its Keycloak and Duo replaced by the fakes."""
     with bridge_client(settings, fakes) as test_client:
         yield test_client
-
-
-def request_token(**changes: Any) -> str:
-    kid = changes.pop("kid", "rk")
-    claims = request_claims(ISSUER, **{"cfg": "fp", **changes})
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
 
 
 def verdict_of(response: httpx2.Response) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.emulator import RunningEmulator
+from tests.browser_steps import sign_in, tokens_for, visits_duo
 from tests.fixtures_bridge import APP2_ID, Bridge, Tenant, TenantFactory
 from tests.fixtures_browser import screenshot
 from tests.fixtures_console import Provider, axe_violations, keycloak_sign_in
-from tests.stepup.test_browser_login import sign_in, tokens_for, visits_duo
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 

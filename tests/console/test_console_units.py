@@ -46,8 +46,7 @@ from keycloak_duo_bridge.errors import (
 )
 from keycloak_duo_bridge.sandbox.ports import free_port
 from tests.aio import run
-from tests.bridge.test_app import ISSUER, JWK, KC, KEY, Fakes
-from tests.hardening.test_endpoints import bridge_settings, realm_fakes
+from tests.bridge_fakes import ISSUER, JWK, KC, KEY, Fakes, bridge_settings, realm_fakes
 
 Json = dict[str, Any]
 BRIDGE = "http://bridge.example"

@@ -28,9 +28,7 @@ from keycloak_duo_bridge.api import ApiServices
 from keycloak_duo_bridge.api.app import MAX_BODY, create_api
 from keycloak_duo_bridge.errors import NotFoundError
 from keycloak_duo_bridge.settings import Settings, key_ring
-from tests.bridge.test_app import KC
-from tests.hardening.test_endpoints import bridge_settings
-from tests.hardening.test_parsers import json_values
+from tests.bridge_fakes import KC, bridge_settings, json_values
 
 Json = dict[str, Any]
 CALLER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

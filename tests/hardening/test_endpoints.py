@@ -13,29 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.bridge import app, cookie, tokens
 from keycloak_duo_bridge.duo import jose
-from keycloak_duo_bridge.sandbox import secrets
-from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
-from tests.bridge.test_app import KC, SKEY, Fakes, bridge_client, request_token
-
-
-def bridge_settings(state_dir: Path) -> Settings:
-    generated = {k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(state_dir).items()}
-    return load_settings(keycloak_url=KC, bridge_url="http://bridge.example", **generated)
-
-
-def realm_fakes(settings: Settings) -> Fakes:
-    sealed = key_ring(settings).encrypt(SKEY, realm="acme", attribute=attr.DUO_SKEY)
-    return Fakes(
-        attributes={
-            attr.DUO_ENABLED: "true",
-            attr.DUO_IKEY: "DIXXXXXXXXXXXXXXXXXX",
-            attr.DUO_API_HOST: "duo.example",
-            attr.DUO_SKEY: sealed,
-        }
-    )
+from tests.bridge_fakes import (
+    SKEY,
+    Fakes,
+    bridge_client,
+    bridge_settings,
+    realm_fakes,
+    request_token,
+)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from keycloak_duo_bridge.duo import jose, protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
 from keycloak_duo_bridge.errors import DuoError
 from keycloak_duo_bridge.signing import SigningKey
-from tests.bridge.test_app import ISSUER, JWK, KEY
+from tests.bridge_fakes import ISSUER, JWK, KEY, json_values
 from tests.step_up_claims import request_claims
 
 COOKIE_KEY = os.urandom(32)
@@ -26,11 +26,6 @@ BRIDGE_KEY = SigningKey.generate()
 CREDS = DuoCredentials(ikey="DIXXXXXXXXXXXXXXXXXX", skey="s" * 40, api_host="duo.example")
 SECRETS = (CREDS.skey,)
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=12,
-)
 claim_names = st.sampled_from(
     ["iss", "aud", "sub", "exp", "iat", "nonce", "typ", "realm", "return_url", "groups", "cfg"]
 )

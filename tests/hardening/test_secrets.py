@@ -21,8 +21,14 @@ from keycloak_duo_bridge import logs
 from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.duo import jose
 from keycloak_duo_bridge.settings import Settings
-from tests.bridge.test_app import SKEY, Fakes, bridge_client, request_token
-from tests.hardening.test_endpoints import bridge_settings, realm_fakes
+from tests.bridge_fakes import (
+    SKEY,
+    Fakes,
+    bridge_client,
+    bridge_settings,
+    realm_fakes,
+    request_token,
+)
 
 
 def secret_fragments(settings: Settings) -> list[str]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit
-
 import httpx2
-import jwt
 import pytest
 from playwright.sync_api import Browser, Page
 
 from keycloak_duo_bridge.admin import apps, duo_settings, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.settings import key_ring
+from tests.browser_steps import auth_url, sign_in, tokens_for, visits_duo
 from tests.fixtures_bridge import (
     APP2_ID,
     APP_ID,
@@ -40,46 +38,6 @@ ANY_TIME = _AnyTime()
 
 def tenant_keycloak(tenant: Tenant) -> Keycloak:
     return Keycloak.from_settings(tenant.settings)
-
-
-def auth_url(tenant: Tenant, **extra: str) -> str:
-    query = {
-        "client_id": APP_ID,
-        "redirect_uri": tenant.redirect_uri,
-        "response_type": "code",
-        "scope": "openid",
-        "state": "st-12345",
-        **extra,
-    }
-    base = tenant.settings.keycloak_url
-    return f"{base}/realms/{tenant.realm}/protocol/openid-connect/auth?{urlencode(query)}"
-
-
-def sign_in(page: Page, tenant: Tenant, username: str, **extra: str) -> None:
-    page.goto(auth_url(tenant, **extra))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
-
-
-def tokens_for(page: Page, tenant: Tenant, client_id: str = APP_ID) -> dict[str, object]:
-    """Exchange the code the app received for tokens, and decode the ID token."""
-    page.wait_for_url(f"{tenant.redirect_uri}**")
-    code = parse_qs(urlsplit(page.url).query)["code"][0]
-    response = httpx2.post(
-        f"{tenant.settings.keycloak_url}/realms/{tenant.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": client_id,
-            "redirect_uri": tenant.redirect_uri,
-            "code": code,
-        },
-    )
-    assert response.status_code == 200, response.text
-    claims: dict[str, object] = jwt.decode(
-        response.json()["id_token"], options={"verify_signature": False}
-    )
-    return claims
 
 
 def test_approve_gives_tokens_with_duo_claims(
@@ -119,15 +77,6 @@ def test_deny_gives_no_code_an_error_page_and_an_event(
     screenshot(page, "step-up-denied")
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_denied"
-
-
-def visits_duo(page: Page, tenant: Tenant) -> list[str]:
-    """Record every Duo URL the page visits."""
-    seen: list[str] = []
-    page.on(
-        "request", lambda r: seen.append(r.url) if tenant.integration.api_host in r.url else None
-    )
-    return seen
 
 
 def test_app_switched_off_has_no_duo_hop(page: Page, duo_tenant: TenantFactory) -> None:

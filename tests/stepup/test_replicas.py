@@ -16,8 +16,8 @@ from playwright.sync_api import Page
 from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.settings import Settings
+from tests.browser_steps import sign_in, tokens_for
 from tests.fixtures_bridge import TenantFactory
-from tests.stepup.test_browser_login import sign_in, tokens_for
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
