@@ -9,7 +9,7 @@ The admin logs in to its own realm (``master`` usually) and manages other realms
 connection is built with ``user_realm_name`` (the number-one python-keycloak pitfall), and
 the current realm is switched per call under a lock.
 
-Keycloak semantics the callers rely on (``reference/keycloak.md`` §5.3): a realm PUT that
+Keycloak semantics the callers rely on (its admin REST API, 26.x): a realm PUT that
 carries ``attributes`` replaces them all, so realm writes go through
 :func:`keycloak_duo_bridge.admin.record.store` (read, merge, write, with the record); client and
 user calls take internal ids, which the ``find_*`` methods look up by clientId / username.

@@ -1,6 +1,6 @@
 """Duo's OIDC Auth API as pure functions: what to send, and how to judge what came back.
 
-No I/O here. The shapes follow the official SDKs (reference/duo-protocol.md §1-§2): client
+No I/O here. The shapes follow Duo's official Universal Prompt SDKs: client
 assertions are HS512 JWTs with ``aud`` = the endpoint URL; the authorization request is an
 HS512 JWT in ``request``; the id_token is HS512 with ``iss`` = the token URL and ``aud`` =
 the client id, checked with 60 s of leeway.

@@ -8,7 +8,7 @@ by the event loop: uvloop's, in C), parses answers with httptools, and raises ht
 exceptions, so :class:`~keycloak_duo_bridge.duo.client.DuoClient` and its tests see no
 difference. Bodies are small (forms and JSON), so they are read whole.
 
-Only bytes that answer this request are its answer (issue 12): a connection with bytes
+Only bytes that answer this request are its answer: a connection with bytes
 waiting while idle (an unasked-for 408, say) is closed, not reused; bytes after the answer
 close the connection too; a 408 on a reused connection is the server giving up on it, so
 the request goes once more on a new one; 1xx answers are skipped; a body without a length
