@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         width = max(len(c.name) for c in found)
         for check in found:
             print(f"{check.status.value:<4}  {check.name:<{width}}  {check.detail}")
-            if check.fix is not None and check.status.value != "ok":
+            if check.fix is not None:
                 print(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
         print("FAILED: a login would fail" if failed else "all checks passed")
     return 1 if failed else 0

@@ -232,7 +232,10 @@ def diagnose(
         run.bridge()
         token = run.keycloak()
         if token is None:
-            run.found += [skipped(n, "Keycloak is unreachable or refused the login") for n in ("extension", "realms", "duo")]
+            run.found += [
+                skipped(n, "Keycloak is unreachable or refused the login")
+                for n in ("extension", "realms", "duo")
+            ]
             return run.found
         run.extension(token)
         run.duo(run.wiring(token, realms))
