@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     keycloak_admin_realm: str = "master"
     keycloak_admin_username: str = "admin"
     keycloak_admin_password: SecretStr = SecretStr("")
+    # The admin service's own service account (client credentials) instead of a user's
+    # password: a confidential client in the admin realm (docs/deploy.md lists its roles).
+    keycloak_admin_client_id: str | None = None
+    keycloak_admin_client_secret: SecretStr | None = None
 
     # The local sandbox.
     cache_dir: Path = Field(default_factory=default_cache_dir)
