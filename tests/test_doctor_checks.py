@@ -14,6 +14,7 @@ from keycloak_duo_bridge import keygen
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.doctor import checks, probe
 from keycloak_duo_bridge.doctor.checks import Status
+from keycloak_duo_bridge.doctor.keys import secrets
 from keycloak_duo_bridge.doctor.probe import Token
 from keycloak_duo_bridge.doctor.run import diagnose
 from keycloak_duo_bridge.sandbox.ports import free_port
@@ -100,22 +101,26 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
     )
 
 
-def _fake_keycloak(realms: object, serverinfo_status: int = 403) -> httpx2.MockTransport:
-    """Keycloak answering with an opaque (non-JWT) token, a Date header, and these realms."""
+def _fake_keycloak(realms: object, *, down: str = "") -> httpx2.MockTransport:
+    """Keycloak answering with an opaque (non-JWT) token, a Date header, and these realms;
+    no answer at all for paths ending with ``down``."""
+
+    fixed = {
+        "/realms/master": httpx2.Response(200, json={"realm": "master"}, headers={"Date": DATE}),
+        "/realms/master/protocol/openid-connect/token": httpx2.Response(
+            200, json={"access_token": "opaque"}
+        ),
+        "/admin/serverinfo": httpx2.Response(403, json={}),
+        "/admin/realms": httpx2.Response(200, json=realms)
+        if isinstance(realms, list)
+        else httpx2.Response(500, text="boom"),
+    }
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
-        if path == "/realms/master":
-            return httpx2.Response(200, json={"realm": "master"}, headers={"Date": DATE})
-        if path.endswith("/token"):
-            return httpx2.Response(200, json={"access_token": "opaque"})
-        if path == "/admin/serverinfo":
-            return httpx2.Response(serverinfo_status, json={})
-        if path == "/admin/realms" and isinstance(realms, list):
-            return httpx2.Response(200, json=realms)
-        if path == "/admin/realms":
-            return httpx2.Response(500, text="boom")
-        raise httpx2.ConnectError("no route", request=request)
+        if down and path.endswith(down):
+            raise httpx2.ConnectError("gone", request=request)
+        return fixed.get(path) or httpx2.Response(404, json={})
 
     return httpx2.MockTransport(answer)
 
@@ -164,3 +169,32 @@ def test_the_cli_exits_1_with_a_fix_per_failure(
     assert out[keycloak + 1].strip().startswith("fix: check KDB_KEYCLOAK_URL")
     assert main(["doctor", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
+
+
+def test_keycloak_stops_answering_midway(tmp_path: Path) -> None:
+    """No answer from the token endpoint fails the login; none from server info warns."""
+    client = httpx2.Client(transport=_fake_keycloak([], down="/token"))
+    found = {c.name: c for c in diagnose(_settings(tmp_path), client=client)}
+    assert "token endpoint is unreachable" in found["keycloak login"].detail
+    client = httpx2.Client(transport=_fake_keycloak([], down="/serverinfo"))
+    found = {c.name: c for c in diagnose(_settings(tmp_path), client=client)}
+    assert "ConnectError" in found["extension"].detail
+
+
+def test_a_client_realm_whose_partner_cannot_be_read(tmp_path: Path) -> None:
+    """A Duo realm naming a partner the bridge cannot read is judged on its own attributes."""
+    realm = {
+        "realm": "globex",
+        "attributes": {"kdb.tenant.partner": "gone", "kdb.duo.enabled": "true"},
+    }
+    client = httpx2.Client(transport=_fake_keycloak([realm]))
+    found = {c.name: c for c in diagnose(_settings(tmp_path), client=client)}
+    assert "sends logins to no bridge" in found["realm globex"].detail
+    assert "holds Duo credentials" in found["duo globex"].detail
+
+
+def test_no_cookie_secret(tmp_path: Path) -> None:
+    """An unset cookie secret fails its check, naming the variable."""
+    settings = _settings(tmp_path).model_copy(update={"bridge_cookie_secret": None})
+    found = {c.name: c for c in secrets(settings)}
+    assert found["cookie secret"].detail.startswith("KDB_BRIDGE_COOKIE_SECRET must be set")
