@@ -63,6 +63,7 @@ def test_a_healthy_deployment_passes(tenant: Tenant, doctor_settings: Settings) 
         "extension",
         "keycloak version",
         f"realm {tenant.realm}",
+        f"realm {tenant.realm} action",
         f"duo {tenant.realm}",
         f"clock vs Duo {api_host}",
     ):
@@ -165,6 +166,19 @@ def test_a_realm_wired_to_another_bridge(
     assert check.status is Status.FAIL
     assert check.detail.startswith("sends logins to https://old-bridge.example, not to this")
     assert "duo enable" in (check.fix or "")
+
+
+def test_a_realm_whose_required_action_is_disabled(
+    tenant: Tenant, doctor_settings: Settings
+) -> None:
+    """A Duo realm whose duo-step-up required action was switched off by hand fails: its
+    logins would skip Duo."""
+    admin = tenant.admin()
+    action = admin.get_required_action_by_alias(attr.REQUIRED_ACTION)
+    admin.update_required_action(attr.REQUIRED_ACTION, {**action, "enabled": False})
+    found = diagnose(doctor_settings, realms=[tenant.realm])
+    problem = failed(found)[f"realm {tenant.realm} action"]
+    assert problem == "required action duo-step-up is disabled: logins in this realm skip Duo"
 
 
 def test_a_realm_that_does_not_trust_this_bridge_key(

@@ -191,6 +191,13 @@ def test_a_client_realm_whose_partner_cannot_be_read(tmp_path: Path) -> None:
     found = {c.name: c for c in diagnose(_settings(tmp_path), client=client)}
     assert "sends logins to no bridge" in found["realm globex"].detail
     assert "holds Duo credentials" in found["duo globex"].detail
+    assert found["realm globex action"].status is Status.WARN
+
+
+def test_an_unregistered_required_action_fails() -> None:
+    """A Duo realm without the duo-step-up required action fails: its logins skip Duo."""
+    check = checks.required_action("r", [{"alias": "UPDATE_PASSWORD", "enabled": True}])
+    assert (check.status, "not registered" in check.detail) == (Status.FAIL, True)
 
 
 def test_no_cookie_secret(tmp_path: Path) -> None:

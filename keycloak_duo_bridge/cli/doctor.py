@@ -18,7 +18,8 @@ def register(subparsers: Subparsers) -> None:
             "Run where the bridge runs, with its KDB_* settings. Checks: the bridge's keys and"
             " cookie secret; its public URL (https outside loopback, /healthz answers);"
             " Keycloak reachable and the bridge's login to it; the clocks of Keycloak and Duo;"
-            " the duo-step-up extension loaded; every Duo realm's bridge URL and JWKS; Duo's"
+            " the duo-step-up extension loaded; every Duo realm's bridge URL, JWKS and required"
+            " action; Duo's"
             " health for each integration. Prints a line per check and a fix for each"
             " failure; exits 1 when anything would fail a login."
         ),

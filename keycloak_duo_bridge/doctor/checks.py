@@ -171,6 +171,27 @@ def wired_realm(
     return found
 
 
+def required_action(realm: str, actions: list[dict[str, Any]] | None) -> Check:
+    """The realm has the ``duo-step-up`` required action registered and enabled (None: the
+    bridge may not read the list)."""
+    name = f"realm {realm} action"
+    if actions is None:
+        return warn(
+            name,
+            "the bridge may not read the realm's required actions",
+            "check Authentication > Required actions in the realm as an administrator",
+        )
+    found = next((a for a in actions if a.get("alias") == attr.REQUIRED_ACTION), None)
+    if found is not None and found.get("enabled") is True:
+        return ok(name, f"required action {attr.REQUIRED_ACTION} registered and enabled")
+    state = "disabled" if found is not None else "not registered"
+    return fail(
+        name,
+        f"required action {attr.REQUIRED_ACTION} is {state}: logins in this realm skip Duo",
+        f"run `keycloak-duo-bridge duo enable {realm}` (or `apply`)",
+    )
+
+
 def duo_health(owner: str, api_host: str, status: str, message: str) -> Check:
     """Duo's health check with one integration's credentials (``owner``: the realm holding them)."""
     name = f"duo {owner}"

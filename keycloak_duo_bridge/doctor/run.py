@@ -134,6 +134,14 @@ class _Run:
                 known[name] = dict(rep.get("attributes") or {})
         return known[name]
 
+    def actions(self, token: Token, realm: str) -> list[dict[str, Any]] | None:
+        path = f"{_realm_path(realm)}/authentication/required-actions"
+        try:
+            found: list[dict[str, Any]] = probe.admin_get(self.client, self.settings, token, path)
+        except ProbeError:
+            return None
+        return found
+
     def wiring(self, token: Token, names: Sequence[str]) -> list[Credentials]:
         """Every Duo realm wired to this bridge; returns the integrations they use."""
         try:
@@ -164,6 +172,7 @@ class _Run:
             self.found += checks.wired_realm(
                 realm, own, partner, bridge_url=self.settings.bridge_url, public_jwk=public
             )
+            self.found.append(checks.required_action(realm, self.actions(token, realm)))
             creds = effective.credentials.value
             if creds is None:
                 self.found.append(
