@@ -211,3 +211,11 @@ def test_the_serve_line_runs(tmp_path: Path) -> None:
         process.terminate()
         _, err = process.communicate(timeout=10)
     assert keygen.VARIABLES[1] not in err.decode()
+
+
+def test_the_deploy_page_shows_the_same_lines() -> None:
+    """docs/deploy.md's install steps use the recipes' own pip, kc.sh build and kc.sh start
+    lines, so the page and the recipes cannot drift apart."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for argv in (recipes.PIP_INSTALL, recipes.KC_BUILD, recipes.KC_START):
+        assert recipes.shell(argv) in text, argv
