@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,11 +13,12 @@ from pydantic import SecretStr
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge import keygen
-from keycloak_duo_bridge.admin import duo_settings, record
+from keycloak_duo_bridge.admin import duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.doctor.checks import Check, Status
 from keycloak_duo_bridge.doctor.run import diagnose
+from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.emulator.control import new_client_id, new_client_secret
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.ports import free_port
@@ -69,6 +71,34 @@ def test_a_healthy_deployment_passes(tenant: Tenant, doctor_settings: Settings) 
     ):
         assert checks[name].status is Status.OK, (name, checks[name])
     assert "duo-step-up loaded" in checks["extension"].detail
+
+
+def test_a_client_inheriting_its_partners_duo(
+    admin_keycloak: Keycloak, bridge: Bridge, duo_emulator: RunningEmulator
+) -> None:
+    """A client realm whose partner holds the Duo integration and switches Duo on passes,
+    and Duo is checked with the partner's credentials (the link proven by the realm's id)."""
+    suffix = uuid.uuid4().hex[:8]
+    partner, client = f"dp-{suffix}", f"dc-{suffix}"
+    tenants.create_partner(admin_keycloak, partner)
+    tenants.create_client(admin_keycloak, client, partner=partner)
+    integration = duo_emulator.control.add_integration()
+    duo_settings.set_credentials(
+        admin_keycloak,
+        partner,
+        ikey=integration.client_id,
+        skey=integration.client_secret,
+        api_host=integration.api_host,
+        ring=key_ring(bridge.settings),
+        health=None,
+    )
+    wires = wiring.Wiring.of(bridge.settings, bridge.url)
+    duo_settings.set_enabled(admin_keycloak, partner, enabled=True, wires=wires)
+    found = diagnose(bridge.settings, realms=[client])
+    assert failed(found) == {}
+    checks = by_name(found)
+    assert checks[f"realm {client}"].status is Status.OK
+    assert checks[f"duo {partner}"].status is Status.OK
 
 
 def test_the_cli_prints_a_line_per_check_and_exits_0(

@@ -99,12 +99,13 @@ class _Run:
             return
         self.found += [checks.extension(info), checks.keycloak_version(info)]
 
-    def realms(self, token: Token, names: Sequence[str]) -> dict[str, dict[str, str]]:
-        """The attributes of the named realms (of every realm the bridge may see, if none)."""
+    def realms(self, token: Token, names: Sequence[str]) -> dict[str, Any]:
+        """The representations of the named realms (of every realm the bridge may see, if
+        none), by name."""
         if not names:
             listed = probe.admin_get(self.client, self.settings, token, "/realms")
-            return {str(r["realm"]): dict(r.get("attributes") or {}) for r in listed}
-        found: dict[str, dict[str, str]] = {}
+            return {str(r["realm"]): r for r in listed}
+        found: dict[str, Any] = {}
         for name in names:
             try:
                 rep = probe.admin_get(self.client, self.settings, token, _realm_path(name))
@@ -118,7 +119,7 @@ class _Run:
                     )
                 )
                 continue
-            found[name] = dict(rep.get("attributes") or {})
+            found[name] = rep
         return found
 
     def partner(self, token: Token, own: dict[str, str], known: dict[str, Any]) -> Any:
@@ -156,12 +157,15 @@ class _Run:
                 fail("realms", f"cannot list realms: {exc}", "grant the bridge view-realm")
             )
             return []
-        known: dict[str, Any] = dict(realms)
+        known: dict[str, Any] = {n: dict(r.get("attributes") or {}) for n, r in realms.items()}
         integrations: dict[str, Credentials] = {}
         wired = 0
-        for realm, own in realms.items():
+        for realm, representation in realms.items():
+            own = known[realm]
             partner = self.partner(token, own, known)
-            effective = resolve_effective(own, partner, realm=realm, realm_id=None)
+            # the realm's id proves its link to the partner, as the bridge and extension check
+            realm_id = str(representation.get("id") or "")
+            effective = resolve_effective(own, partner, realm=realm, realm_id=realm_id)
             if not effective.enabled.value:
                 if realm in names:
                     self.found.append(
