@@ -205,6 +205,7 @@ def test_a_realm_whose_required_action_is_disabled(
     logins would skip Duo."""
     admin = tenant.admin()
     action = admin.get_required_action_by_alias(attr.REQUIRED_ACTION)
+    assert action is not None
     admin.update_required_action(attr.REQUIRED_ACTION, {**action, "enabled": False})
     found = diagnose(doctor_settings, realms=[tenant.realm])
     problem = failed(found)[f"realm {tenant.realm} action"]
