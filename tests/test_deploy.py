@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,38 @@ def test_the_deploy_page_shows_the_same_lines() -> None:
     text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     for argv in (recipes.PIP_INSTALL, recipes.KC_BUILD, recipes.KC_START):
         assert recipes.shell(argv) in text, argv
+
+
+def test_the_pip_line_installs_the_wheel(tmp_path: Path) -> None:
+    """The recipes' pip line, run by a shell in the folder holding the built wheel, installs
+    the console script into a fresh virtualenv. The dependencies come from this test
+    environment (PYTHONPATH) rather than PyPI, so the test stays offline and quick."""
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [bin_dir / "uv", "build", "--wheel", "--out-dir", dist, ROOT],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True, capture_output=True)
+    site = sysconfig.get_paths()["purelib"]
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": site,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    subprocess.run(  # noqa: S602 - the recipe's line, with its glob, as a shell runs it
+        recipes.shell(recipes.PIP_INSTALL),
+        shell=True,
+        cwd=dist,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    installed = venv / "bin" / "keycloak-duo-bridge"
+    version = subprocess.run(
+        [installed, "--version"], env=env, check=True, capture_output=True, text=True
+    )
+    assert version.stdout.startswith("keycloak-duo-bridge ")
+    assert list(venv.glob("lib/python*/site-packages/keycloak_duo_bridge/recipes.py"))
