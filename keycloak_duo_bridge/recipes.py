@@ -1,8 +1,9 @@
 """The command lines of the deployment recipes in ``deploy/``, in one place.
 
-The Containerfiles, the compose file, the Kubernetes manifests and the systemd unit run
-these lines, and tests check that each recipe contains them and run the ones a test can run
-(``serve`` as a process; the production-mode harness runs ``kc.sh build`` / ``start``).
+The Containerfiles, the compose file, the Kubernetes manifests, the systemd unit and
+docs/deploy.md use these lines; tests/test_deploy.py checks that each contains them and runs
+the pip line on a built wheel and the serve line as a process. ``kc.sh build`` / ``start``
+are for a production-mode Keycloak harness to run (the sandbox runs ``start-dev``).
 Each is an argument list; :func:`shell` is its one-line form.
 """
 
