@@ -8,11 +8,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 
 from keycloak_duo_bridge.errors import BridgeError
+from keycloak_duo_bridge.settings import Settings
 
 
 class Server(uvicorn.Server):
@@ -114,3 +115,24 @@ def start_in_thread(
             raise error(f"the {name} did not start")
         time.sleep(0.02)
     return ServerThread(sock.getsockname()[1], server, thread)
+
+
+def bridge_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for the bridge: its address, TLS, and whom it trusts for
+    ``X-Forwarded-*``. Only the addresses in ``KDB_FORWARDED_ALLOW_IPS`` are trusted; unset,
+    none are, so a client cannot claim another address or scheme."""
+    trusted = [ip.strip() for ip in (settings.forwarded_allow_ips or "").split(",") if ip.strip()]
+    options: dict[str, Any] = {
+        "host": settings.bridge_host,
+        "port": settings.bridge_port,
+        "log_config": None,
+        "access_log": False,  # query strings carry tokens; the bridge logs its own events
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if trusted:
+        options.update(proxy_headers=True, forwarded_allow_ips=trusted)
+    if settings.bridge_tls_cert_file is not None:
+        options["ssl_certfile"] = str(settings.bridge_tls_cert_file)
+        options["ssl_keyfile"] = str(settings.bridge_tls_key_file)
+    return options

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     keycloak_admin_realm: str = "master"
     keycloak_admin_username: str = "admin"
     keycloak_admin_password: SecretStr = SecretStr("")
+    # The admin service's own service account (client credentials) instead of a user's
+    # password: a confidential client in the admin realm (docs/deploy.md lists its roles).
+    keycloak_admin_client_id: str | None = None
+    keycloak_admin_client_secret: SecretStr | None = None
 
     # The local sandbox.
     cache_dir: Path = Field(default_factory=default_cache_dir)
@@ -91,6 +95,12 @@ class Settings(BaseSettings):
     bridge_client_secret: SecretStr | None = None
     bridge_host: str = "127.0.0.1"
     bridge_port: Port = 8000
+    # `serve` over TLS itself: a PEM certificate chain and its private key (both or neither).
+    bridge_tls_cert_file: Path | None = None
+    bridge_tls_key_file: Path | None = None
+    # Behind a reverse proxy: the proxy addresses (comma-separated IPs or CIDRs) whose
+    # X-Forwarded-For / -Proto headers `serve` trusts. Unset, no address is trusted.
+    forwarded_allow_ips: str | None = None
     bridge_settings_ttl: float = Field(default=300.0, gt=0)  # seconds a realm's settings are cached
     # An unknown key id re-reads a realm's JWKS at most this often (seconds).
     bridge_jwks_refresh_interval: float = Field(default=2.0, ge=0)
@@ -122,19 +132,25 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _bridge_url_follows_the_port(self) -> Self:
+        if (self.bridge_tls_cert_file is None) != (self.bridge_tls_key_file is None):
+            raise ValueError(
+                "KDB_BRIDGE_TLS_CERT_FILE and KDB_BRIDGE_TLS_KEY_FILE go together: set both"
+            )
         if "bridge_url" not in self.model_fields_set:
             # kept out of model_fields_set, so the CLI can still say the URL was not given
-            self.__dict__["bridge_url"] = local_bridge_url(self.bridge_host, self.bridge_port)
+            self.__dict__["bridge_url"] = local_bridge_url(
+                self.bridge_host, self.bridge_port, tls=self.bridge_tls_cert_file is not None
+            )
         return self
 
 
 _WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - names, not a bind
 
 
-def local_bridge_url(host: str, port: int) -> str:
+def local_bridge_url(host: str, port: int, *, tls: bool = False) -> str:
     """The URL of a bridge listening on ``host:port``, as a browser on this machine sees it."""
     shown = "127.0.0.1" if host in _WILDCARDS else f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
 # The addresses a command may use, and the variables that give them.
@@ -171,8 +187,7 @@ def signing_key(settings: Settings) -> SigningKey:
 
 
 def _variable_name(location: tuple[int | str, ...]) -> str:
-    field = str(location[0]) if location else "?"
-    return f"{ENV_PREFIX}{field.upper()}"
+    return f"{ENV_PREFIX}{str(location[0]).upper()}"
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -181,7 +196,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+            f"{_variable_name(err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors(include_input=False)
         )
         # Not chained: pydantic's own message repeats the input, which may be a secret.
         raise ConfigError(f"invalid settings: {problems}") from None

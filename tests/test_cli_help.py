@@ -28,7 +28,9 @@ MAIN_COMMANDS = [
     "plan",
     "apply",
     "export",
+    "keys generate",
     "keys rotate",
+    "doctor",
     "extension build",
     "extension release",
 ]

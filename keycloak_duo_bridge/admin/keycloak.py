@@ -101,18 +101,35 @@ class Keycloak:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, timeout: int = 30) -> Keycloak:
-        admin = KeycloakAdmin(
-            server_url=settings.keycloak_url,
-            username=settings.keycloak_admin_username,
-            password=settings.keycloak_admin_password.get_secret_value(),
-            realm_name=settings.keycloak_admin_realm,
-            user_realm_name=settings.keycloak_admin_realm,
-            timeout=timeout,
-        )
+        """Log in as the admin service's service account (``KDB_KEYCLOAK_ADMIN_CLIENT_ID`` /
+        ``_SECRET``, client credentials) when set, else as ``KDB_KEYCLOAK_ADMIN_USERNAME``."""
+        client_id = settings.keycloak_admin_client_id
+        secret = settings.keycloak_admin_client_secret
+        if client_id and secret is not None:
+            who = f"service account {client_id}"
+            admin = KeycloakAdmin(
+                server_url=settings.keycloak_url,
+                client_id=client_id,
+                client_secret_key=secret.get_secret_value(),
+                grant_type="client_credentials",
+                realm_name=settings.keycloak_admin_realm,
+                user_realm_name=settings.keycloak_admin_realm,
+                timeout=timeout,
+            )
+        else:
+            who = settings.keycloak_admin_username
+            admin = KeycloakAdmin(
+                server_url=settings.keycloak_url,
+                username=settings.keycloak_admin_username,
+                password=settings.keycloak_admin_password.get_secret_value(),
+                realm_name=settings.keycloak_admin_realm,
+                user_realm_name=settings.keycloak_admin_realm,
+                timeout=timeout,
+            )
         return cls(
             admin,
             url=settings.keycloak_url,
-            username=settings.keycloak_admin_username,
+            username=who,
             console_url=settings.bridge_url,
             allow_any_duo_host=settings.duo_allow_any_host,
             admin_realm=settings.keycloak_admin_realm,
@@ -146,7 +163,8 @@ class Keycloak:
     def _auth_error(self) -> KeycloakAuthError:
         return KeycloakAuthError(
             f"Keycloak at {self.url} rejected the admin credentials of user "
-            f"{self.username!r} (KDB_KEYCLOAK_ADMIN_USERNAME / _PASSWORD / _REALM)"
+            f"{self.username!r} (KDB_KEYCLOAK_ADMIN_CLIENT_ID / _CLIENT_SECRET, or"
+            " KDB_KEYCLOAK_ADMIN_USERNAME / _PASSWORD; and _REALM)"
         )
 
     def _raw(self, method: str, path: str, data: Any | None = None) -> Any:

@@ -1,9 +1,10 @@
-"""``keys rotate|check``: the envelope keys of the stored Duo skeys."""
+"""``keys generate|rotate|check``: the bridge's secrets, and the envelope keys of the skeys."""
 
 from __future__ import annotations
 
 import argparse
 
+from keycloak_duo_bridge import keygen
 from keycloak_duo_bridge.admin import keys
 from keycloak_duo_bridge.admin.keys import SecretReport
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
@@ -14,13 +15,38 @@ from keycloak_duo_bridge.settings import key_ring
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "keys",
-        help="envelope keys of the stored Duo secrets",
+        help="the bridge's secrets, and the envelope keys of the stored Duo secrets",
         description=(
-            "Every realm's Duo skey is stored encrypted under one key of KDB_KEYRING. These"
-            " commands find skeys under other keys than KDB_ACTIVE_KEY_ID, and re-encrypt them."
+            "`generate` prints new secrets for a deployment. Every realm's Duo skey is stored"
+            " encrypted under one key of KDB_KEYRING: `check` finds skeys under other keys than"
+            " KDB_ACTIVE_KEY_ID, and `rotate` re-encrypts them."
         ),
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    generate = actions.add_parser(
+        "generate",
+        help="print new production secrets (env file, or JSON)",
+        description=(
+            "Print new values for KDB_BRIDGE_SIGNING_KEY, KDB_BRIDGE_COOKIE_SECRET, KDB_KEYRING,"
+            " KDB_ACTIVE_KEY_ID and KDB_METRICS_TOKEN on stdout, checked by loading them back"
+            " as the bridge does. Nothing is written to Keycloak or logged: store the output in"
+            " your secret store (a file readable by the bridge's user only, a Kubernetes Secret)"
+            " and give every replica the same values."
+        ),
+        **examples(
+            "keycloak-duo-bridge keys generate > /etc/keycloak-duo-bridge/secrets.env",
+            "keycloak-duo-bridge keys generate --json --key-id kek2027",
+        ),
+    )
+    generate.add_argument(
+        "--key-id",
+        default=None,
+        help="id of the new envelope key (default: k<YYYYMMDD>, today in UTC)",
+    )
+    generate.add_argument(
+        "--json", action="store_true", help="print a JSON object instead of an env file"
+    )
+    generate.set_defaults(handler=run_generate)
     rotate = actions.add_parser(
         "rotate",
         help="re-encrypt every skey under the active key",
@@ -40,6 +66,16 @@ def register(subparsers: Subparsers) -> None:
     )
     add_json(check)
     check.set_defaults(handler=run, rotate=False)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    values = keygen.generate(args.key_id or keygen.default_key_id())
+    keygen.check(values)
+    if args.json:
+        print_json(values)
+    else:
+        print(keygen.env_file(values), end="")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

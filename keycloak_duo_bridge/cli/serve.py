@@ -10,6 +10,7 @@ from keycloak_duo_bridge import logs
 from keycloak_duo_bridge.bridge.app import create_app
 from keycloak_duo_bridge.cli._admin import note_default
 from keycloak_duo_bridge.cli._common import Subparsers, examples
+from keycloak_duo_bridge.serving import bridge_options
 from keycloak_duo_bridge.settings import load_settings
 
 
@@ -20,11 +21,15 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "Serve the step-up bridge, the admin console (/admin), Duo self-service"
             " (/account/duo) and the admin API (/admin/api) until interrupted. It reads its"
-            " settings from KDB_* variables and checks its keys before it listens."
+            " settings from KDB_* variables and checks its keys before it listens. With"
+            " KDB_BRIDGE_TLS_CERT_FILE and _KEY_FILE it serves https itself; behind a TLS"
+            " proxy, KDB_FORWARDED_ALLOW_IPS names the proxies whose X-Forwarded-* headers"
+            " it trusts (none by default)."
         ),
         **examples(
             'eval "$(keycloak-duo-bridge sandbox env)" && keycloak-duo-bridge serve',
             "KDB_BRIDGE_PORT=8100 keycloak-duo-bridge serve --host 0.0.0.0",
+            "KDB_FORWARDED_ALLOW_IPS=10.0.0.5 keycloak-duo-bridge serve --host 0.0.0.0",
         ),
     )
     parser.add_argument("--host", help="address to listen on (default: KDB_BRIDGE_HOST)")
@@ -40,12 +45,5 @@ def run(args: argparse.Namespace) -> int:
     note_default(settings, "bridge_url")
     app = create_app(settings)  # validates keys and secrets before listening
     logs.configure()
-    uvicorn.run(
-        app,
-        host=settings.bridge_host,
-        port=settings.bridge_port,
-        log_config=None,
-        access_log=False,  # query strings carry tokens; the bridge logs its own events
-        proxy_headers=False,
-    )
+    uvicorn.run(app, **bridge_options(settings))
     return 0

@@ -23,6 +23,7 @@ class HealthVerdict:
 
     status: Status
     message: str
+    date: str | None = None  # Duo's Date header, when it answered: its clock, to compare
 
 
 def check_credentials(
@@ -40,17 +41,19 @@ def check_credentials(
     """
     creds = DuoCredentials(ikey=ikey, skey=skey, api_host=api_host)
     form = protocol.health_form(creds, now=time.time(), jti=protocol.new_jti())
+    date: str | None = None
     try:
         protocol.check_api_host(api_host, allow_any_host=allow_any_host)
         with httpx2.Client(verify=tls_context(ca_file), timeout=timeout) as client:
             response = client.post(creds.health_url, data=form)
+        date = response.headers.get("date")
         protocol.judge_health(response.status_code, response.content)
     except httpx2.HTTPError as exc:
         return HealthVerdict(
             "unreachable", f"Duo at {api_host} is unreachable: {type(exc).__name__}"
         )
     except DuoUnavailableError as exc:
-        return HealthVerdict("unreachable", str(exc))
+        return HealthVerdict("unreachable", str(exc), date)
     except DuoConfigError as exc:
-        return HealthVerdict("invalid_client", str(exc))
-    return HealthVerdict("ok", "Duo accepted the credentials")
+        return HealthVerdict("invalid_client", str(exc), date)
+    return HealthVerdict("ok", "Duo accepted the credentials", date)
