@@ -77,6 +77,29 @@ def trust(
     return trust_bundle(target, production_tls.ca, duo_emulator.ca_path)
 
 
+@dataclass(frozen=True)
+class Kit:
+    """What every production module starts from: the build, PostgreSQL, TLS and trust."""
+
+    built: Path
+    postgres: PostgresServer
+    tls: ServerTls
+    trust: Path
+    settings: Settings  # the sandbox's: admin credentials, JDK search, start timeout
+
+
+@pytest.fixture(scope="session")
+def production_kit(
+    production_build: Path,
+    postgres: PostgresServer,
+    production_tls: ServerTls,
+    trust: Path,
+    sandbox_settings: Settings,
+) -> Kit:
+    """The session's production build, PostgreSQL server, certificates and CA bundle."""
+    return Kit(production_build, postgres, production_tls, trust, sandbox_settings)
+
+
 @contextlib.contextmanager
 def trusting(bundle: Path) -> Iterator[None]:
     """Point this process's HTTP clients (httpx2, requests) at ``bundle``, as an operator
@@ -94,17 +117,14 @@ def new_database(postgres: PostgresServer, name: str) -> Database:
 
 def new_node(
     name: str,
+    kit: Kit,
     *,
-    built: Path,
     root: Path,
-    settings: Settings,
     database: Database,
-    tls: ServerTls,
     public_url: str | None = None,
-    https_port: int | None = None,
 ) -> production.ProductionNode:
     """A node on its own copy of the build, its own ports; the cluster's URL or its own."""
-    port = https_port or free_port()
+    tls, port = kit.tls, free_port()
     config = production.NodeConfig(
         name=name,
         public_url=public_url or f"https://{tls.hostname}:{port}",
@@ -114,8 +134,10 @@ def new_node(
         tls=tls,
         database=database,
     )
-    home = production.node_home(built, root / name)
-    return production.ProductionNode(home, config, settings=settings, log_file=root / f"{name}.log")
+    home = production.node_home(kit.built, root / name)
+    return production.ProductionNode(
+        home, config, settings=kit.settings, log_file=root / f"{name}.log"
+    )
 
 
 def start_all(nodes: list[production.ProductionNode], config: pytest.Config) -> None:

@@ -232,5 +232,5 @@ class ProductionNode:
             process.terminate(child.pid, str(self.home))
             child.wait()
 
-    def log_tail(self) -> str:
-        return log_tail(self.log_file)
+    def log_tail(self, lines: int = 15) -> str:
+        return log_tail(self.log_file, lines)
