@@ -74,6 +74,8 @@ def _server_line(upstream: Upstream) -> str:
         words.append(f"ssl verify required ca-file {upstream.ca} verifyhost {upstream.verify_host}")
         words.append(f"sni str({upstream.verify_host})")
     words.append("check inter 500ms fall 1 rise 2")
+    if upstream.ca is not None:
+        words.append("check-ssl")
     if upstream.check_port is not None:
         words.append(f"port {upstream.check_port}")
     return " ".join(words)
