@@ -21,6 +21,7 @@ import pytest
 
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.emulator import RunningEmulator
+from keycloak_duo_bridge.errors import SandboxError
 from keycloak_duo_bridge.sandbox.balancer import Balancer, BalancerConfig, Upstream
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.sandbox.production import ProductionNode
@@ -218,6 +219,8 @@ def test_a_bridge_replica_dies_mid_flow(
     tenant.user("otto")
     victim = bridges.servers["bridge-1"]
     assert isinstance(victim, BridgeReplica)
+    with pytest.raises(SandboxError, match="already running"):
+        victim.start()
     starts_step_up = pin(lambda r: r.url.path == "/step-up", "bridge-1")
     traffic = Traffic(before=[starts_step_up, on_first(at_duo(tenant), victim.kill)])
     try:

@@ -17,6 +17,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import RunningEmulator
+from keycloak_duo_bridge.errors import SandboxError
 from keycloak_duo_bridge.sandbox.production import ProductionNode, start_command
 from keycloak_duo_bridge.settings import Settings
 from tests.fixtures_bridge import APP2_ID, Bridge, TenantFactory, run_bridge
@@ -90,6 +91,8 @@ def test_the_node_runs_optimized_on_postgres_with_tls(node: ProductionNode, trus
     assert f"Listening on: https://127.0.0.1:{node.config.https_port}" in log
     assert "jdbc-postgresql" in log
     assert start_command(node.home, node.config)[1:3] == ["start", "--optimized"]
+    with pytest.raises(SandboxError, match="already running"):
+        node.launch()
 
 
 def test_sessions_skeys_and_policy_survive_a_restart(

@@ -28,6 +28,7 @@ def server() -> Iterator[PostgresServer]:
 def test_the_server_runs_as_an_unprivileged_user(server: PostgresServer) -> None:
     """Started by root, the server and its data belong to another user; never to root."""
     assert server.accepts()
+    assert repr(server) == f"PostgresServer(port={server.port}, root={str(server.root)!r})"
     owner = server.data.stat().st_uid
     assert owner == server.user.pw_uid
     if os.geteuid() == 0:

@@ -134,3 +134,7 @@ def test_replica_environment_carries_every_setting() -> None:
     assert env["KDB_BRIDGE_COOKIE_SECRET"] == "c2VjcmV0"
     assert "KDB_JVM_SEARCH_DIRS" not in env
     assert replica.serve_command(8000)[-3:] == ["serve", "--port", "8000"]
+    one = replica.BridgeReplica("b-1", settings, port=8000, log_file=Path("/dev/null"))
+    assert (repr(one), one.url) == ("BridgeReplica('b-1', port=8000)", "http://127.0.0.1:8000")
+    one.kill()  # never started: nothing to kill or stop
+    one.stop()
