@@ -102,3 +102,12 @@ def test_a_bad_config_or_missing_haproxy_is_a_clear_error(
     monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
     with pytest.raises(SandboxError, match="`haproxy` package"):
         balancer.haproxy_binary()
+
+
+def test_a_balancer_that_cannot_bind_says_why(tmp_path: Path) -> None:
+    """An address not on this machine passes the config check but stops HAProxy at start."""
+    config = BalancerConfig("nowhere", 8080, (Upstream("x", 1),), "/", host="192.0.2.1")
+    running = Balancer(config, tmp_path)
+    with pytest.raises(SandboxError, match="haproxy nowhere exited"):
+        running.start()
+    running.stop()  # stopping twice is harmless

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,3 +100,17 @@ def test_a_missing_system_user_is_created(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(pwd, "getpwuid", lambda uid: known if uid == 1234 else None)
     assert postgres.ensure_system_user("kdb-pg", run=run) is known
     assert len(made) == 1
+
+
+def test_a_server_that_cannot_bind_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy port makes the server exit; the error carries its log and nothing is left."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        server = PostgresServer(port=busy.getsockname()[1])
+        with pytest.raises(SandboxError, match="PostgreSQL exited"):
+            server.start()
+    server.stop()  # stopping twice is harmless
+    assert not server.root.exists()
+    monkeypatch.setattr(os, "geteuid", lambda: 1234)
+    assert server._as_user() == {}  # not root: the caller's own account

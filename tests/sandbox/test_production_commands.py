@@ -12,7 +12,7 @@ import pytest
 
 from keycloak_duo_bridge.errors import SandboxError, StartTimeoutError
 from keycloak_duo_bridge.sandbox import production, replica
-from keycloak_duo_bridge.sandbox.ports import is_free
+from keycloak_duo_bridge.sandbox.ports import free_port, is_free
 from keycloak_duo_bridge.sandbox.postgres import Database
 from keycloak_duo_bridge.sandbox.tls import server_tls, trust_bundle
 from keycloak_duo_bridge.sandbox.waiting import log_tail, wait_ready
@@ -138,3 +138,35 @@ def test_replica_environment_carries_every_setting() -> None:
     assert (repr(one), one.url) == ("BridgeReplica('b-1', port=8000)", "http://127.0.0.1:8000")
     one.kill()  # never started: nothing to kill or stop
     one.stop()
+
+
+def test_a_node_that_exits_while_starting_says_why(tmp_path: Path) -> None:
+    """A node whose kc.sh fails is reported with its log, and nothing is left running."""
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    script = home / "bin" / "kc.sh"
+    script.write_text("#!/bin/sh\necho 'ERROR: no database'\nexit 4\n", encoding="utf-8")
+    script.chmod(0o755)
+    config = production.NodeConfig(
+        "kc-x",
+        "https://localhost:1",
+        free_port(),
+        free_port(),
+        7800,
+        server_tls(tmp_path / "tls", "localhost"),
+        Database("kc", "kc", "pw", 5),
+    )
+    node = production.ProductionNode(
+        home, config, settings=load_settings(), log_file=tmp_path / "kc-x.log"
+    )
+    with pytest.raises(SandboxError, match=r"exited with code 4(.|\n)*no database"):
+        node.start()
+    assert not node.running
+
+
+def test_a_replica_that_cannot_start_says_why(tmp_path: Path) -> None:
+    """``serve`` without its keys exits at once; the error carries its log."""
+    settings = load_settings(bridge_signing_key=None, bridge_cookie_secret=None)
+    broken = replica.BridgeReplica("b-x", settings, port=free_port(), log_file=tmp_path / "b.log")
+    with pytest.raises(SandboxError, match="bridge replica b-x exited"):
+        broken.start()
