@@ -70,7 +70,7 @@ test: check chromium servers $(AXE)
 	$(VENV)/bin/coverage report
 
 unit: venv
-	$(VENV)/bin/pytest -m "not keycloak" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not keycloak and not production" $(PYTEST_ARGS)
 
 # A benchmark, not a test: its own sandbox on free ports; prints figures, last line JSON.
 bench: venv

@@ -24,6 +24,8 @@ from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
 
 PIN = "X-Test-Pin"
 
+pytestmark = pytest.mark.production
+
 
 def _hello(request: Request) -> Response:
     return PlainTextResponse(f"{request.method} {request.url.path}")

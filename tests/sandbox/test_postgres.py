@@ -16,6 +16,8 @@ from keycloak_duo_bridge.errors import SandboxError
 from keycloak_duo_bridge.sandbox import postgres
 from keycloak_duo_bridge.sandbox.postgres import PostgresServer
 
+pytestmark = pytest.mark.production
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
