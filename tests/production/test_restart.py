@@ -98,8 +98,7 @@ def test_the_node_runs_optimized_on_postgres_with_tls(node: ProductionNode, trus
 def test_sessions_skeys_and_policy_survive_a_restart(
     duo_tenant: TenantFactory, node: ProductionNode, trust: Path, pytestconfig: pytest.Config
 ) -> None:
-    """After a restart: sessions and skeys are kept, "session" needs no second prompt,
-    "every-login" prompts again, and a new login passes through Duo."""
+    """After a restart, sessions and skeys are kept, remember policies hold, new logins run Duo."""
     remembered = duo_tenant(remember="session")
     remembered.user("alice")
     remembered.user("carol")

@@ -20,8 +20,7 @@ from keycloak_duo_bridge.settings import load_settings
 
 
 def test_build_and_start_commands(tmp_path: Path) -> None:
-    """``kc.sh build`` bakes PostgreSQL, health and ispn; ``start`` is optimized, on TLS with
-    the public hostname, and carries no password."""
+    """``kc.sh build`` bakes PostgreSQL, health, ispn; ``start`` is optimized, TLS, no password."""
     home = Path("/opt/keycloak")
     assert production.build_command(home) == [
         "/opt/keycloak/bin/kc.sh",
