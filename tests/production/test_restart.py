@@ -35,7 +35,8 @@ from tests.fixtures_production import (
 )
 from tests.fixtures_sandbox import say
 
-pytestmark = [pytest.mark.keycloak, pytest.mark.production]
+# Setup builds Keycloak and starts nodes: minutes on a busy machine, counted in the first test.
+pytestmark = [pytest.mark.keycloak, pytest.mark.production, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
