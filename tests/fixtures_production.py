@@ -141,11 +141,14 @@ def new_node(
 
 
 def start_all(nodes: list[production.ProductionNode], config: pytest.Config) -> None:
-    """Launch every node at once (as an orchestrator does) and wait for each."""
+    """Start the first node alone (it creates the schema on an empty database: two nodes
+    doing that at once race and one fails), then the others together."""
     started = time.monotonic()
-    for node in nodes:
+    first, *others = nodes
+    say(config, f"production: {first.config.name} ready after {first.start():.0f} s")
+    for node in others:
         node.launch()
-    for node in nodes:
+    for node in others:
         seconds = node.wait()
         say(config, f"production: {node.config.name} ready after {seconds:.0f} s")
     say(config, f"production: {len(nodes)} node(s) up in {time.monotonic() - started:.0f} s")
