@@ -4,9 +4,13 @@ Round robin per request, no stickiness, so consecutive hops of one login really 
 servers. A dead server is taken out by health checks, and a request that finds it dead
 (refused connection, or no answer at all) is retried on another (``option redispatch``,
 ``retry-on conn-failure empty-response``), so the browser sees neither the crash nor a 5xx
-from the balancer. Each answer names the server that gave it (``X-Kdb-Served-By``); with
-``pin_header`` set, a request carrying that header goes to the server it names (tests use
-it to put two hops of one login on different servers on purpose).
+from the balancer. If every server fails its health check at once (Keycloak's readiness
+includes a cluster health check that reports DOWN for a while on the node that just lost
+its peer), the balancer does not answer 503 itself: each server is listed again as an
+unchecked ``backup`` (``<name>-fallback``), used only then. Each answer names the server
+that gave it (``X-Kdb-Served-By``); with ``pin_header`` set, a request carrying that header
+goes to the server it names (tests use it to put two hops of one login on different
+servers on purpose).
 """
 
 from __future__ import annotations
@@ -68,11 +72,18 @@ def haproxy_binary() -> Path:
     return Path(found)
 
 
-def _server_line(upstream: Upstream) -> str:
-    words = [f"server {upstream.name} {upstream.host}:{upstream.port}"]
+FALLBACK = "-fallback"
+
+
+def _server_line(upstream: Upstream, *, fallback: bool = False) -> str:
+    name = upstream.name + (FALLBACK if fallback else "")
+    words = [f"server {name} {upstream.host}:{upstream.port}"]
     if upstream.ca is not None:
         words.append(f"ssl verify required ca-file {upstream.ca} verifyhost {upstream.verify_host}")
         words.append(f"sni str({upstream.verify_host})")
+    if fallback:  # used only while every checked server is down: unchecked, a dead one is
+        words.append("backup")  # refused and the request retried on another
+        return " ".join(words)
     words.append("check inter 500ms fall 1 rise 2")
     if upstream.ca is not None:
         words.append("check-ssl")
@@ -105,6 +116,7 @@ def config_text(config: BalancerConfig) -> str:
         f"    default_backend {config.name}-servers",
         f"backend {config.name}-servers",
         "    balance roundrobin",
+        "    option allbackups",
         f"    option httpchk GET {config.check_path}",
         f"    http-response set-header {SERVED_BY} %s",
     ]
@@ -114,6 +126,7 @@ def config_text(config: BalancerConfig) -> str:
             for u in config.upstreams
         ]
     lines += [f"    {_server_line(u)}" for u in config.upstreams]
+    lines += [f"    {_server_line(u, fallback=True)}" for u in config.upstreams]
     return "\n".join(lines) + "\n"
 
 

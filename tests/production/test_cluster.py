@@ -308,13 +308,16 @@ def test_a_keycloak_node_dies_at_the_duo_prompt(
             assert went_to_duo(tenant, result)
             assert result.id_claims["duo"]["result"] == "allow"
             outcome = "completed"
-    say(pytestconfig, f"production: kc-1 killed at the Duo prompt, the login: {outcome}")
+    after_kill = {a.served_by for a in traffic.answers if a.url.host == "localhost"}
+    say(pytestconfig, f"production: kc-1 killed at the Duo prompt: {outcome}; {after_kill}")
     assert outcome == "completed" or (
-        TIMED_OUT in outcome and traffic.answers[-1].served_by == "kc-2"
+        TIMED_OUT in outcome and str(traffic.answers[-1].served_by).startswith("kc-2")
     ), outcome
     assert not victim.running
     assert traffic.served(lambda a: is_password_post_answer(a.method, a.url)) == ["kc-1"]
     assert no_server_errors(traffic) == []
-    with watched_client(trust, Traffic()) as client:  # the survivor serves new logins
+    survivor = Traffic()
+    with watched_client(trust, survivor) as client:  # the survivor serves new logins
         after = walk(tenant, "quentin", client)
     assert went_to_duo(tenant, after)
+    assert no_server_errors(survivor) == []

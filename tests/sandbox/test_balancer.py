@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.production
 
 
 def _hello(request: Request) -> Response:
-    return PlainTextResponse(f"{request.method} {request.url.path}")
+    status = 503 if request.url.path == "/not-ready" else 200
+    return PlainTextResponse(f"{request.method} {request.url.path}", status_code=status)
 
 
 def _server(name: str) -> ServerThread:
@@ -87,6 +89,8 @@ def test_the_config_reencrypts_to_tls_upstreams(tls: ServerTls) -> None:
         in text
     )
     assert "check-ssl port 9000" in text
+    assert "server kc-1-fallback 127.0.0.1:8443 ssl verify required" in text
+    assert text.rstrip().endswith("sni str(localhost) backup")
     assert "use-server" not in text
     assert "retry-on conn-failure empty-response" in text
     plain = BalancerConfig("b", 80, (Upstream("b1", 8000),), "/healthz")
@@ -113,3 +117,20 @@ def test_a_balancer_that_cannot_bind_says_why(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="haproxy nowhere exited"):
         running.start()
     running.stop()  # stopping twice is harmless
+
+
+def test_when_every_server_fails_its_check_the_fallbacks_serve(tmp_path: Path) -> None:
+    """Every server not ready: requests still reach them (as fallbacks), never HAProxy's 503."""
+    servers = {name: _server(name) for name in ("one", "two")}
+    upstreams = tuple(Upstream(name, server.port) for name, server in servers.items())
+    running = Balancer(BalancerConfig("sick", free_port(), upstreams, "/not-ready"), tmp_path)
+    try:
+        running.start()
+        time.sleep(1.5)  # three checks: both servers are down
+        answers = [httpx2.get(f"{running.url}/x") for _ in range(4)]
+    finally:
+        running.stop()
+        for server in servers.values():
+            server.stop()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert {a.headers[SERVED_BY] for a in answers} == {"one-fallback", "two-fallback"}
