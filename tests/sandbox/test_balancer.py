@@ -126,7 +126,10 @@ def test_when_every_server_fails_its_check_the_fallbacks_serve(tmp_path: Path) -
     running = Balancer(BalancerConfig("sick", free_port(), upstreams, "/not-ready"), tmp_path)
     try:
         running.start()
-        time.sleep(1.5)  # three checks: both servers are down
+        deadline = time.monotonic() + 15  # until the checks have taken both servers out
+        while "fallback" not in httpx2.get(f"{running.url}/x").headers[SERVED_BY]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
         answers = [httpx2.get(f"{running.url}/x") for _ in range(4)]
     finally:
         running.stop()
