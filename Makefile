@@ -9,7 +9,7 @@ SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help venv check test unit demo chromium axe clean bench bench-fleet dist
+.PHONY: help venv check test unit demo chromium servers axe clean bench bench-fleet dist
 
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
@@ -37,6 +37,19 @@ chromium:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
+# Debian's PostgreSQL server and HAProxy, for the production-mode and cluster tests
+# (tests/production); installed with apt when missing. The tests start their own, as an
+# unprivileged user and on free ports; nothing is enabled as a system service.
+servers:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing; installing Debian's packages with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
 # axe-core from the npm registry (pinned in tests/accessibility), for the accessibility checks.
 AXE := tests/accessibility/node_modules/axe-core/axe.min.js
 $(AXE): tests/accessibility/package.json tests/accessibility/package-lock.json
@@ -50,14 +63,14 @@ check: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: check chromium $(AXE)
+test: check chromium servers $(AXE)
 	rm -f .coverage .coverage.*
 	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
 	$(VENV)/bin/coverage combine -q
 	$(VENV)/bin/coverage report
 
 unit: venv
-	$(VENV)/bin/pytest -m "not keycloak" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not keycloak and not production" $(PYTEST_ARGS)
 
 # A benchmark, not a test: its own sandbox on free ports; prints figures, last line JSON.
 bench: venv

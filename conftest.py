@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures_browser",
     "tests.fixtures_bridge",
     "tests.fixtures_console",
+    "tests.fixtures_production",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import uvicorn
@@ -45,6 +45,13 @@ def settings_for(keycloak: SandboxKeycloak, emulator: RunningEmulator) -> Settin
 def stack_settings(keycloak_sandbox: SandboxKeycloak, duo_emulator: RunningEmulator) -> Settings:
     """Settings pointing the admin service and the bridge at the sandbox and the emulator."""
     return settings_for(keycloak_sandbox, duo_emulator)
+
+
+class HasUrl(Protocol):
+    """Anything realms can be wired to: one bridge, or a balancer in front of replicas."""
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass
@@ -152,7 +159,7 @@ def duo_tenant(
 def tenant_factory(
     admin_keycloak: Keycloak,
     stack_settings: Settings,
-    bridge: Bridge,
+    bridge: HasUrl,
     duo_emulator: RunningEmulator,
     app_redirect: str,
 ) -> TenantFactory:
