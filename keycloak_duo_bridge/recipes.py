@@ -22,6 +22,7 @@ KC_BUILD: Final = (
     "--db=postgres",
     "--health-enabled=true",
     "--metrics-enabled=true",
+    "--cache=ispn",
 )
 KC_START: Final = ("/opt/keycloak/bin/kc.sh", "start", "--optimized")
 # The bridge: address, TLS and trusted proxies come from KDB_* variables.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx2
 
-from keycloak_duo_bridge import extension
+from keycloak_duo_bridge import extension, recipes
 from keycloak_duo_bridge.errors import SandboxError
 from keycloak_duo_bridge.sandbox import distribution, process
 from keycloak_duo_bridge.sandbox.jdk import find_jdk
@@ -34,7 +34,8 @@ from keycloak_duo_bridge.sandbox.waiting import log_tail, wait_ready
 from keycloak_duo_bridge.settings import Settings
 
 Progress = Callable[[str], None]
-BUILD_OPTIONS = ("--db=postgres", "--health-enabled=true", "--cache=ispn")
+# The deploy recipes' build-time options (recipes.KC_BUILD), so tests run what operators run.
+BUILD_OPTIONS = recipes.KC_BUILD[2:]
 # JGroups' failure detection listens on the bind port + 50000 (FD_SOCK2's offset).
 FD_PORT_OFFSET = 50000
 HEAP = "-Xms64m -Xmx768m"

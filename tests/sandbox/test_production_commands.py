@@ -20,13 +20,14 @@ from keycloak_duo_bridge.settings import load_settings
 
 
 def test_build_and_start_commands(tmp_path: Path) -> None:
-    """``kc.sh build`` bakes PostgreSQL, health, ispn; ``start`` is optimized, TLS, no password."""
+    """``kc.sh build`` is the recipe's; ``start`` is optimized, TLS, no password."""
     home = Path("/opt/keycloak")
     assert production.build_command(home) == [
         "/opt/keycloak/bin/kc.sh",
         "build",
         "--db=postgres",
         "--health-enabled=true",
+        "--metrics-enabled=true",
         "--cache=ispn",
     ]
     tls = server_tls(tmp_path, "localhost")
