@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
+from keycloak_duo_bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator, start_emulator
 from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak

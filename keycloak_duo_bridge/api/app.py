@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
@@ -33,11 +32,11 @@ from keycloak_duo_bridge.api.openapi import document
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.errors import ConfigError, KeycloakError, NotFoundError
 from keycloak_duo_bridge.logs import event
+from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.settings import Settings
 
 audit_log = logging.getLogger("keycloak_duo_bridge.audit")
 MAX_BODY: Final = 16384
-REALM_NAME: Final = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
 
 
 class _Body(BaseModel):
@@ -139,7 +138,7 @@ class Api:
         """The tenant ``realm``, if ``caller`` may manage it: Forbidden or NotFound if not."""
         found = (
             await run_in_threadpool(self.keycloak.find_realm, realm)
-            if REALM_NAME.match(realm)
+            if is_realm_name(realm)
             else None
         )
         tenant = tenants.tenant_of(found) if found is not None else None
@@ -466,11 +465,7 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
 )
 
 
-def create_api(
-    settings: Settings,
-    services: ApiServices,
-    connect: Callable[[], Keycloak] | None = None,
-) -> Starlette:
+def create_api(api: Api) -> Starlette:
     """The admin API app, to be mounted at ``/admin/api``."""
     realm = "/tenants/{realm:str}"
     app = Starlette(
@@ -503,5 +498,5 @@ def create_api(
             HTTPException: _on_error,
         },
     )
-    app.state.api = Api(settings, services, connect or (lambda: Keycloak.from_settings(settings)))
+    app.state.api = api
     return app

@@ -8,7 +8,6 @@ redirect. The verdict is ES256, addressed to the realm issuer, for the same user
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import jwt
 
 from keycloak_duo_bridge import jws
 from keycloak_duo_bridge.errors import BridgeError
+from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.signing import SigningKey
 
 REQUEST_TYPE: Final = "kdb-step-up-request"
@@ -67,13 +67,10 @@ def peek(token: str) -> jws.Jws:
     return parsed
 
 
-_REALM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
-
-
 def split_issuer(issuer: str) -> tuple[str, str]:
     """``(base, realm)`` of an issuer ``<base>/realms/<realm>``, or an error."""
     base, separator, realm = issuer.rpartition("/realms/")
-    if not separator or not base or not _REALM_NAME.match(realm):
+    if not separator or not base or not is_realm_name(realm):
         raise RequestTokenError("the request token comes from an unknown Keycloak")
     return base, realm
 

@@ -149,7 +149,7 @@ async def activate(
     services = console.services
     try:
         duo_name = await run_in_threadpool(_duo_name, console, session, effective)
-        creds = duo_credentials(services, effective)
+        creds = duo_credentials(services.keyring, effective)
         owner = effective.credentials.realm or session.realm
         await services.gate.check(creds, owner=owner, fail_fast=True)
     except KeycloakError:
@@ -224,7 +224,7 @@ async def _record(
     services = console.services
     try:
         claims = await services.duo.exchange(
-            duo_credentials(services, effective),
+            duo_credentials(services.keyring, effective),
             code=code,
             redirect_uri=console.bridge_url + DUO_CALLBACK,
             username=activation.username,

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.app import build_services, create_app
 from keycloak_duo_bridge.bridge import cookie
-from keycloak_duo_bridge.bridge.app import build_services, create_app
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings

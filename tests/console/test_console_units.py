@@ -28,15 +28,17 @@ from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, duo_settings
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
+from keycloak_duo_bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
+from keycloak_duo_bridge.console.app import ConsoleServices
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
 from keycloak_duo_bridge.errors import (
     ConfigError,
@@ -106,6 +108,7 @@ class Console:
     client: TestClient
     services: Services
     fakes: Fakes
+    keycloak: Unreachable
 
     def seal(self, value: Session | SignIn | Activation) -> str:
         return value.seal(self.services.cookie_key)
@@ -139,19 +142,21 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console
         attr.DUO_USER_MODE: "opt-in",
         attr.DUO_SELF_DEACTIVATE: "true",
     }
+    keycloak = Unreachable({"acme": fakes.attributes}, down=False)
     services = build_services(
         settings,
         keycloak_transport=httpx2.MockTransport(fakes.keycloak),
         duo_transport=httpx2.MockTransport(fakes.answer_duo),
+        connect=lambda: cast("Keycloak", keycloak),
     )
     with TestClient(create_app(settings, services), base_url=BRIDGE) as client:
-        yield Console(client, services, fakes)
+        yield Console(client, services, fakes, keycloak)
 
 
 def use_keycloak(monkeypatch: pytest.MonkeyPatch, console: Console, *, down: bool) -> None:
     """The admin service's Keycloak: ``acme`` readable unless ``down``, nothing else works."""
-    keycloak = Unreachable({"acme": console.fakes.attributes}, down=down)
-    monkeypatch.setattr(Api, "keycloak", property(lambda _: keycloak))
+    del monkeypatch
+    console.keycloak.down = down
 
 
 def sign_in_cookie(console: Console, kind: str) -> dict[str, str]:
@@ -779,7 +784,7 @@ def test_browsers_sign_in_at_the_public_keycloak_url(tmp_path: Path) -> None:
     public = settings.model_copy(update={"keycloak_public_url": "https://login.example/"})
     pages_for = {
         s.keycloak_public_url: ConsolePages(
-            cast(Services, SimpleNamespace(settings=s)), cast(Api, None)
+            cast("ConsoleServices", SimpleNamespace(settings=s)), cast(Api, None)
         )
         for s in (settings, public)
     }
