@@ -29,15 +29,13 @@ from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api import ApiServices
 from keycloak_duo_bridge.api.app import Api, create_api
 from keycloak_duo_bridge.bridge import app as step_up
-from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.bridge.health import HealthGate
 from keycloak_duo_bridge.bridge.metrics import Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.console.mounts import create_mounts
 from keycloak_duo_bridge.duo import DuoClient
 from keycloak_duo_bridge.envelope import KeyRing
-from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
+from keycloak_duo_bridge.settings import Settings, cookie_ring, key_ring, signing_key
 from keycloak_duo_bridge.signing import SigningKey
 
 MAX_UNKNOWN_ISSUERS = 4096
@@ -49,7 +47,7 @@ class Services:
 
     settings: Settings
     signing_key: SigningKey
-    cookie_key: bytes
+    cookie_ring: KeyRing  # seals what browsers keep
     keyring: KeyRing
     duo: DuoClient
     gate: HealthGate
@@ -79,8 +77,7 @@ def build_services(
     Tests inject transports (Duo, Keycloak's OIDC and admin endpoints) and ``connect``, the
     admin service's Keycloak; by default it is made from the settings on first use.
     """
-    if settings.bridge_cookie_secret is None:
-        raise ConfigError("KDB_BRIDGE_COOKIE_SECRET must be set (base64 of 32 random bytes)")
+    cookies = cookie_ring(settings)
     duo = DuoClient(
         ca_file=settings.duo_ca_file,
         timeout=httpx2.Timeout(
@@ -102,7 +99,7 @@ def build_services(
     return Services(
         settings=settings,
         signing_key=signing_key(settings),
-        cookie_key=cookie.cookie_key(settings.bridge_cookie_secret.get_secret_value()),
+        cookie_ring=cookies,
         keyring=key_ring(settings),
         duo=duo,
         gate=gate,

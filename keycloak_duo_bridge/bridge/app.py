@@ -51,7 +51,7 @@ class StepUpServices(Protocol):
 
     settings: Settings
     signing_key: SigningKey
-    cookie_key: bytes
+    cookie_ring: KeyRing
     keyring: KeyRing
     duo: DuoClient
     gate: HealthGate
@@ -305,7 +305,7 @@ async def step_up(request: Request) -> Response:
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         cookie.COOKIE_NAME,
-        cookie.seal(pending, services.cookie_key),
+        cookie.seal(pending, services.cookie_ring),
         max_age=PENDING_LIFETIME,
         path="/step-up",
         secure=services.settings.bridge_url.startswith("https://"),
@@ -325,7 +325,7 @@ async def callback(request: Request) -> Response:
     try:
         pending = cookie.open_sealed(
             request.cookies.get(cookie.COOKIE_NAME),
-            services.cookie_key,
+            services.cookie_ring,
             state=state,
             now=time.time(),
         )

@@ -58,7 +58,7 @@ class ConsoleServices(Protocol):
     """What the console needs, as the composition root provides it."""
 
     settings: Settings
-    cookie_key: bytes
+    cookie_ring: KeyRing
     keyring: KeyRing
     duo: DuoClient
     gate: HealthGate
@@ -86,8 +86,8 @@ class Console:
         return pages.origin(self.keycloak_public_url)
 
     @property
-    def key(self) -> bytes:
-        return self.services.cookie_key
+    def key(self) -> KeyRing:
+        return self.services.cookie_ring
 
     async def session(self, request: Request, kind: str) -> SignedIn | None:
         """The signed-in person, as Keycloak knows them now (by the session's ``sub``); None

@@ -35,11 +35,11 @@ from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.app import ConsoleServices
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import (
     ConfigError,
     KeycloakError,
@@ -111,7 +111,7 @@ class Console:
     keycloak: Unreachable
 
     def seal(self, value: Session | SignIn | Activation) -> str:
-        return value.seal(self.services.cookie_key)
+        return value.seal(self.services.cookie_ring)
 
     def session(self, kind: str, caller: Caller) -> Session:
         return Session.of(kind, caller.realm, caller.subject, expires=int(time.time()) + 600)
@@ -322,7 +322,7 @@ def test_callback_signs_in_the_user_keycloak_knows(
     response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1")
     assert response.headers["location"] == "/admin/"
     sealed = response.cookies["kdb_admin_session"]
-    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    opened = Session.open(sealed.strip('"'), console.services.cookie_ring, now=time.time())
     assert opened is not None
     assert (opened.realm, opened.subject) == ("acme", "u1")
 
@@ -336,7 +336,7 @@ def test_callback_keeps_the_id_token_and_when_duo_passed(
         console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1", duo=duo
     )
     sealed = response.cookies["kdb_admin_session"]
-    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    opened = Session.open(sealed.strip('"'), console.services.cookie_ring, now=time.time())
     assert opened is not None
     assert (opened.id_token, opened.duo_passed) == ("i", 1_700_000_000)
 
@@ -665,7 +665,7 @@ def test_duo_passed_is_the_time_of_an_allowed_step_up(claims: Json, passed: int 
 
 # -- sealed values ------------------------------------------------------------------------
 
-KEY_BYTES = bytes(range(32))
+KEY_RING = KeyRing.of_keys(bytes(range(32)))
 NOW = 1_000_000.0
 
 
@@ -677,23 +677,23 @@ def session(**changes: Any) -> Session:
 def test_a_session_keeps_its_id_token_unless_it_would_not_fit_in_a_cookie() -> None:
     """The ID token is sealed into the session; one too big for a cookie is left out."""
     small = session(id_token="header.payload.signature", duo_passed=int(NOW))
-    opened = Session.open(small.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    opened = Session.open(small.seal_within_limit(KEY_RING), KEY_RING, now=NOW)
     assert opened == small
     assert "header.payload" not in repr(small)
     big = session(id_token="x" * 4000)
-    opened = Session.open(big.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    opened = Session.open(big.seal_within_limit(KEY_RING), KEY_RING, now=NOW)
     assert opened == dataclasses.replace(big, id_token="")
 
 
 def test_sealed_values_round_trip() -> None:
     """A value opens as what was sealed, until its expiry (inclusive)."""
     value = session()
-    assert Session.open(value.seal(KEY_BYTES), KEY_BYTES, now=NOW + 60) == value
+    assert Session.open(value.seal(KEY_RING), KEY_RING, now=NOW + 60) == value
     assert value.csrf_ok(value.csrf)
     assert not value.csrf_ok(value.csrf[:-1])
     assert not value.csrf_ok(None)
     sign_in = SignIn(ADMIN, "acme", "st", "v", "n", int(NOW))
-    assert SignIn.open(sign_in.seal(KEY_BYTES), KEY_BYTES, now=NOW) == sign_in
+    assert SignIn.open(sign_in.seal(KEY_RING), KEY_RING, now=NOW) == sign_in
     assert sign_in.matches("st")
     assert not sign_in.matches("sT")
     assert not sign_in.matches("é")
@@ -701,7 +701,7 @@ def test_sealed_values_round_trip() -> None:
 
 def _raw(data: Any, cls: type) -> str:
     """``data`` sealed with the console's key and ``cls``'s purpose, whatever its shape."""
-    return seal_json(data, KEY_BYTES, f"kdb-console-{cls.__name__}-v1".encode())
+    return KEY_RING.seal_json(data, f"kdb-console-{cls.__name__}-v1".encode())
 
 
 @pytest.mark.parametrize(
@@ -711,12 +711,12 @@ def _raw(data: Any, cls: type) -> str:
         ("", "empty"),
         ("A" * 5000, "too long"),
         ("not base64 !!", "not a sealed value"),
-        (session().seal(KEY_BYTES)[:-3] + "AAA", "altered"),
-        (session().seal(bytes(32)), "another key"),
-        (session(expires=int(NOW) - 1).seal(KEY_BYTES), "expired"),
-        (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_BYTES), "a SignIn"),
+        (session().seal(KEY_RING)[:-3] + "AAA", "altered"),
+        (session().seal(KeyRing.of_keys(bytes(32))), "another key"),
+        (session(expires=int(NOW) - 1).seal(KEY_RING), "expired"),
+        (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_RING), "a SignIn"),
         (
-            Activation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_BYTES),
+            Activation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_RING),
             "an Activation",
         ),
         (_raw({**dataclasses.asdict(session()), "admin": True}, Session), "an extra field"),
@@ -731,7 +731,7 @@ def _raw(data: Any, cls: type) -> str:
 )
 def test_sealed_session_refuses(value: str | None, why: str) -> None:
     """Missing, altered, foreign, expired or wrongly shaped values do not open as a Session."""
-    assert Session.open(value, KEY_BYTES, now=NOW) is None, why
+    assert Session.open(value, KEY_RING, now=NOW) is None, why
 
 
 # -- admin navigation and the console client ----------------------------------------------

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from keycloak_duo_bridge.bridge import cookie, tokens
 from keycloak_duo_bridge.duo import jose, protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import DuoError
 from keycloak_duo_bridge.signing import SigningKey
 from tests.bridge_fakes import ISSUER, JWK, KEY, json_values
 from tests.step_up_claims import request_claims
 
-COOKIE_KEY = os.urandom(32)
+COOKIE_KEY = KeyRing.of_keys(os.urandom(32))
 BRIDGE_KEY = SigningKey.generate()
 CREDS = DuoCredentials(ikey="DIXXXXXXXXXXXXXXXXXX", skey="s" * 40, api_host="duo.example")
 SECRETS = (CREDS.skey,)
