@@ -55,7 +55,7 @@ class NewClient(_Body):
     display_name: str | None = None
 
 
-class DuoCredentials(_Body):
+class CredentialsBody(_Body):
     ikey: str
     skey: str = Field(json_schema_extra={"writeOnly": True})
     api_host: str
@@ -85,19 +85,19 @@ class TenantUpdate(_Body):
     partner: str | None = None  # clients only: move to this partner (which the caller manages)
 
 
-class Activation(_Body):
+class ActivationBody(_Body):
     activated: bool
 
 
 MODELS: Final[tuple[type[BaseModel], ...]] = (
     NewPartner,
     NewClient,
-    DuoCredentials,
+    CredentialsBody,
     DuoPolicy,
     DuoSwitch,
     AppModeBody,
     TenantUpdate,
-    Activation,
+    ActivationBody,
 )
 
 
@@ -263,7 +263,7 @@ async def set_credentials(request: Request) -> Response:
     api = _api(request)
     realm = request.path_params["realm"]
     caller, _ = await api.guard(request, realm)
-    body: DuoCredentials = await _body(request, DuoCredentials)
+    body: CredentialsBody = await _body(request, CredentialsBody)
     result = await run_in_threadpool(
         lambda: duo_settings.set_credentials(
             api.keycloak,
@@ -384,7 +384,7 @@ async def set_activation(request: Request) -> Response:
     api = _api(request)
     realm, username = request.path_params["realm"], request.path_params["username"]
     caller, _ = await api.guard(request, realm)
-    body: Activation = await _body(request, Activation)
+    body: ActivationBody = await _body(request, ActivationBody)
     written = await run_in_threadpool(
         lambda: users.set_activated(api.keycloak, realm, username, activated=body.activated)
     )

@@ -145,7 +145,7 @@ def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
                     "activate or deactivate Duo for a user",
                     200,
                     _OBJECT,
-                    "Activation",
+                    "ActivationBody",
                     [_REALM, _USER],
                 )
             },
@@ -165,7 +165,7 @@ def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
                 )
             },
             f"{realm}/duo/credentials": {
-                "put": _op("store Duo credentials", 200, written, "DuoCredentials", [_REALM]),
+                "put": _op("store Duo credentials", 200, written, "CredentialsBody", [_REALM]),
                 "delete": _op(
                     "remove a realm's own credentials (a client then uses its partner's)",
                     200,

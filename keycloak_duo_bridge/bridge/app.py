@@ -20,7 +20,12 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide, duo_username
+from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
+    PolicyOutcome,
+    decide,
+    duo_username,
+)
 from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
@@ -39,6 +44,7 @@ from keycloak_duo_bridge.errors import (
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.settings import Settings
 from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Reason, Result
 
 logger = logging.getLogger("keycloak_duo_bridge.bridge")
 PENDING_LIFETIME = 600
@@ -96,10 +102,10 @@ class Login:
         )
 
 
-def _verdict(services: StepUpServices, login: Login, outcome: tokens.Outcome) -> Response:
+def _verdict(services: StepUpServices, login: Login, verdict: tokens.Verdict) -> Response:
     now = time.time()
     signed = tokens.sign_verdict(
-        outcome,
+        verdict,
         services.signing_key,
         issuer=login.issuer,
         user_id=login.user_id,
@@ -108,16 +114,16 @@ def _verdict(services: StepUpServices, login: Login, outcome: tokens.Outcome) ->
         now=now,
         lifetime=services.settings.bridge_verdict_lifetime,
     )
-    services.metrics.stepup(login.realm, outcome.result)
+    services.metrics.stepup(login.realm, verdict.result)
     event(
         logger,
         "step-up verdict",
         realm=login.realm,
         user=login.username,
-        result=outcome.result,
-        reason=outcome.reason,
-        factor=outcome.factor,
-        txid=outcome.txid,
+        result=verdict.result,
+        reason=verdict.reason,
+        factor=verdict.factor,
+        txid=verdict.txid,
     )
     separator = "&" if "?" in login.return_url else "?"
     response = RedirectResponse(
@@ -173,9 +179,9 @@ async def _verified_request(services: StepUpServices, token: str) -> tokens.Step
 
 
 _SKIP_REASONS = {
-    Outcome.BYPASSED_BY_GROUP: "bypass_group",
-    Outcome.NOT_ACTIVATED: "not_activated",
-    Outcome.APP_OFF: "app_off",
+    PolicyOutcome.BYPASSED_BY_GROUP: Reason.BYPASS_GROUP,
+    PolicyOutcome.NOT_ACTIVATED: Reason.NOT_ACTIVATED,
+    PolicyOutcome.APP_OFF: Reason.APP_OFF,
 }
 
 
@@ -206,7 +212,7 @@ def duo_name(
 
 async def _policy(
     services: StepUpServices, request_token: tokens.StepUpRequest
-) -> tokens.Outcome | Prompt:
+) -> tokens.Verdict | Prompt:
     """A verdict to give at once, or what to run Duo's prompt with.
 
     The whole decision is here, from the live attributes: the extension sends a login here
@@ -217,7 +223,7 @@ async def _policy(
         effective = await services.realms.effective(realm, request_token.fingerprint)
     except KeycloakError as exc:
         event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "settings_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
     decision = decide(
         effective,
         effective.app_mode(request_token.client_id),
@@ -225,7 +231,7 @@ async def _policy(
         activated=request_token.activated,
     )
     if not decision.requires_duo:
-        return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
+        return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
     try:
         name = duo_name(
             effective,
@@ -235,14 +241,14 @@ async def _policy(
         )
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     checked = await _healthy_credentials(services, effective, realm)
-    return checked if isinstance(checked, tokens.Outcome) else Prompt(checked, name)
+    return checked if isinstance(checked, tokens.Verdict) else Prompt(checked, name)
 
 
 async def _healthy_credentials(
     services: StepUpServices, effective: EffectiveSettings, realm: str
-) -> tokens.Outcome | DuoCredentials:
+) -> tokens.Verdict | DuoCredentials:
     """The credentials if Duo is healthy; otherwise the verdict, a bypass only on this
     login's own failed health check in a fail-open realm."""
     fail_open = effective.fail_mode.value is FailMode.OPEN
@@ -254,12 +260,12 @@ async def _healthy_credentials(
         await _timed(services, "health_check", check)
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     except DuoUnavailableError as exc:
         event(logger, "duo unavailable", realm=realm, reason=str(exc))
         if fail_open and not isinstance(exc, CircuitOpenError):
-            return tokens.Outcome("bypass", "duo_unavailable")
-        return tokens.Outcome("error", "duo_unavailable")
+            return tokens.Verdict(Result.BYPASS, Reason.DUO_UNAVAILABLE)
+        return tokens.Verdict(Result.ERROR, Reason.DUO_UNAVAILABLE)
     return creds
 
 
@@ -278,7 +284,7 @@ async def step_up(request: Request) -> Response:
         return pages.start_again("the request's realm cannot be verified")
     login = Login.of(request_token)
     decided = await _policy(services, request_token)
-    if isinstance(decided, tokens.Outcome):
+    if isinstance(decided, tokens.Verdict):
         return _verdict(services, login, decided)
     state = secrets.token_urlsafe(32)
     pending = cookie.Pending(
@@ -340,16 +346,16 @@ async def callback(request: Request) -> Response:
 
 async def _exchange(
     services: StepUpServices, pending: cookie.Pending, code: str
-) -> dict[str, Any] | tokens.Outcome:
+) -> dict[str, Any] | tokens.Verdict:
     """Duo's verified claims for ``code``, or the failing verdict. Never fails open, and
     never trips the circuit: the exchange is not a health check."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
         creds = duo_credentials(services.keyring, effective)
     except KeycloakError:
-        return tokens.Outcome("error", "settings_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
     except DuoConfigError:
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     try:
         claims: dict[str, Any] = await _timed(
             services,
@@ -365,24 +371,24 @@ async def _exchange(
     except DuoUnavailableError as exc:
         # This login's error only: no other login's fail-open follows from it.
         event(logger, "duo unavailable at the exchange", realm=pending.realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_UNAVAILABLE)
     except DuoConfigError:
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     except DuoProtocolError as exc:
         event(logger, "duo answer refused", realm=pending.realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_protocol")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_PROTOCOL)
     return claims
 
 
-def _outcome_of(claims: dict[str, Any]) -> tokens.Outcome:
+def _verdict_of(claims: dict[str, Any]) -> tokens.Verdict:
     status = auth_status(claims)
     if status != "allow":
-        return tokens.Outcome("deny", f"duo_{status}")
+        return tokens.Verdict(Result.DENY, f"duo_{status}")
     context = claims.get("auth_context")
     context = context if isinstance(context, dict) else {}
-    return tokens.Outcome(
-        "allow",
-        str(context.get("reason") or "user_approved"),
+    return tokens.Verdict(
+        Result.ALLOW,
+        str(context.get("reason") or Reason.USER_APPROVED),
         factor=str(context.get("factor") or ""),
         txid=str(context.get("txid") or ""),
         auth_time=int(claims.get("auth_time") or 0),
@@ -397,13 +403,13 @@ async def _finish(
     error: str | None,
 ) -> Response:
     if error:
-        return _verdict(services, login, tokens.Outcome("deny", error[:64]))
+        return _verdict(services, login, tokens.Verdict(Result.DENY, error[:64]))
     if not code:
         return pages.start_again("Duo's answer carries no code")
     exchanged = await _exchange(services, pending, code)
-    if isinstance(exchanged, tokens.Outcome):
+    if isinstance(exchanged, tokens.Verdict):
         return _verdict(services, login, exchanged)
-    return _verdict(services, login, _outcome_of(exchanged))
+    return _verdict(services, login, _verdict_of(exchanged))
 
 
 async def healthz(request: Request) -> Response:

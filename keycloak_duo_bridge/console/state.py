@@ -136,7 +136,7 @@ class SignedIn:
 
 
 @dataclass(frozen=True)
-class Activation(_Sealed):
+class PendingActivation(_Sealed):
     """A Duo activation in flight, bound to Duo's state, for the signed-in user."""
 
     realm: str

@@ -6,11 +6,11 @@ import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import (
-    Credentials,
     EffectiveSettings,
     Origin,
-    Outcome,
+    PolicyOutcome,
     Sourced,
+    StoredCredentials,
     decide,
     duo_username,
     format_apps,
@@ -64,7 +64,9 @@ def test_client_inherits_everything_from_its_partner() -> None:
     e = resolve_effective(CLIENT, PARTNER, realm="c", realm_id="cid")
     assert e.partner == "p"
     assert e.enabled == Sourced(value=True, origin=Origin.PARTNER_REALM, realm="p")
-    assert e.credentials.value == Credentials("DI" + "A" * 18, "api.example", "kdb1:k:n:c", "p")
+    assert e.credentials.value == StoredCredentials(
+        "DI" + "A" * 18, "api.example", "kdb1:k:n:c", "p"
+    )
     assert e.credentials.origin is Origin.PARTNER_REALM
 
 
@@ -130,16 +132,16 @@ BYPASS = resolve_effective(
             AppMode.REQUIRED,
             (),
             True,
-            Outcome.REALM_OFF,
+            PolicyOutcome.REALM_OFF,
         ),
-        (ON, AppMode.OFF, (), True, Outcome.APP_OFF),
-        (ON, AppMode.INHERIT, (), False, Outcome.REQUIRED),
-        (ON, AppMode.REQUIRED, (), False, Outcome.REQUIRED),
-        (OPT_IN, AppMode.INHERIT, (), False, Outcome.NOT_ACTIVATED),
-        (OPT_IN, AppMode.INHERIT, (), True, Outcome.REQUIRED),
-        (BYPASS, AppMode.INHERIT, ("/staff",), False, Outcome.BYPASSED_BY_GROUP),
-        (BYPASS, AppMode.INHERIT, ("/staff/oncall",), False, Outcome.BYPASSED_BY_GROUP),
-        (BYPASS, AppMode.INHERIT, ("/staffing",), False, Outcome.REQUIRED),
+        (ON, AppMode.OFF, (), True, PolicyOutcome.APP_OFF),
+        (ON, AppMode.INHERIT, (), False, PolicyOutcome.REQUIRED),
+        (ON, AppMode.REQUIRED, (), False, PolicyOutcome.REQUIRED),
+        (OPT_IN, AppMode.INHERIT, (), False, PolicyOutcome.NOT_ACTIVATED),
+        (OPT_IN, AppMode.INHERIT, (), True, PolicyOutcome.REQUIRED),
+        (BYPASS, AppMode.INHERIT, ("/staff",), False, PolicyOutcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staff/oncall",), False, PolicyOutcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staffing",), False, PolicyOutcome.REQUIRED),
     ],
 )
 def test_decide(
@@ -147,12 +149,12 @@ def test_decide(
     mode: AppMode,
     groups: tuple[str, ...],
     activated: bool,  # noqa: FBT001
-    outcome: Outcome,
+    outcome: PolicyOutcome,
 ) -> None:
     """Realm off, app off, bypass group (and subgroups), opt-in activation, in that order."""
     decision = decide(effective, mode, groups, activated=activated)
     assert decision.outcome is outcome
-    assert decision.requires_duo is (outcome is Outcome.REQUIRED)
+    assert decision.requires_duo is (outcome is PolicyOutcome.REQUIRED)
     assert decision.reason
 
 

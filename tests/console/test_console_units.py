@@ -38,7 +38,7 @@ from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.app import ConsoleServices
-from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
+from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, PendingActivation, Session, SignIn
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import (
     ConfigError,
@@ -110,7 +110,7 @@ class Console:
     fakes: Fakes
     keycloak: Unreachable
 
-    def seal(self, value: Session | SignIn | Activation) -> str:
+    def seal(self, value: Session | SignIn | PendingActivation) -> str:
         return value.seal(self.services.cookie_ring)
 
     def session(self, kind: str, caller: Caller) -> Session:
@@ -216,7 +216,7 @@ def test_keycloak_lost_before_recording_an_activation(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Duo allowed, then Keycloak fails to record it: 502, 'nothing changed'."""
-    activation = Activation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
+    activation = PendingActivation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
     back = {"kdb_account_activation": console.seal(activation)}
     use_keycloak(monkeypatch, console, down=True)
     path = "/account/duo/duo-callback?state=st&duo_code=c"
@@ -716,8 +716,8 @@ def _raw(data: Any, cls: type) -> str:
         (session(expires=int(NOW) - 1).seal(KEY_RING), "expired"),
         (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_RING), "a SignIn"),
         (
-            Activation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_RING),
-            "an Activation",
+            PendingActivation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_RING),
+            "an PendingActivation",
         ),
         (_raw({**dataclasses.asdict(session()), "admin": True}, Session), "an extra field"),
         (
