@@ -1,5 +1,9 @@
-"""The admin REST API at ``/admin/api`` (see :mod:`.app`), composed by
-:mod:`keycloak_duo_bridge.app`; :mod:`.auth` says who calls and what they may manage."""
+"""The admin REST API at ``/admin/api``, composed by :mod:`keycloak_duo_bridge.app`.
+
+:mod:`.app` holds the handlers and the route table, :mod:`.models` the bodies and answers,
+:mod:`.openapi` the document generated from both, and :mod:`.auth` who calls and what they
+may manage.
+"""
 
 from __future__ import annotations
 
