@@ -25,6 +25,7 @@ every user, fail closed).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -166,9 +167,18 @@ def format_remember(value: Remember) -> str:
     return str(value) if isinstance(value, int) else value.value
 
 
+_SEPARATOR = re.compile(r"(?<!~)/")
+
+
+def group_segments(path: str) -> tuple[str, ...]:
+    """The group names along a group path, as Keycloak (26+) writes it: ``/`` separates
+    them, and a ``/`` inside a name is escaped as ``~/`` (``/a~/b`` is one group, "a/b")."""
+    return tuple(_SEPARATOR.split(path.removeprefix("/")))
+
+
 def parse_group_path(text: str) -> str:
     """A group path such as ``/staff`` or ``/ops/oncall``."""
-    if not text.startswith("/") or text == "/" or text.endswith("/") or "//" in text:
+    if not text.startswith("/") or not all(group_segments(text)):
         raise ConfigError(f"a group path looks like /name or /parent/child, not {shown(text)}")
     return text
 
@@ -362,9 +372,11 @@ def _default_mapping(credentials: Sourced[StoredCredentials | None], realm: str)
 
 
 def _in_group(user_groups: Iterable[str], bypass: Iterable[str]) -> str | None:
-    paths = set(user_groups)
+    """The first bypass group the user is in, or in a subgroup of, compared name by name."""
+    paths = [group_segments(path) for path in user_groups]
     for group in bypass:
-        if group in paths or any(path.startswith(group + "/") for path in paths):
+        wanted = group_segments(group)
+        if any(path[: len(wanted)] == wanted for path in paths):
             return group
     return None
 

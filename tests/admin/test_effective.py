@@ -274,7 +274,9 @@ def test_remember_round_trip() -> None:
         assert format_remember(parse_remember(text)) == text
 
 
-@pytest.mark.parametrize("text", ['{"a": 1}', "[1]", "not json", '["staff"]', '["/a//b"]', '["/"]'])
+@pytest.mark.parametrize(
+    "text", ['{"a": 1}', "[1]", "not json", '["staff"]', '["/a//b"]', '["/"]', '["/a/"]']
+)
 def test_parse_bypass_groups_rejects(text: str) -> None:
     """Bypass groups are a JSON list of /group/paths."""
     with pytest.raises(ConfigError):
@@ -291,3 +293,34 @@ def test_parse_bool_rejects() -> None:
     """Only the words true and false are booleans."""
     with pytest.raises(ConfigError):
         parse_bool("yes")
+
+
+@pytest.mark.parametrize(
+    ("user_groups", "bypass", "bypassed"),
+    [
+        (["/ops"], "/ops", True),
+        (["/ops/oncall/night"], "/ops", True),
+        (["/ops/oncall"], "/ops/oncall", True),
+        (["/operations"], "/ops", False),
+        (["/ops~/dev"], "/ops", False),  # the group named "ops/dev" is no subgroup of /ops
+        (["/a~"], "/a~", True),
+        (["/a~/b"], "/a~", False),  # "a/b", escaped: not a subgroup of a group named "a~"
+        (["/a~/b/c"], "/a~/b", True),  # a subgroup of "a/b"
+        (["/ops"], "/ops/oncall", False),
+        (["/a~/"], "/a~/", True),  # a group named "a/"
+    ],
+)
+def test_bypass_groups_compare_whole_escaped_names(
+    user_groups: list[str],
+    bypass: str,
+    bypassed: bool,  # noqa: FBT001
+) -> None:
+    """A bypass group covers itself and its subgroups, name by name, with Keycloak's escaped
+    '~/' inside a name never read as a separator."""
+    e = resolve_effective(
+        {**PARTNER, attr.DUO_BYPASS_GROUPS: format_bypass_groups([bypass])},
+        realm="p",
+        realm_id="pid",
+    )
+    decision = decide(e, AppMode.INHERIT, user_groups, activated=True)
+    assert (decision.outcome is PolicyOutcome.BYPASSED_BY_GROUP) is bypassed
