@@ -152,3 +152,17 @@ def test_unnamed_keys_are_named_by_a_digest() -> None:
     assert ring.active.startswith("k")
     assert key.hex()[:12] not in ring.active
     assert KeyRing.of_keys(bytes(32)).active != ring.active
+
+
+def test_values_sealed_before_the_merge_still_open() -> None:
+    """An skey envelope and a cookie sealed by the code before the one sealing module (fixed
+    key, recorded values) open unchanged."""
+    key = bytes(range(32))
+    stored = (
+        "kdb1:k1:Ue3LfekcaiDWgM9V:"
+        "s9bihrvS0yPx6fXwdLIHCiGWetzpEFwfSG49ZGSNHblWcb0nGOM9vCdD3V3_3hN9jeTHMXFumQA"
+    )
+    ring = KeyRing(active="k1", keys={"k1": key})
+    assert ring.decrypt(stored, realm="acme", attribute=ATTR) == SKEY
+    cookie = "wECuhNPBMmw894C6YKoLhihVNWbraA3L5mjEUize1oUImtM"
+    assert KeyRing.of_keys(key).open_json(cookie, b"kdb-step-up-cookie-v1") == {"a": 1}
