@@ -120,7 +120,7 @@ def measure(rig: Rig, rounds: int, say: Callable[[str], None]) -> tuple[Timing, 
             for _ in range(3):
                 go(clients[name])
         before_events = len(rig.emulator.control.events())
-        before_admin = rig.services.realms.admin_calls
+        before_admin = rig.admin_calls.count
         times: dict[str, list[float]] = {name: [] for name in setups}
         for _ in range(rounds):
             for name, go in setups.items():
@@ -128,7 +128,7 @@ def measure(rig: Rig, rounds: int, say: Callable[[str], None]) -> tuple[Timing, 
                 if name == "duo":
                     assert walked.id_claims.get("preferred_username") == "dora"  # noqa: S101
                 times[name].append(_server_ms(walked))
-        admin_calls = rig.services.realms.admin_calls - before_admin
+        admin_calls = rig.admin_calls.count - before_admin
         events = [
             e
             for e in rig.emulator.control.events()[before_events:]

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx2
 import uvicorn
 from keycloak import KeycloakAdmin
 from starlette.applications import Starlette
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
+from keycloak_duo_bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator, start_emulator
 from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
@@ -44,12 +45,31 @@ def _app(request: Request) -> Response:
     return HTMLResponse("<h1>back at the app</h1>")
 
 
+class AdminCalls(httpx2.AsyncBaseTransport):
+    """The bridge's transport to Keycloak, counting its admin calls: reads of the admin API
+    and requests for an admin token (JWKS reads are no admin calls)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.count = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if path.startswith("/admin/") or path.endswith("/protocol/openid-connect/token"):
+            self.count += 1
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @dataclass
 class Rig:
     settings: Settings
     keycloak: SandboxKeycloak
     emulator: RunningEmulator
     services: Services
+    admin_calls: AdminCalls
     bridge_url: str
     redirect_uri: str
     integration: IntegrationCredentials
@@ -120,7 +140,8 @@ def start(progress: Progress) -> Rig:
             state_dir=state_dir,
             **{k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(state_dir).items()},
         )
-        services = build_services(settings)
+        admin_calls = AdminCalls()
+        services = build_services(settings, keycloak_transport=admin_calls)
         config = uvicorn.Config(
             create_app(settings, services),
             lifespan="on",
@@ -141,6 +162,7 @@ def start(progress: Progress) -> Rig:
             keycloak,
             emulator,
             services,
+            admin_calls,
             bridge_url,
             redirect_uri,
             emulator.control.add_integration(),

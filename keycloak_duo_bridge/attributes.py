@@ -1,8 +1,9 @@
 """Every Keycloak attribute this project reads or writes, under one prefix.
 
 Keycloak is the single source of truth; the bridge has no database. The Java extension reads
-the same names (see ``keycloak_extension/.../Attributes.java``), so a rename here must be
-made there too. ``docs/attributes.md`` lists them for administrators.
+the same names (``keycloak_extension/.../Attributes.java``: every constant there is one here,
+by the same name and value, as ``tests/test_shared_names.py`` checks). ``docs/attributes.md``
+lists them for administrators.
 
 Realm attributes are replaced wholesale by Keycloak on PUT, so writers must read, merge and
 write the whole representation (see :mod:`keycloak_duo_bridge.admin`).
@@ -48,18 +49,22 @@ LEGACY_APP_MODE: Final = "kdb.duo.mode"
 USER_ACTIVATED: Final = "kdb.duo.activated"  # "true" once the user activated Duo (opt-in)
 
 # -- user-session notes written by the extension ----------------------------------------
-NOTE_DUO_TIME: Final = "kdb.duo.time"
-NOTE_DUO_RESULT: Final = "kdb.duo.result"
-NOTE_DUO_FACTOR: Final = "kdb.duo.factor"
-NOTE_DUO_TXID: Final = "kdb.duo.txid"
-NOTE_DUO_REASON: Final = "kdb.duo.reason"
+NOTE_TIME: Final = "kdb.duo.time"
+NOTE_RESULT: Final = "kdb.duo.result"
+NOTE_FACTOR: Final = "kdb.duo.factor"
+NOTE_TXID: Final = "kdb.duo.txid"
+NOTE_REASON: Final = "kdb.duo.reason"
 SESSION_NOTES: Final = (
-    NOTE_DUO_RESULT,
-    NOTE_DUO_TIME,
-    NOTE_DUO_FACTOR,
-    NOTE_DUO_TXID,
-    NOTE_DUO_REASON,
+    NOTE_RESULT,
+    NOTE_TIME,
+    NOTE_FACTOR,
+    NOTE_TXID,
+    NOTE_REASON,
 )
+
+# -- authentication-session notes, the extension's own (named here so nothing else takes them)
+AUTH_NONCE: Final = "kdb.duo.nonce"  # the pending step-up's nonce, single use
+AUTH_DONE: Final = "kdb.duo.done"  # the loop guard once the step-up is done
 
 # -- Keycloak objects that "duo enable" adds to a realm (and "duo disable" removes) -------
 REQUIRED_ACTION: Final = "duo-step-up"  # the extension's required action provider id

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from keycloak_duo_bridge.envelope import KeyRing
+from keycloak_duo_bridge.envelope import KeyRing, decode_key
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.signing import SigningKey
 
@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     bridge_signing_key: SecretStr | None = None  # PEM, EC P-256 (ES256)
     # Seals the pending step-up in the browser's cookie; every replica needs the same value.
     bridge_cookie_secret: SecretStr | None = None  # base64 of 32 random bytes
+    # Earlier cookie secrets, comma-separated, still opened (never sealed with) during a roll.
+    bridge_cookie_previous_secrets: SecretStr | None = None
     # The bridge's own Keycloak identity for reading realms on the login path: a confidential
     # client in the admin realm with a service account holding only view-realm of each
     # tenant's <realm>-realm client. Unset, the bridge falls back to the admin password.
@@ -177,6 +179,22 @@ def key_ring(settings: Settings) -> KeyRing:
             "(`keycloak-duo-bridge sandbox env` prints a sandbox key ring)"
         )
     return KeyRing.from_json(settings.keyring.get_secret_value(), settings.active_key_id)
+
+
+def cookie_ring(settings: Settings) -> KeyRing:
+    """The key ring browsers' sealed values use: ``KDB_BRIDGE_COOKIE_SECRET`` seals, it and
+    ``KDB_BRIDGE_COOKIE_PREVIOUS_SECRETS`` open."""
+    if settings.bridge_cookie_secret is None:
+        raise ConfigError("KDB_BRIDGE_COOKIE_SECRET must be set (base64 of 32 random bytes)")
+    previous = settings.bridge_cookie_previous_secrets
+    return KeyRing.of_keys(
+        decode_key(settings.bridge_cookie_secret.get_secret_value(), "KDB_BRIDGE_COOKIE_SECRET"),
+        [
+            decode_key(secret.strip(), "KDB_BRIDGE_COOKIE_PREVIOUS_SECRETS")
+            for secret in (previous.get_secret_value().split(",") if previous else [])
+            if secret.strip()
+        ],
+    )
 
 
 def signing_key(settings: Settings) -> SigningKey:

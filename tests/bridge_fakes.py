@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.bridge.app import build_services, create_app
+from keycloak_duo_bridge.app import build_services, create_app
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 from tests.step_up_claims import request_claims

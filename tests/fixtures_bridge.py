@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from keycloak_duo_bridge.admin import console_client, duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision, secrets
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.server import start_bridge
 from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing, generate_key, key_id_of
 from keycloak_duo_bridge.errors import ConfigError
@@ -107,3 +109,60 @@ def test_key_ring_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KDB_KEYRING", json.dumps({"k1": generate_key()}))
     monkeypatch.setenv("KDB_ACTIVE_KEY_ID", "k1")
     assert key_ring(load_settings()).active == "k1"
+
+
+def test_values_sealed_under_an_old_key_open_after_a_roll(ring: KeyRing) -> None:
+    """A JSON value seals under the active key and opens under any key of the ring."""
+    sealed = ring.seal_json({"a": 1}, b"purpose")
+    assert sealed.startswith("kdb1:new:")
+    rolled = KeyRing(active="newer", keys={**ring.keys, "newer": bytes(32)})
+    assert rolled.open_json(sealed, b"purpose") == {"a": 1}
+    assert rolled.needs_rotation(sealed)
+    with pytest.raises(DecryptionError, match="another use"):
+        ring.open_json(sealed, b"another purpose")
+    with pytest.raises(DecryptionError, match="unknown key"):
+        KeyRing(active="other", keys={"other": bytes(32)}).open_json(sealed, b"purpose")
+
+
+def test_unversioned_values_open_under_the_active_key(ring: KeyRing) -> None:
+    """A value sealed before the format named its key (nonce and ciphertext, base64url)
+    opens under the active key, and only as a JSON object."""
+    aad = b"kdb-step-up-cookie-v1"
+
+    def unversioned(plain: bytes, key: bytes) -> str:
+        nonce = os.urandom(12)
+        raw = nonce + AESGCM(key).encrypt(nonce, plain, aad)
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    active = ring.keys[ring.active]
+    assert ring.open_json(unversioned(b'{"a":1}', active), aad) == {"a": 1}
+    for plain in (b"[1]", b"not json"):
+        with pytest.raises(DecryptionError, match="altered"):
+            ring.open_json(unversioned(plain, active), aad)
+    for value in (unversioned(b'{"a":1}', ring.keys["old"]), "!!!", "kdb1:new:!!!:AAAA"):
+        with pytest.raises(DecryptionError, match="altered"):
+            ring.open_json(value, aad)
+
+
+def test_unnamed_keys_are_named_by_a_digest() -> None:
+    """Keys without names (the cookie secrets) get stable names that reveal nothing."""
+    key = bytes(range(32))
+    ring = KeyRing.of_keys(key)
+    assert ring == KeyRing.of_keys(key)
+    assert ring.active.startswith("k")
+    assert key.hex()[:12] not in ring.active
+    assert KeyRing.of_keys(bytes(32)).active != ring.active
+
+
+def test_values_sealed_before_the_merge_still_open() -> None:
+    """An skey envelope and a cookie sealed by the code before the one sealing module (fixed
+    key, recorded values) open unchanged."""
+    key = bytes(range(32))
+    stored = (
+        "kdb1:k1:Ue3LfekcaiDWgM9V:"
+        "s9bihrvS0yPx6fXwdLIHCiGWetzpEFwfSG49ZGSNHblWcb0nGOM9vCdD3V3_3hN9jeTHMXFumQA"
+    )
+    ring = KeyRing(active="k1", keys={"k1": key})
+    assert ring.decrypt(stored, realm="acme", attribute=ATTR) == SKEY
+    cookie = "wECuhNPBMmw894C6YKoLhihVNWbraA3L5mjEUize1oUImtM"
+    assert KeyRing.of_keys(key).open_json(cookie, b"kdb-step-up-cookie-v1") == {"a": 1}

@@ -12,4 +12,7 @@ One concept per module:
 * :mod:`.keys` - key rotation and checks of the stored secrets;
 * :mod:`.effective` - pure inheritance and decision rules, shared with the bridge;
 * :mod:`.explain` - effective settings and decision, with origins.
+
+Where it sits: below every part that serves or drives it (the bridge, the API, the console,
+fleet, the CLI); it imports none of them, only the shared top-level modules and :mod:`..duo`.
 """

@@ -25,6 +25,7 @@ every user, fail closed).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -64,7 +65,7 @@ class Sourced(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Credentials:
+class StoredCredentials:
     """A realm's Duo integration. ``realm`` holds the skey, and is part of its AAD."""
 
     ikey: str
@@ -78,7 +79,7 @@ class EffectiveSettings:
     realm: str
     partner: str | None
     enabled: Sourced[bool]
-    credentials: Sourced[Credentials | None]
+    credentials: Sourced[StoredCredentials | None]
     user_mode: Sourced[UserMode]
     fail_mode: Sourced[FailMode]
     bypass_groups: Sourced[tuple[str, ...]]
@@ -94,7 +95,7 @@ class EffectiveSettings:
         return self.apps.get(client_id or "", AppMode.INHERIT)
 
 
-class Outcome(StrEnum):
+class PolicyOutcome(StrEnum):
     REQUIRED = "required"
     BYPASSED_BY_GROUP = "bypassed by group"
     NOT_ACTIVATED = "not activated"
@@ -104,12 +105,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: Outcome
+    outcome: PolicyOutcome
     reason: str
 
     @property
     def requires_duo(self) -> bool:
-        return self.outcome is Outcome.REQUIRED
+        return self.outcome is PolicyOutcome.REQUIRED
 
 
 # -- parsing single values (also used to validate input before writing) ------------------
@@ -166,9 +167,18 @@ def format_remember(value: Remember) -> str:
     return str(value) if isinstance(value, int) else value.value
 
 
+_SEPARATOR = re.compile(r"(?<!~)/")
+
+
+def group_segments(path: str) -> tuple[str, ...]:
+    """The group names along a group path, as Keycloak (26+) writes it: ``/`` separates
+    them, and a ``/`` inside a name is escaped as ``~/`` (``/a~/b`` is one group, "a/b")."""
+    return tuple(_SEPARATOR.split(path.removeprefix("/")))
+
+
 def parse_group_path(text: str) -> str:
     """A group path such as ``/staff`` or ``/ops/oncall``."""
-    if not text.startswith("/") or text == "/" or text.endswith("/") or "//" in text:
+    if not text.startswith("/") or not all(group_segments(text)):
         raise ConfigError(f"a group path looks like /name or /parent/child, not {shown(text)}")
     return text
 
@@ -246,14 +256,16 @@ def _resolve(
     return Sourced(default, Origin.DEFAULT)
 
 
-def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[Credentials | None]:
+def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[StoredCredentials | None]:
     names = (attr.DUO_IKEY, attr.DUO_API_HOST, attr.DUO_SKEY)
     for level in levels:
         ikey, host, skey = (level.attributes.get(name) or "" for name in names)
         if not (ikey or host or skey):
             continue
         if ikey and host and skey:
-            return Sourced(Credentials(ikey, host, skey, level.realm), level.origin, level.realm)
+            return Sourced(
+                StoredCredentials(ikey, host, skey, level.realm), level.origin, level.realm
+            )
         missing = ", ".join(n for n, v in zip(names, (ikey, host, skey), strict=True) if not v)
         problems.append(f"realm {level.realm!r} has incomplete Duo credentials: {missing} unset")
         return Sourced(None, level.origin, level.realm)
@@ -353,16 +365,18 @@ def resolve_effective(
     )
 
 
-def _default_mapping(credentials: Sourced[Credentials | None], realm: str) -> UsernameMapping:
+def _default_mapping(credentials: Sourced[StoredCredentials | None], realm: str) -> UsernameMapping:
     """Realm-qualified when the Duo integration is another realm's, so realms never collide."""
     inherited = credentials.value is not None and credentials.value.realm != realm
     return UsernameMapping.REALM_QUALIFIED if inherited else UsernameMapping.USERNAME
 
 
 def _in_group(user_groups: Iterable[str], bypass: Iterable[str]) -> str | None:
-    paths = set(user_groups)
+    """The first bypass group the user is in, or in a subgroup of, compared name by name."""
+    paths = [group_segments(path) for path in user_groups]
     for group in bypass:
-        if group in paths or any(path.startswith(group + "/") for path in paths):
+        wanted = group_segments(group)
+        if any(path[: len(wanted)] == wanted for path in paths):
             return group
     return None
 
@@ -380,19 +394,19 @@ def decide(
     subgroup of a bypass group is bypassed too), then opt-in activation.
     """
     if not effective.enabled.value:
-        return Decision(Outcome.REALM_OFF, "Duo is off for the realm")
+        return Decision(PolicyOutcome.REALM_OFF, "Duo is off for the realm")
     if app_mode is AppMode.OFF:
-        return Decision(Outcome.APP_OFF, "the application's Duo mode is off")
+        return Decision(PolicyOutcome.APP_OFF, "the application's Duo mode is off")
     group = _in_group(user_groups, effective.bypass_groups.value)
     if group is not None:
-        return Decision(Outcome.BYPASSED_BY_GROUP, f"the user is in bypass group {group}")
+        return Decision(PolicyOutcome.BYPASSED_BY_GROUP, f"the user is in bypass group {group}")
     if effective.user_mode.value is UserMode.OPT_IN and not activated:
         return Decision(
-            Outcome.NOT_ACTIVATED, "user mode is opt-in and the user has not activated Duo"
+            PolicyOutcome.NOT_ACTIVATED, "user mode is opt-in and the user has not activated Duo"
         )
     if effective.user_mode.value is UserMode.OPT_IN:
-        return Decision(Outcome.REQUIRED, "user mode is opt-in and the user activated Duo")
-    return Decision(Outcome.REQUIRED, "Duo is required for every user of the realm")
+        return Decision(PolicyOutcome.REQUIRED, "user mode is opt-in and the user activated Duo")
+    return Decision(PolicyOutcome.REQUIRED, "Duo is required for every user of the realm")
 
 
 def duo_username(

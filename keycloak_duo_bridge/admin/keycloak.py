@@ -47,31 +47,13 @@ HTTP_FORBIDDEN: Final = 403
 HTTP_NOT_FOUND: Final = 404
 HTTP_CONFLICT: Final = 409
 
-WRITE_METHODS: Final = (
-    "create_realm",
-    "update_realm",
-    "delete_realm",
-    "create_client",
-    "update_client",
-    "update_user",
-    "update_user_profile",
-    "register_required_action",
-    "update_required_action",
-    "delete_required_action",
-    "create_client_scope",
-    "delete_client_scope",
-    "create_component",
-    "grant_realm_view",
-    "add_default_client_scope",
-    "remove_default_client_scope",
-    "add_client_default_scope",
-    "remove_client_default_scope",
-)
-"""Every method that changes Keycloak: tests count calls to these to prove idempotence."""
-
 
 class Keycloak:
-    """Admin access to every realm of one Keycloak, through python-keycloak."""
+    """Admin access to every realm of one Keycloak, through python-keycloak.
+
+    Reads are named ``get_*`` and ``find_*``; every other public method writes (tests count
+    calls to the writes to prove a re-run writes nothing).
+    """
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from keycloak_duo_bridge.attributes import PREFIX, TenantKind
 from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.realm_names import is_tenant_name
 from keycloak_duo_bridge.resources import realm_templates
 
 PLACEHOLDERS: Final = {
@@ -25,7 +26,6 @@ PLACEHOLDERS: Final = {
     TenantKind.CLIENT: frozenset({"REALM", "DISPLAY_NAME", "PARTNER"}),
 }
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-_REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Template:
 
 
 def validate_realm_name(name: str) -> str:
-    if not _REALM_NAME.match(name):
+    if not is_tenant_name(name):
         raise ConfigError(
             f"invalid tenant name {name!r}: use 1-63 lower-case letters, digits, '-' or '_', "
             "starting with a letter or digit"

@@ -34,11 +34,11 @@ from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.settings import Settings, signing_key
 
 _CLAIMS = {
-    attr.NOTE_DUO_RESULT: "result",
-    attr.NOTE_DUO_TIME: "time",
-    attr.NOTE_DUO_FACTOR: "factor",
-    attr.NOTE_DUO_TXID: "txid",
-    attr.NOTE_DUO_REASON: "reason",
+    attr.NOTE_RESULT: "result",
+    attr.NOTE_TIME: "time",
+    attr.NOTE_FACTOR: "factor",
+    attr.NOTE_TXID: "txid",
+    attr.NOTE_REASON: "reason",
 }
 
 

@@ -1,11 +1,13 @@
-"""The admin REST API, mounted by the bridge at ``/admin/api`` (see :mod:`.app`)."""
+"""The admin REST API at ``/admin/api``, composed by :mod:`keycloak_duo_bridge.app`.
+
+:mod:`.app` holds the handlers and the route table, :mod:`.models` the bodies and answers,
+:mod:`.openapi` the document generated from both, and :mod:`.auth` who calls and what they
+may manage.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from starlette.applications import Starlette
 
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api.auth import Jwks
@@ -19,11 +21,3 @@ class ApiServices:
     keyring: KeyRing
     wires: Wiring
     jwks: Jwks
-
-
-def mount(services: Any) -> Starlette:
-    """The API app for the bridge's services (``bridge.app.Services``)."""
-    from keycloak_duo_bridge.api.app import create_api  # noqa: PLC0415 - app imports this
-
-    wires = Wiring.of(services.settings)
-    return create_api(services.settings, ApiServices(services.keyring, wires, services.jwks.jwks))

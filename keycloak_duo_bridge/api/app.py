@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -29,77 +28,27 @@ from keycloak_duo_bridge.admin import apps, duo_settings, explain, keys, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import ApiServices, auth
-from keycloak_duo_bridge.api.openapi import document
+from keycloak_duo_bridge.api.models import (
+    ActivationBody,
+    AppModeBody,
+    CredentialsBody,
+    DuoPolicy,
+    DuoSwitch,
+    NewClient,
+    NewPartner,
+    TenantUpdate,
+    TenantView,
+    Written,
+)
+from keycloak_duo_bridge.api.openapi import Operation, document
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.errors import ConfigError, KeycloakError, NotFoundError
 from keycloak_duo_bridge.logs import event
+from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.settings import Settings
 
 audit_log = logging.getLogger("keycloak_duo_bridge.audit")
 MAX_BODY: Final = 16384
-REALM_NAME: Final = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$")
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NewPartner(_Body):
-    name: str
-    display_name: str | None = None
-    branding_url: str | None = None
-
-
-class NewClient(_Body):
-    name: str
-    partner: str
-    display_name: str | None = None
-
-
-class DuoCredentials(_Body):
-    ikey: str
-    skey: str = Field(json_schema_extra={"writeOnly": True})
-    api_host: str
-
-
-class DuoPolicy(_Body):
-    user_mode: str | None = None
-    fail_mode: str | None = None
-    remember: str | None = None
-    bypass_groups: list[str] | None = None
-    self_deactivate: str | None = None
-    duo_username: str | None = None
-
-
-class DuoSwitch(_Body):
-    enabled: bool | None
-
-
-class AppModeBody(_Body):
-    mode: Literal["inherit", "required", "off"]
-
-
-class TenantUpdate(_Body):
-    display_name: str | None = None
-    branding_url: str | None = None  # partners only
-    clear_branding_url: bool = False  # partners only
-    partner: str | None = None  # clients only: move to this partner (which the caller manages)
-
-
-class Activation(_Body):
-    activated: bool
-
-
-MODELS: Final[tuple[type[BaseModel], ...]] = (
-    NewPartner,
-    NewClient,
-    DuoCredentials,
-    DuoPolicy,
-    DuoSwitch,
-    AppModeBody,
-    TenantUpdate,
-    Activation,
-)
 
 
 class Forbidden(Exception):  # noqa: N818 - an HTTP outcome, not a package error
@@ -139,7 +88,7 @@ class Api:
         """The tenant ``realm``, if ``caller`` may manage it: Forbidden or NotFound if not."""
         found = (
             await run_in_threadpool(self.keycloak.find_realm, realm)
-            if REALM_NAME.match(realm)
+            if is_realm_name(realm)
             else None
         )
         tenant = tenants.tenant_of(found) if found is not None else None
@@ -264,7 +213,7 @@ async def set_credentials(request: Request) -> Response:
     api = _api(request)
     realm = request.path_params["realm"]
     caller, _ = await api.guard(request, realm)
-    body: DuoCredentials = await _body(request, DuoCredentials)
+    body: CredentialsBody = await _body(request, CredentialsBody)
     result = await run_in_threadpool(
         lambda: duo_settings.set_credentials(
             api.keycloak,
@@ -385,7 +334,7 @@ async def set_activation(request: Request) -> Response:
     api = _api(request)
     realm, username = request.path_params["realm"], request.path_params["username"]
     caller, _ = await api.guard(request, realm)
-    body: Activation = await _body(request, Activation)
+    body: ActivationBody = await _body(request, ActivationBody)
     written = await run_in_threadpool(
         lambda: users.set_activated(api.keycloak, realm, username, activated=body.activated)
     )
@@ -436,7 +385,7 @@ async def rotate_keys(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     del request
-    return JSONResponse(document(MODELS))
+    return JSONResponse(DOCUMENT)
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -466,33 +415,117 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
 )
 
 
-def create_api(
-    settings: Settings,
-    services: ApiServices,
-    connect: Callable[[], Keycloak] | None = None,
-) -> Starlette:
-    """The admin API app, to be mounted at ``/admin/api``."""
-    realm = "/tenants/{realm:str}"
+_REALM: Final = "/tenants/{realm:str}"
+OPERATIONS: Final = (
+    Operation(
+        "/tenants",
+        "GET",
+        list_tenants,
+        "tenants the caller may manage",
+        returns=TenantView,
+        many=True,
+    ),
+    Operation(
+        "/partners",
+        "POST",
+        create_partner,
+        "create a partner (master admins)",
+        201,
+        NewPartner,
+        TenantView,
+    ),
+    Operation(
+        "/clients",
+        "POST",
+        create_client,
+        "create a client of a partner",
+        201,
+        NewClient,
+        TenantView,
+    ),
+    Operation(_REALM, "GET", show_tenant, "a tenant and its own Duo settings, skey masked"),
+    Operation(_REALM, "DELETE", delete_tenant, "delete a tenant (not one's own realm)"),
+    Operation(
+        _REALM,
+        "PATCH",
+        update_tenant,
+        "change a tenant's display name, branding URL, or a client's partner",
+        body=TenantUpdate,
+        returns=Written,
+    ),
+    Operation(
+        f"{_REALM}/duo/credentials",
+        "DELETE",
+        clear_credentials,
+        "remove a realm's own credentials (a client then uses its partner's)",
+        returns=Written,
+    ),
+    Operation(
+        f"{_REALM}/explain",
+        "GET",
+        explain_tenant,
+        "effective settings with origins, and the decision for an app and user",
+        query=("app", "user"),
+    ),
+    Operation(
+        f"{_REALM}/users/{{username:str}}", "GET", user_status, "a user's Duo activation and groups"
+    ),
+    Operation(
+        f"{_REALM}/users/{{username:str}}/activated",
+        "PUT",
+        set_activation,
+        "activate or deactivate Duo for a user",
+        body=ActivationBody,
+    ),
+    Operation(
+        f"{_REALM}/clients/apps/{{client_id:str}}",
+        "PUT",
+        set_app_mode_across,
+        "set an application's mode in every client realm of a partner",
+        body=AppModeBody,
+        many=True,
+    ),
+    Operation(
+        "/keys", "GET", check_keys, "where each stored skey stands (master admins)", many=True
+    ),
+    Operation(
+        "/keys/rotate",
+        "POST",
+        rotate_keys,
+        "re-encrypt every skey under the active key (master admins)",
+        many=True,
+    ),
+    Operation(
+        f"{_REALM}/duo/credentials",
+        "PUT",
+        set_credentials,
+        "store Duo credentials",
+        body=CredentialsBody,
+        returns=Written,
+    ),
+    Operation(
+        f"{_REALM}/duo/policy", "PUT", set_policy, "set Duo policy", body=DuoPolicy, returns=Written
+    ),
+    Operation(
+        f"{_REALM}/duo/enabled", "PUT", set_enabled, "switch Duo on, off or inherit", body=DuoSwitch
+    ),
+    Operation(
+        f"{_REALM}/apps/{{client_id:str}}",
+        "PUT",
+        set_app_mode,
+        "set an application's mode",
+        body=AppModeBody,
+    ),
+)
+DOCUMENT: Final = document(OPERATIONS)
+
+
+def create_api(api: Api) -> Starlette:
+    """The admin API app, to be mounted at ``/admin/api``: its operations and their document."""
     app = Starlette(
         routes=[
             Route("/openapi.json", openapi),
-            Route("/tenants", list_tenants),
-            Route("/partners", create_partner, methods=["POST"]),
-            Route("/clients", create_client, methods=["POST"]),
-            Route(realm, show_tenant),
-            Route(realm, delete_tenant, methods=["DELETE"]),
-            Route(realm, update_tenant, methods=["PATCH"]),
-            Route(f"{realm}/duo/credentials", clear_credentials, methods=["DELETE"]),
-            Route(f"{realm}/explain", explain_tenant),
-            Route(f"{realm}/users/{{username:str}}", user_status),
-            Route(f"{realm}/users/{{username:str}}/activated", set_activation, methods=["PUT"]),
-            Route(f"{realm}/clients/apps/{{client_id:str}}", set_app_mode_across, methods=["PUT"]),
-            Route("/keys", check_keys),
-            Route("/keys/rotate", rotate_keys, methods=["POST"]),
-            Route(f"{realm}/duo/credentials", set_credentials, methods=["PUT"]),
-            Route(f"{realm}/duo/policy", set_policy, methods=["PUT"]),
-            Route(f"{realm}/duo/enabled", set_enabled, methods=["PUT"]),
-            Route(f"{realm}/apps/{{client_id:str}}", set_app_mode, methods=["PUT"]),
+            *(Route(op.path, op.endpoint, methods=[op.method]) for op in OPERATIONS),
         ],
         exception_handlers={
             auth.AuthenticationError: _on_error,
@@ -503,5 +536,5 @@ def create_api(
             HTTPException: _on_error,
         },
     )
-    app.state.api = Api(settings, services, connect or (lambda: Keycloak.from_settings(settings)))
+    app.state.api = api
     return app

@@ -40,6 +40,7 @@ from keycloak_duo_bridge.admin.tenants import Tenant, is_linked
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.bridge.tokens import key_for
 from keycloak_duo_bridge.errors import BridgeError, NotFoundError
+from keycloak_duo_bridge.realm_names import REALM_NAME
 
 ALGORITHMS: Final = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 MANAGE_REALM: Final = "manage-realm"
@@ -47,7 +48,7 @@ REALM_MANAGEMENT: Final = "realm-management"
 MAX_TOKEN_LENGTH: Final = 262144  # a master admin's token lists roles of every realm's client
 IDENTITY_TTL: Final = 10.0  # seconds a caller's rights, read from Keycloak, are reused
 IDENTITY_CACHE_SIZE: Final = 4096
-_ISSUER = re.compile(r"^https?://[^?#]+/realms/([A-Za-z0-9_.-]{1,255})$")
+_ISSUER = re.compile(rf"^https?://[^?#]+/realms/({REALM_NAME.pattern})$")
 _SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,254}$")
 
 Jwks = Callable[[str, str | None], Awaitable[dict[str, Any]]]

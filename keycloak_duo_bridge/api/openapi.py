@@ -1,194 +1,120 @@
-"""The OpenAPI 3.1 document of the admin API, built from its request models."""
+"""The OpenAPI 3.1 document of the admin API, generated from its route table and models.
+
+Each route of the API is an :class:`Operation`: its path, method, handler, a summary, and
+the pydantic models of its body and answer. The API's routes and this document are both
+made from that one table, so neither can name an operation the other lacks; the schemas are
+pydantic's (``models_json_schema``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import Response
 
 from keycloak_duo_bridge import __version__
+from keycloak_duo_bridge.api.models import ErrorAnswer
 
-_ERROR: Final = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "details": {}},
-    "required": ["error"],
-}
-_TENANT: Final = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "kind": {"enum": ["partner", "client"]},
-        "display_name": {"type": ["string", "null"]},
-        "partner": {"type": ["string", "null"]},
-        "branding_url": {"type": ["string", "null"]},
-    },
-    "required": ["name", "kind"],
-}
-_REALM: Final = {"name": "realm", "in": "path", "required": True, "schema": {"type": "string"}}
-_APP: Final = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_USER: Final = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
-_QUERY: Final = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-    for name in ("app", "user")
-]
-_OBJECT: Final = {"type": "object"}
-_LIST: Final = {"type": "array", "items": {"type": "object"}}
+Endpoint = Callable[[Request], Awaitable[Response]]
+_PARAMETER: Final = re.compile(r"\{(\w+)(?::\w+)?\}")
+_REFS: Final = "#/components/schemas/{model}"
+_FAILURES: Final = (
+    ("401", "no valid Bearer token"),
+    ("403", "the caller may not manage this realm"),
+    ("400", "invalid settings"),
+    ("404", "no such tenant"),
+    ("422", "invalid body"),
+    ("502", "Keycloak failed"),
+)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+@dataclass(frozen=True)
+class Operation:
+    """One route of the API, and what the document says of it."""
+
+    path: str  # Starlette's, with converters: /tenants/{realm:str}
+    method: str
+    endpoint: Endpoint
+    summary: str
+    status: int = 200
+    body: type[BaseModel] | None = None
+    returns: type[BaseModel] | None = None  # None: a JSON object
+    many: bool = False  # the answer is a list (of ``returns``, or of objects)
+    query: tuple[str, ...] = ()
+
+    @property
+    def document_path(self) -> str:
+        """The path as OpenAPI writes it: /tenants/{realm}."""
+        return _PARAMETER.sub(r"{\1}", self.path)
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return _PARAMETER.findall(self.path)
 
 
-def _responses(ok: int, schema: dict[str, Any]) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": _ref("Error")}}}
-    out: dict[str, Any] = {
-        str(ok): {"description": "done", "content": {"application/json": {"schema": schema}}},
-        "401": {"description": "no valid Bearer token", **error},
-        "403": {"description": "the caller may not manage this realm", **error},
-    }
-    for code, text in (("400", "invalid settings"), ("404", "no such tenant")):
-        out[code] = {"description": text, **error}
-    out["422"] = {"description": "invalid body", **error}
-    out["502"] = {"description": "Keycloak failed", **error}
-    return out
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REFS.format(model=model.__name__)}
 
 
-def _op(
-    summary: str,
-    ok: int,
-    schema: dict[str, Any],
-    body: str | None = None,
-    parameters: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
+def _answer(op: Operation) -> dict[str, Any]:
+    one = _ref(op.returns) if op.returns is not None else {"type": "object"}
+    return {"type": "array", "items": one} if op.many else one
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": _ref(ErrorAnswer)}}}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in op.path_parameters
+    ] + [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in op.query
+    ]
+    document: dict[str, Any] = {
+        "summary": op.summary,
         "security": [{"bearer": []}],
-        "parameters": list(parameters),
-        "responses": _responses(ok, schema),
+        "parameters": parameters,
+        "responses": {
+            str(op.status): {
+                "description": "done",
+                "content": {"application/json": {"schema": _answer(op)}},
+            },
+            **{code: {"description": text, **error} for code, text in _FAILURES},
+        },
     }
-    if body is not None:
-        op["requestBody"] = {
+    if op.body is not None:
+        document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": _ref(op.body)}},
         }
-    return op
+    return document
 
 
-def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
-    schemas: dict[str, Any] = {m.__name__: m.model_json_schema() for m in models}
-    schemas["Error"] = _ERROR
-    schemas["Tenant"] = _TENANT
-    written = {
-        "type": "object",
-        "properties": {"realm": {"type": "string"}, "written": {"type": "boolean"}},
-    }
-    realm = "/tenants/{realm}"
+def document(operations: Sequence[Operation]) -> dict[str, Any]:
+    """The OpenAPI document of ``operations``, schemas generated from their models."""
+    models = {ErrorAnswer} | {m for op in operations for m in (op.body, op.returns) if m}
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template=_REFS,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        paths.setdefault(op.document_path, {})[op.method.lower()] = _operation(op)
     return {
         "openapi": "3.1.0",
         "info": {"title": "keycloak-duo-bridge admin API", "version": __version__},
         "servers": [{"url": "/admin/api"}],
         "components": {
-            "schemas": schemas,
+            "schemas": schemas.get("$defs", {}),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
         },
-        "paths": {
-            "/tenants": {
-                "get": _op(
-                    "tenants the caller may manage", 200, {"type": "array", "items": _ref("Tenant")}
-                )
-            },
-            "/partners": {
-                "post": _op("create a partner (master admins)", 201, _ref("Tenant"), "NewPartner")
-            },
-            "/clients": {
-                "post": _op("create a client of a partner", 201, _ref("Tenant"), "NewClient")
-            },
-            realm: {
-                "get": _op(
-                    "a tenant and its own Duo settings, skey masked",
-                    200,
-                    {"type": "object"},
-                    parameters=[_REALM],
-                ),
-                "delete": _op(
-                    "delete a tenant (not one's own realm)",
-                    200,
-                    {"type": "object"},
-                    parameters=[_REALM],
-                ),
-                "patch": _op(
-                    "change a tenant's display name, branding URL, or a client's partner",
-                    200,
-                    written,
-                    "TenantUpdate",
-                    [_REALM],
-                ),
-            },
-            f"{realm}/explain": {
-                "get": _op(
-                    "effective settings with origins, and the decision for an app and user",
-                    200,
-                    _OBJECT,
-                    parameters=[_REALM, *_QUERY],
-                )
-            },
-            f"{realm}/users/{{username}}": {
-                "get": _op(
-                    "a user's Duo activation and groups", 200, _OBJECT, None, [_REALM, _USER]
-                )
-            },
-            f"{realm}/users/{{username}}/activated": {
-                "put": _op(
-                    "activate or deactivate Duo for a user",
-                    200,
-                    _OBJECT,
-                    "Activation",
-                    [_REALM, _USER],
-                )
-            },
-            f"{realm}/clients/apps/{{client_id}}": {
-                "put": _op(
-                    "set an application's mode in every client realm of a partner",
-                    200,
-                    _LIST,
-                    "AppModeBody",
-                    [_REALM, _APP],
-                )
-            },
-            "/keys": {"get": _op("where each stored skey stands (master admins)", 200, _LIST)},
-            "/keys/rotate": {
-                "post": _op(
-                    "re-encrypt every skey under the active key (master admins)", 200, _LIST
-                )
-            },
-            f"{realm}/duo/credentials": {
-                "put": _op("store Duo credentials", 200, written, "DuoCredentials", [_REALM]),
-                "delete": _op(
-                    "remove a realm's own credentials (a client then uses its partner's)",
-                    200,
-                    written,
-                    parameters=[_REALM],
-                ),
-            },
-            f"{realm}/duo/policy": {
-                "put": _op("set Duo policy", 200, written, "DuoPolicy", [_REALM])
-            },
-            f"{realm}/duo/enabled": {
-                "put": _op(
-                    "switch Duo on, off or inherit", 200, {"type": "object"}, "DuoSwitch", [_REALM]
-                )
-            },
-            f"{realm}/apps/{{client_id}}": {
-                "put": _op(
-                    "set an application's mode",
-                    200,
-                    {"type": "object"},
-                    "AppModeBody",
-                    [_REALM, _APP],
-                )
-            },
-        },
+        "paths": paths,
     }

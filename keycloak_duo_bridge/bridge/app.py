@@ -1,4 +1,4 @@
-"""The bridge's Starlette application: ``/step-up``, ``/step-up/callback`` and operations.
+"""The step-up routes: ``/step-up``, ``/step-up/callback``, and operations' endpoints.
 
 It owns all policy and all Duo traffic, and is stateless: the pending step-up lives in a
 sealed cookie, settings come from Keycloak (cached), so any replica serves any request.
@@ -6,25 +6,26 @@ sealed cookie, settings come from Keycloak (cached), so any replica serves any r
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx2
 from cachetools import TTLCache
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
-from keycloak_duo_bridge import api, console
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, Outcome, decide, duo_username
+from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
+    PolicyOutcome,
+    decide,
+    duo_username,
+)
 from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
@@ -41,21 +42,22 @@ from keycloak_duo_bridge.errors import (
     KeycloakError,
 )
 from keycloak_duo_bridge.logs import event
-from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
+from keycloak_duo_bridge.settings import Settings
 from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Reason, Result
 
 logger = logging.getLogger("keycloak_duo_bridge.bridge")
 PENDING_LIFETIME = 600
 MAX_PARAMETER = 8192
 MAX_STATE = 1024
-MAX_UNKNOWN_ISSUERS = 4096
 
 
-@dataclass
-class Services:
+class StepUpServices(Protocol):
+    """What the step-up routes need, as the composition root provides it."""
+
     settings: Settings
     signing_key: SigningKey
-    cookie_key: bytes
+    cookie_ring: KeyRing
     keyring: KeyRing
     duo: DuoClient
     gate: HealthGate
@@ -66,61 +68,14 @@ class Services:
     # (realm, issuer base) pairs a verified token named but the realm does not brand with
     unknown_issuers: TTLCache[tuple[str, str], bool]
 
-    @property
-    def callback_url(self) -> str:
-        return self.settings.bridge_url.rstrip("/") + "/step-up/callback"
 
-    async def aclose(self) -> None:
-        await self.duo.aclose()
-        await self.keycloak_http.aclose()
+def _services(request: Request) -> StepUpServices:
+    services: StepUpServices = request.app.state.services
+    return services
 
 
-def build_services(
-    settings: Settings,
-    *,
-    duo_transport: httpx2.AsyncBaseTransport | None = None,
-    keycloak_transport: httpx2.AsyncBaseTransport | None = None,
-) -> Services:
-    """Everything the bridge needs, validated now so bad settings fail at start."""
-    if settings.bridge_cookie_secret is None:
-        raise ConfigError("KDB_BRIDGE_COOKIE_SECRET must be set (base64 of 32 random bytes)")
-    duo = DuoClient(
-        ca_file=settings.duo_ca_file,
-        timeout=httpx2.Timeout(
-            connect=settings.duo_connect_timeout,
-            read=settings.duo_read_timeout,
-            write=settings.duo_read_timeout,
-            pool=settings.duo_connect_timeout,
-        ),
-        transport=duo_transport,
-        allow_any_host=settings.duo_allow_any_host,
-    )
-    keycloak_http = httpx2.AsyncClient(timeout=httpx2.Timeout(10.0), transport=keycloak_transport)
-    gate = HealthGate(
-        duo,
-        ttl=settings.duo_health_ttl,
-        cooldown=settings.duo_breaker_cooldown,
-        threshold=settings.duo_breaker_failures,
-    )
-    return Services(
-        settings=settings,
-        signing_key=signing_key(settings),
-        cookie_key=cookie.cookie_key(settings.bridge_cookie_secret.get_secret_value()),
-        keyring=key_ring(settings),
-        duo=duo,
-        gate=gate,
-        realms=RealmSource(settings, keycloak_http),
-        jwks=JwksCache(
-            settings.keycloak_url,
-            keycloak_http,
-            min_refresh_interval=settings.bridge_jwks_refresh_interval,
-            max_age=settings.bridge_jwks_max_age,
-            negative_ttl=settings.bridge_negative_ttl,
-        ),
-        unknown_issuers=TTLCache(MAX_UNKNOWN_ISSUERS, settings.bridge_negative_ttl),
-        metrics=Metrics(gate.states),
-        keycloak_http=keycloak_http,
-    )
+def _callback_url(services: StepUpServices) -> str:
+    return services.settings.bridge_url.rstrip("/") + "/step-up/callback"
 
 
 @dataclass(frozen=True)
@@ -147,10 +102,10 @@ class Login:
         )
 
 
-def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Response:
+def _verdict(services: StepUpServices, login: Login, verdict: tokens.Verdict) -> Response:
     now = time.time()
     signed = tokens.sign_verdict(
-        outcome,
+        verdict,
         services.signing_key,
         issuer=login.issuer,
         user_id=login.user_id,
@@ -159,16 +114,16 @@ def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Respo
         now=now,
         lifetime=services.settings.bridge_verdict_lifetime,
     )
-    services.metrics.stepup(login.realm, outcome.result)
+    services.metrics.stepup(login.realm, verdict.result)
     event(
         logger,
         "step-up verdict",
         realm=login.realm,
         user=login.username,
-        result=outcome.result,
-        reason=outcome.reason,
-        factor=outcome.factor,
-        txid=outcome.txid,
+        result=verdict.result,
+        reason=verdict.reason,
+        factor=verdict.factor,
+        txid=verdict.txid,
     )
     separator = "&" if "?" in login.return_url else "?"
     response = RedirectResponse(
@@ -179,21 +134,19 @@ def _verdict(services: Services, login: Login, outcome: tokens.Outcome) -> Respo
     return response
 
 
-def duo_credentials(services: Services, effective: EffectiveSettings) -> DuoCredentials:
+def duo_credentials(keyring: KeyRing, effective: EffectiveSettings) -> DuoCredentials:
     """The realm's Duo credentials with the skey decrypted; DuoConfigError if unusable."""
     creds = effective.credentials.value
     if creds is None:
         raise DuoConfigError(f"realm {effective.realm!r} has no Duo credentials")
     try:
-        skey = services.keyring.decrypt(
-            creds.skey_ciphertext, realm=creds.realm, attribute=attr.DUO_SKEY
-        )
+        skey = keyring.decrypt(creds.skey_ciphertext, realm=creds.realm, attribute=attr.DUO_SKEY)
     except DecryptionError as exc:
         raise DuoConfigError(str(exc)) from exc
     return DuoCredentials(ikey=creds.ikey, skey=skey, api_host=creds.api_host)
 
 
-async def _timed(services: Services, call: str, work: Any) -> Any:
+async def _timed(services: StepUpServices, call: str, work: Any) -> Any:
     started = time.perf_counter()
     try:
         return await work
@@ -201,7 +154,7 @@ async def _timed(services: Services, call: str, work: Any) -> Any:
         services.metrics.duo_latency(call, time.perf_counter() - started)
 
 
-async def _verified_request(services: Services, token: str) -> tokens.StepUpRequest:
+async def _verified_request(services: StepUpServices, token: str) -> tokens.StepUpRequest:
     """The request token verified against its realm's keys, before any admin read.
 
     The keys come from the configured Keycloak's JWKS of the issuer's realm, never from a
@@ -226,9 +179,9 @@ async def _verified_request(services: Services, token: str) -> tokens.StepUpRequ
 
 
 _SKIP_REASONS = {
-    Outcome.BYPASSED_BY_GROUP: "bypass_group",
-    Outcome.NOT_ACTIVATED: "not_activated",
-    Outcome.APP_OFF: "app_off",
+    PolicyOutcome.BYPASSED_BY_GROUP: Reason.BYPASS_GROUP,
+    PolicyOutcome.NOT_ACTIVATED: Reason.NOT_ACTIVATED,
+    PolicyOutcome.APP_OFF: Reason.APP_OFF,
 }
 
 
@@ -258,8 +211,8 @@ def duo_name(
 
 
 async def _policy(
-    services: Services, request_token: tokens.StepUpRequest
-) -> tokens.Outcome | Prompt:
+    services: StepUpServices, request_token: tokens.StepUpRequest
+) -> tokens.Verdict | Prompt:
     """A verdict to give at once, or what to run Duo's prompt with.
 
     The whole decision is here, from the live attributes: the extension sends a login here
@@ -270,7 +223,7 @@ async def _policy(
         effective = await services.realms.effective(realm, request_token.fingerprint)
     except KeycloakError as exc:
         event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "settings_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
     decision = decide(
         effective,
         effective.app_mode(request_token.client_id),
@@ -278,7 +231,7 @@ async def _policy(
         activated=request_token.activated,
     )
     if not decision.requires_duo:
-        return tokens.Outcome("skip", _SKIP_REASONS.get(decision.outcome, "realm_off"))
+        return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
     try:
         name = duo_name(
             effective,
@@ -288,36 +241,36 @@ async def _policy(
         )
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     checked = await _healthy_credentials(services, effective, realm)
-    return checked if isinstance(checked, tokens.Outcome) else Prompt(checked, name)
+    return checked if isinstance(checked, tokens.Verdict) else Prompt(checked, name)
 
 
 async def _healthy_credentials(
-    services: Services, effective: EffectiveSettings, realm: str
-) -> tokens.Outcome | DuoCredentials:
+    services: StepUpServices, effective: EffectiveSettings, realm: str
+) -> tokens.Verdict | DuoCredentials:
     """The credentials if Duo is healthy; otherwise the verdict, a bypass only on this
     login's own failed health check in a fail-open realm."""
     fail_open = effective.fail_mode.value is FailMode.OPEN
     try:
-        creds = duo_credentials(services, effective)
+        creds = duo_credentials(services.keyring, effective)
         owner = effective.credentials.realm or realm  # metrics name it, never the ikey
         # A fail-open realm's login always has its own answer from Duo before a bypass.
         check = services.gate.check(creds, owner=owner, fail_fast=not fail_open)
         await _timed(services, "health_check", check)
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     except DuoUnavailableError as exc:
         event(logger, "duo unavailable", realm=realm, reason=str(exc))
         if fail_open and not isinstance(exc, CircuitOpenError):
-            return tokens.Outcome("bypass", "duo_unavailable")
-        return tokens.Outcome("error", "duo_unavailable")
+            return tokens.Verdict(Result.BYPASS, Reason.DUO_UNAVAILABLE)
+        return tokens.Verdict(Result.ERROR, Reason.DUO_UNAVAILABLE)
     return creds
 
 
 async def step_up(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services = _services(request)
     token = request.query_params.get("request", "")
     if not token or len(token) > MAX_PARAMETER:
         return pages.start_again("the request from Keycloak is missing or too large")
@@ -331,7 +284,7 @@ async def step_up(request: Request) -> Response:
         return pages.start_again("the request's realm cannot be verified")
     login = Login.of(request_token)
     decided = await _policy(services, request_token)
-    if isinstance(decided, tokens.Outcome):
+    if isinstance(decided, tokens.Verdict):
         return _verdict(services, login, decided)
     state = secrets.token_urlsafe(32)
     pending = cookie.Pending(
@@ -350,7 +303,7 @@ async def step_up(request: Request) -> Response:
     )
     url = services.duo.authorize_url(
         decided.credentials,
-        redirect_uri=services.callback_url,
+        redirect_uri=_callback_url(services),
         state=state,
         username=decided.duo_username,
         nonce=pending.duo_nonce,
@@ -358,7 +311,7 @@ async def step_up(request: Request) -> Response:
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         cookie.COOKIE_NAME,
-        cookie.seal(pending, services.cookie_key),
+        cookie.seal(pending, services.cookie_ring),
         max_age=PENDING_LIFETIME,
         path="/step-up",
         secure=services.settings.bridge_url.startswith("https://"),
@@ -370,7 +323,7 @@ async def step_up(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services = _services(request)
     params = request.query_params
     state = params.get("state", "")
     if not state or len(state) > MAX_STATE or any(len(v) > MAX_PARAMETER for v in params.values()):
@@ -378,7 +331,7 @@ async def callback(request: Request) -> Response:
     try:
         pending = cookie.open_sealed(
             request.cookies.get(cookie.COOKIE_NAME),
-            services.cookie_key,
+            services.cookie_ring,
             state=state,
             now=time.time(),
         )
@@ -392,17 +345,17 @@ async def callback(request: Request) -> Response:
 
 
 async def _exchange(
-    services: Services, pending: cookie.Pending, code: str
-) -> dict[str, Any] | tokens.Outcome:
+    services: StepUpServices, pending: cookie.Pending, code: str
+) -> dict[str, Any] | tokens.Verdict:
     """Duo's verified claims for ``code``, or the failing verdict. Never fails open, and
     never trips the circuit: the exchange is not a health check."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
-        creds = duo_credentials(services, effective)
+        creds = duo_credentials(services.keyring, effective)
     except KeycloakError:
-        return tokens.Outcome("error", "settings_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
     except DuoConfigError:
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     try:
         claims: dict[str, Any] = await _timed(
             services,
@@ -410,7 +363,7 @@ async def _exchange(
             services.duo.exchange(
                 creds,
                 code=code,
-                redirect_uri=services.callback_url,
+                redirect_uri=_callback_url(services),
                 username=pending.duo_username,
                 nonce=pending.duo_nonce,
             ),
@@ -418,24 +371,24 @@ async def _exchange(
     except DuoUnavailableError as exc:
         # This login's error only: no other login's fail-open follows from it.
         event(logger, "duo unavailable at the exchange", realm=pending.realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_unavailable")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_UNAVAILABLE)
     except DuoConfigError:
-        return tokens.Outcome("error", "duo_config")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     except DuoProtocolError as exc:
         event(logger, "duo answer refused", realm=pending.realm, reason=str(exc))
-        return tokens.Outcome("error", "duo_protocol")
+        return tokens.Verdict(Result.ERROR, Reason.DUO_PROTOCOL)
     return claims
 
 
-def _outcome_of(claims: dict[str, Any]) -> tokens.Outcome:
+def _verdict_of(claims: dict[str, Any]) -> tokens.Verdict:
     status = auth_status(claims)
     if status != "allow":
-        return tokens.Outcome("deny", f"duo_{status}")
+        return tokens.Verdict(Result.DENY, f"duo_{status}")
     context = claims.get("auth_context")
     context = context if isinstance(context, dict) else {}
-    return tokens.Outcome(
-        "allow",
-        str(context.get("reason") or "user_approved"),
+    return tokens.Verdict(
+        Result.ALLOW,
+        str(context.get("reason") or Reason.USER_APPROVED),
         factor=str(context.get("factor") or ""),
         txid=str(context.get("txid") or ""),
         auth_time=int(claims.get("auth_time") or 0),
@@ -443,20 +396,20 @@ def _outcome_of(claims: dict[str, Any]) -> tokens.Outcome:
 
 
 async def _finish(
-    services: Services,
+    services: StepUpServices,
     login: Login,
     pending: cookie.Pending,
     code: str | None,
     error: str | None,
 ) -> Response:
     if error:
-        return _verdict(services, login, tokens.Outcome("deny", error[:64]))
+        return _verdict(services, login, tokens.Verdict(Result.DENY, error[:64]))
     if not code:
         return pages.start_again("Duo's answer carries no code")
     exchanged = await _exchange(services, pending, code)
-    if isinstance(exchanged, tokens.Outcome):
+    if isinstance(exchanged, tokens.Verdict):
         return _verdict(services, login, exchanged)
-    return _verdict(services, login, _outcome_of(exchanged))
+    return _verdict(services, login, _verdict_of(exchanged))
 
 
 async def healthz(request: Request) -> Response:
@@ -465,7 +418,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services = _services(request)
     url = f"{services.settings.keycloak_url.rstrip('/')}/realms/master"
     try:
         answer = await services.keycloak_http.get(url)
@@ -481,10 +434,10 @@ async def metrics(request: Request) -> Response:
 
     Without the setting the path does not exist (404), so nothing is public by default.
     """
-    services: Services = request.app.state.services
+    services = _services(request)
     expected = services.settings.metrics_token
     if expected is None:
-        return await not_found(request, LookupError())
+        return PlainTextResponse("Not Found", status_code=404)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secrets.compare_digest(
         given.encode(), expected.get_secret_value().encode()
@@ -497,37 +450,13 @@ async def metrics(request: Request) -> Response:
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)
 
 
-async def not_found(request: Request, exc: Exception) -> Response:
-    """A path no route takes (one with a newline, say): JSON under the admin API, as it says."""
-    del exc
-    if request.url.path.startswith("/admin/api/"):
-        return JSONResponse({"error": "no such path"}, status_code=404)
-    return PlainTextResponse("Not Found", status_code=404)
-
-
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
-    """The bridge application; ``services`` may be injected (tests inject faulty transports)."""
-    services = services or build_services(settings)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        del app
-        yield
-        await services.aclose()
-
-    api_app = api.mount(services)
-    app = Starlette(
-        routes=[
-            Route("/step-up", step_up),
-            Route("/step-up/callback", callback),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Mount("/admin/api", app=api_app),
-            *console.mounts(services, api_app),
-        ],
-        lifespan=lifespan,
-        exception_handlers={404: not_found},
-    )
-    app.state.services = services
-    return app
+def routes() -> list[Route]:
+    """The step-up routes and the operations' endpoints; the services are the app's
+    ``state.services``, a :class:`StepUpServices`."""
+    return [
+        Route("/step-up", step_up),
+        Route("/step-up/callback", callback),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]

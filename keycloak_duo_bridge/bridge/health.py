@@ -58,11 +58,12 @@ class HealthGate:
         return "open" if circuit.open_until > now else "half-open"
 
     def state(self, creds: DuoCredentials) -> str:
-        """``closed`` (healthy, unknown, failing below the threshold), ``open``, ``half-open``."""
+        """The circuit state of one integration (``docs/operations.md`` shows the rules with it)."""
         return self._state(self._circuits.get(self.key(creds)), self._clock())
 
     def states(self) -> dict[str, str]:
-        """Circuit states by the realm holding the credentials (its latest integration)."""
+        """Circuit states by the realm holding the credentials (its latest integration):
+        ``closed`` (healthy, unknown, failing below the threshold), ``open``, ``half-open``."""
         now = self._clock()
         by_age = sorted(self._circuits.values(), key=lambda c: c.checked)
         return {c.owner: self._state(c, now) for c in by_age}

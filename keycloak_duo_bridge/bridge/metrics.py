@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from keycloak_duo_bridge.verdict import Result
+
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -61,7 +63,7 @@ class Metrics:
 
     def stepup(self, realm: str, result: str) -> None:
         self._stepups.labels(realm, result).inc()
-        if result == "bypass":
+        if result == Result.BYPASS:
             self._fail_open.labels(realm).inc()
 
     def duo_latency(self, call: str, seconds: float) -> None:

@@ -59,7 +59,6 @@ class RealmSource:
         self._token: str | None = None
         self._token_expires = 0.0
         self._warned = False
-        self.admin_calls = 0
 
     async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
         return (await self._entry(realm, fingerprint)).effective
@@ -90,12 +89,6 @@ class RealmSource:
         self._cache[realm] = entry
         return entry
 
-    def invalidate(self, realm: str | None = None) -> None:
-        if realm is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(realm, None)
-
     async def _attributes(self, realm: str) -> tuple[dict[str, str], str]:
         """A realm's attributes and its id (the partner link names the id)."""
         url = f"{self._settings.keycloak_url.rstrip('/')}/admin/realms/{realm}"
@@ -118,7 +111,6 @@ class RealmSource:
     async def _admin_get(self, url: str) -> httpx2.Response:
         for attempt in range(2):
             token = await self._admin_token(refresh=attempt > 0)
-            self.admin_calls += 1
             try:
                 response = await self._http.get(url, headers={"Authorization": f"Bearer {token}"})
             except httpx2.HTTPError as exc:
@@ -161,7 +153,6 @@ class RealmSource:
             f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_admin_realm}"
             "/protocol/openid-connect/token"
         )
-        self.admin_calls += 1
         try:
             response = await self._http.post(url, data=self._grant())
         except httpx2.HTTPError as exc:

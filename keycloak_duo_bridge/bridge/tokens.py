@@ -8,7 +8,6 @@ redirect. The verdict is ES256, addressed to the realm issuer, for the same user
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,9 @@ import jwt
 
 from keycloak_duo_bridge import jws
 from keycloak_duo_bridge.errors import BridgeError
+from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Result
 
 REQUEST_TYPE: Final = "kdb-step-up-request"
 VERDICT_TYPE: Final = "kdb-step-up-verdict"
@@ -67,13 +68,10 @@ def peek(token: str) -> jws.Jws:
     return parsed
 
 
-_REALM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
-
-
 def split_issuer(issuer: str) -> tuple[str, str]:
     """``(base, realm)`` of an issuer ``<base>/realms/<realm>``, or an error."""
     base, separator, realm = issuer.rpartition("/realms/")
-    if not separator or not base or not _REALM_NAME.match(realm):
+    if not separator or not base or not is_realm_name(realm):
         raise RequestTokenError("the request token comes from an unknown Keycloak")
     return base, realm
 
@@ -186,10 +184,11 @@ def verify_request(
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What the bridge tells Keycloak: allow, skip (policy), bypass (fail-open), deny, error."""
+class Verdict:
+    """What the bridge tells Keycloak, before it is signed: a result, and why (one of
+    :class:`~keycloak_duo_bridge.verdict.Reason`, or Duo's own words for a deny)."""
 
-    result: str
+    result: Result
     reason: str = ""
     factor: str = ""
     txid: str = ""
@@ -197,7 +196,7 @@ class Outcome:
 
 
 def sign_verdict(
-    outcome: Outcome,
+    verdict: Verdict,
     key: SigningKey,
     *,
     issuer: str,
@@ -217,10 +216,10 @@ def sign_verdict(
         "iat": int(now),
         "exp": int(now) + lifetime,
         "jti": secrets.token_urlsafe(16),
-        "result": outcome.result,
-        "reason": outcome.reason,
-        "factor": outcome.factor,
-        "txid": outcome.txid,
-        "auth_time": outcome.auth_time or int(now),
+        "result": verdict.result,
+        "reason": verdict.reason,
+        "factor": verdict.factor,
+        "txid": verdict.txid,
+        "auth_time": verdict.auth_time or int(now),
     }
     return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

@@ -4,6 +4,9 @@ Each subcommand lives in its own module under this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``handler`` on it: a function
 ``handler(args) -> int``. Errors from the package's tree become a one-line message on
 stderr and a non-zero exit; ``--debug`` shows the traceback instead.
+
+Where it sits: at the top, with the server runner: it may import every part, the
+composition root (:mod:`keycloak_duo_bridge.app`) included, and nothing imports it.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.sandbox import stack as demo_stack
 from keycloak_duo_bridge.sandbox.walk import Walk, WalkError, walk_login
 from keycloak_duo_bridge.settings import load_settings
+from keycloak_duo_bridge.verdict import Result
 
 EXIT_WALK_FAILED = 4
 
@@ -83,7 +84,7 @@ def walk(stack: demo_stack.Stack) -> bool:
     )
     duo = warm.id_claims.get("duo", {})
     print("ID token Duo claims:", json.dumps(duo, indent=2))
-    return isinstance(duo, dict) and duo.get("result") == "allow"
+    return isinstance(duo, dict) and duo.get("result") == Result.ALLOW
 
 
 def run(args: argparse.Namespace) -> int:

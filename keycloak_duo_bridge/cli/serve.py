@@ -7,7 +7,7 @@ import argparse
 import uvicorn
 
 from keycloak_duo_bridge import logs
-from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.app import create_app
 from keycloak_duo_bridge.cli._admin import note_default
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.serving import bridge_options

@@ -32,7 +32,7 @@ from keycloak_duo_bridge.attributes import UserMode
 from keycloak_duo_bridge.bridge.app import duo_credentials, duo_name
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
-from keycloak_duo_bridge.console.state import ACCOUNT, Activation, SignedIn
+from keycloak_duo_bridge.console.state import ACCOUNT, PendingActivation, SignedIn
 from keycloak_duo_bridge.duo.protocol import auth_status
 from keycloak_duo_bridge.errors import DuoConfigError, DuoError, KeycloakError
 
@@ -149,7 +149,7 @@ async def activate(
     services = console.services
     try:
         duo_name = await run_in_threadpool(_duo_name, console, session, effective)
-        creds = duo_credentials(services, effective)
+        creds = duo_credentials(services.keyring, effective)
         owner = effective.credentials.realm or session.realm
         await services.gate.check(creds, owner=owner, fail_fast=True)
     except KeycloakError:
@@ -158,7 +158,7 @@ async def activate(
         return _back("Duo is not set up", "Tell your administrator: Duo is misconfigured.", 503)
     except DuoError:
         return _back("Duo is unreachable", "Try again in a few minutes.", 503)
-    activation = Activation(
+    activation = PendingActivation(
         realm=session.realm,
         subject=session.subject,
         username=duo_name,
@@ -196,7 +196,7 @@ async def duo_callback(request: Request) -> Response:
     console = console_of(request)
     session = await console.session(request, ACCOUNT)
     params = request.query_params
-    activation = Activation.open(
+    activation = PendingActivation.open(
         request.cookies.get(ACTIVATION_COOKIE), console.key, now=time.time()
     )
     if (
@@ -215,7 +215,7 @@ async def duo_callback(request: Request) -> Response:
 
 
 async def _record(
-    console: Console, session: SignedIn, activation: Activation, code: str
+    console: Console, session: SignedIn, activation: PendingActivation, code: str
 ) -> Response:
     """Redeem Duo's code; on allow, mark the user activated."""
     effective = await _effective(console, session)
@@ -224,7 +224,7 @@ async def _record(
     services = console.services
     try:
         claims = await services.duo.exchange(
-            duo_credentials(services, effective),
+            duo_credentials(services.keyring, effective),
             code=code,
             redirect_uri=console.bridge_url + DUO_CALLBACK,
             username=activation.username,

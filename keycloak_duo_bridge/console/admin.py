@@ -27,7 +27,7 @@ from keycloak_duo_bridge.admin import apps, duo_settings
 from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
 from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
-    Outcome,
+    PolicyOutcome,
     decide,
     parse_bypass_groups,
 )
@@ -91,14 +91,14 @@ class AppRow:
 
 
 _EFFECTS: Final = {
-    Outcome.APP_OFF: "No Duo: the application is off",
-    Outcome.REALM_OFF: "No Duo: Duo is off for the realm",
+    PolicyOutcome.APP_OFF: "No Duo: the application is off",
+    PolicyOutcome.REALM_OFF: "No Duo: Duo is off for the realm",
 }
 
 
 def _effect(effective: EffectiveSettings, mode: AppMode) -> str:
     decision = decide(effective, mode, activated=True)
-    if decision.outcome is not Outcome.REQUIRED:
+    if decision.outcome is not PolicyOutcome.REQUIRED:
         return _EFFECTS[decision.outcome]
     if effective.user_mode.value is UserMode.OPT_IN:
         return "Duo for users who activated it"

@@ -14,26 +14,30 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Final, cast
+from typing import Final, Protocol, cast
 from urllib.parse import urlencode
 
-from starlette.applications import Starlette
+import httpx2
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
 
 from keycloak_duo_bridge.admin import console_client
 from keycloak_duo_bridge.admin.tenants import tenant_of
-from keycloak_duo_bridge.api.app import REALM_NAME, Api
+from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import AuthenticationError
-from keycloak_duo_bridge.bridge.app import Services
+from keycloak_duo_bridge.bridge.health import HealthGate
+from keycloak_duo_bridge.bridge.realms import JwksCache
 from keycloak_duo_bridge.console import oidc, pages
 from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Session, SignedIn, SignIn
+from keycloak_duo_bridge.duo import DuoClient
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import KeycloakError
 from keycloak_duo_bridge.logs import event
+from keycloak_duo_bridge.realm_names import is_realm_name
+from keycloak_duo_bridge.settings import Settings
 
 logger = logging.getLogger("keycloak_duo_bridge.console")
 SIGN_IN_LIFETIME: Final = 600
@@ -50,9 +54,21 @@ SIGNED_OUT: Final = {
 }
 
 
+class ConsoleServices(Protocol):
+    """What the console needs, as the composition root provides it."""
+
+    settings: Settings
+    cookie_ring: KeyRing
+    keyring: KeyRing
+    duo: DuoClient
+    gate: HealthGate
+    jwks: JwksCache
+    keycloak_http: httpx2.AsyncClient
+
+
 @dataclass
 class Console:
-    services: Services
+    services: ConsoleServices
     api: Api
     _clients: dict[str, console_client.ConsoleClient] = field(default_factory=dict)
 
@@ -70,8 +86,8 @@ class Console:
         return pages.origin(self.keycloak_public_url)
 
     @property
-    def key(self) -> bytes:
-        return self.services.cookie_key
+    def key(self) -> KeyRing:
+        return self.services.cookie_ring
 
     async def session(self, request: Request, kind: str) -> SignedIn | None:
         """The signed-in person, as Keycloak knows them now (by the session's ``sub``); None
@@ -131,7 +147,7 @@ def sign_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
     async def login(request: Request) -> Response:
         console = console_of(request)
         realm = request.query_params.get("realm", "")
-        if not REALM_NAME.match(realm):
+        if not is_realm_name(realm):
             return pages.message("Which realm?", "Give the name of your realm.", status=400)
         try:
             found = await run_in_threadpool(console.api.keycloak.find_realm, realm)
@@ -274,7 +290,7 @@ def signed_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
         realm = request.query_params.get("state", "")
         again = (
             f"{BASE[kind]}/login?{urlencode({'realm': realm})}"
-            if REALM_NAME.match(realm)
+            if is_realm_name(realm)
             else f"{BASE[kind]}/"
         )
         response = pages.message(
@@ -375,26 +391,3 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
     response.headers.update(exc.headers or {})  # 405: Allow
     return response
-
-
-def create_mounts(services: Services, api: Api) -> list[Mount]:
-    """``/admin`` and ``/account/duo``, sharing one :class:`Console`."""
-    from keycloak_duo_bridge.console import account, admin  # noqa: PLC0415 - they import this
-
-    console = Console(services, api)
-    mounts = []
-    for kind, routes in ((ADMIN, admin.routes()), (ACCOUNT, account.routes())):
-        app = Starlette(
-            routes=[
-                Route("/login", sign_in_page(kind)),
-                Route("/callback", signed_in_page(kind)),
-                Route("/logout", sign_out_page(kind), methods=["POST"]),
-                Route("/signed-out", signed_out_page(kind)),
-                Route("/static/console.css", stylesheet),
-                *routes,
-            ],
-            exception_handlers={HTTPException: http_error, KeycloakError: keycloak_error},
-        )
-        app.state.console = console
-        mounts.append(Mount(BASE[kind], app=app))
-    return mounts

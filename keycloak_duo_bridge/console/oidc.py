@@ -21,6 +21,7 @@ import httpx2
 from keycloak_duo_bridge.admin.console_client import CLIENT_ID
 from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.errors import BridgeError
+from keycloak_duo_bridge.verdict import Result
 
 _OK = 200
 
@@ -73,7 +74,7 @@ def duo_passed(claims: Mapping[str, Any]) -> int | None:
     """When the sign-in's Duo step-up passed (epoch seconds), from the ``duo`` claim the
     realm's ``kdb-duo`` scope adds; None without a passed step-up."""
     duo = claims.get("duo")
-    if not isinstance(duo, dict) or duo.get("result") != "allow":
+    if not isinstance(duo, dict) or duo.get("result") != Result.ALLOW:
         return None
     time = duo.get("time")
     return int(time) if isinstance(time, str) and time.isascii() and time.isdigit() else None

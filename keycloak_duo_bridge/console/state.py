@@ -1,8 +1,8 @@
 """What the console keeps in the browser, sealed: sign-in transactions, sessions, activations.
 
-Each is AES-256-GCM sealed with the bridge's cookie key and bound (as AAD) to its kind, so a
-value sealed for one purpose never opens as another; each carries its own expiry. The bridge
-keeps no server-side state, so any replica serves any request.
+Each is sealed (:mod:`keycloak_duo_bridge.envelope`) under the cookie key ring and bound (as
+AAD) to its kind, so a value sealed for one purpose never opens as another; each carries its
+own expiry. The bridge keeps no server-side state, so any replica serves any request.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Final, Self
 
 from keycloak_duo_bridge.api.auth import Caller
-from keycloak_duo_bridge.bridge.cookie import MAX_COOKIE_LENGTH, open_json, seal_json
+from keycloak_duo_bridge.bridge.cookie import MAX_COOKIE_LENGTH
+from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
 
 ADMIN: Final = "admin"
 ACCOUNT: Final = "account"
@@ -29,21 +30,21 @@ class _Sealed:
     def _aad(cls) -> bytes:
         return f"kdb-console-{cls.__name__}-v1".encode()
 
-    def seal(self, key: bytes) -> str:
-        return seal_json(asdict(self), key, self._aad())  # type: ignore[call-overload]
+    def seal(self, ring: KeyRing) -> str:
+        return ring.seal_json(asdict(self), self._aad())  # type: ignore[call-overload]
 
     @classmethod
-    def open(cls, value: str | None, key: bytes, *, now: float) -> Self | None:
+    def open(cls, value: str | None, ring: KeyRing, *, now: float) -> Self | None:
         """The sealed value, or None when missing, altered, foreign or expired."""
         if not value or len(value) > MAX_COOKIE_LENGTH:
             return None
         try:
-            data = open_json(value, key, cls._aad())
+            data = ring.open_json(value, cls._aad())
             if set(data) != {f.name for f in fields(cls)}:  # type: ignore[arg-type]
                 return None
             opened = cls(**data)
             fresh = opened.expires >= now  # TypeError if a sealed expiry is not a number
-        except (ValueError, TypeError):
+        except (DecryptionError, TypeError):
             return None
         return opened if fresh else None
 
@@ -95,7 +96,7 @@ class Session(_Sealed):
     ) -> Session:
         return cls(kind, realm, subject, secrets.token_urlsafe(32), expires, id_token, duo_passed)
 
-    def seal_within_limit(self, key: bytes) -> str:
+    def seal_within_limit(self, key: KeyRing) -> str:
         """The sealed session; without the ID token if that would not fit in a cookie
         (sign-out then asks Keycloak to confirm instead)."""
         sealed = self.seal(key)
@@ -135,7 +136,7 @@ class SignedIn:
 
 
 @dataclass(frozen=True)
-class Activation(_Sealed):
+class PendingActivation(_Sealed):
     """A Duo activation in flight, bound to Duo's state, for the signed-in user."""
 
     realm: str

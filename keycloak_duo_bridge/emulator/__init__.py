@@ -10,6 +10,9 @@ Start it in a background thread::
         #        duo_certs=str(duo.ca_path))
 
 or from the command line with ``keycloak-duo-bridge emulator``.
+
+Where it sits: beside the bridge, not under it: it imports only :mod:`..duo`'s protocol
+helpers and the shared modules; the CLI and the sandbox start it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 __all__ = [
+    "AuthResult",
     "Behavior",
     "Event",
     "FaultMode",
@@ -14,7 +15,6 @@ __all__ = [
     "Grant",
     "Integration",
     "NewUserPolicy",
-    "Outcome",
     "Step",
     "Transaction",
     "User",
@@ -75,7 +75,7 @@ class Faults:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AuthResult:
     """What Duo decided for one authentication, as the id_token will tell it."""
 
     allowed: bool
@@ -101,7 +101,7 @@ class Transaction:
     user_agent: str
     step: Step = "choose"
     message: str = ""
-    outcome: Outcome | None = None
+    outcome: AuthResult | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Grant:
     username: str
     nonce: str | None
     issued_at: float
-    outcome: Outcome
+    outcome: AuthResult
     txid: str
     access_ip: str
     user_agent: str

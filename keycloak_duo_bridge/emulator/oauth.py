@@ -30,7 +30,7 @@ from keycloak_duo_bridge.emulator.errors import (
     RequestRejectedError,
     UnsupportedGrantTypeError,
 )
-from keycloak_duo_bridge.emulator.model import Outcome, Transaction
+from keycloak_duo_bridge.emulator.model import AuthResult, Transaction
 from keycloak_duo_bridge.emulator.pages import render
 from keycloak_duo_bridge.emulator.policy import decide
 
@@ -141,7 +141,7 @@ async def authorize(request: Request) -> Response:
     person = user is None or user.behavior == "prompt"
     ip = conn[0] if conn else ""
     agent = request.headers.get("user-agent", "")
-    if isinstance(decision, Outcome) and (decision.allowed or not person):
+    if isinstance(decision, AuthResult) and (decision.allowed or not person):
         txn = state.open_transaction(auth, access_ip=ip, user_agent=agent, step="choose")
         code = state.issue_code(txn, decision)
         outcome = "allow" if decision.allowed else "deny"
@@ -154,9 +154,9 @@ async def authorize(request: Request) -> Response:
             connection=conn,
         )
         return RedirectResponse(callback_url(txn, code), status_code=302)
-    step = "denied" if isinstance(decision, Outcome) else decision
+    step = "denied" if isinstance(decision, AuthResult) else decision
     txn = state.open_transaction(auth, access_ip=ip, user_agent=agent, step=step)
-    if isinstance(decision, Outcome):
+    if isinstance(decision, AuthResult):
         txn.outcome = decision
     state.record(
         "authorize",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keycloak_duo_bridge.emulator.model import NewUserPolicy, Outcome, Step, User
+from keycloak_duo_bridge.emulator.model import AuthResult, NewUserPolicy, Step, User
 
 __all__ = [
     "ALLOW_UNENROLLED",
@@ -16,20 +16,20 @@ __all__ = [
 
 # Reasons and factors use Duo's authentication-log vocabulary (duo-protocol.md §4).
 _OK = "Login Successful"
-PUSH_APPROVED = Outcome(allowed=True, factor="duo_push", reason="user_approved", status_msg=_OK)
-VALID_PASSCODE = Outcome(
+PUSH_APPROVED = AuthResult(allowed=True, factor="duo_push", reason="user_approved", status_msg=_OK)
+VALID_PASSCODE = AuthResult(
     allowed=True, factor="duo_mobile_passcode", reason="valid_passcode", status_msg=_OK
 )
-ALLOW_UNENROLLED = Outcome(
+ALLOW_UNENROLLED = AuthResult(
     allowed=True, factor="not_available", reason="allow_unenrolled_user", status_msg=_OK
 )
-PUSH_DENIED = Outcome(
+PUSH_DENIED = AuthResult(
     allowed=False, factor="duo_push", reason="user_cancelled", status_msg="Login request denied."
 )
-PUSH_TIMEOUT = Outcome(
+PUSH_TIMEOUT = AuthResult(
     allowed=False, factor="duo_push", reason="no_response", status_msg="Login timed out."
 )
-DENY_UNENROLLED = Outcome(
+DENY_UNENROLLED = AuthResult(
     allowed=False,
     factor="not_available",
     reason="deny_unenrolled_user",
@@ -39,8 +39,8 @@ DENY_UNENROLLED = Outcome(
 _HEADLESS = {"allow": PUSH_APPROVED, "deny": PUSH_DENIED, "timeout": PUSH_TIMEOUT}
 
 
-def decide(policy: NewUserPolicy, user: User | None) -> Outcome | Step:
-    """Duo's answer before any page: an :class:`Outcome`, or the prompt step to show.
+def decide(policy: NewUserPolicy, user: User | None) -> AuthResult | Step:
+    """Duo's answer before any page: an :class:`AuthResult`, or the prompt step to show.
 
     The integration's new-user policy settles unenrolled users first, as Duo does. Then a
     scripted ``behavior`` (``allow``, ``deny``, ``timeout``) answers in place of the person,

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge.emulator._http import connection, emulator_state
-from keycloak_duo_bridge.emulator.model import Outcome, Transaction
+from keycloak_duo_bridge.emulator.model import AuthResult, Transaction
 from keycloak_duo_bridge.emulator.oauth import callback_url
 from keycloak_duo_bridge.emulator.pages import render
 from keycloak_duo_bridge.emulator.phones import mask, normalize_e164
@@ -48,7 +48,7 @@ def _again(txn: Transaction) -> Response:
     return RedirectResponse(f"/frame/prompt/{txn.txn_id}", status_code=303)
 
 
-def _finish(request: Request, txn: Transaction, outcome: Outcome) -> Response:
+def _finish(request: Request, txn: Transaction, outcome: AuthResult) -> Response:
     state = emulator_state(request)
     code = state.issue_code(txn, outcome)
     state.record(

@@ -14,12 +14,12 @@ from typing import Any
 from keycloak_duo_bridge.emulator.assertions import AuthorizationRequest, ClientAssertion
 from keycloak_duo_bridge.emulator.errors import InvalidClientError, InvalidGrantError
 from keycloak_duo_bridge.emulator.model import (
+    AuthResult,
     Behavior,
     Event,
     Faults,
     Grant,
     Integration,
-    Outcome,
     Step,
     Transaction,
     User,
@@ -166,7 +166,7 @@ class EmulatorState:
             return txn
 
     # codes ----------------------------------------------------------------------------
-    def issue_code(self, txn: Transaction, outcome: Outcome) -> str:
+    def issue_code(self, txn: Transaction, outcome: AuthResult) -> str:
         """Finish a prompt with ``outcome``: a single-use code for the client to exchange."""
         code = secrets.token_hex(16)
         grant = Grant(

@@ -39,7 +39,7 @@ _POLICY = (
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AppliedRealm:
     realm: str
     action: Action
     error: str | None = None
@@ -62,7 +62,7 @@ def apply_plan(
     template_dir: Path | None = None,
     parallel: int = 4,
     progress: Progress | None = None,
-) -> list[Outcome]:
+) -> list[AppliedRealm]:
     """Carry ``plan`` out; a realm that fails is reported, and the others go on."""
     if plan.problems:
         raise ConfigError(f"the plan has problems, nothing applied: {'; '.join(plan.problems)}")
@@ -78,7 +78,7 @@ def apply_plan(
     ]
     total = len(todo)
     done = 0
-    outcomes: list[Outcome] = []
+    outcomes: list[AppliedRealm] = []
 
     def counted(finished: int, _total: int, realm: str) -> None:
         if progress is not None:
@@ -90,12 +90,12 @@ def apply_plan(
             keycloak: Keycloak,
             realm: RealmPlan,
             step: Callable[[Keycloak, RealmPlan, Context], None] = step,
-        ) -> Outcome:
+        ) -> AppliedRealm:
             try:
                 step(keycloak, realm, context)
             except BridgeError as exc:
-                return Outcome(realm.realm, realm.action, str(exc))
-            return Outcome(realm.realm, realm.action)
+                return AppliedRealm(realm.realm, realm.action, str(exc))
+            return AppliedRealm(realm.realm, realm.action)
 
         outcomes += each(
             realms,

@@ -55,7 +55,7 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
-class Credentials:
+class DeclaredCredentials:
     ikey: str
     api_host: str
     skey: SecretRef
@@ -66,7 +66,7 @@ class DuoSpec:
     """Declared Duo settings; None leaves a setting alone, ``inherit`` unsets it."""
 
     enabled: str | None = None  # "true" | "false" | "inherit"
-    credentials: Credentials | None = None
+    credentials: DeclaredCredentials | None = None
     policy: Policy = field(default_factory=Policy)
 
 
@@ -325,7 +325,7 @@ def _credentials(
     node: yaml.Node,
     fields: dict[str, tuple[yaml.Node, yaml.Node]],
     where: str,
-) -> Credentials | None:
+) -> DeclaredCredentials | None:
     given = [k for k in ("ikey", "api_host", "skey") if k in fields]
     # The skey is checked first: a plaintext skey is rejected whatever else is wrong.
     skey = reader.secret(fields["skey"][1], f"{where}.skey") if "skey" in fields else None
@@ -341,7 +341,7 @@ def _credentials(
         validate_credentials(ikey, skey.value, api_host, allow_any_host=True)
     except ConfigError as exc:
         raise reader.fail(node, where, str(exc)) from None
-    return Credentials(ikey=ikey, api_host=api_host, skey=skey)
+    return DeclaredCredentials(ikey=ikey, api_host=api_host, skey=skey)
 
 
 REALM_KEYS: Final = {

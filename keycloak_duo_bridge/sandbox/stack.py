@@ -17,7 +17,6 @@ from pydantic import SecretStr
 
 from keycloak_duo_bridge.admin import console_client, duo_settings, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.duo.health import check_credentials
 from keycloak_duo_bridge.emulator import RunningEmulator, start_emulator
 from keycloak_duo_bridge.emulator.model import Integration
@@ -25,6 +24,7 @@ from keycloak_duo_bridge.sandbox import process, provision
 from keycloak_duo_bridge.sandbox import secrets as sandbox_secrets
 from keycloak_duo_bridge.sandbox.demo_app import create_demo_app
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from keycloak_duo_bridge.server import start_bridge
 from keycloak_duo_bridge.serving import bind, start_in_thread
 from keycloak_duo_bridge.settings import Settings, key_ring
 

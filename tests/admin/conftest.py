@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from keycloak_duo_bridge.admin.keycloak import WRITE_METHODS, Keycloak
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
+from tests.keycloak_writes import write_methods
 
 Names = Callable[[str], str]
 
@@ -62,7 +63,7 @@ def names() -> Names:
 def writes(kc: Keycloak, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts calls to the adapter's write methods (idempotence: a re-run writes nothing)."""
     counts: Counter[str] = Counter()
-    for name in WRITE_METHODS:
+    for name in write_methods():
         original = getattr(kc, name)
 
         def spy(*args: object, _name: str = name, _original: object = original) -> object:

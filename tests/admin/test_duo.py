@@ -216,11 +216,11 @@ def test_client_scope_maps_the_session_notes_to_nested_claims() -> None:
         for m in scope["protocolMappers"]
     }
     assert claims == {
-        attr.NOTE_DUO_RESULT: "duo.result",
-        attr.NOTE_DUO_TIME: "duo.time",
-        attr.NOTE_DUO_FACTOR: "duo.factor",
-        attr.NOTE_DUO_TXID: "duo.txid",
-        attr.NOTE_DUO_REASON: "duo.reason",
+        attr.NOTE_RESULT: "duo.result",
+        attr.NOTE_TIME: "duo.time",
+        attr.NOTE_FACTOR: "duo.factor",
+        attr.NOTE_TXID: "duo.txid",
+        attr.NOTE_REASON: "duo.reason",
     }
 
 

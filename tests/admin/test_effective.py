@@ -6,11 +6,11 @@ import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import (
-    Credentials,
     EffectiveSettings,
     Origin,
-    Outcome,
+    PolicyOutcome,
     Sourced,
+    StoredCredentials,
     decide,
     duo_username,
     format_apps,
@@ -64,7 +64,9 @@ def test_client_inherits_everything_from_its_partner() -> None:
     e = resolve_effective(CLIENT, PARTNER, realm="c", realm_id="cid")
     assert e.partner == "p"
     assert e.enabled == Sourced(value=True, origin=Origin.PARTNER_REALM, realm="p")
-    assert e.credentials.value == Credentials("DI" + "A" * 18, "api.example", "kdb1:k:n:c", "p")
+    assert e.credentials.value == StoredCredentials(
+        "DI" + "A" * 18, "api.example", "kdb1:k:n:c", "p"
+    )
     assert e.credentials.origin is Origin.PARTNER_REALM
 
 
@@ -130,16 +132,16 @@ BYPASS = resolve_effective(
             AppMode.REQUIRED,
             (),
             True,
-            Outcome.REALM_OFF,
+            PolicyOutcome.REALM_OFF,
         ),
-        (ON, AppMode.OFF, (), True, Outcome.APP_OFF),
-        (ON, AppMode.INHERIT, (), False, Outcome.REQUIRED),
-        (ON, AppMode.REQUIRED, (), False, Outcome.REQUIRED),
-        (OPT_IN, AppMode.INHERIT, (), False, Outcome.NOT_ACTIVATED),
-        (OPT_IN, AppMode.INHERIT, (), True, Outcome.REQUIRED),
-        (BYPASS, AppMode.INHERIT, ("/staff",), False, Outcome.BYPASSED_BY_GROUP),
-        (BYPASS, AppMode.INHERIT, ("/staff/oncall",), False, Outcome.BYPASSED_BY_GROUP),
-        (BYPASS, AppMode.INHERIT, ("/staffing",), False, Outcome.REQUIRED),
+        (ON, AppMode.OFF, (), True, PolicyOutcome.APP_OFF),
+        (ON, AppMode.INHERIT, (), False, PolicyOutcome.REQUIRED),
+        (ON, AppMode.REQUIRED, (), False, PolicyOutcome.REQUIRED),
+        (OPT_IN, AppMode.INHERIT, (), False, PolicyOutcome.NOT_ACTIVATED),
+        (OPT_IN, AppMode.INHERIT, (), True, PolicyOutcome.REQUIRED),
+        (BYPASS, AppMode.INHERIT, ("/staff",), False, PolicyOutcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staff/oncall",), False, PolicyOutcome.BYPASSED_BY_GROUP),
+        (BYPASS, AppMode.INHERIT, ("/staffing",), False, PolicyOutcome.REQUIRED),
     ],
 )
 def test_decide(
@@ -147,12 +149,12 @@ def test_decide(
     mode: AppMode,
     groups: tuple[str, ...],
     activated: bool,  # noqa: FBT001
-    outcome: Outcome,
+    outcome: PolicyOutcome,
 ) -> None:
     """Realm off, app off, bypass group (and subgroups), opt-in activation, in that order."""
     decision = decide(effective, mode, groups, activated=activated)
     assert decision.outcome is outcome
-    assert decision.requires_duo is (outcome is Outcome.REQUIRED)
+    assert decision.requires_duo is (outcome is PolicyOutcome.REQUIRED)
     assert decision.reason
 
 
@@ -272,7 +274,9 @@ def test_remember_round_trip() -> None:
         assert format_remember(parse_remember(text)) == text
 
 
-@pytest.mark.parametrize("text", ['{"a": 1}', "[1]", "not json", '["staff"]', '["/a//b"]', '["/"]'])
+@pytest.mark.parametrize(
+    "text", ['{"a": 1}', "[1]", "not json", '["staff"]', '["/a//b"]', '["/"]', '["/a/"]']
+)
 def test_parse_bypass_groups_rejects(text: str) -> None:
     """Bypass groups are a JSON list of /group/paths."""
     with pytest.raises(ConfigError):
@@ -289,3 +293,34 @@ def test_parse_bool_rejects() -> None:
     """Only the words true and false are booleans."""
     with pytest.raises(ConfigError):
         parse_bool("yes")
+
+
+@pytest.mark.parametrize(
+    ("user_groups", "bypass", "bypassed"),
+    [
+        (["/ops"], "/ops", True),
+        (["/ops/oncall/night"], "/ops", True),
+        (["/ops/oncall"], "/ops/oncall", True),
+        (["/operations"], "/ops", False),
+        (["/ops~/dev"], "/ops", False),  # the group named "ops/dev" is no subgroup of /ops
+        (["/a~"], "/a~", True),
+        (["/a~/b"], "/a~", False),  # "a/b", escaped: not a subgroup of a group named "a~"
+        (["/a~/b/c"], "/a~/b", True),  # a subgroup of "a/b"
+        (["/ops"], "/ops/oncall", False),
+        (["/a~/"], "/a~/", True),  # a group named "a/"
+    ],
+)
+def test_bypass_groups_compare_whole_escaped_names(
+    user_groups: list[str],
+    bypass: str,
+    bypassed: bool,  # noqa: FBT001
+) -> None:
+    """A bypass group covers itself and its subgroups, name by name, with Keycloak's escaped
+    '~/' inside a name never read as a separator."""
+    e = resolve_effective(
+        {**PARTNER, attr.DUO_BYPASS_GROUPS: format_bypass_groups([bypass])},
+        realm="p",
+        realm_id="pid",
+    )
+    decision = decide(e, AppMode.INHERIT, user_groups, activated=True)
+    assert (decision.outcome is PolicyOutcome.BYPASSED_BY_GROUP) is bypassed

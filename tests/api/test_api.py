@@ -27,7 +27,7 @@ def test_openapi_document(client: TestClient) -> None:
     document = client.get("/admin/api/openapi.json").json()
     assert document["openapi"] == "3.1.0"
     assert "/tenants/{realm}/duo/credentials" in document["paths"]
-    assert document["components"]["schemas"]["DuoCredentials"]["properties"]["skey"]["writeOnly"]
+    assert document["components"]["schemas"]["CredentialsBody"]["properties"]["skey"]["writeOnly"]
 
 
 def test_credentials_policy_and_switch(

@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.app import create_app
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.settings import Settings

@@ -15,7 +15,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.app import create_app
 from keycloak_duo_bridge.settings import Settings
 from tests.api.conftest import Fleet
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.app import build_services, create_app
 from keycloak_duo_bridge.bridge import cookie
-from keycloak_duo_bridge.bridge.app import build_services, create_app
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.sandbox import secrets
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
@@ -67,6 +67,16 @@ def client(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
     """The bridge app, its Keycloak and Duo replaced by the fakes."""
     with bridge_client(settings, fakes) as test_client:
         yield test_client
+
+
+UNCACHED = 1e-9  # seconds realm settings are cached: every request reads them again
+
+
+@pytest.fixture
+def uncached(settings: Settings, fakes: Fakes) -> Iterator[TestClient]:
+    """The bridge app on the fakes, reading a realm's settings anew at every request."""
+    with bridge_client(settings.model_copy(update={"bridge_settings_ttl": UNCACHED}), fakes) as c:
+        yield c
 
 
 def verdict_of(response: httpx2.Response) -> dict[str, Any]:
@@ -273,21 +283,19 @@ def test_exchange_faults_fail_closed(
     assert (claims["result"], claims["reason"]) == ("error", reason)
 
 
-def test_exchange_without_settings(client: TestClient, fakes: Fakes) -> None:
-    """Settings unreadable at the callback (after a fresh fingerprint) give an error verdict."""
-    state = start(client)
-    client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+def test_exchange_without_settings(uncached: TestClient, fakes: Fakes) -> None:
+    """Settings unreadable at the callback (read anew there) give an error verdict."""
+    state = start(uncached)
     fakes.realm_status = 500
-    claims = verdict_of(client.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
+    claims = verdict_of(uncached.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
     assert claims["reason"] == "settings_unavailable"
 
 
-def test_exchange_with_broken_credentials(client: TestClient, fakes: Fakes) -> None:
+def test_exchange_with_broken_credentials(uncached: TestClient, fakes: Fakes) -> None:
     """Credentials that stopped decrypting by the callback give a configuration fault."""
-    state = start(client)
-    client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
+    state = start(uncached)
     fakes.attributes[attr.DUO_SKEY] = "kdb1:gone:AAAA:AAAA"
-    claims = verdict_of(client.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
+    claims = verdict_of(uncached.get("/step-up/callback", params={"state": state, "duo_code": "c"}))
     assert claims["reason"] == "duo_config"
 
 
@@ -393,7 +401,7 @@ def test_item5_an_open_circuit_is_no_bypass_for_a_healthy_duo(
     settings: Settings, fakes: Fakes
 ) -> None:
     """Fail-closed logins fail fast on an open circuit; fail-open logins ask Duo themselves."""
-    fast = {"duo_health_ttl": 0.0, "duo_breaker_failures": 2}
+    fast = {"duo_health_ttl": 0.0, "duo_breaker_failures": 2, "bridge_settings_ttl": UNCACHED}
     with bridge_client(settings.model_copy(update=fast), fakes) as client:
         fakes.duo = httpx2.ConnectError
         for _ in range(2):
@@ -406,7 +414,6 @@ def test_item5_an_open_circuit_is_no_bypass_for_a_healthy_duo(
         assert claims["result"] == "error"  # fail-closed: the open circuit answers, no call
         assert len(fakes.duo_calls) == calls
         fakes.attributes[attr.DUO_FAIL_MODE] = "open"
-        client.app.state.services.realms.invalidate()  # type: ignore[attr-defined]
         response = client.get("/step-up", params={"request": request_token()})
         assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
         assert fakes.duo_calls[calls:] == [HEALTH_PATH]

@@ -5,14 +5,18 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from keycloak_duo_bridge.bridge import cookie
 from keycloak_duo_bridge.bridge.cookie import CookieError, Pending
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.settings import Settings, cookie_ring
 
-KEY = os.urandom(32)
+KEY = KeyRing.of_keys(os.urandom(32))
 PENDING = Pending(
     state="s" * 43,
     duo_nonce="d",
@@ -57,15 +61,49 @@ def test_refusals(value: str | None, state: str, now: int, message: str) -> None
 
 def test_another_key_cannot_open_it() -> None:
     """A cookie sealed by a bridge with another secret does not open."""
-    sealed = cookie.seal(replace(PENDING), os.urandom(32))
+    sealed = cookie.seal(replace(PENDING), KeyRing.of_keys(os.urandom(32)))
     with pytest.raises(CookieError, match="tampered"):
         cookie.open_sealed(sealed, KEY, state=PENDING.state, now=1000)
 
 
-def test_cookie_secret_must_be_32_base64_bytes() -> None:
-    """KDB_BRIDGE_COOKIE_SECRET must be base64 of exactly 32 bytes."""
-    assert cookie.cookie_key(base64.b64encode(KEY).decode()) == KEY
-    with pytest.raises(ConfigError, match="not base64"):
-        cookie.cookie_key("***")
-    with pytest.raises(ConfigError, match="must be 32 bytes"):
-        cookie.cookie_key(base64.b64encode(b"short").decode())
+def test_a_cookie_from_before_a_secret_roll_still_opens() -> None:
+    """Sealed under the previous secret, a pending step-up opens while that secret is kept."""
+    old = os.urandom(32)
+    sealed = cookie.seal(PENDING, KeyRing.of_keys(old))
+    rolled = KeyRing.of_keys(os.urandom(32), [old])
+    assert cookie.open_sealed(sealed, rolled, state=PENDING.state, now=1000) == PENDING
+    assert rolled.needs_rotation(sealed)
+
+
+def test_cookie_secrets_come_from_the_settings(tmp_path: Path) -> None:
+    """KDB_BRIDGE_COOKIE_SECRET seals; KDB_BRIDGE_COOKIE_PREVIOUS_SECRETS only open."""
+    secret, old = os.urandom(32), os.urandom(32)
+    settings = Settings(
+        state_dir=tmp_path,
+        bridge_cookie_secret=SecretStr(base64.b64encode(secret).decode()),
+        bridge_cookie_previous_secrets=SecretStr(f" {base64.b64encode(old).decode()}, "),
+    )
+    ring = cookie_ring(settings)
+    assert ring == KeyRing.of_keys(secret, [old])
+    assert ring.keys[ring.active] == secret
+    alone = cookie_ring(settings.model_copy(update={"bridge_cookie_previous_secrets": None}))
+    assert list(alone.keys.values()) == [secret]
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (None, "KDB_BRIDGE_COOKIE_SECRET must be set"),
+        ("***", "KDB_BRIDGE_COOKIE_SECRET: not base64"),
+        (base64.b64encode(b"short").decode(), "KDB_BRIDGE_COOKIE_SECRET: must be 32 bytes"),
+    ],
+)
+def test_cookie_secret_must_be_32_base64_bytes(
+    tmp_path: Path, secret: str | None, message: str
+) -> None:
+    """KDB_BRIDGE_COOKIE_SECRET must be set, to base64 of exactly 32 bytes."""
+    settings = Settings(
+        state_dir=tmp_path, bridge_cookie_secret=None if secret is None else SecretStr(secret)
+    )
+    with pytest.raises(ConfigError, match=message):
+        cookie_ring(settings)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak_duo_bridge.bridge import tokens
 from keycloak_duo_bridge.bridge.tokens import RequestTokenError
 from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Reason, Result
 from tests.step_up_claims import request_claims
 
 ISSUER = "http://kc.example/realms/acme"
@@ -144,7 +145,7 @@ def test_key_for_finds_only_signing_keys() -> None:
 def test_verdict_is_addressed_and_short_lived() -> None:
     """A verdict is ES256 under the bridge key, for the realm, user and nonce given."""
     key = SigningKey.generate()
-    outcome = tokens.Outcome("allow", "user_approved", factor="duo_push", txid="t1")
+    outcome = tokens.Verdict(Result.ALLOW, Reason.USER_APPROVED, factor="duo_push", txid="t1")
     signed = tokens.sign_verdict(
         outcome,
         key,

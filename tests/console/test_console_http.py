@@ -23,11 +23,10 @@ from playwright.sync_api import Page
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, record, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.ports import free_port
-from keycloak_duo_bridge.settings import Settings
+from keycloak_duo_bridge.settings import Settings, cookie_ring
 from tests.fixtures_bridge import APP2_ID, PASSWORD, Bridge, Tenant, TenantFactory
 from tests.fixtures_console import Provider, keycloak_sign_in
 
@@ -273,7 +272,7 @@ def test_tampered_expired_or_foreign_sessions_count_as_signed_out(
     """An altered, expired or other-part session cookie is no session at all."""
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     sealed = admin.cookies["kdb_admin_session"]
-    key = cookie_key(provider.settings.bridge_cookie_secret.get_secret_value())  # type: ignore[union-attr]
+    key = cookie_ring(provider.settings)
     expired = Session.of(ADMIN, provider.partner, "sub", expires=int(time.time()) - 1).seal(key)
     flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
     tenant_page = f"/admin/tenants/{provider.client}"

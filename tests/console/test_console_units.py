@@ -28,16 +28,18 @@ from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, duo_settings
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
+from keycloak_duo_bridge.app import Services, build_services, create_app
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.bridge.app import Services, build_services, create_app
-from keycloak_duo_bridge.bridge.cookie import seal_json
 from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
-from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, Activation, Session, SignIn
+from keycloak_duo_bridge.console.app import ConsoleServices
+from keycloak_duo_bridge.console.state import ACCOUNT, ADMIN, PendingActivation, Session, SignIn
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import (
     ConfigError,
     KeycloakError,
@@ -61,6 +63,7 @@ class Unreachable:
     def __init__(self, realms: dict[str, dict[str, str]], *, down: bool) -> None:
         self.realms, self.down = realms, down
         self.callers = {c.subject: c for c in (MASTER_ADMIN, USER)}
+        self.console_client: console_client.ConsoleClient | None = None  # none provisioned
 
     def _caller(self, user_id: str) -> Caller:
         if self.down:
@@ -92,11 +95,54 @@ class Unreachable:
         assert found is not None
         return found
 
+    def find_client(self, realm: str, client_id: str) -> Json | None:
+        if self.down:
+            raise KeycloakUnreachableError("Keycloak is unreachable")
+        found = self.console_client
+        if found is None or (realm, client_id) != (found.realm, console_client.CLIENT_ID):
+            return None
+        return {"id": "console-client-id", "clientId": client_id}
+
+    def get_client_secret(self, realm: str, client_id: str) -> str:
+        assert self.console_client is not None
+        assert (realm, client_id) == (self.console_client.realm, "console-client-id")
+        return self.console_client.secret
+
     def __getattr__(self, name: str) -> Any:
         def fail(*args: object, **kwargs: object) -> None:
             raise KeycloakUnreachableError(f"Keycloak is unreachable ({name})")
 
         return fail
+
+
+@dataclasses.dataclass
+class SignInEndpoints:
+    """Keycloak's OIDC endpoints as the console's sign-in meets them (all else: ``fakes``):
+    a code redeems for tokens of ``subject`` in ``realm``, with ``claims`` in both."""
+
+    fakes: Fakes
+    realm: str = "acme"
+    subject: str = "u1"
+    claims: dict[str, Any] = dataclasses.field(default_factory=dict)
+    issued_id_token: str = ""
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        form = parse_qs(request.content.decode())
+        if path.endswith("/openid-connect/token") and form.get("grant_type") == [
+            "authorization_code"
+        ]:
+            issuer = f"{KC}/realms/{self.realm}"
+            self.issued_id_token = id_token(
+                iss=issuer, sub=self.subject, nonce="nonce", **self.claims
+            )
+            access = access_token(iss=issuer, sub=self.subject, **self.claims)
+            return httpx2.Response(
+                200, json={"access_token": access, "id_token": self.issued_id_token}
+            )
+        if path == f"/realms/{self.realm}/protocol/openid-connect/certs":
+            return httpx2.Response(200, json={"keys": [JWK]})
+        return self.fakes.keycloak(request)
 
 
 @dataclasses.dataclass
@@ -106,9 +152,11 @@ class Console:
     client: TestClient
     services: Services
     fakes: Fakes
+    keycloak: Unreachable
+    sign_in: SignInEndpoints
 
-    def seal(self, value: Session | SignIn | Activation) -> str:
-        return value.seal(self.services.cookie_key)
+    def seal(self, value: Session | SignIn | PendingActivation) -> str:
+        return value.seal(self.services.cookie_ring)
 
     def session(self, kind: str, caller: Caller) -> Session:
         return Session.of(kind, caller.realm, caller.subject, expires=int(time.time()) + 600)
@@ -130,7 +178,7 @@ class Console:
 
 
 @pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+def console(tmp_path: Path) -> Iterator[Console]:
     """The bridge with partner ``acme`` (Duo on, opt-in, self-deactivation) on mock transports."""
     settings = bridge_settings(tmp_path)
     fakes = realm_fakes(settings)
@@ -139,19 +187,21 @@ def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console
         attr.DUO_USER_MODE: "opt-in",
         attr.DUO_SELF_DEACTIVATE: "true",
     }
+    keycloak = Unreachable({"acme": fakes.attributes}, down=False)
+    endpoints = SignInEndpoints(fakes)
     services = build_services(
         settings,
-        keycloak_transport=httpx2.MockTransport(fakes.keycloak),
+        keycloak_transport=httpx2.MockTransport(endpoints),
         duo_transport=httpx2.MockTransport(fakes.answer_duo),
+        connect=lambda: cast("Keycloak", keycloak),
     )
     with TestClient(create_app(settings, services), base_url=BRIDGE) as client:
-        yield Console(client, services, fakes)
+        yield Console(client, services, fakes, keycloak, endpoints)
 
 
-def use_keycloak(monkeypatch: pytest.MonkeyPatch, console: Console, *, down: bool) -> None:
+def use_keycloak(console: Console, *, down: bool) -> None:
     """The admin service's Keycloak: ``acme`` readable unless ``down``, nothing else works."""
-    keycloak = Unreachable({"acme": console.fakes.attributes}, down=down)
-    monkeypatch.setattr(Api, "keycloak", property(lambda _: keycloak))
+    console.keycloak.down = down
 
 
 def sign_in_cookie(console: Console, kind: str) -> dict[str, str]:
@@ -173,11 +223,9 @@ def sign_in_cookie(console: Console, kind: str) -> dict[str, str]:
         (ACCOUNT, "POST", "/account/duo/deactivate"),
     ],
 )
-def test_keycloak_down_is_a_502_page(
-    console: Console, monkeypatch: pytest.MonkeyPatch, kind: str, method: str, path: str
-) -> None:
+def test_keycloak_down_is_a_502_page(console: Console, kind: str, method: str, path: str) -> None:
     """With Keycloak unreachable, every signed-in page answers 502 'Keycloak is unavailable'."""
-    use_keycloak(monkeypatch, console, down=True)
+    use_keycloak(console, down=True)
     caller = MASTER_ADMIN if kind == ADMIN else USER
     response = console.as_user(method, path, console.session(kind, caller))
     assert response.status_code == 502
@@ -192,16 +240,15 @@ def test_keycloak_down_is_a_502_page(
         (ACCOUNT, "POST", "/account/duo/deactivate", {}),
     ],
 )
-def test_keycloak_lost_after_the_first_read_is_a_502_page(  # noqa: PLR0917
+def test_keycloak_lost_after_the_first_read_is_a_502_page(
     console: Console,
-    monkeypatch: pytest.MonkeyPatch,
     kind: str,
     method: str,
     path: str,
     data: dict[str, str],
 ) -> None:
     """Keycloak answers the realm read, then fails: the page is 502, not a crash."""
-    use_keycloak(monkeypatch, console, down=False)
+    use_keycloak(console, down=False)
     caller = MASTER_ADMIN if kind == ADMIN else USER
     response = console.as_user(method, path, console.session(kind, caller), data=data)
     assert (response.status_code, "Keycloak is unavailable" in response.text) == (502, True)
@@ -211,13 +258,13 @@ def test_keycloak_lost_before_recording_an_activation(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Duo allowed, then Keycloak fails to record it: 502, 'nothing changed'."""
-    activation = Activation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
+    activation = PendingActivation("acme", "u1", "alice", "st", "dn", int(time.time()) + 60)
     back = {"kdb_account_activation": console.seal(activation)}
-    use_keycloak(monkeypatch, console, down=True)
+    use_keycloak(console, down=True)
     path = "/account/duo/duo-callback?state=st&duo_code=c"
     away = console.as_user("GET", path, console.session(ACCOUNT, USER), cookies=back)
     assert (away.status_code, "Try again shortly" in away.text) == (502, True)
-    use_keycloak(monkeypatch, console, down=False)
+    use_keycloak(console, down=False)
 
     async def allowed(*args: object, **kwargs: object) -> Json:
         return {"auth_result": {"status": "allow"}}
@@ -227,11 +274,9 @@ def test_keycloak_lost_before_recording_an_activation(
     assert (response.status_code, "Nothing changed" in response.text) == (502, True)
 
 
-def test_forms_on_a_realm_not_yours_are_refused(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_forms_on_a_realm_not_yours_are_refused(console: Console) -> None:
     """A signed-in person who does not manage the realm gets 403 from its forms."""
-    use_keycloak(monkeypatch, console, down=False)
+    use_keycloak(console, down=False)
     session = console.session(ADMIN, USER)
     refused = console.as_user(
         "POST", "/admin/tenants/acme/duo/enabled", session, data={"enabled": "off"}
@@ -239,9 +284,9 @@ def test_forms_on_a_realm_not_yours_are_refused(
     assert (refused.status_code, "Not yours" in refused.text) == (403, True)
 
 
-def test_keycloak_down_at_sign_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keycloak_down_at_sign_in(console: Console) -> None:
     """Keycloak away: sign-in is a 502 page; a callback is 'not signed in' and nothing cached."""
-    use_keycloak(monkeypatch, console, down=True)
+    use_keycloak(console, down=True)
     started = console.request("GET", "/admin/login?realm=acme", {})
     assert (started.status_code, "Keycloak is unavailable" in started.text) == (502, True)
     callback = console.request(
@@ -251,25 +296,11 @@ def test_keycloak_down_at_sign_in(console: Console, monkeypatch: pytest.MonkeyPa
     assert "set-cookie" not in callback.headers
 
 
-def test_callback_tokens_from_another_realm_are_refused(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_callback_tokens_from_another_realm_are_refused(console: Console) -> None:
     """Tokens that verify but name another realm than the sign-in's do not sign anyone in."""
     secret = console_client.ConsoleClient("acme", "s3cret")
-
-    async def client(realm: str) -> console_client.ConsoleClient:
-        return secret
-
-    async def exchange(*args: object, **kwargs: object) -> Json:
-        return {"access_token": "a", "id_token": "i"}
-
-    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
-        return auth.Verified("elsewhere", f"{KC}/realms/elsewhere", {"sub": "u1"})
-
-    mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
-    monkeypatch.setattr(mount.app.state.console, "client", client)
-    monkeypatch.setattr(oidc, "exchange", exchange)
-    monkeypatch.setattr(oidc, "signed_in", signed_in)
+    console.keycloak.console_client = secret
+    console.sign_in.realm = "elsewhere"
     response = console.request(
         "GET", "/admin/callback?code=c&state=st", sign_in_cookie(console, ADMIN)
     )
@@ -279,29 +310,15 @@ def test_callback_tokens_from_another_realm_are_refused(
 
 def fake_sign_in(
     console: Console,
-    monkeypatch: pytest.MonkeyPatch,
     found: console_client.ConsoleClient | None,
     subject: str,
     **claims: object,
 ) -> httpx2.Response:
-    """The admin callback, with Keycloak's answers made up: the realm's console client
-    (``found``) and tokens that verify for ``subject`` of acme (with ``claims``)."""
-
-    async def client(realm: str) -> console_client.ConsoleClient | None:
-        del realm
-        return found
-
-    async def exchange(*args: object, **kwargs: object) -> Json:
-        return {"access_token": "a", "id_token": "i"}
-
-    async def signed_in(*args: object, **kwargs: object) -> auth.Verified:
-        return auth.Verified("acme", ISSUER, {"sub": subject, **claims})
-
-    use_keycloak(monkeypatch, console, down=False)
-    mount = next(r for r in console.client.app.routes if getattr(r, "path", "") == "/admin")  # type: ignore[attr-defined]
-    monkeypatch.setattr(mount.app.state.console, "client", client)
-    monkeypatch.setattr(oidc, "exchange", exchange)
-    monkeypatch.setattr(oidc, "signed_in", signed_in)
+    """The admin callback, Keycloak holding the realm's console client ``found`` and its
+    token endpoint redeeming the code for tokens of ``subject`` of acme (with ``claims``)."""
+    console.keycloak.console_client = found
+    console.sign_in.subject = subject
+    console.sign_in.claims = dict(claims)
     return console.request(
         "GET",
         "/admin/callback?code=c&state=st",
@@ -310,37 +327,31 @@ def fake_sign_in(
     )
 
 
-def test_callback_signs_in_the_user_keycloak_knows(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_callback_signs_in_the_user_keycloak_knows(console: Console) -> None:
     """A verified subject Keycloak knows gets a session holding only realm, subject, form token."""
-    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1")
+    response = fake_sign_in(console, console_client.ConsoleClient("acme", "s"), "u1")
     assert response.headers["location"] == "/admin/"
     sealed = response.cookies["kdb_admin_session"]
-    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    opened = Session.open(sealed.strip('"'), console.services.cookie_ring, now=time.time())
     assert opened is not None
     assert (opened.realm, opened.subject) == ("acme", "u1")
 
 
-def test_callback_keeps_the_id_token_and_when_duo_passed(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_callback_keeps_the_id_token_and_when_duo_passed(console: Console) -> None:
     """The session keeps the ID token (for sign-out) and the sign-in's Duo time, if any."""
     duo = {"result": "allow", "time": "1700000000"}
-    response = fake_sign_in(
-        console, monkeypatch, console_client.ConsoleClient("acme", "s"), "u1", duo=duo
-    )
+    response = fake_sign_in(console, console_client.ConsoleClient("acme", "s"), "u1", duo=duo)
     sealed = response.cookies["kdb_admin_session"]
-    opened = Session.open(sealed.strip('"'), console.services.cookie_key, now=time.time())
+    opened = Session.open(sealed.strip('"'), console.services.cookie_ring, now=time.time())
     assert opened is not None
-    assert (opened.id_token, opened.duo_passed) == ("i", 1_700_000_000)
+    assert (opened.id_token, opened.duo_passed) == (console.sign_in.issued_id_token, 1_700_000_000)
 
 
 def test_sign_out_ends_keycloaks_session_without_asking_and_lands_on_a_page(
-    console: Console, monkeypatch: pytest.MonkeyPatch
+    console: Console,
 ) -> None:
     """Sign-out sends the ID token and comes back to a signed-out page that offers the realm."""
-    use_keycloak(monkeypatch, console, down=False)
+    use_keycloak(console, down=False)
     signed_in = dataclasses.replace(console.session(ADMIN, USER), id_token="the.id.token")
     response = console.as_user("POST", "/admin/logout", signed_in, follow_redirects=False)
     target = urlsplit(response.headers["location"])
@@ -387,28 +398,22 @@ def test_account_page_in_a_required_realm_says_duo_is_on() -> None:
     assert "last passed" not in page
 
 
-def test_callback_for_a_user_keycloak_no_longer_has_is_refused(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_callback_for_a_user_keycloak_no_longer_has_is_refused(console: Console) -> None:
     """Tokens that verify for a user Keycloak does not have (deleted meanwhile): not signed in."""
-    response = fake_sign_in(console, monkeypatch, console_client.ConsoleClient("acme", "s"), "gone")
+    response = fake_sign_in(console, console_client.ConsoleClient("acme", "s"), "gone")
     assert (response.status_code, "no longer exists" in response.text) == (400, True)
     assert "kdb_admin_session" not in response.cookies
 
 
-def test_callback_where_the_console_client_is_gone_creates_nothing(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_callback_where_the_console_client_is_gone_creates_nothing(console: Console) -> None:
     """The realm's console client removed between sign-in and callback: a clear 404 page."""
-    response = fake_sign_in(console, monkeypatch, None, "u1")
+    response = fake_sign_in(console, None, "u1")
     assert (response.status_code, "No console sign-in" in response.text) == (404, True)
 
 
-def test_a_session_whose_user_keycloak_no_longer_has_is_signed_out(
-    console: Console, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_session_whose_user_keycloak_no_longer_has_is_signed_out(console: Console) -> None:
     """A sealed session for a user deleted (or disabled) in Keycloak counts as no session."""
-    use_keycloak(monkeypatch, console, down=False)
+    use_keycloak(console, down=False)
     gone = Session.of(ADMIN, "acme", "deleted-user", expires=int(time.time()) + 600)
     page = console.as_user("GET", "/admin/", gone)
     assert (page.status_code, "Sign in with Keycloak" in page.text) == (200, True)
@@ -660,7 +665,7 @@ def test_duo_passed_is_the_time_of_an_allowed_step_up(claims: Json, passed: int 
 
 # -- sealed values ------------------------------------------------------------------------
 
-KEY_BYTES = bytes(range(32))
+KEY_RING = KeyRing.of_keys(bytes(range(32)))
 NOW = 1_000_000.0
 
 
@@ -672,23 +677,23 @@ def session(**changes: Any) -> Session:
 def test_a_session_keeps_its_id_token_unless_it_would_not_fit_in_a_cookie() -> None:
     """The ID token is sealed into the session; one too big for a cookie is left out."""
     small = session(id_token="header.payload.signature", duo_passed=int(NOW))
-    opened = Session.open(small.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    opened = Session.open(small.seal_within_limit(KEY_RING), KEY_RING, now=NOW)
     assert opened == small
     assert "header.payload" not in repr(small)
     big = session(id_token="x" * 4000)
-    opened = Session.open(big.seal_within_limit(KEY_BYTES), KEY_BYTES, now=NOW)
+    opened = Session.open(big.seal_within_limit(KEY_RING), KEY_RING, now=NOW)
     assert opened == dataclasses.replace(big, id_token="")
 
 
 def test_sealed_values_round_trip() -> None:
     """A value opens as what was sealed, until its expiry (inclusive)."""
     value = session()
-    assert Session.open(value.seal(KEY_BYTES), KEY_BYTES, now=NOW + 60) == value
+    assert Session.open(value.seal(KEY_RING), KEY_RING, now=NOW + 60) == value
     assert value.csrf_ok(value.csrf)
     assert not value.csrf_ok(value.csrf[:-1])
     assert not value.csrf_ok(None)
     sign_in = SignIn(ADMIN, "acme", "st", "v", "n", int(NOW))
-    assert SignIn.open(sign_in.seal(KEY_BYTES), KEY_BYTES, now=NOW) == sign_in
+    assert SignIn.open(sign_in.seal(KEY_RING), KEY_RING, now=NOW) == sign_in
     assert sign_in.matches("st")
     assert not sign_in.matches("sT")
     assert not sign_in.matches("é")
@@ -696,7 +701,7 @@ def test_sealed_values_round_trip() -> None:
 
 def _raw(data: Any, cls: type) -> str:
     """``data`` sealed with the console's key and ``cls``'s purpose, whatever its shape."""
-    return seal_json(data, KEY_BYTES, f"kdb-console-{cls.__name__}-v1".encode())
+    return KEY_RING.seal_json(data, f"kdb-console-{cls.__name__}-v1".encode())
 
 
 @pytest.mark.parametrize(
@@ -706,13 +711,13 @@ def _raw(data: Any, cls: type) -> str:
         ("", "empty"),
         ("A" * 5000, "too long"),
         ("not base64 !!", "not a sealed value"),
-        (session().seal(KEY_BYTES)[:-3] + "AAA", "altered"),
-        (session().seal(bytes(32)), "another key"),
-        (session(expires=int(NOW) - 1).seal(KEY_BYTES), "expired"),
-        (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_BYTES), "a SignIn"),
+        (session().seal(KEY_RING)[:-3] + "AAA", "altered"),
+        (session().seal(KeyRing.of_keys(bytes(32))), "another key"),
+        (session(expires=int(NOW) - 1).seal(KEY_RING), "expired"),
+        (SignIn(ADMIN, "acme", "s", "v", "n", int(NOW) + 60).seal(KEY_RING), "a SignIn"),
         (
-            Activation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_BYTES),
-            "an Activation",
+            PendingActivation("acme", "u1", "alice", "s", "n", int(NOW) + 60).seal(KEY_RING),
+            "an PendingActivation",
         ),
         (_raw({**dataclasses.asdict(session()), "admin": True}, Session), "an extra field"),
         (
@@ -726,7 +731,7 @@ def _raw(data: Any, cls: type) -> str:
 )
 def test_sealed_session_refuses(value: str | None, why: str) -> None:
     """Missing, altered, foreign, expired or wrongly shaped values do not open as a Session."""
-    assert Session.open(value, KEY_BYTES, now=NOW) is None, why
+    assert Session.open(value, KEY_RING, now=NOW) is None, why
 
 
 # -- admin navigation and the console client ----------------------------------------------
@@ -779,7 +784,7 @@ def test_browsers_sign_in_at_the_public_keycloak_url(tmp_path: Path) -> None:
     public = settings.model_copy(update={"keycloak_public_url": "https://login.example/"})
     pages_for = {
         s.keycloak_public_url: ConsolePages(
-            cast(Services, SimpleNamespace(settings=s)), cast(Api, None)
+            cast("ConsoleServices", SimpleNamespace(settings=s)), cast(Api, None)
         )
         for s in (settings, public)
     }

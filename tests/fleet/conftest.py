@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from keycloak_duo_bridge.admin.keycloak import WRITE_METHODS, Keycloak
+from keycloak_duo_bridge.admin.keycloak import Keycloak
 from tests.admin.conftest import (  # noqa: F401 - fixtures shared with the admin tests
     admin_settings,
     cli,
@@ -16,13 +16,14 @@ from tests.admin.conftest import (  # noqa: F401 - fixtures shared with the admi
     ring,
     sandbox_env,
 )
+from tests.keycloak_writes import write_methods
 
 
 @pytest.fixture
 def all_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts write calls on every adapter instance (apply opens one per worker thread)."""
     counts: Counter[str] = Counter()
-    for name in WRITE_METHODS:
+    for name in write_methods():
         original = getattr(Keycloak, name)
 
         def spy(

@@ -25,7 +25,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api import ApiServices
-from keycloak_duo_bridge.api.app import MAX_BODY, create_api
+from keycloak_duo_bridge.api.app import MAX_BODY, Api, create_api
 from keycloak_duo_bridge.errors import NotFoundError
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.bridge_fakes import KC, bridge_settings, json_values
@@ -176,7 +176,7 @@ def api(api_settings: Settings) -> Iterator[TestClient]:
     wires = Wiring.of(api_settings, "http://bridge.example")
     services = ApiServices(key_ring(api_settings), wires, master_jwks)
     fake = FakeKeycloak()
-    app = create_api(api_settings, services, connect=lambda: cast("Keycloak", fake))
+    app = create_api(Api(api_settings, services, connect=lambda: cast("Keycloak", fake)))
     with TestClient(app, base_url="https://testserver") as client:
         client.headers["Authorization"] = f"Bearer {master_admin_token()}"
         yield client

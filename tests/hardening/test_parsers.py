@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from keycloak_duo_bridge.bridge import cookie, tokens
 from keycloak_duo_bridge.duo import jose, protocol
 from keycloak_duo_bridge.duo.protocol import DuoCredentials
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import DuoError
 from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Result
 from tests.bridge_fakes import ISSUER, JWK, KEY, json_values
 from tests.step_up_claims import request_claims
 
-COOKIE_KEY = os.urandom(32)
+COOKIE_KEY = KeyRing.of_keys(os.urandom(32))
 BRIDGE_KEY = SigningKey.generate()
 CREDS = DuoCredentials(ikey="DIXXXXXXXXXXXXXXXXXX", skey="s" * 40, api_host="duo.example")
 SECRETS = (CREDS.skey,)
@@ -89,12 +91,12 @@ def test_jwks_of_any_shape_give_a_key_or_none(entry: dict[str, Any]) -> None:
 texts = st.text(max_size=60)
 
 
-@given(st.sampled_from(["allow", "deny", "skip", "bypass", "error"]), texts, texts, texts, texts)
+@given(st.sampled_from(Result), texts, texts, texts, texts)
 def test_verdicts_round_trip_and_verify_only_with_the_bridge_key(
-    result: str, reason: str, user: str, nonce: str, factor: str
+    result: Result, reason: str, user: str, nonce: str, factor: str
 ) -> None:
     """Any verdict content is signed ES256, verifies with the bridge's key and reads back."""
-    outcome = tokens.Outcome(result, reason, factor=factor)
+    outcome = tokens.Verdict(result, reason, factor=factor)
     signed = tokens.sign_verdict(
         outcome,
         BRIDGE_KEY,

@@ -7,9 +7,9 @@ import time
 import httpx2
 import pytest
 
-from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.sandbox.walk import WalkError, walk_login
+from keycloak_duo_bridge.server import start_bridge
 from keycloak_duo_bridge.settings import Settings
 from tests.fixtures_bridge import APP_ID, PASSWORD, Tenant, TenantFactory
 

@@ -17,8 +17,8 @@ import pytest
 from pydantic import SecretStr
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.sandbox.walk import WalkError
+from keycloak_duo_bridge.server import start_bridge
 from keycloak_duo_bridge.serving import ServerThread
 from keycloak_duo_bridge.settings import Settings, signing_key
 from keycloak_duo_bridge.signing import SigningKey, jwks

@@ -13,8 +13,8 @@ import httpx2
 import pytest
 from playwright.sync_api import Page
 
-from keycloak_duo_bridge.bridge.server import start_bridge
 from keycloak_duo_bridge.sandbox.ports import free_port
+from keycloak_duo_bridge.server import start_bridge
 from keycloak_duo_bridge.settings import Settings
 from tests.browser_steps import sign_in, tokens_for
 from tests.fixtures_bridge import TenantFactory

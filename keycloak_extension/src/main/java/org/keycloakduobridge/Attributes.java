@@ -1,8 +1,8 @@
 package org.keycloakduobridge;
 
 /**
- * Attribute and note names shared with the Python side ({@code keycloak_duo_bridge/attributes.py}).
- * A rename there must be made here too.
+ * Attribute and note names shared with the Python side ({@code keycloak_duo_bridge/attributes.py}):
+ * each constant here is one there, by the same name and value ({@code tests/test_shared_names.py}).
  */
 final class Attributes {
     /** The settings resolved by the Python side: the only realm attribute read for policy. */

@@ -74,7 +74,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
                 || !user.getId().equals(userSession.getUser().getId())) {
             return false;
         }
-        if (!"allow".equals(userSession.getNote(Attributes.NOTE_RESULT))) {
+        if (!VerdictNames.RESULT_ALLOW.equals(userSession.getNote(Attributes.NOTE_RESULT))) {
             return false;
         }
         if (RealmSettings.REMEMBER_SESSION.equals(settings.remember)) {
@@ -153,11 +153,11 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
             return;
         }
         switch (verdict.result) {
-            case "allow":
-            case "skip":
+            case VerdictNames.RESULT_ALLOW:
+            case VerdictNames.RESULT_SKIP:
                 pass(context, verdict);
                 return;
-            case "bypass":
+            case VerdictNames.RESULT_BYPASS:
                 if (settings.failOpen) {
                     pass(context, verdict);
                 } else {
@@ -165,7 +165,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
                             "Duo is unavailable, so sign-in cannot be completed. Try again later.");
                 }
                 return;
-            case "deny":
+            case VerdictNames.RESULT_DENY:
                 refuse(context, "duo_denied", verdict.reason, "Duo denied the sign-in.");
                 return;
             default:
@@ -176,12 +176,12 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
     /** An {@code error} verdict: a configuration fault, a protocol failure, or an outage. */
     private static void refuseError(RequiredActionContext context, String reason) {
         switch (reason) {
-            case "duo_config":
+            case VerdictNames.REASON_DUO_CONFIG:
                 refuse(context, "duo_config_fault", reason,
                         "Two-factor authentication is misconfigured for this realm. "
                                 + "Contact your administrator.");
                 return;
-            case "duo_protocol":
+            case VerdictNames.REASON_DUO_PROTOCOL:
                 refuse(context, "duo_protocol", reason,
                         "The two-factor result could not be verified. Please sign in again.");
                 return;

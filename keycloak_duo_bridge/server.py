@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.app import create_app
 from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
 from keycloak_duo_bridge.settings import Settings
 

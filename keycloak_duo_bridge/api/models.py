@@ -1,0 +1,88 @@
+"""The admin API's bodies and answers, as pydantic models: requests are validated against
+them, and the OpenAPI document's schemas are generated from them (:mod:`.openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+
+class NewPartner(_Body):
+    name: str
+    display_name: str | None = None
+    branding_url: str | None = None
+
+
+class NewClient(_Body):
+    name: str
+    partner: str
+    display_name: str | None = None
+
+
+class CredentialsBody(_Body):
+    ikey: str
+    skey: str = Field(json_schema_extra={"writeOnly": True})
+    api_host: str
+
+
+class DuoPolicy(_Body):
+    user_mode: str | None = None
+    fail_mode: str | None = None
+    remember: str | None = None
+    bypass_groups: list[str] | None = None
+    self_deactivate: str | None = None
+    duo_username: str | None = None
+
+
+class DuoSwitch(_Body):
+    enabled: bool | None
+
+
+class AppModeBody(_Body):
+    mode: Literal["inherit", "required", "off"]
+
+
+class TenantUpdate(_Body):
+    display_name: str | None = None
+    branding_url: str | None = None  # partners only
+    clear_branding_url: bool = False  # partners only
+    partner: str | None = None  # clients only: move to this partner (which the caller manages)
+
+
+class ActivationBody(_Body):
+    activated: bool
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class TenantView(BaseModel):
+    """A tenant as the API shows it (:meth:`keycloak_duo_bridge.admin.tenants.Tenant.to_json`)."""
+
+    name: str
+    kind: Literal["partner", "client"]
+    display_name: str | None = None
+    partner: str | None = None  # clients
+    branding_url: str | None = None  # partners
+
+
+class Written(BaseModel):
+    """Whether a change was written (False: it was there already)."""
+
+    realm: str
+    written: bool
+
+
+class ErrorAnswer(BaseModel):
+    """Every refusal: what went wrong, and for an invalid body, where."""
+
+    error: str
+    details: Any = None

@@ -1,0 +1,29 @@
+"""The Keycloak adapter's naming rule tells its writes from its reads."""
+
+from __future__ import annotations
+
+from tests.keycloak_writes import write_methods
+
+
+def test_every_write_of_the_adapter_is_found_by_its_name() -> None:
+    """The methods that change Keycloak are exactly the public ones that neither get nor find."""
+    assert write_methods() == (
+        "add_client_default_scope",
+        "add_default_client_scope",
+        "create_client",
+        "create_client_scope",
+        "create_component",
+        "create_realm",
+        "delete_client_scope",
+        "delete_realm",
+        "delete_required_action",
+        "grant_realm_view",
+        "register_required_action",
+        "remove_client_default_scope",
+        "remove_default_client_scope",
+        "update_client",
+        "update_realm",
+        "update_required_action",
+        "update_user",
+        "update_user_profile",
+    )
