@@ -17,8 +17,8 @@ from pathlib import Path
 
 from keycloak_duo_bridge import __version__, versions
 from keycloak_duo_bridge.errors import ExtensionBuildError, JdkNotFoundError
+from keycloak_duo_bridge.jdk import find_jdk
 from keycloak_duo_bridge.resources import extension_sources
-from keycloak_duo_bridge.sandbox.jdk import find_jdk
 
 JAVA_RELEASE = "17"
 JAR_NAME = "keycloak-duo-bridge-extension.jar"

@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.envelope import generate_key
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import key_ring, load_settings, signing_key
+from keycloak_duo_bridge.settings import cookie_ring, key_ring, load_settings, signing_key
 from keycloak_duo_bridge.signing import SigningKey
 
 VARIABLES: Final = (
@@ -74,5 +73,4 @@ def check(values: Mapping[str, str]) -> None:
     settings = load_settings(**{name.removeprefix("KDB_").lower(): v for name, v in values.items()})
     signing_key(settings)
     key_ring(settings)
-    assert settings.bridge_cookie_secret is not None  # noqa: S101 - checked as missing above
-    cookie_key(settings.bridge_cookie_secret.get_secret_value())
+    cookie_ring(settings)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.bridge.app import create_app
+from keycloak_duo_bridge.app import create_app
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.emulator.certs import ensure_certificates
 from keycloak_duo_bridge.errors import ConfigError

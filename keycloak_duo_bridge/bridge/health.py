@@ -57,10 +57,6 @@ class HealthGate:
             return "closed"
         return "open" if circuit.open_until > now else "half-open"
 
-    def state(self, creds: DuoCredentials) -> str:
-        """The circuit state of one integration (``docs/operations.md`` shows the rules with it)."""
-        return self._state(self._circuits.get(self.key(creds)), self._clock())
-
     def states(self) -> dict[str, str]:
         """Circuit states by the realm holding the credentials (its latest integration):
         ``closed`` (healthy, unknown, failing below the threshold), ``open``, ``half-open``."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keycloak_duo_bridge.bridge.cookie import cookie_key
 from keycloak_duo_bridge.doctor.checks import Check, fail, ok, warn
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import Settings, key_ring, signing_key
+from keycloak_duo_bridge.settings import Settings, cookie_ring, key_ring, signing_key
 
 _GENERATE = "generate one with `keycloak-duo-bridge keys generate` (every replica needs the same)"
 
@@ -20,9 +19,7 @@ def _parsed(name: str, parse: Callable[[], str]) -> Check:
 
 
 def _cookie(settings: Settings) -> str:
-    if settings.bridge_cookie_secret is None:
-        raise ConfigError("KDB_BRIDGE_COOKIE_SECRET must be set (base64 of 32 random bytes)")
-    cookie_key(settings.bridge_cookie_secret.get_secret_value())
+    cookie_ring(settings)
     return "KDB_BRIDGE_COOKIE_SECRET is 32 bytes"
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx2
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import Credentials, resolve_effective
+from keycloak_duo_bridge.admin.effective import StoredCredentials, resolve_effective
 from keycloak_duo_bridge.doctor import checks, probe
 from keycloak_duo_bridge.doctor.checks import Check, fail, ok, skipped, warn
 from keycloak_duo_bridge.doctor.keys import secrets
@@ -143,7 +143,7 @@ class _Run:
             return None
         return found
 
-    def wiring(self, token: Token, names: Sequence[str]) -> list[Credentials]:
+    def wiring(self, token: Token, names: Sequence[str]) -> list[StoredCredentials]:
         """Every Duo realm wired to this bridge; returns the integrations they use."""
         try:
             public = signing_key(self.settings).public_jwk()
@@ -158,7 +158,7 @@ class _Run:
             )
             return []
         known: dict[str, Any] = {n: dict(r.get("attributes") or {}) for n, r in realms.items()}
-        integrations: dict[str, Credentials] = {}
+        integrations: dict[str, StoredCredentials] = {}
         wired = 0
         for realm, representation in realms.items():
             own = known[realm]
@@ -194,7 +194,7 @@ class _Run:
             )
         return list(integrations.values())
 
-    def duo(self, integrations: Sequence[Credentials]) -> None:
+    def duo(self, integrations: Sequence[StoredCredentials]) -> None:
         try:
             ring = key_ring(self.settings)
         except ConfigError:

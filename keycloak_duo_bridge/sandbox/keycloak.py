@@ -20,8 +20,8 @@ import httpx2
 
 from keycloak_duo_bridge import extension
 from keycloak_duo_bridge.errors import PortBusyError, SandboxError, StartTimeoutError
+from keycloak_duo_bridge.jdk import find_jdk
 from keycloak_duo_bridge.sandbox import distribution, process, secrets
-from keycloak_duo_bridge.sandbox.jdk import find_jdk
 from keycloak_duo_bridge.sandbox.ports import is_free
 from keycloak_duo_bridge.settings import Settings
 

@@ -25,8 +25,8 @@ import httpx2
 
 from keycloak_duo_bridge import extension, recipes
 from keycloak_duo_bridge.errors import SandboxError
+from keycloak_duo_bridge.jdk import find_jdk
 from keycloak_duo_bridge.sandbox import distribution, process
-from keycloak_duo_bridge.sandbox.jdk import find_jdk
 from keycloak_duo_bridge.sandbox.ports import is_free
 from keycloak_duo_bridge.sandbox.postgres import Database
 from keycloak_duo_bridge.sandbox.tls import ServerTls

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from keycloak_duo_bridge.errors import JdkNotFoundError
-from keycloak_duo_bridge.sandbox.jdk import Jdk, candidates, find_jdk, inspect, parse_release
+from keycloak_duo_bridge.jdk import Jdk, candidates, find_jdk, inspect, parse_release
 
 
 def fake_jdk(root: Path, name: str, version: str, *, java: bool = True) -> Path:
