@@ -94,3 +94,14 @@ def open_sealed(value: str | None, key: bytes, *, state: str, now: float) -> Pen
     if pending.expires < now:
         raise CookieError("the step-up expired")
     return pending
+
+
+def peek_pending(value: str | None, key: bytes, *, now: float) -> Pending | None:
+    """The pending step-up this browser holds, whatever its state; None if none is usable."""
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        return None
+    try:
+        pending = Pending(**open_json(value, key, _AAD))
+    except (ValueError, TypeError):
+        return None
+    return pending if pending.expires >= now else None
