@@ -142,9 +142,12 @@ def test_partner_admin_cannot_see_another_partners_clients(
     expect(page.get_by_role("heading", level=1)).to_have_text("Not yours")
     screenshot(page, "console-refused", full_page=True)
     page.goto(f"{provider.bridge.url}/admin/tenants/{provider.partner}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Partner {provider.client[3:]}")
     expect(
-        page.get_by_role("heading", name="Duo Security MFA Configuration", level=1)
+        page.get_by_role("heading", name="Duo Security MFA Configuration", level=2)
     ).to_be_visible()
+    switch = page.get_by_role("group", name="Two-factor authentication: Duo")
+    expect(switch.get_by_role("radio", name="Off", exact=True)).to_be_checked()
     screenshot(page, "console-partner-page", full_page=True)
     accessible(page)
 
