@@ -67,6 +67,7 @@ VERDICTS: Final = {
     "ok": "Works",
     "invalid_client": "Wrong keys",
     "unreachable": "Duo unreachable",
+    "untrusted": "Certificate not trusted",
 }
 
 

@@ -251,3 +251,28 @@ def test_every_changing_command_speaks_json(
     assert "Account Console" in names_shown
     assert not any("${" in (name or "") for name in names_shown)
     assert integration.client_secret not in json.dumps(list(answers.values()))
+
+
+def test_an_untrusted_certificate_is_named_with_its_fix(
+    cli: Cli,
+    names: Names,
+    integration: IntegrationCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`duo set` against a certificate this machine does not trust says so and how to trust
+    it (not "unreachable", not --allow-unverified); --allow-unverified still saves."""
+    skey_file = tmp_path / "skey"
+    skey_file.write_text(integration.client_secret, encoding="utf-8")
+    p = names("p")
+    assert cli("partner", "create", p)[0] == 0
+    monkeypatch.delenv("KDB_DUO_CA_FILE")
+    duo_set = ("duo", "set", p, "--ikey", integration.client_id, "--host", integration.api_host)
+    code, _, err = cli(*duo_set, "--skey-file", skey_file)
+    assert code == 1
+    assert "certificate" in err
+    assert "KDB_DUO_CA_FILE" in err
+    assert "unreachable" not in err
+    assert "--allow-unverified" not in err
+    code, out, _ = cli(*duo_set, "--skey-file", skey_file, "--allow-unverified")
+    assert (code, "unverified: the certificate" in out) == (0, True)
