@@ -5,6 +5,7 @@ Not a test module: test modules import these instead of importing each other.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,3 +117,28 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=12,
 )
+
+
+class _Reasons(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and "reason" in fields:
+            self.reasons.append(str(fields["reason"]))
+
+
+@contextmanager
+def logged_reasons() -> Iterator[list[str]]:
+    """The reasons the bridge logs with its events meanwhile (pages show plain words only)."""
+    logger = logging.getLogger("keycloak_duo_bridge.bridge")
+    handler, level = _Reasons(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.reasons
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -159,3 +159,26 @@ def test_pages_fit_a_phone(demo: TestClient) -> None:
         text = demo.get(path).text
         assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
         assert "white-space:pre-wrap" in text
+
+
+def test_signed_in_page_links_to_self_service_with_the_realm() -> None:
+    """With the bridge's URL, the signed-in page links to /account/duo naming the realm."""
+    app = create_demo_app(
+        keycloak_url=KEYCLOAK,
+        realm="globex",
+        client_id="demo-app",
+        redirect_uri=f"{APP}/callback",
+        post_logout_redirect_uri=f"{APP}/signed-out",
+        transport=httpx2.MockTransport(granted()),
+        bridge_url="http://bridge.test/",
+    )
+    with TestClient(app, base_url=APP, follow_redirects=False) as client:
+        sign_in(client)
+        home = client.get("/").text
+    assert 'href="http://bridge.test/account/duo/?realm=globex"' in home
+
+
+def test_without_a_bridge_url_there_is_no_self_service_link(demo: TestClient) -> None:
+    """Without the bridge's URL the demo offers no self-service link."""
+    sign_in(demo)
+    assert 'id="self-service"' not in demo.get("/").text

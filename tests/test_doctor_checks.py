@@ -205,3 +205,11 @@ def test_no_cookie_secret(tmp_path: Path) -> None:
     settings = _settings(tmp_path).model_copy(update={"bridge_cookie_secret": None})
     found = {c.name: c for c in secrets(settings)}
     assert found["cookie secret"].detail.startswith("KDB_BRIDGE_COOKIE_SECRET must be set")
+
+
+def test_an_untrusted_duo_certificate_fails_with_how_to_trust_it() -> None:
+    """Duo's certificate not trusted: a failure whose fix names KDB_DUO_CA_FILE."""
+    found = checks.duo_health("acme", "api-x.duosecurity.com", "untrusted", "not trusted")
+    assert found.status == Status.FAIL
+    assert "not trusted" in found.detail
+    assert "KDB_DUO_CA_FILE" in (found.fix or "")

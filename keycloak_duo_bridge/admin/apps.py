@@ -9,7 +9,9 @@ name works in every realm (``--partner P --all-clients APP``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
@@ -93,13 +95,38 @@ class AppInfo:
     mode: AppMode
 
 
+# Keycloak names its built-in clients by message keys (``${client_account}``), which its own
+# admin console translates; these are its English texts.
+BUILT_IN_NAMES: Final = {
+    "client_account": "Account",
+    "client_account-console": "Account Console",
+    "client_admin-cli": "Admin CLI",
+    "client_broker": "Broker",
+    "client_realm-management": "Realm Management",
+    "client_security-admin-console": "Security Admin Console",
+}
+_MESSAGE_KEY: Final = re.compile(r"\$\{([^}]*)\}")
+
+
+def readable_name(name: str | None) -> str | None:
+    """A client's name as people read it: Keycloak's ``${message_key}`` names resolved."""
+    if not name:
+        return None
+
+    def resolve(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return BUILT_IN_NAMES.get(key) or key.removeprefix("client_").replace("-", " ").title()
+
+    return _MESSAGE_KEY.sub(resolve, name).strip() or None
+
+
 def list_apps(keycloak: Keycloak, realm: str) -> list[AppInfo]:
     modes = stored_modes(dict(keycloak.get_realm(realm).get("attributes") or {}))
     return sorted(
         (
             AppInfo(
                 str(c["clientId"]),
-                c.get("name") or None,
+                readable_name(c.get("name")),
                 modes.get(str(c["clientId"]), AppMode.INHERIT),
             )
             for c in keycloak.get_clients(realm)

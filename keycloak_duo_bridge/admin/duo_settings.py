@@ -113,6 +113,8 @@ def set_credentials(
         verdict = health(ikey, skey, api_host)
         if verdict.status == "invalid_client":
             raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
+        if verdict.status == "untrusted" and not allow_unverified:
+            raise ConfigError(f"nothing saved: {verdict.message}")
         if verdict.status != "ok":
             if not allow_unverified:
                 raise DuoError(

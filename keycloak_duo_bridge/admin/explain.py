@@ -3,6 +3,7 @@ apply the pure rules of :mod:`~keycloak_duo_bridge.admin.effective`. Secrets sta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,9 @@ class Explanation:
             "partner_linked": self.effective.linked,
             "record": self.record.value,
             "duo_username": self.duo_username,
-            "settings": {
-                name: {"value": value, "origin": origin} for name, value, origin in self.rows()
+            "settings": {  # snake_case keys, like every other key of the CLI's JSON
+                re.sub(r"[ -]", "_", name): {"value": value, "origin": origin}
+                for name, value, origin in self.rows()
             },
             "app": self.app,
             "app_mode": self.app_mode.value,

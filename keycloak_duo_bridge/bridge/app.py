@@ -6,6 +6,8 @@ sealed cookie, settings come from Keycloak (cached), so any replica serves any r
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import secrets
 import time
@@ -50,6 +52,12 @@ logger = logging.getLogger("keycloak_duo_bridge.bridge")
 PENDING_LIFETIME = 600
 MAX_PARAMETER = 8192
 MAX_STATE = 1024
+# The sign-in steps this browser finished, so a reload, Back or a second tab is told so
+# instead of starting Duo's prompt again (see :func:`step_up`).
+USED_COOKIE = "kdb_step_up_used"
+USED_LIFETIME = 3600
+MAX_USED = 8
+_USED_AAD = b"kdb-step-up-used-v1"
 
 
 class StepUpServices(Protocol):
@@ -269,19 +277,98 @@ async def _healthy_credentials(
     return creds
 
 
+def _digest(value: str) -> str:
+    """A short one-way name for a nonce or a state, as the used-steps cookie keeps them."""
+    return base64.urlsafe_b64encode(hashlib.sha256(value.encode()).digest()[:16]).decode()
+
+
+def _used_steps(request: Request, services: StepUpServices, now: float) -> list[dict[str, Any]]:
+    """The unexpired sign-in steps this browser finished (none if the cookie is unusable)."""
+    value = request.cookies.get(USED_COOKIE)
+    if not value or len(value) > cookie.MAX_COOKIE_LENGTH:
+        return []
+    try:
+        entries = services.cookie_ring.open_json(value, _USED_AAD).get("used")
+    except DecryptionError:
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [
+        entry
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("e"), int) and entry["e"] >= now
+    ]
+
+
+def _mark_used(
+    response: Response, request: Request, services: StepUpServices, pending: cookie.Pending
+) -> None:
+    """Remember in the browser that this login's step ended: its nonce, state and restart."""
+    now = time.time()
+    entry = {
+        "n": _digest(pending.nonce),
+        "s": _digest(pending.state),
+        "r": pages.restart_url(pending.issuer, pending.return_url) or "",
+        "e": int(now) + USED_LIFETIME,
+    }
+    entries = [entry, *_used_steps(request, services, now)][:MAX_USED]
+    response.set_cookie(
+        USED_COOKIE,
+        services.cookie_ring.seal_json({"used": entries}, _USED_AAD),
+        max_age=USED_LIFETIME,
+        path="/step-up",
+        secure=services.settings.bridge_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _already_started(
+    request: Request, services: StepUpServices, request_token: tokens.StepUpRequest
+) -> Response | None:
+    """The page for a request token this browser already took to Duo, or None.
+
+    One request token starts at most one Duo prompt (with real Duo, a push to the phone):
+    while its prompt is open (the sealed pending cookie names its nonce) a second open is
+    sent back to that tab, and once it finished (the used-steps cookie) it is refused as
+    used. Both live in this browser's sealed cookies, so every replica answers alike; a
+    second browser is not covered (see docs/step-up.md).
+    """
+    now = time.time()
+    restart = pages.restart_url(request_token.issuer, request_token.return_url)
+    nonce = _digest(request_token.nonce)
+    if any(entry.get("n") == nonce for entry in _used_steps(request, services, now)):
+        event(logger, "step-up request refused", reason="request token already used")
+        return pages.already_used(restart=restart)
+    held = cookie.peek_pending(
+        request.cookies.get(cookie.COOKIE_NAME), services.cookie_ring, now=now
+    )
+    if held is not None and (held.issuer, held.nonce) == (
+        request_token.issuer,
+        request_token.nonce,
+    ):
+        event(logger, "step-up request refused", reason="request token already at Duo")
+        return pages.in_progress(restart=restart)
+    return None
+
+
 async def step_up(request: Request) -> Response:
     services = _services(request)
     token = request.query_params.get("request", "")
     if not token or len(token) > MAX_PARAMETER:
-        return pages.start_again("the request from Keycloak is missing or too large")
+        event(logger, "step-up request refused", reason="request token missing or too large")
+        return pages.start_again(pages.BAD_LINK)
     try:
         request_token = await _verified_request(services, token)
     except tokens.RequestTokenError as exc:
         event(logger, "step-up request refused", reason=str(exc))
-        return pages.start_again(str(exc))
+        return pages.start_again(pages.BAD_LINK)
     except KeycloakError as exc:
         event(logger, "step-up request unverifiable", reason=str(exc))
-        return pages.start_again("the request's realm cannot be verified")
+        return pages.start_again(pages.UNVERIFIABLE)
+    started = _already_started(request, services, request_token)
+    if started is not None:
+        return started
     login = Login.of(request_token)
     decided = await _policy(services, request_token)
     if isinstance(decided, tokens.Verdict):
@@ -327,7 +414,8 @@ async def callback(request: Request) -> Response:
     params = request.query_params
     state = params.get("state", "")
     if not state or len(state) > MAX_STATE or any(len(v) > MAX_PARAMETER for v in params.values()):
-        return pages.start_again("Duo's answer is missing or malformed")
+        event(logger, "step-up callback refused", reason="state missing or values too large")
+        return pages.start_again(pages.BAD_DUO_ANSWER)
     try:
         pending = cookie.open_sealed(
             request.cookies.get(cookie.COOKIE_NAME),
@@ -337,11 +425,32 @@ async def callback(request: Request) -> Response:
         )
     except cookie.CookieError as exc:
         event(logger, "step-up callback refused", reason=str(exc))
-        return pages.start_again(str(exc))
+        return _callback_refused(request, services, state, str(exc))
     login = Login.of(pending)
     response = await _finish(services, login, pending, params.get("duo_code"), params.get("error"))
     response.delete_cookie(cookie.COOKIE_NAME, path="/step-up")
+    _mark_used(response, request, services, pending)
     return response
+
+
+# The cookie's refusals in the person's words, by the start of the logged reason.
+_PLAIN_REFUSALS = (
+    ("no pending step-up", pages.OTHER_BROWSER),
+    ("the step-up cookie belongs to another", pages.NEWER_SIGN_IN),
+    ("the step-up expired", pages.EXPIRED),
+)
+
+
+def _callback_refused(
+    request: Request, services: StepUpServices, state: str, reason: str
+) -> Response:
+    """A callback this browser cannot finish: already used (a reload), or why not."""
+    digest = _digest(state)
+    for entry in _used_steps(request, services, time.time()):
+        if entry.get("s") == digest:
+            return pages.already_used(restart=str(entry.get("r") or "") or None)
+    plain = next((text for start, text in _PLAIN_REFUSALS if reason.startswith(start)), None)
+    return pages.start_again(plain or pages.DAMAGED)
 
 
 async def _exchange(
@@ -405,7 +514,10 @@ async def _finish(
     if error:
         return _verdict(services, login, tokens.Verdict(Result.DENY, error[:64]))
     if not code:
-        return pages.start_again("Duo's answer carries no code")
+        event(logger, "step-up callback refused", reason="Duo's answer carries no code")
+        return pages.start_again(
+            pages.BAD_DUO_ANSWER, restart=pages.restart_url(login.issuer, login.return_url)
+        )
     exchanged = await _exchange(services, pending, code)
     if isinstance(exchanged, tokens.Verdict):
         return _verdict(services, login, exchanged)

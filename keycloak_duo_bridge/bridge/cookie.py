@@ -59,3 +59,14 @@ def open_sealed(value: str | None, ring: KeyRing, *, state: str, now: float) -> 
     if pending.expires < now:
         raise CookieError("the step-up expired")
     return pending
+
+
+def peek_pending(value: str | None, ring: KeyRing, *, now: float) -> Pending | None:
+    """The pending step-up this browser holds, whatever its state; None if none is usable."""
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        return None
+    try:
+        pending = Pending(**ring.open_json(value, _AAD))
+    except (DecryptionError, TypeError):
+        return None
+    return pending if pending.expires >= now else None

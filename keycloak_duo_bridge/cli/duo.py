@@ -59,6 +59,7 @@ def register(subparsers: Subparsers) -> None:
     verify.add_argument(
         "--allow-unverified", action="store_true", help="save even if Duo is unreachable"
     )
+    add_json(put)
     put.set_defaults(handler=set_credentials)
 
     clear = actions.add_parser(
@@ -67,6 +68,7 @@ def register(subparsers: Subparsers) -> None:
         description="Remove the realm's own Duo credentials, so it uses its partner's again.",
     )
     clear.add_argument("realm", help="the partner or client realm")
+    add_json(clear)
     clear.set_defaults(handler=clear_credentials)
 
     policy = actions.add_parser(
@@ -117,6 +119,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="PATH",
         help="a group path whose members skip Duo (repeat; 'inherit' unsets)",
     )
+    add_json(policy)
     policy.set_defaults(handler=set_policy)
 
     for name, enabled, text, about in (
@@ -145,6 +148,7 @@ def register(subparsers: Subparsers) -> None:
         extra = examples("keycloak-duo-bridge duo enable globex") if enabled else {}
         action = actions.add_parser(name, help=text, description=about, **extra)
         action.add_argument("realm", help="the partner or client realm")
+        add_json(action)
         action.set_defaults(handler=switch, enabled=enabled)
 
     sync = actions.add_parser(
@@ -200,13 +204,27 @@ def set_credentials(args: argparse.Namespace) -> int:
         allow_unverified=args.allow_unverified,
     )
     state = "saved" if result.written else "unchanged"
-    print(f"{args.realm}: Duo credentials {state} (health check: {result.verification})")
+    if args.json:
+        print_json(
+            {
+                "realm": args.realm,
+                "credentials": state,
+                "health_check": str(result.verification),
+                "ikey": args.ikey,
+                "api_host": args.host,
+            }
+        )
+    else:
+        print(f"{args.realm}: Duo credentials {state} (health check: {result.verification})")
     return 0
 
 
 def clear_credentials(args: argparse.Namespace) -> int:
     written = duo_settings.clear_credentials(connect(settings()), args.realm)
-    print(f"{args.realm}: own Duo credentials {'removed' if written else 'were not set'}")
+    if args.json:
+        print_json({"realm": args.realm, "credentials": "removed" if written else "not_set"})
+    else:
+        print(f"{args.realm}: own Duo credentials {'removed' if written else 'were not set'}")
     return 0
 
 
@@ -220,7 +238,10 @@ def set_policy(args: argparse.Namespace) -> int:
         duo_username=args.duo_username,
     )
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
-    print(f"{args.realm}: Duo policy {'saved' if written else 'unchanged'}")
+    if args.json:
+        print_json({"realm": args.realm, "policy": "saved" if written else "unchanged"})
+    else:
+        print(f"{args.realm}: Duo policy {'saved' if written else 'unchanged'}")
     return 0
 
 
@@ -229,6 +250,10 @@ def switch(args: argparse.Namespace) -> int:
     touched = duo_settings.set_enabled(
         connect(config), args.realm, enabled=args.enabled, wires=wiring_of(config)
     )
+    if args.json:
+        state = {True: "on", False: "off", None: "inherit"}[args.enabled]
+        print_json({"realm": args.realm, "enabled": state, "reconciled": list(touched)})
+        return 0
     word = {True: "on", False: "off", None: "inherited from the partner"}[args.enabled]
     print(f"{args.realm}: Duo {word}; reconciled {', '.join(touched)}")
     return 0

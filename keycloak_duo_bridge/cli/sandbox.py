@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 
+from keycloak_duo_bridge.cli._admin import add_json, print_json
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.settings import load_settings
@@ -50,11 +51,14 @@ def register(subparsers: Subparsers) -> None:
         help="stop the Keycloak that `up` started",
         description="Stop the sandbox Keycloak that `up` started.",
     ).set_defaults(handler=keycloak_down)
-    actions.add_parser(
+    status = actions.add_parser(
         "status",
         help="is it running and ready",
         description="Say whether the sandbox Keycloak runs and is ready (exit 3 if not running).",
-    ).set_defaults(handler=keycloak_status)
+        **examples("keycloak-duo-bridge sandbox keycloak status --json"),
+    )
+    add_json(status)
+    status.set_defaults(handler=keycloak_status)
 
     parts.add_parser(
         "env",
@@ -86,8 +90,18 @@ def keycloak_down(args: argparse.Namespace) -> int:
 
 
 def keycloak_status(args: argparse.Namespace) -> int:
-    del args
     status = SandboxKeycloak(load_settings()).status()
+    if args.json:
+        print_json(
+            {
+                "running": status.running,
+                "ready": bool(status.running and status.ready),
+                "version": status.version,
+                "url": status.url if status.running else None,
+                "pid": status.pid if status.running else None,
+            }
+        )
+        return 0 if status.running else 3
     if not status.running:
         print("Keycloak: not running")
         return 3

@@ -96,7 +96,9 @@ async def home(request: Request) -> Response:
                 "title": "Duo two-factor",
                 "action": f"{BASE}/login",
                 "realm": "",
-                "text": "Sign in with your account to see or change your Duo two-factor.",
+                "text": "Sign in with your account to see or change your Duo two-factor. "
+                "The link from your application names your organization for you; if you came "
+                "here another way, type the realm name your administrator gave you.",
             },
             form_targets=_targets(console),
         )
@@ -110,7 +112,9 @@ async def home(request: Request) -> Response:
             )
         )
     except KeycloakError:
-        return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
+        return pages.message(
+            "Keycloak is unavailable", "Try again shortly.", status=502, part=ACCOUNT
+        )
     return pages.render(
         "account.html",
         {
@@ -125,7 +129,7 @@ async def home(request: Request) -> Response:
 
 
 def _back(title: str, text: str, status: int) -> Response:
-    return pages.message(title, text, status=status, link=(f"{BASE}/", "Back"))
+    return pages.message(title, text, status=status, link=(f"{BASE}/", "Back"), part=ACCOUNT)
 
 
 async def _effective(console: Console, session: SignedIn) -> EffectiveSettings | Response:

@@ -4,17 +4,20 @@ The navigation shows the partners and clients the signed-in administrator may ma
 the admin REST API's rules; every change goes through the same library functions, is
 authorized the same way, and is audited the same way (with ``via: console``).
 
-A client realm's page has the "Authentication Mechanism" panel; a partner's page is titled
-"Duo Security MFA Configuration". Both offer: the Duo switch, the credentials (the skey is
+Both pages have one heading scheme: the tenant's name as the title, then its Duo panel, titled
+"Authentication Mechanism" for a client and "Duo Security MFA Configuration" for a partner.
+Both offer: the Duo switch, the credentials (the skey is
 write-only: never rendered back), "Test connection", the policy, and one switch per
 application (required / off / inherit).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -63,7 +66,23 @@ VERDICTS: Final = {
     "ok": "Works",
     "invalid_client": "Wrong keys",
     "unreachable": "Duo unreachable",
+    "untrusted": "Certificate not trusted",
 }
+
+
+# "Test connection" answers with a redirect (so Reload does not test again); its result
+# rides in the URL, sealed and bound to the realm and the administrator, for a short while.
+TESTED_LIFETIME: Final = 600
+_TESTED_AAD: Final = b"kdb-console-tested-v1"
+_TESTED_FIELDS: Final = ("status", "message", "ikey", "api_host")
+
+
+@dataclass(frozen=True)
+class ConnectionVerdict:
+    """A "Test connection" result, as the page after the redirect shows it."""
+
+    status: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -199,7 +218,7 @@ async def _tenant_page(
     notice: str | None = None,
     error: str | None = None,
     verdict: HealthVerdictLike | None = None,
-    typed: FormData | None = None,
+    typed: FormData | dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     try:
@@ -210,7 +229,7 @@ async def _tenant_page(
             session,
             "tenant.html",
             {
-                "title": "Duo Security MFA Configuration" if partner else tenant.name,
+                "title": tenant.display_name or tenant.name,
                 "view": view,
                 "partner": partner,
                 "notice": NOTICES.get(notice or ""),
@@ -235,7 +254,48 @@ async def tenant_page(request: Request) -> Response:
     found = await _authorized(console, session, request.path_params["realm"])
     if isinstance(found, Response):
         return found
-    return await _tenant_page(console, session, found, notice=request.query_params.get("notice"))
+    tested = _opened_test(console, session, found, request.query_params.get("tested"))
+    if tested is None:
+        return await _tenant_page(
+            console, session, found, notice=request.query_params.get("notice")
+        )
+    verdict, typed = tested
+    return await _tenant_page(console, session, found, verdict=verdict, typed=typed)
+
+
+def _sealed_test(
+    console: Console, session: SignedIn, tenant: Tenant, verdict: HealthVerdictLike, form: FormData
+) -> str:
+    """The test's result and the typed ikey and host (never the skey), sealed for the URL."""
+    data = {
+        "realm": tenant.name,
+        "by": session.username,
+        "status": verdict.status,
+        "message": verdict.message[:512],
+        "ikey": str(form.get("ikey") or "")[:256],
+        "api_host": str(form.get("api_host") or "")[:256],
+        "expires": int(time.time()) + TESTED_LIFETIME,
+    }
+    return console.key.seal_json(data, _TESTED_AAD)
+
+
+def _opened_test(
+    console: Console, session: SignedIn, tenant: Tenant, value: str | None
+) -> tuple[ConnectionVerdict, dict[str, str]] | None:
+    """What :func:`_sealed_test` sealed for this realm and administrator, while fresh."""
+    if not value:
+        return None
+    try:
+        data = console.key.open_json(value, _TESTED_AAD)
+    except DecryptionError:
+        return None
+    texts = {name: str(data.get(name, "")) for name in _TESTED_FIELDS}
+    if (data.get("realm"), data.get("by")) != (tenant.name, session.username) or not (
+        isinstance(data.get("expires"), int) and data["expires"] >= time.time()
+    ):
+        return None
+    verdict = ConnectionVerdict(texts["status"], texts["message"])
+    return verdict, {"ikey": texts["ikey"], "api_host": texts["api_host"]}
 
 
 Action = Callable[
@@ -262,7 +322,8 @@ def change(action: Action) -> Callable[[Request], Awaitable[Response]]:
             return _unavailable()
         if isinstance(done, str):
             return pages.redirect(f"/admin/tenants/{found.name}?notice={done}")
-        return await _tenant_page(console, session, found, verdict=done, typed=form)
+        sealed = _sealed_test(console, session, found, done, form)
+        return pages.redirect(f"/admin/tenants/{found.name}?{urlencode({'tested': sealed})}")
 
     return guarded(ADMIN, handler)
 

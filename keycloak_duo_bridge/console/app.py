@@ -52,6 +52,9 @@ SIGNED_OUT: Final = {
     ADMIN: console_client.ADMIN_SIGNED_OUT,
     ACCOUNT: console_client.ACCOUNT_SIGNED_OUT,
 }
+# What each part is called on its pages: administrators use the console, end users their
+# own Duo two-factor page (never "console" to them).
+PLACE: Final = {ADMIN: "the Duo console", ACCOUNT: "the Duo two-factor self-service"}
 
 
 class ConsoleServices(Protocol):
@@ -148,18 +151,20 @@ def sign_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
         console = console_of(request)
         realm = request.query_params.get("realm", "")
         if not is_realm_name(realm):
-            return pages.message("Which realm?", "Give the name of your realm.", status=400)
+            return pages.message(
+                "Which realm?", "Give the name of your realm.", part=kind, status=400
+            )
         try:
             found = await run_in_threadpool(console.api.keycloak.find_realm, realm)
             admin_realm = kind == ADMIN and realm == console.services.settings.keycloak_admin_realm
             if found is None or (tenant_of(found) is None and not admin_realm):
-                return _no_sign_in(realm)
+                return _no_sign_in(realm, kind)
             if await console.client(realm) is None:
                 event(logger, "console sign-in without a console client", realm=realm)
-                return _no_sign_in(realm)
+                return _no_sign_in(realm, kind)
         except KeycloakError as exc:
             event(logger, "console sign-in unavailable", realm=realm, reason=str(exc))
-            return _keycloak_unavailable()
+            return _keycloak_unavailable(kind)
         verifier, challenge = oidc.pkce_pair()
         sign_in = SignIn(
             kind=kind,
@@ -200,7 +205,7 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
         again = (f"{BASE[kind]}/", "Start again")
         if params.get("error"):
             return pages.message(
-                "Not signed in", "Keycloak did not sign you in.", status=400, link=again
+                "Not signed in", "Keycloak did not sign you in.", part=kind, status=400, link=again
             )
         sign_in = SignIn.open(
             request.cookies.get(_sign_in_cookie(kind)), console.key, now=time.time()
@@ -210,13 +215,14 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
             return pages.message(
                 "Please sign in again",
                 "This sign-in expired or belongs to another browser tab.",
+                part=kind,
                 status=400,
                 link=again,
             )
         try:
             client = await console.client(sign_in.realm)
             if client is None:
-                return _no_sign_in(sign_in.realm)
+                return _no_sign_in(sign_in.realm, kind)
             tokens = await oidc.exchange(
                 console.services.keycloak_http,
                 console.services.settings.keycloak_url,
@@ -228,12 +234,14 @@ def signed_in_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
             )
             verified = await oidc.signed_in(tokens, console.services.jwks.jwks, nonce=sign_in.nonce)
             if verified.realm != sign_in.realm:
-                return pages.message("Not signed in", "Wrong realm.", status=400, link=again)
+                return pages.message(
+                    "Not signed in", "Wrong realm.", part=kind, status=400, link=again
+                )
             caller = await console.api.identities.caller(verified.realm, verified.subject)
         except (oidc.SignInError, AuthenticationError, KeycloakError) as exc:
             console.forget_client(sign_in.realm)  # the secret may have been regenerated
             event(logger, "console sign-in refused", realm=sign_in.realm, reason=str(exc))
-            return pages.message("Not signed in", f"{exc}.", status=400, link=again)
+            return pages.message("Not signed in", f"{exc}.", part=kind, status=400, link=again)
         lifetime = console.services.settings.console_session_lifetime
         session = Session.of(
             kind,
@@ -295,7 +303,8 @@ def signed_out_page(kind: str) -> Callable[[Request], Awaitable[Response]]:
         )
         response = pages.message(
             "Signed out",
-            "You are signed out of the Duo console and of your Keycloak account.",
+            f"You are signed out of {PLACE[kind]} and of your Keycloak account.",
+            part=kind,
             status=200,
             link=(again, "Sign in again"),
         )
@@ -315,12 +324,15 @@ async def checked(request: Request, console: Console, kind: str) -> SignedIn | R
         return pages.message(
             "Please sign in again",
             "Your session has ended.",
+            part=kind,
             status=401,
             link=(f"{BASE[kind]}/", "Sign in"),
         )
     sent_origin = request.headers.get("origin")
     if sent_origin is not None and sent_origin != pages.origin(console.bridge_url):
-        return pages.message("Refused", "This form was sent from another site.", status=403)
+        return pages.message(
+            "Refused", "This form was sent from another site.", part=kind, status=403
+        )
     length = request.headers.get("content-length", "")
     form = (
         await request.form(max_files=0, max_fields=64)
@@ -331,6 +343,7 @@ async def checked(request: Request, console: Console, kind: str) -> SignedIn | R
         return pages.message(
             "Refused",
             "This form is stale or was not sent by this page; reload the page and try again.",
+            part=kind,
             status=403,
         )
     return session
@@ -352,24 +365,35 @@ def guarded(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Respon
     return endpoint
 
 
-def _keycloak_unavailable() -> Response:
+def _keycloak_unavailable(kind: str) -> Response:
     return pages.message(
-        "Keycloak is unavailable", "Keycloak did not answer; try again shortly.", status=502
+        "Keycloak is unavailable",
+        "Keycloak did not answer; try again shortly.",
+        status=502,
+        part=kind,
     )
 
 
 async def keycloak_error(request: Request, exc: Exception) -> Response:
     """Keycloak could not say who is signed in, or what they may do: a 502 page."""
     event(logger, "console page without Keycloak", path=request.url.path, reason=str(exc))
-    return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
-
-
-def _no_sign_in(realm: str) -> Response:
     return pages.message(
-        "No console sign-in",
-        f"Realm {realm!r} has no Duo console to sign in to. Ask your administrator.",
-        status=404,
+        "Keycloak is unavailable", "Try again shortly.", status=502, part=_part_of(request)
     )
+
+
+def _no_sign_in(realm: str, kind: str) -> Response:
+    return pages.message(
+        "No sign-in here",
+        f"Realm {realm!r} has no {PLACE[kind]} to sign in to. Ask your administrator.",
+        status=404,
+        part=kind,
+    )
+
+
+def _part_of(request: Request) -> str:
+    """Which part a path belongs to, so its page carries that part's name and look."""
+    return ACCOUNT if request.url.path.startswith(BASE[ACCOUNT]) else ADMIN
 
 
 async def stylesheet(request: Request) -> Response:
@@ -381,13 +405,13 @@ async def stylesheet(request: Request) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own answers under the console's paths (404, 405), as pages with the headers."""
-    del request
     exc = cast("HTTPException", exc)  # registered for HTTPException only
     known = exc.status_code == HTTPStatus.NOT_FOUND
     response = pages.message(
         "Not found" if known else "Not allowed",
         "There is no such page." if known else "This page does not take this request.",
         status=exc.status_code,
+        part=_part_of(request),
     )
     response.headers.update(exc.headers or {})  # 405: Allow
     return response

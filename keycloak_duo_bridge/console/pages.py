@@ -63,11 +63,13 @@ def message(
     status: int,
     link: tuple[str, str] | None = None,
     form_targets: Iterable[str] = (),
+    part: str = "admin",
 ) -> Response:
-    """A page that says what happened and what to do next."""
+    """A page that says what happened and what to do next, in ``part``'s name and look
+    (``admin``: the Duo console; ``account``: the end users' Duo two-factor page)."""
     return render(
         "message.html",
-        {"title": title, "text": text, "link": link},
+        {"title": title, "text": text, "link": link, "part": part},
         status=status,
         form_targets=form_targets,
     )

@@ -197,6 +197,13 @@ def duo_health(owner: str, api_host: str, status: str, message: str) -> Check:
     name = f"duo {owner}"
     if status == "ok":
         return ok(name, f"Duo at {api_host} accepted the credentials")
+    if status == "untrusted":
+        return fail(
+            name,
+            f"the certificate of {api_host} is not trusted by the bridge",
+            "update the machine's CA certificates, or set KDB_DUO_CA_FILE to the PEM file of"
+            " the private CA (a TLS-inspecting proxy, the Duo emulator's ca.pem)",
+        )
     if status == "invalid_client":
         return fail(
             name,

@@ -220,7 +220,7 @@ class _Run:
             self.found.append(
                 checks.duo_health(creds.realm, creds.api_host, verdict.status, verdict.message)
             )
-            if verdict.status != "unreachable":
+            if verdict.status not in {"unreachable", "untrusted"}:  # no answer to date
                 remote = checks.http_date(verdict.date)
                 name = f"Duo {creds.api_host}"
                 self.found.append(checks.clock(name, remote, self.now(), checks.DUO_SKEW))

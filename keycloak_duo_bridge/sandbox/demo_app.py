@@ -71,7 +71,17 @@ class _Demo:
     redirect_uri: str
     post_logout_redirect_uri: str
     transport: httpx2.AsyncBaseTransport | None
+    self_service_url: str | None = None  # the bridge's /account/duo/?realm=… for this realm
     sessions: dict[str, _Session] = field(default_factory=dict)
+
+    def self_service(self) -> str:
+        """A link to the users' own Duo page, naming the realm (nobody types it there)."""
+        if not self.self_service_url:
+            return ""
+        return (
+            f'<p class="note"><a id="self-service" href="{escape(self.self_service_url)}">'
+            "Manage your Duo two-factor sign-in</a></p>"
+        )
 
     def current(self, request: Request) -> _Session | None:
         return self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
@@ -86,6 +96,7 @@ class _Demo:
             f"<h2>The ID token's Duo claims</h2><pre>{shown}</pre>"
             '<form method="post" action="/logout">'
             '<button id="sign-out" type="submit">Sign out</button></form>'
+            f"{self.self_service()}"
         )
         return _page("Signed in", body)
 
@@ -190,10 +201,19 @@ def create_demo_app(
     redirect_uri: str,
     post_logout_redirect_uri: str,
     transport: httpx2.AsyncBaseTransport | None = None,
+    bridge_url: str | None = None,
 ) -> Starlette:
-    """The demo application for ``client_id`` of ``realm``; ``transport`` is for tests."""
+    """The demo application for ``client_id`` of ``realm``; ``transport`` is for tests.
+
+    With ``bridge_url``, a signed-in page links to the users' own Duo page at the bridge,
+    with the realm in the link, so nobody types a realm name there."""
     base = f"{keycloak_url.rstrip('/')}/realms/{realm}/protocol/openid-connect"
-    demo = _Demo(base, client_id, redirect_uri, post_logout_redirect_uri, transport)
+    self_service = (
+        f"{bridge_url.rstrip('/')}/account/duo/?{urlencode({'realm': realm})}"
+        if bridge_url
+        else None
+    )
+    demo = _Demo(base, client_id, redirect_uri, post_logout_redirect_uri, transport, self_service)
     return Starlette(
         routes=[
             Route("/", demo.home),

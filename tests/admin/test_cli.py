@@ -201,3 +201,78 @@ def test_skey_sources(
     monkeypatch.setattr("getpass.getpass", lambda _: "g" * 40)
     assert cli(*base)[0] == 0
     cli("partner", "delete", p, "--yes")
+
+
+def test_every_changing_command_speaks_json(
+    cli: Cli, names: Names, integration: IntegrationCredentials, tmp_path: Path
+) -> None:
+    """`duo set/clear/policy/enable/disable/inherit`, `sandbox keycloak status`, `explain` and
+    `app list` print parseable JSON with snake_case keys and readable application names."""
+    skey_file = tmp_path / "skey"
+    skey_file.write_text(integration.client_secret, encoding="utf-8")
+    p, a = names("p"), names("a")
+    assert cli("partner", "create", p)[0] == 0
+    assert cli("client", "create", a, "--partner", p)[0] == 0
+    duo_set = ("duo", "set", p, "--ikey", integration.client_id, "--host", integration.api_host)
+    commands: list[tuple[str | Path, ...]] = [
+        (*duo_set, "--skey-file", skey_file),
+        ("duo", "policy", p, "--user-mode", "opt-in"),
+        ("duo", "enable", p),
+        ("duo", "inherit", a),
+        ("duo", "disable", p),
+        ("duo", "clear", p),
+        ("explain", a),
+        ("app", "list", a),
+    ]
+    answers = {}
+    for argv in commands:
+        code, out, err = cli(*argv, "--json")
+        assert code == 0, (argv, out, err)
+        answers[argv[:2]] = json.loads(out)
+    assert answers["duo", "set"]["credentials"] == "saved"
+    assert answers["duo", "enable"]["enabled"] == "on"
+    code, out, _ = cli("sandbox", "keycloak", "status", "--json")  # not this test's Keycloak
+    answers["sandbox", "keycloak"] = json.loads(out)
+    assert (code, set(answers["sandbox", "keycloak"])) == (
+        0 if answers["sandbox", "keycloak"]["running"] else 3,
+        {"running", "ready", "version", "url", "pid"},
+    )
+
+    def keys(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [*value, *(k for v in value.values() for k in keys(v))]
+        if isinstance(value, list):
+            return [k for v in value for k in keys(v)]
+        return []
+
+    for answer in answers.values():
+        assert all(key == key.lower() and " " not in key and "-" not in key for key in keys(answer))
+    names_shown = [app["name"] for app in answers["app", "list"]]
+    assert "Account Console" in names_shown
+    assert not any("${" in (name or "") for name in names_shown)
+    assert integration.client_secret not in json.dumps(list(answers.values()))
+
+
+def test_an_untrusted_certificate_is_named_with_its_fix(
+    cli: Cli,
+    names: Names,
+    integration: IntegrationCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`duo set` against a certificate this machine does not trust says so and how to trust
+    it (not "unreachable", not --allow-unverified); --allow-unverified still saves."""
+    skey_file = tmp_path / "skey"
+    skey_file.write_text(integration.client_secret, encoding="utf-8")
+    p = names("p")
+    assert cli("partner", "create", p)[0] == 0
+    monkeypatch.delenv("KDB_DUO_CA_FILE")
+    duo_set = ("duo", "set", p, "--ikey", integration.client_id, "--host", integration.api_host)
+    code, _, err = cli(*duo_set, "--skey-file", skey_file)
+    assert code == 1
+    assert "certificate" in err
+    assert "KDB_DUO_CA_FILE" in err
+    assert "unreachable" not in err
+    assert "--allow-unverified" not in err
+    code, out, _ = cli(*duo_set, "--skey-file", skey_file, "--allow-unverified")
+    assert (code, "unverified: the certificate" in out) == (0, True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keycloak_duo_bridge.admin import users
+from keycloak_duo_bridge.admin import apps, users
 from keycloak_duo_bridge.admin.effective import parse_user_mode
 from keycloak_duo_bridge.errors import ConfigError
 
@@ -23,3 +23,20 @@ def test_long_invalid_values_are_not_quoted_back() -> None:
     with pytest.raises(ConfigError, match="not a value of 40 characters") as caught:
         parse_user_mode("s" * 40)
     assert "s" * 40 not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (None, None),
+        ("", None),
+        ("Demo app", "Demo app"),
+        ("${client_account}", "Account"),
+        ("${client_security-admin-console}", "Security Admin Console"),
+        ("${client_my-portal}", "My Portal"),
+        ("${}", None),
+    ],
+)
+def test_application_names_are_readable(stored: str | None, shown: str | None) -> None:
+    """Keycloak's ${message_key} client names show as the words its console shows."""
+    assert apps.readable_name(stored) == shown

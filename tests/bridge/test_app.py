@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import time
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,10 +24,11 @@ from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.app import build_services, create_app
-from keycloak_duo_bridge.bridge import cookie
+from keycloak_duo_bridge.bridge import app as app_module
+from keycloak_duo_bridge.bridge import cookie, pages
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.sandbox import secrets
-from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
+from keycloak_duo_bridge.settings import Settings, cookie_ring, key_ring, load_settings
 from tests.bridge_fakes import (
     IKEY,
     ISSUER,
@@ -35,6 +38,7 @@ from tests.bridge_fakes import (
     SKEY,
     Fakes,
     bridge_client,
+    logged_reasons,
     request_token,
 )
 from tests.step_up_claims import request_claims
@@ -153,10 +157,13 @@ def test_missing_settings_fail_at_start(settings: Settings) -> None:
 def test_bad_requests_get_a_start_again_page(
     client: TestClient, request_value: str, message: str
 ) -> None:
-    """Refused requests get a page that says to start again, and nothing else happens."""
-    response = client.get("/step-up", params={"request": request_value})
+    """Refused requests get a plain start-again page; the exact reason goes to the log only."""
+    with logged_reasons() as reasons:
+        response = client.get("/step-up", params={"request": request_value})
     assert response.status_code == 400
-    assert message in response.text
+    assert escape(pages.BAD_LINK) in response.text
+    assert message not in response.text
+    assert any(message in reason for reason in reasons)
     assert response.headers["content-security-policy"].endswith("frame-ancestors 'none'")
 
 
@@ -165,7 +172,7 @@ def test_keycloak_down_while_verifying(client: TestClient, fakes: Fakes) -> None
     fakes.keycloak_down = True
     response = client.get("/step-up", params={"request": request_token()})
     assert response.status_code == 400
-    assert "cannot be verified" in response.text
+    assert escape(pages.UNVERIFIABLE) in response.text
 
 
 def test_branded_issuer_is_accepted(client: TestClient, fakes: Fakes) -> None:
@@ -238,7 +245,7 @@ def test_malformed_callbacks(client: TestClient) -> None:
     """A callback without a state, or with oversized values, is refused outright."""
     assert client.get("/step-up/callback").status_code == 400
     response = client.get("/step-up/callback", params={"state": "s", "x": "y" * 9000})
-    assert "missing or malformed" in response.text
+    assert escape(pages.BAD_DUO_ANSWER) in response.text
 
 
 def test_callback_with_duo_error_is_a_deny(client: TestClient) -> None:
@@ -254,7 +261,8 @@ def test_callback_without_a_code(client: TestClient) -> None:
     """A callback with neither code nor error is refused."""
     state = start(client)
     response = client.get("/step-up/callback", params={"state": state})
-    assert "carries no code" in response.text
+    assert escape(pages.BAD_DUO_ANSWER) in response.text
+    assert 'href="http://kc.example/realms/acme/login-actions/restart?' not in response.text
 
 
 @pytest.mark.parametrize(
@@ -335,16 +343,19 @@ def test_item6_unsigned_and_forged_tokens_make_no_admin_read(
             (jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "rk"}), "verify"),
             (jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "x"}), "unknown key"),
         ]:
-            response = client.get("/step-up", params={"request": token})
+            with logged_reasons() as reasons:
+                response = client.get("/step-up", params={"request": token})
             assert response.status_code == 400
-            assert message in response.text
+            assert any(message in reason for reason in reasons)
     assert admin_reads(fakes) == 0
 
 
 def test_item6_realm_claim_must_be_the_issuers_realm(client: TestClient, fakes: Fakes) -> None:
     """A token whose realm claim names another realm than its issuer is refused unread."""
-    response = client.get("/step-up", params={"request": request_token(realm="globex")})
-    assert "not its issuer&#x27;s realm" in response.text
+    with logged_reasons() as reasons:
+        response = client.get("/step-up", params={"request": request_token(realm="globex")})
+    assert escape(pages.BAD_LINK) in response.text
+    assert any("not its issuer's realm" in reason for reason in reasons)
     assert fakes.calls == []
 
 
@@ -354,7 +365,7 @@ def test_item6_a_warm_cache_survives_forged_tokens(client: TestClient, fakes: Fa
     warm = admin_reads(fakes)
     for n in range(5):
         client.get("/step-up", params={"request": unsigned(request_claims(ISSUER, cfg=str(n)))})
-    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+    assert client.get("/step-up", params={"request": request_token(nonce="n2")}).status_code == 302
     assert admin_reads(fakes) == warm
 
 
@@ -363,8 +374,9 @@ def test_item6_unknown_issuers_are_remembered(client: TestClient, fakes: Fakes) 
     issuer = "https://not-the-brand.example/realms/acme"
     for n in range(3):
         token = request_token(iss=issuer, return_url=f"{issuer}/login-actions/x", cfg=str(n))
-        response = client.get("/step-up", params={"request": token})
-        assert "unknown Keycloak" in response.text
+        with logged_reasons() as reasons:
+            client.get("/step-up", params={"request": token})
+        assert any("unknown Keycloak" in reason for reason in reasons)
     assert admin_reads(fakes) == 1  # the realm's frontendUrl, once
 
 
@@ -373,7 +385,7 @@ def test_item6_unknown_realms_are_remembered(client: TestClient, fakes: Fakes) -
     issuer = f"{KC}/realms/nowhere"
     token = request_token(iss=issuer, realm="nowhere", return_url=f"{issuer}/login-actions/x")
     for _ in range(3):
-        assert "cannot be verified" in client.get("/step-up", params={"request": token}).text
+        assert escape(pages.UNVERIFIABLE) in client.get("/step-up", params={"request": token}).text
     assert fakes.calls == ["/realms/nowhere/protocol/openid-connect/certs"]
 
 
@@ -392,7 +404,7 @@ def test_item5_a_failed_exchange_opens_no_bypass(settings: Settings, fakes: Fake
             "duo_unavailable",
         )
         health_checks = fakes.duo_calls.count(HEALTH_PATH)
-        response = client.get("/step-up", params={"request": request_token()})
+        response = client.get("/step-up", params={"request": request_token(nonce="n2")})
         assert response.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
         assert fakes.duo_calls.count(HEALTH_PATH) == health_checks + 1
 
@@ -460,3 +472,132 @@ def test_item12_ssrf_login_sends_nothing_to_a_host_that_is_not_duos(
         claims = verdict_of(client.get("/step-up", params={"request": request_token()}))
     assert (claims["result"], claims["reason"]) == ("error", "duo_config")  # not a bypass
     assert connections(listener) == 0
+
+
+# -- one request token, one Duo prompt ---------------------------------------------------
+
+TABBED_RETURN = f"{ISSUER}/login-actions/required-action?code=c&client_id=app&tab_id=t1"
+RESTART = f"{ISSUER}/login-actions/restart?client_id=app&amp;tab_id=t1"
+
+
+def test_a_second_open_while_at_duo_starts_no_second_prompt(client: TestClient) -> None:
+    """The same request token opened again while its prompt is open is sent back to it."""
+    token = request_token(return_url=TABBED_RETURN)
+    assert client.get("/step-up", params={"request": token}).status_code == 302
+    again = client.get("/step-up", params={"request": token})
+    assert again.status_code == 400
+    assert "already waiting for Duo" in again.text
+    assert f'href="{RESTART}"' in again.text
+    assert "set-cookie" not in again.headers
+    other = client.get("/step-up", params={"request": request_token(nonce="n2")})
+    assert other.headers["location"].startswith("https://duo.example/oauth/v1/authorize?")
+
+
+def test_a_finished_step_is_refused_as_used_on_open_and_on_reload(client: TestClient) -> None:
+    """After the callback, the token and a reload of the callback both say "already used"."""
+    token = request_token(return_url=TABBED_RETURN)
+    response = client.get("/step-up", params={"request": token})
+    state = parse_qs(urlsplit(response.headers["location"]).query)["request"][0]
+    state = jwt.decode(state, options={"verify_signature": False})["state"]
+    done = client.get("/step-up/callback", params={"state": state, "error": "access_denied"})
+    assert done.status_code == 302
+    assert "Path=/step-up" in done.headers["set-cookie"]
+    reload = client.get("/step-up/callback", params={"state": state, "error": "access_denied"})
+    again = client.get("/step-up", params={"request": token})
+    for page in (reload, again):
+        assert page.status_code == 400
+        assert "This sign-in step was already used" in page.text
+        assert f'href="{RESTART}"' in page.text
+        assert "cookie" not in page.text
+    later = client.get("/step-up", params={"request": request_token(nonce="n2")})
+    assert later.status_code == 302
+    foreign = client.get("/step-up/callback", params={"state": "s" * 43, "duo_code": "x"})
+    assert "already used" not in foreign.text
+
+
+def test_the_used_steps_keep_the_newest_few(client: TestClient) -> None:
+    """The used-steps cookie keeps the newest steps only, so it stays small."""
+    for n in range(app_module.MAX_USED + 2):
+        state = start_with(client, request_token(nonce=f"m{n}"))
+        client.get("/step-up/callback", params={"state": state, "error": "access_denied"})
+    assert len(client.cookies[app_module.USED_COOKIE]) < cookie.MAX_COOKIE_LENGTH
+    newest = client.get("/step-up", params={"request": request_token(nonce="m9")})
+    oldest = client.get("/step-up", params={"request": request_token(nonce="m0")})
+    assert ("already used" in newest.text, oldest.status_code) == (True, 302)
+
+
+def start_with(client: TestClient, token: str) -> str:
+    """Start a step-up with ``token``; return Duo's state."""
+    response = client.get("/step-up", params={"request": token})
+    request = parse_qs(urlsplit(response.headers["location"]).query)["request"][0]
+    state: str = jwt.decode(request, options={"verify_signature": False})["state"]
+    return state
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("x" * 5000, id="oversized"),
+        pytest.param("not-sealed", id="altered"),
+        pytest.param("list", id="not-a-list"),
+        pytest.param("entries", id="bad-entries"),
+    ],
+)
+def test_an_unusable_used_steps_cookie_is_ignored(
+    client: TestClient, settings: Settings, value: str
+) -> None:
+    """A used-steps cookie that is oversized, altered or malformed counts as empty."""
+    ring = cookie_ring(settings)
+    aad = b"kdb-step-up-used-v1"
+    sealed = {
+        "list": ring.seal_json({"used": "x"}, aad),
+        "entries": ring.seal_json({"used": ["x", {"n": "y"}, {"e": "1"}]}, aad),
+    }
+    client.cookies.set(app_module.USED_COOKIE, sealed.get(value, value), path="/step-up")
+    assert client.get("/step-up", params={"request": request_token()}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        pytest.param("none", pages.OTHER_BROWSER, id="other-browser"),
+        pytest.param("newer", pages.NEWER_SIGN_IN, id="newer-sign-in"),
+        pytest.param("tampered", pages.DAMAGED, id="damaged"),
+    ],
+)
+def test_callback_refusals_are_in_plain_words(client: TestClient, setup: str, message: str) -> None:
+    """A callback this browser cannot finish says why in plain words, never "cookie"."""
+    if setup == "newer":
+        start(client)
+    if setup == "tampered":
+        client.cookies.set(cookie.COOKIE_NAME, "A" * 200, path="/step-up")
+    response = client.get("/step-up/callback", params={"state": "s" * 43, "duo_code": "x"})
+    assert response.status_code == 400
+    assert escape(message) in response.text
+    assert "cookie" not in response.text
+    assert "Go back to the application" in response.text
+
+
+def test_an_expired_step_up_says_so(client: TestClient, settings: Settings) -> None:
+    """A callback after the pending step-up expired says it took too long."""
+    key = cookie_ring(settings)
+    fields = dict.fromkeys(cookie.Pending.__dataclass_fields__, "x")
+    pending = cookie.Pending(**{**fields, "state": "s" * 43, "expires": int(time.time()) - 1})  # type: ignore[arg-type]
+    client.cookies.set(cookie.COOKIE_NAME, cookie.seal(pending, key), path="/step-up")
+    response = client.get("/step-up/callback", params={"state": "s" * 43, "duo_code": "x"})
+    assert escape(pages.EXPIRED) in response.text
+
+
+def test_restart_needs_the_application_and_the_tab() -> None:
+    """Keycloak's restart address is made only from a return URL naming client and tab."""
+    assert pages.restart_url(ISSUER, f"{ISSUER}/login-actions/x?client_id=app") is None
+    assert pages.restart_url(ISSUER, TABBED_RETURN) == RESTART.replace("&amp;", "&")
+
+
+def test_bridge_pages_are_styled_by_hash_only(client: TestClient) -> None:
+    """The pages carry their style inline, allowed by its hash, and nothing else."""
+    response = client.get("/step-up")
+    policy = response.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none'; style-src 'sha256-")
+    assert "<style>" in response.text
+    assert "<script" not in response.text

@@ -107,3 +107,13 @@ def test_cookie_secret_must_be_32_base64_bytes(
     )
     with pytest.raises(ConfigError, match=message):
         cookie_ring(settings)
+
+
+def test_peek_finds_the_pending_step_up_whatever_its_state() -> None:
+    """Peeking opens a live cookie without a state; anything unusable is no pending step-up."""
+    sealed = cookie.seal(PENDING, KEY)
+    assert cookie.peek_pending(sealed, KEY, now=1000) == PENDING
+    assert cookie.peek_pending(sealed, KEY, now=2001) is None
+    assert cookie.peek_pending(sealed, KeyRing.of_keys(os.urandom(32)), now=1000) is None
+    assert cookie.peek_pending("x" * 5000, KEY, now=1000) is None
+    assert cookie.peek_pending(None, KEY, now=1000) is None

@@ -142,9 +142,12 @@ def test_partner_admin_cannot_see_another_partners_clients(
     expect(page.get_by_role("heading", level=1)).to_have_text("Not yours")
     screenshot(page, "console-refused", full_page=True)
     page.goto(f"{provider.bridge.url}/admin/tenants/{provider.partner}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Partner {provider.client[3:]}")
     expect(
-        page.get_by_role("heading", name="Duo Security MFA Configuration", level=1)
+        page.get_by_role("heading", name="Duo Security MFA Configuration", level=2)
     ).to_be_visible()
+    switch = page.get_by_role("group", name="Two-factor authentication: Duo")
+    expect(switch.get_by_role("radio", name="Off", exact=True)).to_be_checked()
     screenshot(page, "console-partner-page", full_page=True)
     accessible(page)
 
@@ -192,3 +195,35 @@ def test_self_service_offers_nothing_where_duo_is_off(
     expect(page.get_by_role("button", name="Activate Duo")).to_have_count(0)
     screenshot(page, "self-service-duo-off", full_page=True)
     accessible(page)
+
+
+def fits_the_phone(page: Page) -> None:
+    """Nothing on the page is wider than the 390 px screen (no sideways scrolling)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} is {width} px wide"
+
+
+PHONE_WIDTH = 390
+
+
+def test_the_console_fits_a_phone(page: Page, provider: Provider) -> None:
+    """At 390 px the console's pages fit the screen and the list stacks above the page."""
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    page.goto(f"{provider.bridge.url}/admin/")
+    fits_the_phone(page)
+    console_sign_in(page, provider.bridge, provider.partner, provider.admin_user)
+    fits_the_phone(page)
+    for realm in (provider.client, provider.partner):
+        page.goto(f"{provider.bridge.url}/admin/tenants/{realm}")
+        expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+        fits_the_phone(page)
+        nav = page.get_by_role("navigation").bounding_box()
+        main = page.get_by_role("main").bounding_box()
+        assert nav
+        assert main
+        assert nav["y"] + nav["height"] <= main["y"]  # stacked, not side by side
+        accessible(page)
+    page.goto(f"{provider.bridge.url}/admin/tenants/{provider.client}")
+    screenshot(page, "console-client-page-phone", full_page=True)
+    page.goto(f"{provider.bridge.url}/account/duo/")
+    fits_the_phone(page)

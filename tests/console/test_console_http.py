@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 import pytest
@@ -23,6 +23,7 @@ from playwright.sync_api import Page
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, record, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.console import admin as console_admin
 from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.ports import free_port
@@ -194,7 +195,7 @@ def test_sign_in_refuses_bad_and_unknown_realms(bridge: Bridge) -> None:
     assert client.get("/admin/login").status_code == 400
     unknown = client.get("/admin/login?realm=no-such-realm-at-all")
     assert unknown.status_code == 404
-    assert "No console sign-in" in unknown.text
+    assert "No sign-in here" in unknown.text
     redirect = client.get("/account/duo/?realm=master")
     assert location(redirect) == "/account/duo/login?realm=master"
     assert client.get(location(redirect)).status_code == 404
@@ -410,9 +411,21 @@ def test_policy_form_saves_and_bad_values_are_shown(
 def test_switch_credentials_and_app_forms(
     page: Page, provider: Provider, admin_keycloak: Keycloak
 ) -> None:
-    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400."""
+    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400.
+    The partner's page preselects its current state, and both pages head alike."""
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     partner, client = (f"/admin/tenants/{r}" for r in (provider.partner, provider.client))
+    suffix = provider.client[3:]
+    headings = {
+        partner: (f"Partner {suffix}", "Duo Security MFA Configuration", "off"),
+        client: (f"Client {suffix}", "Authentication Mechanism", "inherit"),
+    }
+    for path, (title, panel, preselected) in headings.items():
+        shown = admin.get(path).text
+        assert "(now off" in shown
+        assert re.findall(r'name="enabled" value="(\w+)"\s*checked', shown) == [preselected]
+        assert f"<h1>{title}</h1>" in shown
+        assert f'<h2 id="mechanism">{panel}</h2>' in shown
     inherit = admin.post(f"{partner}/duo/enabled", {"enabled": "inherit"})
     assert (inherit.status_code, "choose on or off" in inherit.text) == (400, True)
     assert "or inherit" not in inherit.text
@@ -456,19 +469,30 @@ def test_test_connection_with_the_stored_key_or_none(
     page: Page,
     provider: Provider,
     duo_tenant: TenantFactory,
-    stack_settings: Settings,
     admin_keycloak: Keycloak,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Test connection: a blank skey uses the stored one; none stored, or unreadable, is 400."""
+    """Test connection: a blank skey uses the stored one; none stored, or unreadable, is 400.
+    Its result comes after a redirect (Reload does not test again), for this realm only."""
     tenant = duo_tenant()
-    admin = sign_in_as_master(page, provider.bridge, stack_settings)
+    admin = sign_in_as_master(page, provider.bridge, provider.bridge.settings)
     stored = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"skey": ""})
-    assert stored.status_code == 200
-    assert "<strong>Works:</strong>" in stored.text
-    dead = admin.post(
-        f"/admin/tenants/{tenant.realm}/duo/test", {"api_host": f"127.0.0.1:{free_port()}"}
-    )
-    assert "<strong>Duo unreachable:</strong>" in dead.text
+    assert stored.status_code == 303
+    shown = admin.get(location(stored))
+    assert (shown.status_code, "<strong>Works:</strong>" in shown.text) == (200, True)
+    dead_host = f"127.0.0.1:{free_port()}"
+    dead = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"api_host": dead_host})
+    dead_page = admin.get(location(dead)).text
+    assert "<strong>Duo unreachable:</strong>" in dead_page
+    assert f'value="{dead_host}"' in dead_page  # what was typed is kept
+    sealed = parse_qs(urlsplit(location(dead)).query)["tested"][0]
+    elsewhere = admin.get(f"/admin/tenants/{provider.client}?{urlencode({'tested': sealed})}")
+    assert "Duo unreachable" not in elsewhere.text
+    altered = admin.get(f"/admin/tenants/{tenant.realm}?{urlencode({'tested': 'x' + sealed})}").text
+    assert "Duo unreachable" not in altered
+    monkeypatch.setattr(console_admin, "TESTED_LIFETIME", -1)
+    stale = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"api_host": dead_host})
+    assert "Duo unreachable" not in admin.get(location(stale)).text
     none = admin.post(f"/admin/tenants/{provider.client}/duo/test", {"skey": ""})
     assert none.status_code == 400
     assert "this realm has none stored" in none.text
@@ -777,7 +801,7 @@ def test_item7_anonymous_sign_in_creates_no_client(
             for part in ("/admin", "/account/duo"):
                 response = anonymous.get(f"{part}/login?realm={realm}")
                 assert response.status_code == 404, (realm, part)
-                assert "No console sign-in" in response.text
+                assert "No sign-in here" in response.text
                 assert "set-cookie" not in response.headers
             assert admin_keycloak.find_client(realm, console_client.CLIENT_ID) is None
     finally:

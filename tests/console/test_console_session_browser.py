@@ -26,7 +26,8 @@ def sign_out_and_in_again(page: Page, bridge: Bridge, base: str, realm: str, sho
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{bridge.url}{base}/signed-out?state={realm}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Signed out")
-    expect(page.get_by_role("main")).to_contain_text("signed out of the Duo console and of your")
+    place = "the Duo console" if base == "/admin" else "the Duo two-factor self-service"
+    expect(page.get_by_role("main")).to_contain_text(f"signed out of {place} and of your")
     screenshot(page, shot, full_page=True)
     assert axe_violations(page) == []
     cookie = f"kdb_{'admin' if base == '/admin' else 'account'}_session"

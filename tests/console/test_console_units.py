@@ -408,7 +408,7 @@ def test_callback_for_a_user_keycloak_no_longer_has_is_refused(console: Console)
 def test_callback_where_the_console_client_is_gone_creates_nothing(console: Console) -> None:
     """The realm's console client removed between sign-in and callback: a clear 404 page."""
     response = fake_sign_in(console, None, "u1")
-    assert (response.status_code, "No console sign-in" in response.text) == (404, True)
+    assert (response.status_code, "No sign-in here" in response.text) == (404, True)
 
 
 def test_a_session_whose_user_keycloak_no_longer_has_is_signed_out(console: Console) -> None:
@@ -820,3 +820,30 @@ def test_item12_ssrf_test_connection_sends_nothing_to_a_host_that_is_not_duos(
         assert verdict.status == "invalid_client"
         with pytest.raises(BlockingIOError):
             server.accept()  # nobody connected
+
+
+@pytest.mark.parametrize(
+    ("path", "brand", "sheet"),
+    [
+        ("/account/duo/no/such/page", "Duo two-factor", "/account/duo/static/console.css"),
+        ("/account/duo/login?realm=!", "Duo two-factor", "/account/duo/static/console.css"),
+        ("/admin/no-such-page", "Duo console", "/admin/static/console.css"),
+        ("/admin/login?realm=!", "Duo console", "/admin/static/console.css"),
+    ],
+)
+def test_message_pages_carry_their_parts_name(
+    console: Console, path: str, brand: str, sheet: str
+) -> None:
+    """End users' message pages say "Duo two-factor", never "Duo console"; admins' the console."""
+    page = console.request("GET", path, {}).text
+    assert f'<p class="brand">{brand}</p>' in page
+    assert f'href="{sheet}"' in page
+    if "account" in path:
+        assert "console" not in page.replace("console.css", "")
+
+
+def test_account_pages_without_keycloak_name_self_service(console: Console) -> None:
+    """Keycloak away under /account/duo: the 502 page is the self-service's, not the console's."""
+    use_keycloak(console, down=True)
+    page = console.as_user("GET", "/account/duo/", console.session(ACCOUNT, USER)).text
+    assert '<p class="brand">Duo two-factor</p>' in page

@@ -19,6 +19,7 @@ from tests.fixtures_bridge import (
     TenantFactory,
 )
 from tests.fixtures_browser import screenshot
+from tests.fixtures_console import axe_violations
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -64,8 +65,12 @@ def test_approve_gives_tokens_with_duo_claims(
 def test_deny_gives_no_code_an_error_page_and_an_event(
     page: Page, duo_tenant: TenantFactory
 ) -> None:
-    """Deny at Duo: no code reaches the app, Keycloak shows an error page and logs an error."""
+    """Deny at Duo: no code reaches the app, Keycloak shows an error page with "Try again" and
+    "Back to the application" (the client's base URL), and logs an error."""
     tenant = duo_tenant()
+    admin = tenant.admin()
+    home = tenant.redirect_uri.rsplit("/", 1)[0] + "/home"
+    admin.update_client(str(admin.get_client_id(APP_ID)), {"baseUrl": home})
     tenant.user("dave", behavior="prompt", enrolled=True)
     sign_in(page, tenant, "dave")
     page.get_by_role("button", name="Send Me a Push").click()
@@ -74,9 +79,34 @@ def test_deny_gives_no_code_an_error_page_and_an_event(
     page.wait_for_url(f"{tenant.settings.keycloak_url}/**")
     page.get_by_text("Duo denied the sign-in.").wait_for()
     assert not page.url.startswith(tenant.redirect_uri)
+    assert page.get_by_role("link", name="Back to the application").get_attribute("href") == home
     screenshot(page, "step-up-denied")
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_denied"
+    page.get_by_role("link", name="Try again").click()
+    page.locator("#password").wait_for()  # the login starts again, from the password
+
+
+def test_a_used_step_up_url_says_so_and_offers_a_way_back(
+    page: Page, duo_tenant: TenantFactory, bridge: Bridge
+) -> None:
+    """Back to the step-up URL after the login: a styled, accessible page says the step was
+    already used and offers to start again; Duo is not asked a second time."""
+    tenant = duo_tenant()
+    tenant.user("uma")
+    step_ups: list[str] = []
+    page.on("request", lambda r: step_ups.append(r.url) if "/step-up?" in r.url else None)
+    sign_in(page, tenant, "uma")
+    tokens_for(page, tenant)
+    [step_up] = step_ups
+    duo = visits_duo(page, tenant)
+    page.goto(step_up)
+    assert page.get_by_role("heading", level=1).inner_text() == "This sign-in step was already used"
+    assert page.get_by_role("link", name="Start sign-in again").count() == 1
+    assert "cookie" not in page.content()
+    assert duo == []
+    assert axe_violations(page) == []
+    screenshot(page, "bridge-already-used", full_page=True)
 
 
 def test_app_switched_off_has_no_duo_hop(page: Page, duo_tenant: TenantFactory) -> None:
@@ -174,6 +204,8 @@ def test_outage_with_fail_mode_closed_is_refused(
     try:
         sign_in(page, tenant, "ken")
         page.get_by_text("Duo is unavailable").wait_for()
+        assert page.get_by_role("link", name="Try again").count() == 1
+        assert page.get_by_role("link", name="Back to the application").count() == 0  # no URL
     finally:
         tenant.emulator.control.set_faults()
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
@@ -212,6 +244,7 @@ def test_wrong_skey_is_refused_even_with_fail_mode_open(
     )
     sign_in(page, tenant, "mike")
     page.get_by_text("misconfigured").wait_for()
+    assert page.get_by_role("link", name="Try again").count() == 1
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_config_fault"
 

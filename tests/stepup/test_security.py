@@ -24,6 +24,7 @@ from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.walk import browser_like_client
 from keycloak_duo_bridge.settings import signing_key
 from keycloak_duo_bridge.signing import SigningKey
+from tests.bridge_fakes import logged_reasons
 from tests.fixtures_bridge import APP_ID, PASSWORD, Bridge, Tenant, TenantFactory
 
 pytestmark = pytest.mark.keycloak
@@ -193,8 +194,20 @@ def test_verdict_replayed_on_a_later_login(
 # -- request tokens, at the bridge ------------------------------------------------------
 
 
-def bridge_page(bridge: Bridge, request_token: str) -> httpx2.Response:
-    return httpx2.get(f"{bridge.url}/step-up", params={"request": request_token})
+def bridge_page(bridge: Bridge, request_token: str) -> tuple[httpx2.Response, list[str]]:
+    """The bridge's answer to a request token, and the reasons it logged meanwhile."""
+    with logged_reasons() as reasons:
+        response = httpx2.get(f"{bridge.url}/step-up", params={"request": request_token})
+    return response, reasons
+
+
+def refused_for(bridge: Bridge, request_token: str, reason: str) -> None:
+    """The bridge refuses the token with its plain start-again page, logging ``reason``."""
+    response, reasons = bridge_page(bridge, request_token)
+    assert response.status_code == 400
+    assert "Please sign in again" in response.text
+    assert "request token" not in response.text
+    assert any(reason in logged for logged in reasons), reasons
 
 
 def test_request_token_forged(paused: Paused, bridge: Bridge) -> None:
@@ -203,9 +216,7 @@ def test_request_token_forged(paused: Paused, bridge: Bridge) -> None:
     claims = jwt.decode(paused.request_token, options={"verify_signature": False})
     claims["sub"] = str(uuid.uuid4())
     altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    response = bridge_page(bridge, f"{header}.{altered}.{signature}")
-    assert response.status_code == 400
-    assert "the request token does not verify" in response.text
+    refused_for(bridge, f"{header}.{altered}.{signature}", "the request token does not verify")
 
 
 def realm_key(tenant: Tenant) -> tuple[rsa.RSAPrivateKey, str]:
@@ -242,12 +253,10 @@ def test_item1_request_token_repeating_a_member_is_refused(paused: Paused, bridg
         "payload": resigned(header, b64((text[:-1] + ',"sub":"someone-else"}').encode())),
         "header": resigned(b64((head_text[:-1] + ',"kid":"other"}').encode()), payload),
     }
-    for part, token in repeated.items():
-        response = bridge_page(bridge, token)
-        assert response.status_code == 400, part
-        assert "the request token is malformed" in response.text, part
-    accepted = bridge_page(bridge, resigned(header, payload))
-    assert "the request token" not in accepted.text
+    for token in repeated.values():
+        refused_for(bridge, token, "the request token is malformed")
+    accepted, _ = bridge_page(bridge, resigned(header, payload))
+    assert accepted.status_code == 302
 
 
 def test_request_token_expired(paused: Paused, bridge: Bridge) -> None:
@@ -255,9 +264,7 @@ def test_request_token_expired(paused: Paused, bridge: Bridge) -> None:
     key, kid = realm_key(paused.tenant)
     now = int(time.time())
     token = signed_request(paused, key, kid, iat=now - 900, exp=now - 600)
-    response = bridge_page(bridge, token)
-    assert response.status_code == 400
-    assert "the request token has expired" in response.text
+    refused_for(bridge, token, "the request token has expired")
 
 
 def test_request_token_with_a_foreign_return_url(paused: Paused, bridge: Bridge) -> None:
@@ -265,9 +272,7 @@ def test_request_token_with_a_foreign_return_url(paused: Paused, bridge: Bridge)
     key, kid = realm_key(paused.tenant)
     for target in ("https://evil.example/login-actions/x", paused.tenant.redirect_uri):
         token = signed_request(paused, key, kid, return_url=target)
-        response = bridge_page(bridge, token)
-        assert response.status_code == 400
-        assert "outside the realm&#x27;s login-actions path" in response.text
+        refused_for(bridge, token, "outside the realm's login-actions path")
 
 
 def test_request_token_from_an_unknown_realm(paused: Paused, bridge: Bridge) -> None:
@@ -275,18 +280,17 @@ def test_request_token_from_an_unknown_realm(paused: Paused, bridge: Bridge) -> 
     key, kid = realm_key(paused.tenant)
     issuer = f"{paused.tenant.settings.keycloak_url}/realms/no-such-realm"
     token = signed_request(paused, key, kid, iss=issuer, realm="no-such-realm")
-    response = bridge_page(bridge, token)
+    response, reasons = bridge_page(bridge, token)
     assert response.status_code == 400
-    assert "the request&#x27;s realm cannot be verified" in response.text
+    assert "cannot be checked right now" in response.text
+    assert reasons
 
 
 def test_item6_request_token_naming_another_realm(paused: Paused, bridge: Bridge) -> None:
     """A realm-signed token whose realm claim is not its issuer's realm is refused."""
     key, kid = realm_key(paused.tenant)
     token = signed_request(paused, key, kid, realm=f"{paused.tenant.realm}-other")
-    response = bridge_page(bridge, token)
-    assert response.status_code == 400
-    assert "realm is not its issuer&#x27;s realm" in response.text
+    refused_for(bridge, token, "realm is not its issuer's realm")
 
 
 def test_item6_unsigned_request_token_with_a_random_cfg(paused: Paused, bridge: Bridge) -> None:
@@ -294,9 +298,9 @@ def test_item6_unsigned_request_token_with_a_random_cfg(paused: Paused, bridge: 
     claims = jwt.decode(paused.request_token, options={"verify_signature": False})
     claims["cfg"] = uuid.uuid4().hex
     body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    response = bridge_page(bridge, f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}.")
-    assert response.status_code == 400
-    assert "not signed with an asymmetric key" in response.text
+    refused_for(
+        bridge, f"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{body}.", "not signed with an asymmetric key"
+    )
 
 
 def test_request_token_signed_with_hmac(paused: Paused, bridge: Bridge) -> None:
@@ -304,9 +308,7 @@ def test_request_token_signed_with_hmac(paused: Paused, bridge: Bridge) -> None:
     claims = jwt.decode(paused.request_token, options={"verify_signature": False})
     kid = jwt.get_unverified_header(paused.request_token)["kid"]
     token = jwt.encode(claims, "k" * 64, algorithm="HS256", headers={"kid": kid})
-    response = bridge_page(bridge, token)
-    assert response.status_code == 400
-    assert "not signed with an asymmetric key" in response.text
+    refused_for(bridge, token, "not signed with an asymmetric key")
 
 
 # -- callbacks ---------------------------------------------------------------------------
@@ -318,7 +320,7 @@ def test_callback_without_its_cookie(bridge: Bridge) -> None:
         f"{bridge.url}/step-up/callback", params={"state": "s" * 43, "duo_code": "x"}
     )
     assert response.status_code == 400
-    assert "no pending step-up in this browser" in response.text
+    assert "not started in this browser" in response.text
 
 
 def test_callback_with_a_tampered_cookie(bridge: Bridge) -> None:
@@ -329,7 +331,7 @@ def test_callback_with_a_tampered_cookie(bridge: Bridge) -> None:
         cookies={cookie.COOKIE_NAME: "A" * 200},
     )
     assert response.status_code == 400
-    assert "the step-up cookie was tampered with" in response.text
+    assert "the information your browser sent back is damaged" in response.text
 
 
 def test_callback_with_a_used_duo_code(
@@ -353,3 +355,66 @@ def test_callback_with_a_used_duo_code(
     verdict = parse_qs(urlsplit(replay.headers["location"]).query)["verdict"][0]
     claims = jwt.decode(verdict, options={"verify_signature": False})
     assert (claims["result"], claims["reason"]) == ("error", "duo_protocol")
+
+
+# -- one request token, one Duo prompt ----------------------------------------------------
+
+
+def to_bridge(http: httpx2.Client, tenant: Tenant, username: str, bridge: Bridge) -> str:
+    """Log in up to Keycloak's redirect to the bridge; return the step-up URL."""
+    tenant.user(username)
+    query = {
+        "client_id": APP_ID,
+        "redirect_uri": tenant.redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+    }
+    base = f"{tenant.settings.keycloak_url}/realms/{tenant.realm}"
+    page = http.get(f"{base}/protocol/openid-connect/auth?{urlencode(query)}")
+    match = re.search(r'<form[^>]*\baction="([^"]+)"', page.text)
+    assert match
+    response = http.post(
+        html.unescape(match.group(1)), data={"username": username, "password": PASSWORD}
+    )
+    response = _follow(http, response, f"{bridge.url}/step-up?")
+    return urljoin(str(response.url), response.headers["location"])
+
+
+def test_a_second_tab_starts_no_second_duo_prompt(
+    http: httpx2.Client, duo_tenant: TenantFactory, bridge: Bridge
+) -> None:
+    """The step-up URL opened again while its Duo prompt is open starts none, and offers a
+    restart that leads to a new step-up."""
+    tenant = duo_tenant()
+    step_up = to_bridge(http, tenant, "xavier", bridge)
+    first = http.get(step_up)
+    assert first.status_code == 302
+    assert "/oauth/v1/authorize" in first.headers["location"]
+    second = http.get(step_up)
+    assert second.status_code == 400
+    assert "already waiting for Duo" in second.text
+    assert "/oauth/v1/authorize" not in second.text
+    restart = re.search(r'<a class="button" href="([^"]+)"', second.text)
+    assert restart
+    login = http.get(html.unescape(restart.group(1)), follow_redirects=True)
+    form = re.search(r'<form[^>]*\baction="([^"]+)"', login.text)  # Keycloak's login, afresh
+    assert form
+    response = http.post(
+        html.unescape(form.group(1)), data={"username": "xavier", "password": PASSWORD}
+    )
+    again = _follow(http, response, f"{bridge.url}/step-up?")
+    new_step_up = urljoin(str(again.url), again.headers["location"])
+    assert new_step_up != step_up
+    assert "/oauth/v1/authorize" in http.get(new_step_up).headers["location"]
+
+
+def test_a_used_step_up_url_is_refused_as_used(paused: Paused, bridge: Bridge) -> None:
+    """After Duo answered, the same step-up URL (Back, a second tab) and a reload of Duo's
+    callback say the step was already used, and start no Duo prompt."""
+    again = paused.http.get(f"{bridge.url}/step-up", params={"request": paused.request_token})
+    assert again.status_code == 400
+    assert "This sign-in step was already used" in again.text
+    assert "Start sign-in again" in again.text
+    assert paused.submit(paused.verdict).status_code == 302
+    after_login = paused.http.get(f"{bridge.url}/step-up", params={"request": paused.request_token})
+    assert "This sign-in step was already used" in after_login.text

@@ -15,11 +15,13 @@ import org.keycloak.common.VerificationException;
 import org.keycloak.common.util.Time;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
+import org.keycloak.forms.login.LoginFormsProvider;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.GroupModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
+import org.keycloak.services.util.ResolveRelative;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -35,6 +37,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
     static final String AUDIENCE = "kdb-bridge";
     private static final int REQUEST_LIFETIME_SECONDS = 300;
+    /** The refusal page: the reason, "Try again" and, when known, "Back to the application". */
+    static final String REFUSED_TEMPLATE = "duo-refused.ftl";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     @Override
@@ -234,10 +238,44 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
                 .detail("custom_required_action", DuoStepUpRequiredActionFactory.PROVIDER_ID)
                 .detail("duo_reason", reason == null ? "" : reason);
         event.error(error);
-        Response page = context.form()
+        LoginFormsProvider form = context.form()
                 .setError(message)
-                .createErrorPage(Response.Status.FORBIDDEN);
+                .setAttribute("duoRetryUrl", retryUrl(context));
+        String back = applicationUrl(context);
+        if (back != null) {
+            form.setAttribute("duoBackUrl", back);
+        }
+        Response page = form.setStatus(Response.Status.FORBIDDEN).createForm(REFUSED_TEMPLATE);
         context.challenge(page);
+    }
+
+    /**
+     * Keycloak's own "restart this login" for the browser tab: the login starts again from
+     * the first step, so a refusal is never a dead end.
+     */
+    private static String retryUrl(RequiredActionContext context) {
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        ClientModel client = authSession.getClient();
+        UriBuilder restart = UriBuilder.fromUri(issuer(context)).path("login-actions").path("restart");
+        if (client != null) {
+            restart.queryParam("client_id", client.getClientId());
+        }
+        return restart.queryParam("tab_id", authSession.getTabId()).build().toString();
+    }
+
+    /** The application's home (its base URL, else its root URL), or null when it has none. */
+    private static String applicationUrl(RequiredActionContext context) {
+        ClientModel client = context.getAuthenticationSession().getClient();
+        if (client == null) {
+            return null;
+        }
+        String base = client.getBaseUrl();
+        String target = base == null || base.isEmpty() ? client.getRootUrl() : base;
+        if (target == null || target.isEmpty()) {
+            return null;
+        }
+        String resolved = ResolveRelative.resolveRelativeUri(context.getSession(), client.getRootUrl(), target);
+        return resolved == null || resolved.isEmpty() ? null : resolved;
     }
 
     /** The realm's issuer, {@code <base>/realms/<name>}, as Keycloak writes it in tokens. */
