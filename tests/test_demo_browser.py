@@ -52,6 +52,8 @@ def test_alice_approves_a_push(page: Page, running: demo.Stack) -> None:
     page.get_by_text("Signed in as").wait_for()
     assert "alice" in page.content()
     assert '"result": "allow"' in page.inner_text("pre")
+    link = page.locator("#self-service").get_attribute("href") or ""
+    assert link.endswith("/account/duo/?realm=globex")  # the demo links to her own Duo page
     screenshot(page, "demo-app-signed-in")
 
 

@@ -123,6 +123,7 @@ def start(settings: Settings, progress: Progress) -> Stack:
             client_id=APP,
             redirect_uri=f"{app_url}/callback",
             post_logout_redirect_uri=f"{app_url}/signed-out",
+            bridge_url=stack_settings.bridge_url,  # signed-in users get a link to their Duo page
         )
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
         resources.enter_context(start_in_thread(config, app_sock, name="demo application"))
