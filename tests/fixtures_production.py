@@ -25,9 +25,8 @@ from keycloak_duo_bridge.sandbox.balancer import SERVED_BY
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.sandbox.postgres import Database, PostgresServer
 from keycloak_duo_bridge.sandbox.tls import ServerTls, server_tls, trust_bundle
-from keycloak_duo_bridge.sandbox.walk import Walk, browser_like_client, walk_login
+from keycloak_duo_bridge.sandbox.walk import browser_like_client
 from keycloak_duo_bridge.settings import Settings, load_settings
-from tests.fixtures_bridge import APP_ID, PASSWORD, Tenant
 from tests.fixtures_sandbox import say
 
 HOSTNAME = "localhost"
@@ -231,21 +230,3 @@ def pin(when: Callable[[httpx2.Request], bool], server: str) -> Hook:
             request.headers[PIN] = server
 
     return hook
-
-
-def walk(tenant: Tenant, username: str, client: httpx2.Client, **extra: str) -> Walk:
-    """Walk ``username``'s login (the demo application unless ``client_id`` is given)."""
-    return walk_login(
-        keycloak_url=tenant.settings.keycloak_url,
-        realm=tenant.realm,
-        client_id=extra.pop("client_id", APP_ID),
-        redirect_uri=tenant.redirect_uri,
-        username=username,
-        password=PASSWORD,
-        client=client,
-        extra_query=extra,
-    )
-
-
-def went_to_duo(tenant: Tenant, result: Walk) -> bool:
-    return any(hop.host == tenant.emulator.api_host for hop in result.hops)

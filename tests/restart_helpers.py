@@ -60,14 +60,21 @@ def hooked_client(tenant: Tenant, before: Callable[[httpx2.Request], None]) -> h
     return client
 
 
-def walk(tenant: Tenant, username: str, client: httpx2.Client) -> Walk:
-    """Walk ``username``'s login to the demo application with ``client``'s cookies."""
+def walk(tenant: Tenant, username: str, client: httpx2.Client, **extra: str) -> Walk:
+    """Walk ``username``'s login with ``client``'s cookies: to the demo application unless
+    ``client_id`` is given; other ``extra`` go into the authorization request."""
     return walk_login(
         keycloak_url=tenant.settings.keycloak_url,
         realm=tenant.realm,
-        client_id=APP_ID,
+        client_id=extra.pop("client_id", APP_ID),
         redirect_uri=tenant.redirect_uri,
         username=username,
         password=PASSWORD,
         client=client,
+        extra_query=extra,
     )
+
+
+def went_to_duo(tenant: Tenant, result: Walk) -> bool:
+    """Whether the walk passed through the tenant's Duo (the emulator's API host)."""
+    return any(hop.host == tenant.emulator.api_host for hop in result.hops)

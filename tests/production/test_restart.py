@@ -29,11 +29,10 @@ from tests.fixtures_production import (
     stack_settings_at,
     start_all,
     trusting,
-    walk,
     watched_client,
-    went_to_duo,
 )
 from tests.fixtures_sandbox import say
+from tests.restart_helpers import walk, went_to_duo
 
 # Setup builds Keycloak and starts nodes: minutes on a busy machine, counted in the first test.
 pytestmark = [pytest.mark.keycloak, pytest.mark.production, pytest.mark.timeout(1200)]

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx2
 import pytest
 
 from keycloak_duo_bridge import __version__, versions
@@ -20,19 +19,17 @@ from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.sandbox.ports import free_port
-from keycloak_duo_bridge.sandbox.walk import Walk, WalkError, browser_like_client, walk_login
+from keycloak_duo_bridge.sandbox.walk import WalkError, browser_like_client
 from keycloak_duo_bridge.settings import Settings, load_settings
 from tests.fixtures_bridge import (
     APP2_ID,
-    APP_ID,
-    PASSWORD,
-    Tenant,
     TenantFactory,
     run_bridge,
     settings_for,
     tenant_factory,
 )
 from tests.fixtures_sandbox import say
+from tests.restart_helpers import walk, went_to_duo
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.versions]
 
@@ -87,23 +84,6 @@ def release(
     finally:
         keycloak.down()
         say(config, f"Keycloak {version} smoke took {time.monotonic() - started:.0f} s")
-
-
-def walk(tenant: Tenant, username: str, client: httpx2.Client, **extra: str) -> Walk:
-    return walk_login(
-        keycloak_url=tenant.settings.keycloak_url,
-        realm=tenant.realm,
-        client_id=extra.pop("client_id", APP_ID),
-        redirect_uri=tenant.redirect_uri,
-        username=username,
-        password=PASSWORD,
-        client=client,
-        extra_query=extra,
-    )
-
-
-def went_to_duo(tenant: Tenant, result: Walk) -> bool:
-    return any(hop.host == tenant.emulator.api_host for hop in result.hops)
 
 
 def test_the_extension_logs_its_version_and_keycloaks(release: Release) -> None:
