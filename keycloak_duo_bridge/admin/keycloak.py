@@ -188,6 +188,10 @@ class Keycloak:
             lambda a: a.create_realm(representation),
             missing=f"realm {name!r}",
         )
+        # Keycloak gives the creator the new realm's admin roles, but a token issued before
+        # carries only the old ones: the next call (a component of the new realm) would be
+        # refused. A fresh token carries them.
+        self._call("log in again", None, lambda a: a.connection.get_token(), missing="token")
 
     def update_realm(self, realm: str, representation: Json) -> None:
         self._call(
