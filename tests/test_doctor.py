@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from keycloak import KeycloakAdmin
 from pydantic import SecretStr
 
 from keycloak_duo_bridge import attributes as attr
@@ -185,6 +186,47 @@ def test_the_service_account_reads_only_its_realms(
     other = f"never-granted-{time.time_ns()}"
     found = diagnose(reader, realms=[other])
     assert "the bridge cannot read it" in failed(found)[f"realm {other}"]
+
+
+def test_a_partner_realm_the_bridge_cannot_read_fails(
+    tenant: Tenant, doctor_settings: Settings, keycloak_admin: KeycloakAdmin
+) -> None:
+    """A realm whose partner the bridge's account may not read fails: its logins would fail
+    closed, as the bridge cannot resolve the realm's Duo without the partner."""
+    client_id, secret = provision.ensure_bridge_reader(doctor_settings, [tenant.realm])
+    admin = keycloak_admin  # the master realm, where each realm's "<realm>-realm" client is
+    reader_id = admin.get_client_id(client_id)
+    assert reader_id is not None
+    account = admin.get_client_service_account_user(reader_id)["id"]
+    partner_client = admin.get_client_id(f"{tenant.partner}-realm")
+    assert partner_client is not None
+    role = admin.get_client_role(partner_client, "view-realm")
+    admin.delete_client_roles_of_user(account, partner_client, [role])
+    reader = doctor_settings.model_copy(
+        update={"bridge_client_id": client_id, "bridge_client_secret": SecretStr(secret)}
+    )
+    found = failed(diagnose(reader, realms=[tenant.realm]))
+    assert "cannot read this partner realm" in found[f"partner {tenant.partner}"]
+    assert "only its name is visible" in found[f"partner {tenant.partner}"]
+
+
+def test_a_partner_claim_naming_no_realm_is_no_partner(
+    tenant: Tenant, doctor_settings: Settings, admin_keycloak: Keycloak
+) -> None:
+    """A realm claiming a partner that does not exist has no partner, as the bridge reads
+    it: its own Duo settings pass, and nothing fails about the missing partner."""
+    ghost = f"ghost-{time.time_ns()}"
+    admin_keycloak.update_realm(
+        tenant.realm,
+        {
+            "attributes": {
+                **admin_keycloak.get_realm(tenant.realm).get("attributes", {}),
+                attr.TENANT_PARTNER: ghost,
+            }
+        },
+    )
+    found = failed(diagnose(doctor_settings, realms=[tenant.realm]))
+    assert f"partner {ghost}" not in found
 
 
 def test_a_realm_wired_to_another_bridge(

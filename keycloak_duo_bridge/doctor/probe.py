@@ -22,7 +22,12 @@ TIMEOUT = 5.0
 
 
 class ProbeError(BridgeError):
-    """A call the doctor made did not get the answer it needs."""
+    """A call the doctor made did not get the answer it needs (``status``: Keycloak's HTTP
+    status, when it answered at all)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -101,5 +106,7 @@ def admin_get(client: httpx2.Client, settings: Settings, token: Token, path: str
     except httpx2.HTTPError as exc:
         raise _failed(f"GET /admin{path}", exc) from None
     if response.status_code != 200:  # noqa: PLR2004
-        raise ProbeError(f"GET /admin{path} answered HTTP {response.status_code}")
+        raise ProbeError(
+            f"GET /admin{path} answered HTTP {response.status_code}", response.status_code
+        )
     return response.json()

@@ -129,9 +129,13 @@ class _Run:
         if name not in known:
             try:
                 rep = probe.admin_get(self.client, self.settings, token, _realm_path(name))
-            except ProbeError:
+            except ProbeError as exc:
                 known[name] = None
+                if exc.status != 404:  # noqa: PLR2004 - no such realm: no partner, as the bridge reads it
+                    self.found.append(_unreadable_partner(name, str(exc)))
             else:
+                if "id" not in rep:  # Keycloak's name-only view: no attributes to resolve from
+                    self.found.append(_unreadable_partner(name, "only its name is visible"))
                 known[name] = dict(rep.get("attributes") or {})
         return known[name]
 
@@ -224,6 +228,18 @@ class _Run:
                 remote = checks.http_date(verdict.date)
                 name = f"Duo {creds.api_host}"
                 self.found.append(checks.clock(name, remote, self.now(), checks.DUO_SKEW))
+
+
+def _unreadable_partner(name: str, why: str) -> Check:
+    """A partner realm the bridge's account may not read: the realms naming it cannot
+    resolve their Duo settings from it."""
+    return fail(
+        f"partner {name}",
+        f"the bridge cannot read this partner realm ({why}): the realms that name it cannot"
+        " inherit its Duo settings, and their logins fail closed",
+        "grant the bridge's service account view-realm of the"
+        f" '{name}-realm' client in the admin realm (docs/deploy.md)",
+    )
 
 
 def _realm_path(name: str) -> str:
