@@ -8,12 +8,15 @@ Keycloak of its own for the module, started once and stopped before the next.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from keycloak import KeycloakAdmin
 
 from keycloak_duo_bridge import __version__, versions
+from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -137,3 +140,50 @@ def test_group_paths_from_the_parent_chain(release: Release) -> None:
         pytest.raises(WalkError, match="Duo denied the sign-in"),
     ):
         walk(tenant, "oscar", client)
+
+
+def test_the_admin_service_account_creates_tenants(release: Release) -> None:
+    """The admin service's own service account, with the roles docs/deploy.md lists,
+    creates a partner and a client and grants the bridge's reader view-realm of each (on
+    26.5 a token from before the realm existed lacked its roles)."""
+    env = release.keycloak.environment()
+    master = KeycloakAdmin(
+        server_url=env["KDB_KEYCLOAK_URL"],
+        username=env["KDB_KEYCLOAK_ADMIN_USERNAME"],
+        password=env["KDB_KEYCLOAK_ADMIN_PASSWORD"],
+        realm_name="master",
+    )
+    suffix = uuid.uuid4().hex[:8]
+
+    def service_client(client_id: str) -> tuple[str, str]:
+        made = master.create_client(
+            {"clientId": client_id, "publicClient": False, "serviceAccountsEnabled": True}
+        )
+        return made, str(master.get_client_secrets(made)["value"])
+
+    admin_uuid, admin_secret = service_client(f"kdb-admin-{suffix}")
+    account = master.get_client_service_account_user(admin_uuid)["id"]
+    master.assign_realm_roles(account, [master.get_realm_role("create-realm")])
+    master_realm = master.get_client_id("master-realm")
+    assert master_realm is not None
+    wanted = {"view-clients", "query-clients", "view-users", "query-users", "manage-users"}
+    roles = [r for r in master.get_client_roles(master_realm) if r["name"] in wanted]
+    master.assign_client_role(account, master_realm, roles)
+    reader_uuid, _ = service_client(f"kdb-reader-{suffix}")
+    reader = master.get_client_service_account_user(reader_uuid)["id"]
+    keycloak = Keycloak.from_settings(
+        load_settings(
+            keycloak_url=env["KDB_KEYCLOAK_URL"],
+            keycloak_admin_client_id=f"kdb-admin-{suffix}",
+            keycloak_admin_client_secret=admin_secret,
+            bridge_client_id=f"kdb-reader-{suffix}",
+        )
+    )
+    partner, client = f"sp-{suffix}", f"sc-{suffix}"
+    tenants.create_partner(keycloak, partner)
+    tenants.create_client(keycloak, client, partner=partner)
+    for realm in (partner, client):
+        realm_client = master.get_client_id(f"{realm}-realm")
+        assert realm_client is not None
+        granted = master.get_client_roles_of_user(reader, realm_client)
+        assert [role["name"] for role in granted] == ["view-realm"], realm
