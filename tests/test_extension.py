@@ -24,7 +24,8 @@ def keycloak_home(keycloak_sandbox: SandboxKeycloak) -> Path:
 
 
 def test_jar_holds_only_our_classes(keycloak_home: Path, tmp_path: Path) -> None:
-    """The jar has our classes, the service registration and a manifest: no third-party code."""
+    """The jar has our classes, our page template, the service registration and a manifest:
+    no third-party code."""
     jar = extension.build(keycloak_home, tmp_path / "out" / "ext.jar")
     with zipfile.ZipFile(jar) as archive:
         names = archive.namelist()
@@ -32,8 +33,10 @@ def test_jar_holds_only_our_classes(keycloak_home: Path, tmp_path: Path) -> None
             "META-INF/services/org.keycloak.authentication.RequiredActionFactory"
         ).decode()
     assert names[0] == "META-INF/MANIFEST.MF"
-    others = [n for n in names if not n.startswith(("org/keycloakduobridge/", "META-INF/"))]
+    ours = ("org/keycloakduobridge/", "META-INF/", "theme-resources/templates/duo-")
+    others = [n for n in names if not n.startswith(ours)]
     assert others == []
+    assert "theme-resources/templates/duo-refused.ftl" in names  # our refusal page
     assert "org/keycloakduobridge/DuoStepUpRequiredActionFactory.class" in names
     assert services.strip() == "org.keycloakduobridge.DuoStepUpRequiredActionFactory"
 
