@@ -21,7 +21,6 @@ import org.keycloak.models.GroupModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
-import org.keycloak.services.util.ResolveRelative;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -274,8 +273,24 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         if (target == null || target.isEmpty()) {
             return null;
         }
-        String resolved = ResolveRelative.resolveRelativeUri(context.getSession(), client.getRootUrl(), target);
-        return resolved == null || resolved.isEmpty() ? null : resolved;
+        // Keycloak's own placeholders and relative paths, resolved with public API only
+        // (keycloak-services' ResolveRelative is not SPI): a path is under the client's root
+        // URL, else under Keycloak's own address.
+        String auth = trimSlash(context.getUriInfo().getBaseUri().toString());
+        String resolved = expand(target, auth);
+        if (resolved.startsWith("/")) {
+            String root = client.getRootUrl();
+            resolved = trimSlash(root == null || root.isEmpty() ? auth : expand(root, auth)) + resolved;
+        }
+        return resolved;
+    }
+
+    private static String expand(String url, String auth) {
+        return url.replace("${authBaseUrl}", auth).replace("${authAdminUrl}", auth);
+    }
+
+    private static String trimSlash(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     }
 
     /** The realm's issuer, {@code <base>/realms/<name>}, as Keycloak writes it in tokens. */
