@@ -54,11 +54,13 @@ def test_second_realm_is_one_create_call_plus_its_scope(
     writes.clear()
     calls.clear()
     tenant = tenants.new_tenant(kc, NewTenant(TenantKind.PARTNER, q, attributes=on, wires=wires))
-    # Two calls add the client registration policy (a realm import would drop the defaults).
-    assert calls[1:3] == [f"add a component to realm {q!r}"] * 2
-    assert calls[3] == f"list the applications of realm {q!r}"  # the only read
+    # A fresh token after the create (one from before lacks the new realm's roles), then two
+    # calls add the client registration policy (a realm import would drop the defaults).
+    assert calls[1] == "log in again"
+    assert calls[2:4] == [f"add a component to realm {q!r}"] * 2
+    assert calls[4] == f"list the applications of realm {q!r}"  # the only read
     openid = [c for c in kc.get_clients(q) if not c.get("bearerOnly")]
-    assert len(calls) == 6 + len(openid) + 1  # the last: get_clients just above
+    assert len(calls) == 7 + len(openid) + 1  # the last: get_clients just above
     assert dict(writes) == {
         "create_realm": 1,
         "create_component": 2,
