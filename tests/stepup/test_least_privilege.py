@@ -33,7 +33,7 @@ def test_least_privilege_view_realm_reads_and_nothing_more(
     )
 
     async def work() -> str | None:
-        async with httpx2.AsyncClient() as http:
+        async with httpx2.AsyncClient(timeout=30) as http:  # about rights, not latency
             source = RealmSource(reader, http)
             effective = await source.effective(tenant.realm, "f")
             # Keycloak gives the name only; that is an error, never "no attributes, Duo off"
@@ -67,7 +67,7 @@ def test_tenants_the_admin_service_creates_are_readable_by_the_bridge(
     assert admin.grant_realm_view(client_id, name) is False  # granted at creation already
 
     async def work() -> str:
-        async with httpx2.AsyncClient() as http:
+        async with httpx2.AsyncClient(timeout=30) as http:  # about rights, not latency
             return (await RealmSource(reader, http).effective(name, "f")).realm
 
     assert run(work()) == name
