@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from keycloak_duo_bridge import assurance
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
 from keycloak_duo_bridge.admin.effective import format_apps, parse_app_mode, parse_apps
@@ -43,6 +44,30 @@ def set_mode(keycloak: Keycloak, realm: str, client_id: str, mode: str) -> AppRe
     wanted = parse_app_mode(mode)
     client = find_app(keycloak, realm, client_id)
     return _apply(keycloak, realm, client, wanted)
+
+
+#: Keycloak's client attribute (26.1+): the lowest ``acr`` a login to the client may end at.
+MINIMUM_ACR: Final = "minimum.acr.value"
+
+
+def set_minimum_acr(keycloak: Keycloak, realm: str, client_id: str, acr: str | None) -> bool:
+    """Make every login to ``client_id`` reach ``acr`` (``mfa``: Duo, in a "step-up" realm;
+    None: no minimum). Standard step-up in place of the ``required`` mode. True if written."""
+    if acr is not None and acr not in {assurance.ACR_BASE, assurance.ACR_DUO}:
+        raise ConfigError(
+            f"minimum ACR must be {assurance.ACR_DUO!r} or {assurance.ACR_BASE!r}, not {acr!r}"
+        )
+    client = find_app(keycloak, realm, client_id)
+    attributes = dict(client.get("attributes") or {})
+    if attributes.get(MINIMUM_ACR) == acr or (acr is None and MINIMUM_ACR not in attributes):
+        return False
+    if acr is None:
+        attributes.pop(MINIMUM_ACR, None)
+        attributes[MINIMUM_ACR] = ""  # Keycloak keeps attributes a PUT leaves out
+    else:
+        attributes[MINIMUM_ACR] = acr
+    keycloak.update_client(realm, str(client["id"]), {**client, "attributes": attributes})
+    return True
 
 
 def stored_modes(attributes: dict[str, str]) -> dict[str, AppMode]:

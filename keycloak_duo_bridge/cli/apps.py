@@ -48,6 +48,22 @@ def register(subparsers: Subparsers) -> None:
     add_json(put)
     put.set_defaults(handler=set_mode)
 
+    acr = actions.add_parser(
+        "min-acr",
+        help="the lowest acr a login to an application may end at",
+        description=(
+            "Set the application's minimum ACR (Keycloak's own client setting): 'mfa' makes"
+            " every login to it pass Duo in a realm whose assurance is step-up, the standard"
+            " alternative to --mode required; 'none' removes it."
+        ),
+        **examples("keycloak-duo-bridge app min-acr globex payroll mfa"),
+    )
+    acr.add_argument("realm", help="the realm")
+    acr.add_argument("client_id", metavar="CLIENT_ID", help="the application, by clientId")
+    acr.add_argument("acr", metavar="mfa|pwd|none", help="the minimum acr, or none")
+    add_json(acr)
+    acr.set_defaults(handler=set_minimum_acr)
+
     listing = actions.add_parser(
         "list",
         help="a realm's applications and their modes",
@@ -109,6 +125,24 @@ def set_mode(args: argparse.Namespace) -> int:
         )
     else:
         print_table(("realm", "application", "mode", "result"), rows)
+    return 0
+
+
+def set_minimum_acr(args: argparse.Namespace) -> int:
+    value = None if args.acr == "none" else args.acr
+    written = apps.set_minimum_acr(connect(settings()), args.realm, args.client_id, value)
+    if args.json:
+        print_json(
+            {
+                "realm": args.realm,
+                "client_id": args.client_id,
+                "minimum_acr": value,
+                "result": "changed" if written else "unchanged",
+            }
+        )
+    else:
+        state = "changed" if written else "unchanged"
+        print(f"{args.realm} {args.client_id}: minimum acr {value or 'none'} ({state})")
     return 0
 
 
