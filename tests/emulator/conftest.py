@@ -70,13 +70,14 @@ class RestClients:
     def make(self, cls: type[ClientT], creds: ApiCredentials, **kwargs: Any) -> ClientT:
         """``cls(ikey, skey, host, port=..., ca_certs=...)`` exactly as a user would call it."""
         kwargs.setdefault("host", creds.host)
-        return cls(
+        client: ClientT = cls(
             ikey=creds.ikey,
             skey=creds.skey,
             port=creds.port,
             ca_certs=str(self.emulator.ca_path),
             **kwargs,
         )
+        return client
 
 
 @pytest.fixture

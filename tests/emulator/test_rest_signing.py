@@ -59,7 +59,7 @@ def _request(
     if version in {4, 5} and in_body:
         body, query, signed_params = duo.Client.canon_json(params), "", {}
     else:
-        body, signed_params = (None if version == 2 else ""), duo.normalize_params(params)  # noqa: E501
+        body, signed_params = (None if version == 2 else ""), duo.normalize_params(params)
         query = "" if in_body else httpx2.QueryParams(params).__str__()
     form = ""
     if version == 2 and in_body:
@@ -112,7 +112,7 @@ def test_canon_x_duo_headers_matches_duo_client() -> None:
 def test_canonicalize_matches_duo_client(version: int, params: dict[str, Any]) -> None:
     """Each signature version's canonical request equals duo_client's canonicalize."""
     date = _date()
-    body = duo.Client.canon_json(params) if version != 2 else ""  # noqa: PLR2004
+    body = duo.Client.canon_json(params) if version != 2 else ""
     listed = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
     extra = {"X-Duo-Test": "1"}
     ours = canonicalize(
@@ -132,7 +132,7 @@ def test_canonicalize_matches_duo_client(version: int, params: dict[str, Any]) -
         duo.normalize_params(params),
         date,
         version,
-        body=body if version != 2 else None,  # noqa: PLR2004
+        body=body if version != 2 else None,
         additional_headers=extra,
     )
     assert ours == theirs
@@ -180,7 +180,7 @@ def test_verify_accepts_v2_hmac_sha1() -> None:
         form_body=False,
         headers={"date": date},
     )
-    assert verify_signature(request, SKEY, _signature(auth), time.time()) == 2  # noqa: PLR2004
+    assert verify_signature(request, SKEY, _signature(auth), time.time()) == 2
 
 
 def test_verify_refuses_v1() -> None:
@@ -197,7 +197,7 @@ def test_verify_refuses_v1() -> None:
         "code": 40103,
         "message": "Invalid signature in request credentials",
     }
-    assert caught.value.status == 401  # noqa: PLR2004
+    assert caught.value.status == 401
 
 
 @pytest.mark.parametrize("tamper", ["skey", "param", "host", "path", "header"])
@@ -259,9 +259,9 @@ def test_check_date_refuses_garbage() -> None:
         "Bearer abc",
         "Basic",
         "Basic !!!notbase64",
-        "Basic " + base64.b64encode("no-colon".encode()).decode(),
-        "Basic " + base64.b64encode(":sig".encode()).decode(),
-        "Basic " + base64.b64encode("ikey:".encode()).decode(),
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b":sig").decode(),
+        "Basic " + base64.b64encode(b"ikey:").decode(),
         "Basic " + base64.b64encode("ïkey:sig".encode()).decode(),
     ],
 )
@@ -283,7 +283,7 @@ def test_every_signature_version_is_accepted(
 ) -> None:
     """duo_client signing with v2, v4 or v5 is accepted on GET and POST calls."""
     client = rest.make(duo_client.Auth, auth_creds, sig_version=version)
-    assert abs(client.check()["time"] - time.time()) < 5  # noqa: PLR2004
+    assert abs(client.check()["time"] - time.time()) < 5
     assert client.preauth(username="nobody-at-all")["result"] == "enroll"
 
 
@@ -319,7 +319,7 @@ def test_unknown_ikey_is_refused(rest: RestClients, auth_creds: ApiCredentials) 
         "DIUNKNOWNUNKNOWNUNKN", auth_creds.skey, auth_creds.api_host, "authapi"
     )
     with pytest.raises(
-        RuntimeError, match="^Received 401 Invalid integration key in request credentials$"
+        RuntimeError, match=r"^Received 401 Invalid integration key in request credentials$"
     ):
         rest.make(duo_client.Auth, unknown).check()
 
@@ -330,7 +330,7 @@ def test_web_sdk_ikey_is_refused(
     """A Web SDK (OIDC) integration's keys do not open the Auth API (401 40102)."""
     app = duo_emulator.control.add_integration()
     websdk = ApiCredentials(app.client_id, app.client_secret, auth_creds.api_host, "authapi")
-    with pytest.raises(RuntimeError, match="40102|Invalid integration key"):
+    with pytest.raises(RuntimeError, match="Invalid integration key"):
         rest.make(duo_client.Auth, websdk).check()
 
 
@@ -367,7 +367,7 @@ def test_skewed_date_is_refused(
         body="",
     )
     response = _raw(duo_emulator, auth_creds, date, auth)
-    assert response.status_code == 401  # noqa: PLR2004
+    assert response.status_code == 401
     body = response.json()
     assert (body["stat"], body["code"], body["message"]) == ("FAIL", 40105, "Invalid request date")
     assert word in body["message_detail"]
@@ -377,7 +377,7 @@ def test_missing_credentials_and_date(
     duo_emulator: RunningEmulator, auth_creds: ApiCredentials
 ) -> None:
     """No Authorization is 40101; a signed request without any Date is 40105."""
-    assert _raw(duo_emulator, auth_creds, _date(), None).json()["code"] == 40101  # noqa: PLR2004
+    assert _raw(duo_emulator, auth_creds, _date(), None).json()["code"] == 40101
     auth = duo.sign(
         auth_creds.ikey,
         auth_creds.skey,
@@ -389,7 +389,7 @@ def test_missing_credentials_and_date(
         {},
         body="",
     )
-    assert _raw(duo_emulator, auth_creds, None, auth).json()["code"] == 40105  # noqa: PLR2004
+    assert _raw(duo_emulator, auth_creds, None, auth).json()["code"] == 40105
 
 
 def test_secret_never_in_events_or_repr(
