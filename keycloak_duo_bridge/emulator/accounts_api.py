@@ -2,7 +2,9 @@
 
 A parent's Accounts API credentials create, list and delete child accounts; with
 ``account_id`` they also call the Admin API inside a child (see :mod:`.admin_api`). Every
-child is served by this same emulator, so its ``api_hostname`` is the host the call came to.
+child is served by this same emulator, so its ``api_hostname`` is the host name the call came
+to, without the port: ``duo_client`` takes a port apart from the host (``port=``), and its
+``AccountAdmin`` passes the looked-up ``api_hostname`` on as ``host``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from keycloak_duo_bridge.emulator.errors import invalid_parameter, missing_param
 from keycloak_duo_bridge.emulator.rest_http import Caller, Reply, rest_route
 from keycloak_duo_bridge.emulator.rest_model import Account, ApiKind
 
-__all__ = ["account_view", "routes"]
+__all__ = ["account_view", "api_hostname", "routes"]
+
+
+def api_hostname(host_header: str) -> str:
+    """The host name of a ``Host`` header, without any port (IPv6 keeps its brackets)."""
+    host = host_header.strip().lower()
+    if ":" in host.rsplit("]", 1)[-1]:
+        host = host.rsplit(":", 1)[0]
+    return host
 
 
 def account_view(account: Account) -> dict[str, Any]:
@@ -33,7 +43,7 @@ async def create_account(request: Request, caller: Caller) -> Reply:
     name = caller.params.get("name")
     if not name:
         raise missing_parameter("name")
-    host = request.headers.get("host", "")
+    host = api_hostname(request.headers.get("host", ""))
     account = caller.state.rest.add_account(name, caller.credential.account_id, host)
     return account_view(account), None
 

@@ -137,10 +137,12 @@ class EmulatorControl:
         permissions: list[str] | None = None,
         refusal: Refusal | None = None,
         enroll_policy: NewUserPolicy = "enroll",
+        account_id: str | None = None,
     ) -> ApiCredentials:
         """Fresh Auth API, Admin API (all permissions unless given) or Accounts API credentials.
 
-        ``refusal`` scripts a plan/feature refusal (403) of every call they make.
+        ``refusal`` scripts a plan/feature refusal (403) of every call they make;
+        ``account_id`` puts them in a child account instead of the main one.
         """
         ikey, skey = new_client_id(), new_client_secret()
         body: dict[str, Any] = {
@@ -153,6 +155,8 @@ class EmulatorControl:
             body["permissions"] = permissions
         if refusal is not None:
             body["refusal"] = refusal
+        if account_id is not None:
+            body["account_id"] = account_id
         self._call("POST", "/emulator/api_credentials", body)
         return ApiCredentials(ikey, skey, self.api_host.replace("127.0.0.1", "localhost"), kind)
 

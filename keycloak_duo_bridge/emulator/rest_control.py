@@ -20,6 +20,7 @@ from keycloak_duo_bridge.emulator.model import NEW_USER_POLICIES
 from keycloak_duo_bridge.emulator.rest_model import (
     ADMIN_PERMISSIONS,
     API_KINDS,
+    MAIN_ACCOUNT_ID,
     PUSH_ANSWERS,
     REFUSALS,
     ApiCredential,
@@ -66,11 +67,15 @@ def parse_credential(body: dict[str, Any]) -> tuple[ApiCredential, bool]:
     )
     if not isinstance(name, str):
         raise BadInputError("name must be a string")
+    account_id = body.get("account_id", MAIN_ACCOUNT_ID)
+    if not isinstance(account_id, str) or not _IKEY.fullmatch(account_id):
+        raise BadInputError("account_id must be 20 letters or digits")
     credential = ApiCredential(
         ikey=ikey,
         skey=skey,
         kind=kind,
         name=name,
+        account_id=account_id,
         permissions=frozenset(permissions),
         refusal=refusal,
         enroll_policy=policy,
