@@ -338,3 +338,21 @@ def test_admin_keys_cannot_act_in_another_account(
     admin.account_id = "DANOSUCHACCOUNT00000"
     with pytest.raises(RuntimeError, match=r"Invalid request parameters \(account_id\)"):
         admin.get_users()
+
+
+def test_deleting_an_old_phone_keeps_the_current_device(
+    admin: duo_client.Admin, username: str
+) -> None:
+    """After a user moves to a new phone, deleting the old one leaves the new one in place;
+    a phone of a deleted user deletes cleanly."""
+    user = admin.add_user(username)
+    old = admin.add_phone(number="+14155550101")
+    new = admin.add_phone(number="+14155550102")
+    admin.add_user_phone(user["user_id"], old["phone_id"])
+    admin.add_user_phone(user["user_id"], new["phone_id"])
+    admin.delete_phone(old["phone_id"])
+    current = admin.get_user_by_id(user["user_id"])
+    assert current["is_enrolled"] is True
+    assert [p["phone_id"] for p in current["phones"]] == [new["phone_id"]]
+    admin.delete_user(user["user_id"])
+    assert admin.delete_phone(new["phone_id"]) == ""
