@@ -124,7 +124,17 @@ class EmulatorControl:
         return result
 
     def events(
-        self, kind: Literal["health_check", "authorize", "prompt", "token"] | None = None
+        self,
+        kind: Literal[
+            "health_check",
+            "authorize",
+            "prompt",
+            "token",
+            "auth_api",
+            "admin_api",
+            "accounts_api",
+        ]
+        | None = None,
     ) -> list[dict[str, Any]]:
         """The events list, optionally only one kind."""
         result: list[dict[str, Any]] = self._call("GET", "/emulator/events")
