@@ -30,9 +30,20 @@ from keycloak_duo_bridge.emulator.rest_model import (
     Refusal,
 )
 
-__all__ = ["MAX_PUSH_DELAY", "parse_credential", "parse_push_script", "routes"]
+__all__ = ["GRANT_ALIASES", "MAX_PUSH_DELAY", "parse_credential", "parse_push_script", "routes"]
 
 MAX_PUSH_DELAY = 600.0
+# The Duo console's names for the Admin API permissions ("Grant read resource", ...), accepted
+# beside the adminapi_* names that duo_client's create_integration sends.
+GRANT_ALIASES = {
+    "grant_read_resource": "adminapi_read_resource",
+    "grant_write_resource": "adminapi_write_resource",
+    "grant_settings": "adminapi_settings",
+    "grant_applications": "adminapi_integrations",
+    "grant_administrators": "adminapi_admins",
+    "grant_read_information": "adminapi_info",
+    "grant_read_log": "adminapi_read_log",
+}
 _IKEY = re.compile(r"[A-Za-z0-9]{20}")
 _SKEY = re.compile(r"[A-Za-z0-9]{40}")
 
@@ -58,7 +69,10 @@ def parse_credential(body: dict[str, Any]) -> tuple[ApiCredential, bool]:
     if not isinstance(skey, str) or not _SKEY.fullmatch(skey):
         raise BadInputError("skey must be 40 letters or digits")
     permissions = body.get("permissions", list(ADMIN_PERMISSIONS) if kind == "adminapi" else [])
-    if not isinstance(permissions, list) or not set(permissions) <= set(ADMIN_PERMISSIONS):
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise BadInputError(f"permissions must be a list of {', '.join(ADMIN_PERMISSIONS)}")
+    permissions = [GRANT_ALIASES.get(p, p) for p in permissions]
+    if not set(permissions) <= set(ADMIN_PERMISSIONS):
         raise BadInputError(f"permissions must be a list of {', '.join(ADMIN_PERMISSIONS)}")
     refusal = cast("Refusal | None", _one_of(body, "refusal", REFUSALS, None))
     policy = _one_of(body, "enroll_policy", NEW_USER_POLICIES, "enroll")

@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -73,8 +74,6 @@ def body_params(body: bytes, *, json_body: bool, form_body: bool) -> dict[str, s
             raise invalid_parameter("the JSON body must be an object")
         return {str(k): _text(v) for k, v in data.items()}
     if form_body and body:
-        from urllib.parse import parse_qsl  # noqa: PLC0415 - only form bodies need it
-
         return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     return {}
 

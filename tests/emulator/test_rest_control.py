@@ -69,6 +69,7 @@ def test_add_api_credentials_generates_keys(
         ({"kind": "authapi", "skey": "short"}, "skey must be"),
         ({"kind": "adminapi", "permissions": ["root"]}, "permissions must be"),
         ({"kind": "adminapi", "permissions": "all"}, "permissions must be"),
+        ({"kind": "adminapi", "permissions": [1]}, "permissions must be"),
         ({"kind": "authapi", "refusal": "because"}, "refusal must be"),
         ({"kind": "authapi", "enroll_policy": "maybe"}, "enroll_policy must be"),
         ({"kind": "authapi", "name": 7}, "name must be"),
@@ -82,6 +83,13 @@ def test_add_api_credentials_refuses_bad_input(
     response = emu.client.post("/emulator/api_credentials", json=body)
     assert response.status_code == 400
     assert error in response.json()["error"]
+
+
+def test_console_permission_names_are_accepted(emu: AppUnderTest) -> None:
+    """The Duo console's "grant_*" permission names map to the adminapi_* flags."""
+    body = {"kind": "adminapi", "permissions": ["grant_applications", "grant_read_resource"]}
+    answer = emu.client.post("/emulator/api_credentials", json=body).json()
+    assert answer["permissions"] == ["adminapi_integrations", "adminapi_read_resource"]
 
 
 def test_push_script_and_pushes(emu: AppUnderTest) -> None:
