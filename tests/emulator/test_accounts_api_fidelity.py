@@ -54,9 +54,9 @@ def test_account_refusals(accounts: duo_client.Accounts) -> None:
 def test_official_example_creates_an_integration_in_a_child_account(
     duo_emulator: RunningEmulator, accounts_creds: ApiCredentials, accounts: duo_client.Accounts
 ) -> None:
-    """examples/Accounts/create_integration_in_child_account.py, step by step: the parent's
-    keys, the child's api_hostname, account_id set on the Admin client; the new Web SDK
-    application then works in the child at once."""
+    """Duo's create_integration_in_child_account.py runs; its new app works in the prompt."""
+    # examples/Accounts/create_integration_in_child_account.py, step by step: the parent's
+    # keys, the child's api_hostname, account_id set on the Admin client.
     child = accounts.create_account("Child for the example")
     # As the example: Admin(ikey=parent ikey, skey=parent skey, host=child api-host), then
     # account_client.account_id = child id. The emulator adds only its port and its CA.

@@ -343,8 +343,7 @@ def test_admin_keys_cannot_act_in_another_account(
 def test_deleting_an_old_phone_keeps_the_current_device(
     admin: duo_client.Admin, username: str
 ) -> None:
-    """After a user moves to a new phone, deleting the old one leaves the new one in place;
-    a phone of a deleted user deletes cleanly."""
+    """Deleting a user's old phone keeps the new one; a deleted user's phone deletes cleanly."""
     user = admin.add_user(username)
     old = admin.add_phone(number="+14155550101")
     new = admin.add_phone(number="+14155550102")

@@ -187,8 +187,7 @@ def test_passcode(duo_emulator: RunningEmulator, auth: duo_client.Auth, enrolled
 def test_auth_refuses_bad_requests(
     duo_emulator: RunningEmulator, auth: duo_client.Auth, enrolled: str
 ) -> None:
-    """Unknown user, unknown user_id, other factors, a foreign device, an unenrolled user,
-    and no factor at all are refused with Duo's 400 errors."""
+    """Unknown users, other factors, foreign devices, unenrolled users, no factor: Duo's 400s."""
     username = f"{enrolled}-other"
     with pytest.raises(
         RuntimeError, match=r"^Received 400 Invalid request parameters \(username\)$"

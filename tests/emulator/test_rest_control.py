@@ -51,8 +51,7 @@ def test_add_api_credentials_with_given_keys(emu: AppUnderTest) -> None:
 def test_add_api_credentials_generates_keys(
     emu: AppUnderTest, kind: str, name: str, permissions: int
 ) -> None:
-    """Without keys the emulator makes Duo-shaped ones and returns the secret once;
-    Admin API credentials get every permission by default."""
+    """Generated keys are Duo-shaped, the secret shown once; Admin API gets all permissions."""
     body = emu.client.post("/emulator/api_credentials", json={"kind": kind}).json()
     assert body["ikey"].startswith("DI")
     assert len(body["skey"]) == 40
