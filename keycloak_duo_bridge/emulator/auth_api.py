@@ -19,10 +19,17 @@ from keycloak_duo_bridge.emulator.errors import invalid_parameter, missing_param
 from keycloak_duo_bridge.emulator.model import User
 from keycloak_duo_bridge.emulator.phones import mask
 from keycloak_duo_bridge.emulator.rest_http import Caller, Reply, rest_route
-from keycloak_duo_bridge.emulator.rest_model import ApiKind, Push, PushAnswer
+from keycloak_duo_bridge.emulator.rest_model import ApiKind, Push, PushAnswer, PushScript
 from keycloak_duo_bridge.emulator.state import EmulatorState
 
-__all__ = ["devices", "final_result", "preauth_answer", "push_status", "routes"]
+__all__ = [
+    "devices",
+    "final_result",
+    "preauth_answer",
+    "push_status",
+    "routes",
+    "script_from_behavior",
+]
 
 _FINAL: dict[str, dict[str, str]] = {
     "approve": {"result": "allow", "status": "allow", "status_msg": "Success. Logging you in..."},
@@ -40,6 +47,7 @@ WAITING = {
     "status_msg": "Pushed a login request to your device...",
 }
 CAPABILITIES = ["auto", "push", "sms", "phone", "mobile_otp"]
+_BEHAVIOR_ANSWERS: dict[str, PushAnswer] = {"deny": "deny", "timeout": "timeout"}
 
 
 def devices(user: User) -> list[dict[str, Any]]:
@@ -72,6 +80,13 @@ def preauth_answer(user: User | None, policy: str, portal: str) -> dict[str, Any
         "status_msg": "Enroll an authentication device to proceed",
         "enroll_portal_url": portal,
     }
+
+
+def script_from_behavior(user: User) -> PushScript:
+    """A push script from the user's prompt ``behavior`` when none was set: ``deny`` and
+    ``timeout`` answer so, ``allow`` and ``prompt`` approve at once."""
+    answer = _BEHAVIOR_ANSWERS.get(user.behavior, "approve")
+    return PushScript(answer)
 
 
 def final_result(answer: PushAnswer) -> dict[str, str]:
@@ -119,7 +134,7 @@ def _push(caller: Caller, user: User) -> Push:
     device = params.get("device", "auto")
     if not user.enrolled or device not in {"auto", user.device_key}:
         raise invalid_parameter("device")
-    script = caller.state.rest.push_script(user.username)
+    script = caller.state.rest.push_script(user.username) or script_from_behavior(user)
     return caller.state.rest.send_push(
         Push(
             txid="",

@@ -14,7 +14,7 @@ from keycloak_duo_bridge.emulator.errors import EmulatorError
 from keycloak_duo_bridge.emulator.model import Behavior, FaultMode, NewUserPolicy
 from keycloak_duo_bridge.emulator.rest_model import ApiKind, PushAnswer, Refusal
 
-__all__ = ["ApiCredentials", "EmulatorControl", "IntegrationCredentials"]
+__all__ = ["ApiCredentials", "EmulatorControl", "IntegrationCredentials", "rest_api_host"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,24 @@ class IntegrationCredentials:
     client_secret: str = field(repr=False)
     api_host: str
     new_user_policy: NewUserPolicy = "enroll"
+
+
+_LOOPBACK = {"127.0.0.1", "[::1]"}
+
+
+def rest_api_host(api_host: str) -> str:
+    """The API host to give ``duo_client``: a loopback address becomes ``localhost``.
+
+    ``duo_client`` checks the server certificate's DNS names only (``https_wrapper``), never
+    its IP addresses, so it must call the emulator by a name; its certificate always names
+    ``localhost``.
+    """
+    name, sep, port = api_host.rpartition(":")
+    if not sep or not port.isdigit() or (":" in name and not name.endswith("]")):
+        name, port = api_host, ""  # no port (a bare IPv6 address has colons of its own)
+    if name in _LOOPBACK:
+        name = "localhost"
+    return f"{name}:{port}" if port else name
 
 
 @dataclass(frozen=True)
@@ -168,7 +186,7 @@ class EmulatorControl:
         if account_id is not None:
             body["account_id"] = account_id
         self._call("POST", "/emulator/api_credentials", body)
-        return ApiCredentials(ikey, skey, self.api_host.replace("127.0.0.1", "localhost"), kind)
+        return ApiCredentials(ikey, skey, rest_api_host(self.api_host), kind)
 
     def script_push(self, username: str, answer: PushAnswer = "approve", delay: float = 0) -> None:
         """How ``username``'s phone answers Auth API pushes from now on, after ``delay`` s."""

@@ -145,10 +145,10 @@ class Directory:
         with self._lock:
             self._scripts[username.lower()] = script
 
-    def push_script(self, username: str) -> PushScript:
-        """The user's push script (approve at once unless scripted)."""
+    def push_script(self, username: str) -> PushScript | None:
+        """The user's push script, if one was set."""
         with self._lock:
-            return self._scripts.get(username.lower(), PushScript())
+            return self._scripts.get(username.lower())
 
     def send_push(self, push: Push) -> Push:
         """Record a push sent; ``txid`` is filled in when empty."""

@@ -103,6 +103,16 @@ def test_sync_push_gets_the_scripted_answer(
     assert (outcome["result"], outcome["status"], outcome["status_msg"]) == expected
 
 
+def test_unscripted_push_follows_the_users_behavior(
+    duo_emulator: RunningEmulator, auth: duo_client.Auth, username: str
+) -> None:
+    """A user scripted to deny in the prompt denies Auth API pushes too, until scripted."""
+    duo_emulator.control.set_user(username, behavior="deny", enrolled=True, phone=PHONE)
+    assert auth.auth("push", username=username)["status"] == "deny"
+    duo_emulator.control.script_push(username, "approve")
+    assert auth.auth("push", username=username)["status"] == "allow"
+
+
 def test_sync_push_waits_the_scripted_delay(
     duo_emulator: RunningEmulator, auth: duo_client.Auth, enrolled: str
 ) -> None:

@@ -6,13 +6,18 @@ from typing import Any
 
 import pytest
 
-from keycloak_duo_bridge.emulator.auth_api import devices, final_result, push_status
-from keycloak_duo_bridge.emulator.client import ApiCredentials
+from keycloak_duo_bridge.emulator.auth_api import (
+    devices,
+    final_result,
+    push_status,
+    script_from_behavior,
+)
+from keycloak_duo_bridge.emulator.client import ApiCredentials, rest_api_host
 from keycloak_duo_bridge.emulator.directory import Directory
 from keycloak_duo_bridge.emulator.errors import RestApiError
 from keycloak_duo_bridge.emulator.model import User
 from keycloak_duo_bridge.emulator.rest_http import body_params, page
-from keycloak_duo_bridge.emulator.rest_model import MAIN_ACCOUNT_ID, Push
+from keycloak_duo_bridge.emulator.rest_model import MAIN_ACCOUNT_ID, Push, PushScript
 from tests.emulator.conftest import AppUnderTest
 
 IKEY = "DIRESTRESTRESTRESTRE"
@@ -95,7 +100,8 @@ def test_push_script_and_pushes(emu: AppUnderTest) -> None:
     """PUT .../push scripts the phone; GET /emulator/pushes lists what was sent."""
     response = emu.client.put("/emulator/users/Ada/push", json={"answer": "fraud", "delay": 2})
     assert response.json() == {"answer": "fraud", "delay": 2.0}
-    assert emu.state.rest.push_script("ada").answer == "fraud"
+    assert emu.state.rest.push_script("ada") == PushScript("fraud", 2.0)
+    assert emu.state.rest.push_script("nobody") is None
     assert emu.client.get("/emulator/pushes").json() == []
 
 
@@ -170,6 +176,16 @@ def test_devices_of_an_unenrolled_user() -> None:
     assert devices(User("u", "DU1", enrolled=True)) == []
 
 
+@pytest.mark.parametrize(
+    ("behavior", "answer"),
+    [("prompt", "approve"), ("allow", "approve"), ("deny", "deny"), ("timeout", "timeout")],
+)
+def test_unscripted_push_follows_the_prompt_behavior(behavior: str, answer: str) -> None:
+    """Without a push script, a user's prompt behavior answers the push."""
+    user = User("u", "DU1", behavior=behavior, enrolled=True)  # type: ignore[arg-type]
+    assert script_from_behavior(user) == PushScript(answer, 0.0)  # type: ignore[arg-type]
+
+
 def test_push_status_waits_for_the_delay() -> None:
     """auth_status waits until sent_at + delay, then gives the answer."""
     push = Push("t", "u", "DP1", sent_at=100.0, answer="deny", delay=5.0)
@@ -186,6 +202,23 @@ def test_api_credentials_host_and_port() -> None:
     bare = ApiCredentials(IKEY, SKEY, "api-x.example", "authapi")
     assert (bare.host, bare.port) == ("api-x.example", 443)
     assert SKEY not in repr(bare)
+
+
+@pytest.mark.parametrize(
+    ("api_host", "expected"),
+    [
+        ("127.0.0.1:8443", "localhost:8443"),
+        ("[::1]:8443", "localhost:8443"),
+        ("127.0.0.1", "localhost"),
+        ("127.0.0.2:8443", "127.0.0.2:8443"),
+        ("duo.test:8443", "duo.test:8443"),
+        ("duo.test", "duo.test"),
+        ("::1", "::1"),
+    ],
+)
+def test_rest_api_host_names_loopback_localhost(api_host: str, expected: str) -> None:
+    """duo_client checks certificate DNS names only, so loopback addresses become localhost."""
+    assert rest_api_host(api_host) == expected
 
 
 def test_directory_edge_cases() -> None:
