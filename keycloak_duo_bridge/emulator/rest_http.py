@@ -147,6 +147,14 @@ async def _authenticate(request: Request, kinds: Collection[ApiKind]) -> Caller:
     return Caller(credential, account_id, params, version, state)
 
 
+def _claimed_ikey(request: Request) -> str | None:
+    """The ikey a refused call named, for the events list (never its signature)."""
+    try:
+        return parse_authorization(request.headers.get("authorization"))[0]
+    except RestApiError:
+        return None
+
+
 def _ok(response: Any, metadata: dict[str, Any] | None) -> JSONResponse:
     body: dict[str, Any] = {"stat": "OK", "response": response}
     if metadata is not None:
@@ -166,7 +174,13 @@ def rest_route(
             caller = await _authenticate(request, kinds)
             response, metadata = await handler(request, caller)
         except RestApiError as exc:
-            state.record(event, str(exc.code), detail=exc.detail or exc.message, connection=conn)
+            state.record(
+                event,
+                str(exc.code),
+                client_id=_claimed_ikey(request),
+                detail=exc.detail or exc.message,
+                connection=conn,
+            )
             return JSONResponse(exc.body(), status_code=exc.status)
         state.record(
             event,

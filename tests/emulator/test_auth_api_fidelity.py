@@ -233,4 +233,7 @@ def test_events_list_the_calls(
         auth.auth_status("nope")
     events = [e for e in duo_emulator.control.events() if e["kind"] == "auth_api"]
     assert any(e["client_id"] == auth_creds.ikey and e["outcome"] == "ok" for e in events)
-    assert any(e["outcome"] == "40002" and e["detail"] == "txid" for e in events)
+    assert any(
+        e["client_id"] == auth_creds.ikey and e["outcome"] == "40002" and e["detail"] == "txid"
+        for e in events
+    )

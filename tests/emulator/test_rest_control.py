@@ -248,3 +248,12 @@ def test_state_user_edge_cases(emu: AppUnderTest) -> None:
     changed = emu.state.set_device(user.key, "+15555550100", None)
     assert changed is not None
     assert changed.device_key == user.device_key
+
+
+def test_home_page_names_the_rest_apis(emu: AppUnderTest) -> None:
+    """The root page lists the REST endpoints and their control calls."""
+    text = emu.client.get("/").text
+    for path in ("/auth/v2/preauth", "/admin/v3/integrations", "/accounts/v1/account/create"):
+        assert path in text
+    assert 'href="/emulator/pushes"' in text
+    assert "/emulator/api_credentials" in text
