@@ -28,6 +28,7 @@ from keycloak_duo_bridge.emulator.phones import normalize_e164
 from keycloak_duo_bridge.emulator.rest_http import Caller, Reply, page, rest_route
 from keycloak_duo_bridge.emulator.rest_model import (
     ADMIN_PERMISSIONS,
+    CONSOLE_NAMES,
     ApiCredential,
     ApiKind,
     Phone,
@@ -56,7 +57,8 @@ def require(credential: ApiCredential, permission: str) -> None:
     Accounts API credentials acting in their child account hold every permission there.
     """
     if credential.kind == "adminapi" and permission not in credential.permissions:
-        raise forbidden(f"this integration lacks the {permission} permission")
+        console = CONSOLE_NAMES[permission]
+        raise forbidden(f"this integration lacks the {permission} permission ({console})")
 
 
 def permissions_from(params: dict[str, str], current: frozenset[str]) -> frozenset[str]:

@@ -20,6 +20,7 @@ from keycloak_duo_bridge.emulator.model import NEW_USER_POLICIES
 from keycloak_duo_bridge.emulator.rest_model import (
     ADMIN_PERMISSIONS,
     API_KINDS,
+    GRANT_ALIASES,
     MAIN_ACCOUNT_ID,
     PUSH_ANSWERS,
     REFUSALS,
@@ -30,20 +31,9 @@ from keycloak_duo_bridge.emulator.rest_model import (
     Refusal,
 )
 
-__all__ = ["GRANT_ALIASES", "MAX_PUSH_DELAY", "parse_credential", "parse_push_script", "routes"]
+__all__ = ["MAX_PUSH_DELAY", "parse_credential", "parse_push_script", "routes"]
 
 MAX_PUSH_DELAY = 600.0
-# The Duo console's names for the Admin API permissions ("Grant read resource", ...), accepted
-# beside the adminapi_* names that duo_client's create_integration sends.
-GRANT_ALIASES = {
-    "grant_read_resource": "adminapi_read_resource",
-    "grant_write_resource": "adminapi_write_resource",
-    "grant_settings": "adminapi_settings",
-    "grant_applications": "adminapi_integrations",
-    "grant_administrators": "adminapi_admins",
-    "grant_read_information": "adminapi_info",
-    "grant_read_log": "adminapi_read_log",
-}
 _IKEY = re.compile(r"[A-Za-z0-9]{20}")
 _SKEY = re.compile(r"[A-Za-z0-9]{40}")
 

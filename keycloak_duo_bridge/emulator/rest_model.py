@@ -7,6 +7,8 @@ from typing import Any, Literal, get_args
 
 __all__ = [
     "ADMIN_PERMISSIONS",
+    "CONSOLE_NAMES",
+    "GRANT_ALIASES",
     "MAIN_ACCOUNT_ID",
     "REFUSALS",
     "Account",
@@ -38,6 +40,19 @@ ADMIN_PERMISSIONS: tuple[str, ...] = (
     "adminapi_info",
     "adminapi_read_log",
 )
+
+# The Duo console's names for the Admin API permissions ("Grant read resource", ...), accepted
+# beside the adminapi_* names that duo_client's create_integration sends.
+GRANT_ALIASES = {
+    "grant_read_resource": "adminapi_read_resource",
+    "grant_write_resource": "adminapi_write_resource",
+    "grant_settings": "adminapi_settings",
+    "grant_applications": "adminapi_integrations",
+    "grant_administrators": "adminapi_admins",
+    "grant_read_information": "adminapi_info",
+    "grant_read_log": "adminapi_read_log",
+}
+CONSOLE_NAMES = {flag: grant for grant, flag in GRANT_ALIASES.items()}
 
 MAIN_ACCOUNT_ID = "DAEMULATORMAIN000000"  # the account every integration lives in by default
 

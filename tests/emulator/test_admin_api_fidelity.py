@@ -287,26 +287,31 @@ def test_send_sms_activation(duo_emulator: RunningEmulator, admin: duo_client.Ad
 
 # permissions and refusals -----------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("call", "permission"),
+    ("call", "permission", "grant"),
     [
-        (lambda a: a.get_users(), "adminapi_read_resource"),
-        (lambda a: a.get_phones(), "adminapi_read_resource"),
-        (lambda a: a.add_user("never-made"), "adminapi_write_resource"),
-        (lambda a: a.add_phone(number=PHONE), "adminapi_write_resource"),
-        (lambda a: a.get_integrations(), "adminapi_integrations"),
-        (lambda a: a.create_integration("x", "websdk"), "adminapi_integrations"),
+        (lambda a: a.get_users(), "adminapi_read_resource", "grant_read_resource"),
+        (lambda a: a.get_phones(), "adminapi_read_resource", "grant_read_resource"),
+        (lambda a: a.add_user("never-made"), "adminapi_write_resource", "grant_write_resource"),
+        (lambda a: a.add_phone(number=PHONE), "adminapi_write_resource", "grant_write_resource"),
+        (lambda a: a.get_integrations(), "adminapi_integrations", "grant_applications"),
+        (
+            lambda a: a.create_integration("x", "websdk"),
+            "adminapi_integrations",
+            "grant_applications",
+        ),
     ],
     ids=["get_users", "get_phones", "add_user", "add_phone", "get_integrations", "create"],
 )
 def test_missing_permission_is_refused_by_name(
-    duo_emulator: RunningEmulator, rest: RestClients, call: Any, permission: str
+    duo_emulator: RunningEmulator, rest: RestClients, call: Any, permission: str, grant: str
 ) -> None:
     """An Admin API integration without a permission gets 403 40301 naming it."""
     creds = duo_emulator.control.add_api_credentials("adminapi", permissions=[])
     with pytest.raises(RuntimeError) as caught:
         call(rest.make(duo_client.Admin, creds))
     assert str(caught.value) == (
-        f"Received 403 Access forbidden (this integration lacks the {permission} permission)"
+        f"Received 403 Access forbidden (this integration lacks the {permission} permission"
+        f" ({grant}))"
     )
 
 
