@@ -1,4 +1,5 @@
-"""A faithful local emulator of Duo's Universal Prompt (OIDC Auth API), with a prompt page.
+"""A faithful local emulator of Duo's Universal Prompt (OIDC Auth API), with a prompt page,
+and of Duo's REST APIs (Auth API v2, Admin API, Accounts API) with signed requests.
 
 Start it in a background thread::
 
@@ -18,13 +19,18 @@ helpers and the shared modules; the CLI and the sandbox start it.
 from __future__ import annotations
 
 from keycloak_duo_bridge.emulator.app import create_app
-from keycloak_duo_bridge.emulator.client import EmulatorControl, IntegrationCredentials
+from keycloak_duo_bridge.emulator.client import (
+    ApiCredentials,
+    EmulatorControl,
+    IntegrationCredentials,
+)
 from keycloak_duo_bridge.emulator.errors import (
     EmulatorError,
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     RequestRejectedError,
+    RestApiError,
     UnsupportedGrantTypeError,
 )
 from keycloak_duo_bridge.emulator.model import Faults, Integration, User
@@ -32,6 +38,7 @@ from keycloak_duo_bridge.emulator.server import RunningEmulator, serve, start_em
 from keycloak_duo_bridge.emulator.state import EmulatorState
 
 __all__ = [
+    "ApiCredentials",
     "EmulatorControl",
     "EmulatorError",
     "EmulatorState",
@@ -42,6 +49,7 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "RequestRejectedError",
+    "RestApiError",
     "RunningEmulator",
     "UnsupportedGrantTypeError",
     "User",

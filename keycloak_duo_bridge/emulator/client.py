@@ -12,8 +12,9 @@ import httpx2
 from keycloak_duo_bridge.emulator.control import new_client_id, new_client_secret
 from keycloak_duo_bridge.emulator.errors import EmulatorError
 from keycloak_duo_bridge.emulator.model import Behavior, FaultMode, NewUserPolicy
+from keycloak_duo_bridge.emulator.rest_model import ApiKind, PushAnswer, Refusal
 
-__all__ = ["EmulatorControl", "IntegrationCredentials"]
+__all__ = ["ApiCredentials", "EmulatorControl", "IntegrationCredentials", "rest_api_host"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,44 @@ class IntegrationCredentials:
     client_secret: str = field(repr=False)
     api_host: str
     new_user_policy: NewUserPolicy = "enroll"
+
+
+_LOOPBACK = {"127.0.0.1", "[::1]"}
+
+
+def rest_api_host(api_host: str) -> str:
+    """The API host to give ``duo_client``: a loopback address becomes ``localhost``.
+
+    ``duo_client`` checks the server certificate's DNS names only (``https_wrapper``), never
+    its IP addresses, so it must call the emulator by a name; its certificate always names
+    ``localhost``.
+    """
+    name, sep, port = api_host.rpartition(":")
+    if not sep or not port.isdigit() or (":" in name and not name.endswith("]")):
+        name, port = api_host, ""  # no port (a bare IPv6 address has colons of its own)
+    if name in _LOOPBACK:
+        name = "localhost"
+    return f"{name}:{port}" if port else name
+
+
+@dataclass(frozen=True)
+class ApiCredentials:
+    """What a ``duo_client`` needs for the Auth, Admin or Accounts API: ikey, skey, host."""
+
+    ikey: str
+    skey: str = field(repr=False)
+    api_host: str
+    kind: ApiKind
+
+    @property
+    def host(self) -> str:
+        """The host name alone (``duo_client`` takes the port separately)."""
+        return self.api_host.rsplit(":", 1)[0] if ":" in self.api_host else self.api_host
+
+    @property
+    def port(self) -> int:
+        """The port (443 when ``api_host`` names none)."""
+        return int(self.api_host.rsplit(":", 1)[1]) if ":" in self.api_host else 443
 
 
 class EmulatorControl:
@@ -103,8 +142,58 @@ class EmulatorControl:
         return result
 
     def events(
-        self, kind: Literal["health_check", "authorize", "prompt", "token"] | None = None
+        self,
+        kind: Literal[
+            "health_check",
+            "authorize",
+            "prompt",
+            "token",
+            "auth_api",
+            "admin_api",
+            "accounts_api",
+        ]
+        | None = None,
     ) -> list[dict[str, Any]]:
         """The events list, optionally only one kind."""
         result: list[dict[str, Any]] = self._call("GET", "/emulator/events")
         return [e for e in result if kind is None or e["kind"] == kind]
+
+    def add_api_credentials(
+        self,
+        kind: ApiKind,
+        *,
+        permissions: list[str] | None = None,
+        refusal: Refusal | None = None,
+        enroll_policy: NewUserPolicy = "enroll",
+        account_id: str | None = None,
+    ) -> ApiCredentials:
+        """Fresh Auth API, Admin API (all permissions unless given) or Accounts API credentials.
+
+        ``refusal`` scripts a plan/feature refusal (403) of every call they make;
+        ``account_id`` puts them in a child account instead of the main one.
+        """
+        ikey, skey = new_client_id(), new_client_secret()
+        body: dict[str, Any] = {
+            "kind": kind,
+            "ikey": ikey,
+            "skey": skey,
+            "enroll_policy": enroll_policy,
+        }
+        if permissions is not None:
+            body["permissions"] = permissions
+        if refusal is not None:
+            body["refusal"] = refusal
+        if account_id is not None:
+            body["account_id"] = account_id
+        self._call("POST", "/emulator/api_credentials", body)
+        return ApiCredentials(ikey, skey, rest_api_host(self.api_host), kind)
+
+    def script_push(self, username: str, answer: PushAnswer = "approve", delay: float = 0) -> None:
+        """How ``username``'s phone answers Auth API pushes from now on, after ``delay`` s."""
+        self._call("PUT", f"/emulator/users/{username}/push", {"answer": answer, "delay": delay})
+
+    def pushes(self, username: str | None = None) -> list[dict[str, Any]]:
+        """The pushes the Auth API sent (optionally to one user), oldest first, with the
+        ``pushinfo``, ``type`` and ``display_username`` each carried."""
+        result: list[dict[str, Any]] = self._call("GET", "/emulator/pushes")
+        return [p for p in result if username is None or p["username"] == username]

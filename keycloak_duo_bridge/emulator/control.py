@@ -27,11 +27,13 @@ from keycloak_duo_bridge.emulator.phones import normalize_e164
 
 __all__ = [
     "DEFAULT_PHONE",
+    "BadInputError",
     "new_client_id",
     "new_client_secret",
     "parse_faults",
     "parse_integration",
     "parse_user",
+    "read_json",
     "routes",
 ]
 
@@ -81,7 +83,8 @@ def parse_integration(body: dict[str, Any]) -> tuple[Integration, bool]:
     return integration, generated
 
 
-async def _json(request: Request) -> dict[str, Any]:
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object body, or :class:`BadInputError`."""
     try:
         body = await request.json()
     except ValueError as exc:
@@ -98,7 +101,7 @@ def _bad(exc: BadInputError) -> JSONResponse:
 async def add_integration(request: Request) -> Response:
     """``POST /emulator/integrations``."""
     try:
-        integration, generated = parse_integration(await _json(request))
+        integration, generated = parse_integration(await read_json(request))
     except BadInputError as exc:
         return _bad(exc)
     emulator_state(request).add_integration(integration)
@@ -127,7 +130,7 @@ def parse_user(body: dict[str, Any]) -> tuple[Behavior, bool, str | None]:
 async def put_user(request: Request) -> Response:
     """``PUT /emulator/users/{username}``."""
     try:
-        behavior, enrolled, phone = parse_user(await _json(request))
+        behavior, enrolled, phone = parse_user(await read_json(request))
     except BadInputError as exc:
         return _bad(exc)
     user = emulator_state(request).put_user(
@@ -161,7 +164,7 @@ def parse_faults(body: dict[str, Any]) -> Faults:
 async def put_faults(request: Request) -> Response:
     """``PUT /emulator/faults``."""
     try:
-        faults = parse_faults(await _json(request))
+        faults = parse_faults(await read_json(request))
     except BadInputError as exc:
         return _bad(exc)
     emulator_state(request).faults = faults

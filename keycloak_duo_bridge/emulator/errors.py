@@ -9,6 +9,7 @@ These extend the package tree under :class:`~keycloak_duo_bridge.errors.DuoError
             ├── InvalidGrantError        ``invalid_grant``: bad, used, expired, foreign code
             ├── UnsupportedGrantTypeError  ``unsupported_grant_type``
             └── InvalidRequestError      a malformed authorization request
+        └── RestApiError                 a REST API request refused with Duo's FAIL envelope
 
 A rejection carries ``error`` (the OAuth code sent on the wire), ``description`` (Duo's
 public text) and ``detail`` (the precise reason, kept for the events list only, because Duo
@@ -29,7 +30,12 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "RequestRejectedError",
+    "RestApiError",
     "UnsupportedGrantTypeError",
+    "forbidden",
+    "invalid_parameter",
+    "missing_parameter",
+    "not_found",
 ]
 
 CLIENT_ASSERTION_INVALID = "The provided client_assertion was invalid."
@@ -108,3 +114,46 @@ class InvalidRequestError(RequestRejectedError):
 
     def body(self) -> dict[str, str]:
         return {"error": self.oauth_error, "error_description": self.description}
+
+
+class RestApiError(EmulatorError):
+    """A REST API (Auth, Admin, Accounts) request refused with Duo's FAIL envelope.
+
+    ``code`` is Duo's five-digit code (its first three digits are the HTTP status),
+    ``message`` Duo's text for that code and ``detail`` its ``message_detail``, if any.
+    Neither ever carries a secret.
+    """
+
+    def __init__(self, status: int, code: int, message: str, detail: str | None = None) -> None:
+        super().__init__(f"{code} {message}" + (f" ({detail})" if detail else ""))
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+    def body(self) -> dict[str, object]:
+        """The envelope: ``stat``, ``code``, ``message`` and ``message_detail`` when known."""
+        body: dict[str, object] = {"stat": "FAIL", "code": self.code, "message": self.message}
+        if self.detail is not None:
+            body["message_detail"] = self.detail
+        return body
+
+
+def missing_parameter(name: str) -> RestApiError:
+    """400 40001: a required parameter is absent."""
+    return RestApiError(400, 40001, "Missing required request parameters", name)
+
+
+def invalid_parameter(name: str) -> RestApiError:
+    """400 40002: a parameter has a value Duo refuses."""
+    return RestApiError(400, 40002, "Invalid request parameters", name)
+
+
+def not_found(what: str) -> RestApiError:
+    """404 40401: the named resource does not exist (in this account)."""
+    return RestApiError(404, 40401, "Resource not found", what)
+
+
+def forbidden(detail: str) -> RestApiError:
+    """403 40301: the credentials may not do this."""
+    return RestApiError(403, 40301, "Access forbidden", detail)

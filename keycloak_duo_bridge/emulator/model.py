@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from keycloak_duo_bridge.emulator.rest_model import MAIN_ACCOUNT_ID
+
 __all__ = [
     "AuthResult",
     "Behavior",
@@ -38,6 +40,7 @@ class Integration:
     client_secret: str = field(repr=False)
     new_user_policy: NewUserPolicy = "enroll"
     name: str = "Web SDK"
+    account_id: str = MAIN_ACCOUNT_ID  # a child account's, when made there via the Admin API
 
     def public(self) -> dict[str, str]:
         """What the control API shows: never the secret."""

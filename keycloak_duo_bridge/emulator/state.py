@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from keycloak_duo_bridge.emulator.assertions import AuthorizationRequest, ClientAssertion
+from keycloak_duo_bridge.emulator.directory import Directory
 from keycloak_duo_bridge.emulator.errors import InvalidClientError, InvalidGrantError
 from keycloak_duo_bridge.emulator.model import (
     AuthResult,
@@ -54,6 +55,7 @@ class EmulatorState:
         self._finished: dict[str, float] = {}  # prompt id: when it ended, for a later Back
         self._grants: dict[str, Grant] = {}
         self._events: list[Event] = []
+        self.rest = Directory(clock=clock)  # the REST APIs' credentials, accounts, phones, pushes
 
     # integrations ---------------------------------------------------------------------
     def add_integration(self, integration: Integration) -> None:
@@ -65,6 +67,16 @@ class EmulatorState:
         """The integration with this client id, if any."""
         with self._lock:
             return self._integrations.get(client_id)
+
+    def integrations(self) -> list[Integration]:
+        """Every integration, in the order they were added."""
+        with self._lock:
+            return list(self._integrations.values())
+
+    def remove_integration(self, client_id: str) -> bool:
+        """Forget an integration; whether it existed."""
+        with self._lock:
+            return self._integrations.pop(client_id, None) is not None
 
     # users ----------------------------------------------------------------------------
     def put_user(
@@ -90,6 +102,39 @@ class EmulatorState:
         with self._lock:
             user = self._users.get(username.lower())
             return None if user is None else replace(user)
+
+    def users(self) -> list[User]:
+        """Copies of every user, in the order they were created."""
+        with self._lock:
+            return [replace(user) for user in self._users.values()]
+
+    def user_by_key(self, key: str) -> User | None:
+        """A copy of the user with this Duo user id (``DU...``)."""
+        with self._lock:
+            found = [u for u in self._users.values() if u.key == key]
+            return replace(found[0]) if found else None
+
+    def delete_user(self, key: str) -> bool:
+        """Forget the user with this Duo user id; whether one existed."""
+        with self._lock:
+            for name, user in list(self._users.items()):
+                if user.key == key:
+                    del self._users[name]
+                    return True
+            return False
+
+    def set_device(self, key: str, phone: str | None, device_key: str | None) -> User | None:
+        """Give the user with this id ``phone`` as its device (``None``: remove it)."""
+        with self._lock:
+            found = [u for u in self._users.values() if u.key == key]
+            if not found:
+                return None
+            user = found[0]
+            user.phone = phone
+            user.enrolled = phone is not None
+            if device_key is not None:
+                user.device_key = device_key
+            return replace(user)
 
     def enroll(self, username: str, phone: str) -> User:
         """Register ``phone`` for ``username`` (creating the user), as the prompt's wizard does."""
