@@ -4,7 +4,7 @@ token. Fixtures for the assurance tests (acr, amr, step-up)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ class RelyingParty:
     tenant: Tenant
     page: Page
     client_id: str = APP_ID
+    _seen: list[str] = field(default_factory=list)
 
     def _base(self) -> str:
         return f"{self.tenant.settings.keycloak_url}/realms/{self.tenant.realm}"
@@ -53,16 +54,27 @@ class RelyingParty:
         base = f"{self._base()}/protocol/openid-connect"
         verifier = secrets.token_urlsafe(48)
         nonce = secrets.token_urlsafe(16)
-        client = OAuth2Client(
+        with OAuth2Client(
             client_id=self.client_id,
             redirect_uri=self.tenant.redirect_uri,
             scope="openid",
             code_challenge_method="S256",
-        )
-        url, _ = client.create_authorization_url(
-            f"{base}/auth", nonce=nonce, code_verifier=verifier, **extra
-        )
+        ) as client:
+            url, _ = client.create_authorization_url(
+                f"{base}/auth", nonce=nonce, code_verifier=verifier, **extra
+            )
+            asked = self._browse(url, username)
+            token = client.fetch_token(
+                f"{base}/token", authorization_response=self.page.url, code_verifier=verifier
+            )
+        claims = self.validate(str(token["id_token"]), nonce, essential_acr)
+        return SignIn(claims, self._seen, asked)
+
+    def _browse(self, url: str, username: str) -> bool:
+        """Chromium from the authorization URL to the application; whether it asked the
+        password. The Duo URLs it visits are kept in ``_seen``."""
         seen: list[str] = []
+        self._seen = seen
 
         def record(request: Any) -> None:
             if self.tenant.integration.api_host in request.url:
@@ -72,24 +84,42 @@ class RelyingParty:
         try:
             self.page.goto(url)
             asked = False
-            if self.page.url.startswith(self.tenant.settings.keycloak_url) and self.page.locator(
-                "#password"
-            ).count():
+            if (
+                self.page.url.startswith(self.tenant.settings.keycloak_url)
+                and self.page.locator("#password").count()
+            ):
                 asked = True
-                self.page.fill("#username", username)
-                self.page.fill("#password", PASSWORD)
-                self.page.click("#kc-login")
+                self._type_password(username)
             self.page.wait_for_url(f"{self.tenant.redirect_uri}**")
         finally:
             self.page.remove_listener("request", record)
-        token = client.fetch_token(
-            f"{base}/token", authorization_response=self.page.url, code_verifier=verifier
-        )
-        claims = self.validate(str(token["id_token"]), nonce, essential_acr)
-        return SignIn(claims, seen, asked)
+        return asked
+
+    def _type_password(self, username: str) -> None:
+        """Keycloak's login form; a re-authentication shows the username, not its field."""
+        if self.page.locator("#username").count():
+            self.page.fill("#username", username)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("#kc-login")
+
+    def refused(self, username: str, **extra: str) -> str:
+        """Sign in where Keycloak refuses: the text of the page the person is left on."""
+        with OAuth2Client(
+            client_id=self.client_id, redirect_uri=self.tenant.redirect_uri
+        ) as client:
+            url, _ = client.create_authorization_url(
+                f"{self._base()}/protocol/openid-connect/auth", scope="openid", **extra
+            )
+        self.page.goto(url)
+        if self.page.locator("#password").count():
+            self._type_password(username)
+        self.page.wait_for_selector("text=Try again")
+        assert not self.page.url.startswith(self.tenant.redirect_uri)
+        return self.page.inner_text("body")
 
     def validate(self, id_token: str, nonce: str, essential_acr: str | None) -> dict[str, Any]:
-        jwks = httpx.get(f"{self._base()}/protocol/openid-connect/certs").json()
+        with httpx.Client() as http:
+            jwks = http.get(f"{self._base()}/protocol/openid-connect/certs").json()
         decoded = jwt.decode(id_token, KeySet.import_key_set(jwks))
         rules: dict[str, Any] = {
             "iss": {"essential": True, "value": self._base()},
@@ -123,10 +153,10 @@ def step_up_tenant(
 
 
 @pytest.fixture
-def relying_party(page: Page) -> Iterator[Callable[..., RelyingParty]]:
+def relying_party(page: Page) -> Callable[..., RelyingParty]:
     """An OIDC application for a tenant, signing in through ``page`` (one browser profile)."""
 
     def make(tenant: Tenant, client_id: str = APP_ID) -> RelyingParty:
         return RelyingParty(tenant, page, client_id)
 
-    yield make
+    return make

@@ -19,7 +19,7 @@ from keycloak_duo_bridge.admin.effective import (
     format_remember,
 )
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.attributes import AppMode, UsernameMapping
+from keycloak_duo_bridge.attributes import AppMode, Assurance, UsernameMapping
 from keycloak_duo_bridge.errors import ConfigError
 
 _MAPPING_TEXT = {
@@ -67,6 +67,7 @@ class Explanation:
                 e.self_deactivate,
             ),
             row("duo username", _MAPPING_TEXT[e.username_mapping.value], e.username_mapping),
+            row("assurance", _ASSURANCE_TEXT[e.assurance.value], e.assurance),
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -153,6 +154,12 @@ def explain(
         record=state,
         duo_username=duo_name,
     )
+
+
+_ASSURANCE_TEXT = {
+    Assurance.ENFORCE: "enforce (Duo at every login to an app that requires it; acr mfa)",
+    Assurance.STEP_UP: "step-up (Duo where an app asks for acr mfa; otherwise acr pwd)",
+}
 
 
 def _remember_text(value: Remember) -> str:

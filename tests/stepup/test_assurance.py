@@ -112,12 +112,7 @@ def test_a_refusal_in_step_up_mode_yields_no_token(
     tenant.user("gus", behavior="deny")
     app = relying_party(tenant)
     assert app.sign_in("gus").claims["acr"] == "pwd"
-    with pytest.raises(Exception, match="Timeout"):
-        app.page.set_default_timeout(8_000)
-        app.sign_in("gus", acr_values="mfa")
-    assert "Duo denied the sign-in." in app.page.content()
-    assert app.page.url.startswith(tenant.settings.keycloak_url)
-    app.page.set_default_timeout(20_000)
+    assert "Duo denied the sign-in." in app.refused("gus", acr_values="mfa")
     after = app.sign_in("gus")
     assert after.claims["acr"] == "pwd"
     assert "mfa" not in after.amr
@@ -131,6 +126,7 @@ def test_a_bypass_group_member_gets_the_lower_acr(
     user_id = tenant.user("hal")
     admin = tenant.admin()
     group = admin.create_group({"name": "staff"})
+    assert group is not None
     admin.group_user_add(user_id, group)
     signed = relying_party(tenant).sign_in("hal", acr_values="mfa")
     assert signed.duo_hops == []
