@@ -229,15 +229,18 @@ def set_enabled(
     "step-up", the realm's own) says where Duo runs; None keeps it. Returns the realms
     reconciled.
     """
-    changes = {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
-    if assurance is not None:
-        changes[attr.DUO_ASSURANCE] = parse_assurance(assurance).value
+    wanted = None if assurance is None else parse_assurance(assurance)
     tenant = get_tenant(keycloak, realm)
     if enabled:
         _require_credentials(keycloak, tenant)
-    record.store(keycloak, realm, changes)
+    record.store(
+        keycloak, realm, {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
+    )
     touched = [realm]
-    wiring.reconcile(keycloak, realm, wires)
+    if wiring.reconcile(keycloak, realm, wires) and wanted is not None:
+        wiring.set_assurance(keycloak, realm, wanted)
+    elif wanted is not None:  # not wired: the mode waits for Duo to be switched on
+        record.store(keycloak, realm, {attr.DUO_ASSURANCE: wanted.value})
     if tenant.kind is TenantKind.PARTNER:
         for client in clients_of(keycloak, realm):
             wiring.reconcile(keycloak, client.name, wires)

@@ -242,6 +242,26 @@ def _ensure_scope(keycloak: Keycloak, realm: str) -> str:
     return scope_id
 
 
+def set_assurance(keycloak: Keycloak, realm: str, wanted: Assurance | None) -> None:
+    """Switch a wired realm's assurance mode (None: back to the default, enforce), with no
+    moment where neither the required action nor the step-up flow would run Duo: the mode
+    and the browser-flow binding change in one write, the step-up flow built before it and
+    deleted after it."""
+    representation = keycloak.get_realm(realm)
+    effective, _ = record.resolve(keycloak, representation)
+    value = None if wanted is None else wanted.value
+    if wanted is Assurance.STEP_UP:
+        fields = flows.ensure(
+            keycloak, realm, assurance.duo_level_max_age(effective.remember.value)
+        )
+        record.store(keycloak, realm, {attr.DUO_ASSURANCE: value}, fields)
+        return
+    bound = representation.get("browserFlow") == attr.STEP_UP_FLOW
+    fields = {"browserFlow": flows.KEYCLOAK_BROWSER} if bound else {}
+    record.store(keycloak, realm, {attr.DUO_ASSURANCE: value}, fields)
+    flows.release(keycloak, realm, {})
+
+
 def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
     actions = {a["alias"]: a for a in keycloak.get_required_actions(realm)}
     action = actions.get(attr.REQUIRED_ACTION)

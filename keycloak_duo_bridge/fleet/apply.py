@@ -21,7 +21,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
-from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.attributes import Assurance, TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
@@ -125,12 +125,28 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
     else:
         _converge_tenant(keycloak, realm, spec)
         _converge_duo(keycloak, realm, spec, context)
+        wired = None
         if context.wires is not None and realm.changed("duo.wiring"):
-            wiring.reconcile(keycloak, spec.name, context.wires)
+            wired = wiring.reconcile(keycloak, spec.name, context.wires)
+        if realm.changed("duo.assurance"):
+            _converge_assurance(keycloak, spec, wired=wired)
         for client_id, mode in _app_modes(realm).items():
             apps.set_mode(keycloak, spec.name, client_id, mode)
     if context.wires is not None:
         _rewire_followers(keycloak, realm, spec, context.wires, context.declared)
+
+
+def _converge_assurance(keycloak: Keycloak, spec: TenantSpec, *, wired: bool | None) -> None:
+    """The mode switches with its flow binding where the realm is wired; else it is stored,
+    and the wiring binds its flow when Duo goes on."""
+    wanted = spec.duo.assurance
+    mode = None if wanted in {None, duo_settings.INHERIT} else Assurance(str(wanted))
+    if wired is None:
+        wired = wiring.is_wired(keycloak, spec.name)
+    if wired:
+        wiring.set_assurance(keycloak, spec.name, mode)
+    else:
+        record.store(keycloak, spec.name, {attr.DUO_ASSURANCE: None if mode is None else mode})
 
 
 def _app_modes(realm: RealmPlan) -> dict[str, str]:

@@ -129,6 +129,9 @@ def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
         out[attr.DUO_IKEY] = spec.duo.credentials.ikey
         out[attr.DUO_API_HOST] = spec.duo.credentials.api_host
     out.update(spec.duo.policy.changes())
+    if spec.duo.assurance is not None:
+        inherit = spec.duo.assurance == "inherit"
+        out[attr.DUO_ASSURANCE] = None if inherit else spec.duo.assurance
     return out
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.duo_settings import INHERIT, Policy, validate_credentials
-from keycloak_duo_bridge.admin.effective import parse_app_mode
+from keycloak_duo_bridge.admin.effective import parse_app_mode, parse_assurance
 from keycloak_duo_bridge.admin.templates import validate_realm_name, validate_url
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.errors import ConfigError
@@ -42,6 +42,7 @@ _DUO_KEYS: Final = frozenset(
         "bypass_groups",
         "remember",
         "duo_username",
+        "assurance",
     }
 )
 
@@ -68,6 +69,7 @@ class DuoSpec:
     enabled: str | None = None  # "true" | "false" | "inherit"
     credentials: DeclaredCredentials | None = None
     policy: Policy = field(default_factory=Policy)
+    assurance: str | None = None  # "enforce" | "step-up" | "inherit" (the default, enforce)
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,13 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
                 Policy(**{name: getattr(policy, name)}).changes()
             except ConfigError as exc:
                 raise reader.fail(fields[name][1], f"{where}.{name}", str(exc)) from None
-    return DuoSpec(enabled=enabled, credentials=credentials, policy=policy)
+    assurance = _opt(reader, fields, "assurance", where)
+    if assurance is not None and assurance != INHERIT:
+        try:
+            parse_assurance(assurance)
+        except ConfigError as exc:
+            raise reader.fail(fields["assurance"][1], f"{where}.assurance", str(exc)) from None
+    return DuoSpec(enabled=enabled, credentials=credentials, policy=policy, assurance=assurance)
 
 
 def _opt(
@@ -353,5 +361,6 @@ REALM_KEYS: Final = {
     "duo.bypass_groups": attr.DUO_BYPASS_GROUPS,
     "duo.remember": attr.DUO_REMEMBER,
     "duo.duo_username": attr.DUO_USERNAME,
+    "duo.assurance": attr.DUO_ASSURANCE,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

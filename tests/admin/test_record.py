@@ -46,6 +46,9 @@ def test_the_record_carries_what_the_extension_needs_resolved() -> None:
         "remember_seconds": 900,
         "bridge_url": "https://bridge",
         "bridge_jwks": '{"keys":[]}',
+        "assurance": "enforce",
+        "acr_duo": "mfa",
+        "acr_base": "pwd",
     }
 
 
