@@ -27,6 +27,7 @@ def test_every_write_of_the_adapter_is_found_by_its_name() -> None:
         "register_required_action",
         "remove_client_default_scope",
         "remove_default_client_scope",
+        "update_authenticator_config",
         "update_client",
         "update_flow_execution",
         "update_realm",

@@ -209,8 +209,13 @@ def _or_inherit(value: str, parse: Callable[[str], str]) -> str | None:
 def set_policy(keycloak: Keycloak, realm: str, policy: Policy) -> bool:
     """Validate all of ``policy`` first, then write it in one read-merge-write."""
     changes = policy.changes()
-    get_tenant(keycloak, realm)
-    return record.store(keycloak, realm, changes) if changes else False
+    tenant = get_tenant(keycloak, realm)
+    written = record.store(keycloak, realm, changes) if changes else False
+    if written and attr.DUO_REMEMBER in changes:  # a step-up flow's level 2 follows it
+        followers = clients_of(keycloak, realm) if tenant.kind is TenantKind.PARTNER else []
+        for name in [realm, *(client.name for client in followers)]:
+            wiring.refresh_flow(keycloak, name)
+    return written
 
 
 def set_enabled(

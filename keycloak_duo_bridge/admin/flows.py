@@ -113,34 +113,30 @@ def _flow_id(keycloak: Keycloak, realm: str) -> str | None:
     return None
 
 
-def duo_max_age(keycloak: Keycloak, realm: str) -> int | None:
-    """The level-2 condition's max age in the realm's step-up flow (None: no such flow)."""
+def duo_condition(keycloak: Keycloak, realm: str) -> Json | None:
+    """The level-2 condition's configuration in the realm's step-up flow (None: no flow)."""
     if _flow_id(keycloak, realm) is None:
         return None
     for execution in keycloak.get_flow_executions(realm, LEVEL.format(assurance.LOA_DUO)):
         if execution.get("providerId") == _CONDITION and execution.get("authenticationConfig"):
-            return _config_max_age(keycloak, realm, str(execution["authenticationConfig"]))
+            return keycloak.get_authenticator_config(realm, str(execution["authenticationConfig"]))
     return None
 
 
-def _config_max_age(keycloak: Keycloak, realm: str, config_id: str) -> int | None:
-    config = keycloak.get_authenticator_config(realm, config_id).get("config") or {}
-    try:
-        return int(config.get(_MAX_AGE_KEY, ""))
-    except ValueError:
-        return None
-
-
 def ensure(keycloak: Keycloak, realm: str, max_age: int) -> Json:
-    """The realm's step-up flow, built or rebuilt when its level-2 max age differs; returns
-    the top-level fields to write with the realm (its browser flow binding)."""
-    present = _flow_id(keycloak, realm)
-    if present is not None and duo_max_age(keycloak, realm) != max_age:
-        keycloak.update_realm(realm, {"browserFlow": KEYCLOAK_BROWSER})
-        keycloak.delete_flow(realm, present)
-        present = None
-    if present is None:
+    """The realm's step-up flow, built if missing, its level-2 max age set in place (one
+    write, so the flow never goes unbound); returns the top-level fields to write with the
+    realm (its browser flow binding)."""
+    condition = duo_condition(keycloak, realm)
+    if condition is None:
+        if _flow_id(keycloak, realm) is not None:  # a flow without its condition: rebuild
+            release(keycloak, realm, keycloak.get_realm(realm))
         _build(keycloak, realm, max_age)
+    elif (condition.get("config") or {}).get(_MAX_AGE_KEY) != str(max_age):
+        config = {**(condition.get("config") or {}), _MAX_AGE_KEY: str(max_age)}
+        keycloak.update_authenticator_config(
+            realm, str(condition["id"]), {**condition, "config": config}
+        )
     return {"browserFlow": attr.STEP_UP_FLOW}
 
 

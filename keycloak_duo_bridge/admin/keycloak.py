@@ -588,6 +588,14 @@ class Keycloak:
             missing=f"execution configuration in realm {realm!r}",
         )
 
+    def update_authenticator_config(self, realm: str, config_id: str, config: Json) -> None:
+        self._call(
+            f"update an execution's configuration in realm {realm!r}",
+            realm,
+            lambda a: a.update_authenticator_config(config, config_id),
+            missing=f"execution configuration in realm {realm!r}",
+        )
+
     def add_execution_config(self, realm: str, execution_id: str, config: Json) -> None:
         self._call(
             f"configure an execution in realm {realm!r}",

@@ -242,6 +242,17 @@ def _ensure_scope(keycloak: Keycloak, realm: str) -> str:
     return scope_id
 
 
+def refresh_flow(keycloak: Keycloak, realm: str) -> None:
+    """Keep a "step-up" realm's level-2 max age in step with its remember setting (after a
+    policy change, its own or its partner's)."""
+    representation = keycloak.get_realm(realm)
+    if representation.get("browserFlow") != attr.STEP_UP_FLOW:
+        return
+    effective, _ = record.resolve(keycloak, representation)
+    if effective.assurance.value is Assurance.STEP_UP:
+        flows.ensure(keycloak, realm, assurance.duo_level_max_age(effective.remember.value))
+
+
 def set_assurance(keycloak: Keycloak, realm: str, wanted: Assurance | None) -> None:
     """Switch a wired realm's assurance mode (None: back to the default, enforce), with no
     moment where neither the required action nor the step-up flow would run Duo: the mode

@@ -247,10 +247,14 @@ async def set_enabled(request: Request) -> Response:
     body: DuoSwitch = await _body(request, DuoSwitch)
     touched = await run_in_threadpool(
         lambda: duo_settings.set_enabled(
-            api.keycloak, realm, enabled=body.enabled, wires=api.services.wires
+            api.keycloak,
+            realm,
+            enabled=body.enabled,
+            wires=api.services.wires,
+            assurance=body.assurance,
         )
     )
-    api.audit(caller, realm, "switch duo", enabled=body.enabled)
+    api.audit(caller, realm, "switch duo", enabled=body.enabled, assurance=body.assurance)
     return JSONResponse({"realm": realm, "reconciled": touched})
 
 

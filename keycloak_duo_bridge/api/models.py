@@ -44,6 +44,9 @@ class DuoPolicy(_Body):
 
 class DuoSwitch(_Body):
     enabled: bool | None
+    #: Where Duo runs: "enforce" (every login) or "step-up" (where an app asks for acr mfa);
+    #: absent keeps the realm's.
+    assurance: Literal["enforce", "step-up"] | None = None
 
 
 class AppModeBody(_Body):
