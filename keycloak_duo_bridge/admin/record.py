@@ -5,7 +5,7 @@ One source of policy. The admin service resolves a realm's effective settings wi
 and writes the part the extension needs into one realm attribute, ``kdb.resolved``, as JSON:
 
 ``{"v": 1, "cfg": <fingerprint>, "partner": <proven partner or null>, "enabled": bool,
-"apps_off": [clientId, ...], "fail_open": bool, "remember": "session" | "every-login" |
+"apps_off": [clientId, ...], "apps_required": [clientId, ...], "fail_open": bool, "remember": "session" | "every-login" |
 "window", "remember_seconds": int, "bridge_url": str | null, "bridge_jwks": str | null,
 "assurance": "enforce" | "step-up", "acr_duo": "mfa", "acr_base": "pwd"}``
 
@@ -106,6 +106,7 @@ def record(
         "partner": effective.partner if effective.linked else None,
         "enabled": effective.enabled.value,
         "apps_off": sorted(k for k, v in effective.apps.items() if v is AppMode.OFF),
+        "apps_required": sorted(k for k, v in effective.apps.items() if v is AppMode.REQUIRED),
         "fail_open": effective.fail_mode.value is FailMode.OPEN,
         "remember": "window" if isinstance(remember, int) else remember.value,
         "remember_seconds": remember * 60 if isinstance(remember, int) else 0,

@@ -41,6 +41,7 @@ def test_the_record_carries_what_the_extension_needs_resolved() -> None:
         "partner": "p",
         "enabled": True,
         "apps_off": ["app"],
+        "apps_required": ["b"],
         "fail_open": True,
         "remember": "window",
         "remember_seconds": 900,

@@ -16,8 +16,10 @@ import pytest
 from keycloak import KeycloakAdmin
 
 from keycloak_duo_bridge import __version__, versions
-from keycloak_duo_bridge.admin import tenants
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import duo_settings, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
@@ -187,3 +189,28 @@ def test_the_admin_service_account_creates_tenants(release: Release) -> None:
         assert realm_client is not None
         granted = master.get_client_roles_of_user(reader, realm_client)
         assert [role["name"] for role in granted] == ["view-realm"], realm
+
+
+def test_step_up_by_acr_values_with_acr_and_amr(release: Release) -> None:
+    """In a step-up realm, a password login is acr pwd; acr_values=mfa in that SSO session
+    goes to Duo and comes back acr mfa with Duo's methods in amr; a deny yields no code."""
+    tenant = release.tenant()
+    keycloak = Keycloak.from_settings(tenant.settings)
+    published = keycloak.get_realm(tenant.realm)["attributes"]
+    wires = Wiring(published[attr.BRIDGE_URL], published[attr.BRIDGE_JWKS])
+    duo_settings.set_enabled(keycloak, tenant.realm, enabled=True, wires=wires, assurance="step-up")
+    tenant.user("sam")
+    with browser_like_client(tls_context(tenant.emulator.ca_path)) as client:
+        plain = walk(tenant, "sam", client)
+        assert not went_to_duo(tenant, plain)
+        assert (plain.id_claims["acr"], plain.id_claims["amr"]) == ("pwd", ["pwd"])
+        stepped = walk(tenant, "sam", client, acr_values="mfa")
+        assert went_to_duo(tenant, stepped)
+        assert stepped.id_claims["acr"] == "mfa"
+        assert {"pwd", "mfa", "swk"} <= set(stepped.id_claims["amr"])
+    tenant.user("sid", behavior="deny")
+    with (
+        browser_like_client(tls_context(tenant.emulator.ca_path)) as client,
+        pytest.raises(WalkError, match="Duo denied the sign-in"),
+    ):
+        walk(tenant, "sid", client, acr_values="mfa")

@@ -104,11 +104,20 @@ public final class DuoAssuranceMapper extends AbstractOIDCProtocolMapper
             if (settings.acrDuo.equals(token.getAcr())) {
                 token.setAcr(settings.acrBase);
             }
-        } else if (!settings.stepUp) {
-            // "enforce": no level-of-authentication flow tells Keycloak of Duo, so the level
-            // is the session's Duo pass. In "step-up" Keycloak's levels decide, per client.
+        } else if (!settings.stepUp || settings.appsRequired.contains(clientId(clientSessionCtx))) {
+            // Where the required action runs Duo ("enforce", or an application "required" in
+            // "step-up"), no level-of-authentication flow tells Keycloak of it, so the level
+            // is the session's Duo pass. Elsewhere in "step-up" Keycloak's levels decide.
             token.setAcr(settings.acrDuo);
         }
+    }
+
+    private static String clientId(ClientSessionContext context) {
+        if (context == null || context.getClientSession() == null
+                || context.getClientSession().getClient() == null) {
+            return null;
+        }
+        return context.getClientSession().getClient().getClientId();
     }
 
     /** The methods of this session's Duo pass; none unless Duo allowed it. */

@@ -16,7 +16,8 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * realm ({@link RealmSettings}, verbatim): whether Duo is on, the applications it is off for,
  * the remember window, and the fail mode (the only condition under which a {@code bypass}
  * verdict passes). When that record does not match the realm's attributes it fails closed.
- * In the "step-up" mode it adds itself to no login; {@code kc_action} still runs it.
+ * In the "step-up" mode it runs only for applications whose mode is "required" (the flow's
+ * authenticator runs Duo where a level asks); {@code kc_action} still runs it.
  */
 public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
@@ -36,8 +37,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         }
         RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
         ClientModel client = authSession.getClient();
-        if (settings.stepUp || !settings.triggers(client == null ? null : client.getClientId())) {
-            return; // in step-up mode the flow's authenticator runs Duo where a level asks
+        if (!settings.triggers(client == null ? null : client.getClientId())) {
+            return;
         }
         if (hasFreshPass(context, settings)) {
             return;

@@ -36,6 +36,8 @@ final class RealmSettings {
     final boolean current;
     final boolean enabled;
     final Set<String> appsOff;
+    /** Applications whose mode is "required": in "step-up", Duo at every login to them too. */
+    final Set<String> appsRequired;
     final boolean failOpen;
     final String remember;
     final long rememberSeconds;
@@ -57,6 +59,7 @@ final class RealmSettings {
         if (current) {
             this.enabled = Boolean.TRUE.equals(values.get("enabled"));
             this.appsOff = strings(values.get("apps_off"));
+            this.appsRequired = strings(values.get("apps_required"));
             this.failOpen = Boolean.TRUE.equals(values.get("fail_open"));
             String rememberValue = text(values.get("remember"));
             this.remember = rememberValue == null ? REMEMBER_EVERY_LOGIN : rememberValue;
@@ -68,6 +71,7 @@ final class RealmSettings {
         } else {
             this.enabled = true;
             this.appsOff = Collections.emptySet();
+            this.appsRequired = Collections.emptySet();
             this.failOpen = false;
             this.remember = REMEMBER_EVERY_LOGIN;
             this.rememberSeconds = 0L;
@@ -88,8 +92,15 @@ final class RealmSettings {
         return new RealmSettings(record, current, fingerprint);
     }
 
-    /** Whether a login to this application goes to the bridge. */
+    /**
+     * Whether the required action sends a login to this application to the bridge: in
+     * "enforce", every application but those Duo is off for; in "step-up", where the flow's
+     * levels decide, only those whose mode is "required".
+     */
     boolean triggers(String clientId) {
+        if (stepUp) {
+            return enabled && clientId != null && appsRequired.contains(clientId);
+        }
         return enabled && (clientId == null || !appsOff.contains(clientId));
     }
 
