@@ -6,7 +6,8 @@ and writes the part the extension needs into one realm attribute, ``kdb.resolved
 
 ``{"v": 1, "cfg": <fingerprint>, "partner": <proven partner or null>, "enabled": bool,
 "apps_off": [clientId, ...], "apps_required": [clientId, ...], "fail_open": bool,
-"remember": "session" | "every-login" | "window", "remember_seconds": int, "bridge_url": str | null, "bridge_jwks": str | null,
+"remember": "session" | "every-login" | "window", "remember_seconds": int,
+"bridge_url": str | null, "bridge_jwks": str | null,
 "assurance": "enforce" | "step-up", "acr_duo": "mfa", "acr_base": "pwd"}``
 
 The extension reads it verbatim. It is *verified* by its fingerprint: a SHA-256 of the
