@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from bench.rig import APP, DUO, PASSWORD, PLAIN, Rig
+from bench.rig import APP, DUO, DUO_STEP_UP, PASSWORD, PLAIN, Rig
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox.walk import Walk, browser_like_client, walk_login
@@ -60,12 +60,22 @@ class Timing:
     password_ms: float
     otp_ms: float
     duo_ms: float
+    duo_step_up_ms: float
+
+    def _added_vs_otp(self, duo_ms: float) -> float:
+        otp_added = self.otp_ms - self.password_ms
+        duo_added = duo_ms - self.password_ms
+        return duo_added / otp_added if otp_added > 0 else float("inf")
 
     @property
     def ratio(self) -> float:
-        otp_added = self.otp_ms - self.password_ms
-        duo_added = self.duo_ms - self.password_ms
-        return duo_added / otp_added if otp_added > 0 else float("inf")
+        """Duo's added time over OTP's, with Duo as the required action ("enforce")."""
+        return self._added_vs_otp(self.duo_ms)
+
+    @property
+    def ratio_step_up(self) -> float:
+        """The same with Duo as the flow's authenticator ("step-up", asked by acr_values)."""
+        return self._added_vs_otp(self.duo_step_up_ms)
 
 
 @dataclass
@@ -81,10 +91,11 @@ def _setups(rig: Rig) -> dict[str, Callable[[httpx2.Client], Walk]]:
     otp_id = provision.ensure_user(rig.settings, PLAIN, "otto", PASSWORD)
     rig.admin(PLAIN).update_user(otp_id, {"requiredActions": ["CONFIGURE_TOTP"]})
     rig.user(DUO, "dora")
+    rig.user(DUO_STEP_UP, "stella")
     otp = OtpUser()
 
     def walk(
-        realm: str, user: str, extra: OtpUser | None = None
+        realm: str, user: str, extra: OtpUser | None = None, **query: str
     ) -> Callable[[httpx2.Client], Walk]:
         def go(client: httpx2.Client) -> Walk:
             client.cookies.clear()
@@ -97,6 +108,7 @@ def _setups(rig: Rig) -> dict[str, Callable[[httpx2.Client], Walk]]:
                 password=PASSWORD,
                 extra_form=extra,
                 client=client,
+                extra_query=query,
             )
 
         return go
@@ -105,6 +117,7 @@ def _setups(rig: Rig) -> dict[str, Callable[[httpx2.Client], Walk]]:
         "password": walk(PLAIN, "pat"),
         "otp": walk(PLAIN, "otto", otp),
         "duo": walk(DUO, "dora"),
+        "duo_step_up": walk(DUO_STEP_UP, "stella", acr_values="mfa"),
     }
 
 
@@ -122,12 +135,15 @@ def measure(rig: Rig, rounds: int, say: Callable[[str], None]) -> tuple[Timing, 
         before_events = len(rig.emulator.control.events())
         before_admin = rig.admin_calls.count
         times: dict[str, list[float]] = {name: [] for name in setups}
+        hops: dict[str, list[Walk]] = {"duo": [], "duo_step_up": []}
         for _ in range(rounds):
             for name, go in setups.items():
                 walked = go(clients[name])
                 if name == "duo":
                     assert walked.id_claims.get("preferred_username") == "dora"  # noqa: S101
                 times[name].append(_server_ms(walked))
+                if name in hops:
+                    hops[name].append(walked)
         admin_calls = rig.admin_calls.count - before_admin
         events = [
             e
@@ -141,8 +157,11 @@ def measure(rig: Rig, rounds: int, say: Callable[[str], None]) -> tuple[Timing, 
     say(
         "login time, median server ms over "
         f"{rounds} rounds: password {medians['password']:.1f}, "
-        f"password+OTP {medians['otp']:.1f}, password+Duo {medians['duo']:.1f}"
+        f"password+OTP {medians['otp']:.1f}, password+Duo {medians['duo']:.1f} (required"
+        f" action), password+Duo {medians['duo_step_up']:.1f} (authenticator, acr_values=mfa)"
     )
+    for name, walks in hops.items():
+        say(f"where a {name} login's time goes, median ms: {_per_host(rig, walks)}")
     bridge_side = [e for e in events if e["kind"] in {"token", "health_check"}]
     connections = {
         (e["connection"]["host"], e["connection"]["port"]) for e in bridge_side if e["connection"]
@@ -153,4 +172,18 @@ def measure(rig: Rig, rounds: int, say: Callable[[str], None]) -> tuple[Timing, 
         tls_connections=len(connections) / rounds,
         admin_calls=admin_calls / rounds,
     )
-    return Timing(medians["password"], medians["otp"], medians["duo"]), trips
+    timing = Timing(medians["password"], medians["otp"], medians["duo"], medians["duo_step_up"])
+    return timing, trips
+
+
+def _per_host(rig: Rig, walks: list[Walk]) -> str:
+    """Median server time per host of these walks, and their hop count."""
+    keycloak = rig.settings.keycloak_url.split("://", 1)[1]
+    bridge = rig.bridge_url.split("://", 1)[1].rstrip("/")
+    hosts = {"keycloak": keycloak, "bridge": bridge, "duo": rig.emulator.api_host}
+    parts = [
+        f"{label} {statistics.median(w.seconds_at(host) for w in walks) * 1000:.1f}"
+        for label, host in hosts.items()
+    ]
+    parts.append(f"hops {statistics.median(len(w.hops) for w in walks):.0f}")
+    return ", ".join(parts)

@@ -35,6 +35,7 @@ APP = "bench-app"
 PLAIN = "bench-plain"  # no Duo: password only, and password + Keycloak's OTP
 PARTNER = "bench-partner"
 DUO = "bench-duo"  # a client realm with Duo on
+DUO_STEP_UP = "bench-duo-stepup"  # the same, in the "step-up" assurance mode (the authenticator)
 PASSWORD = "bench password 1"  # noqa: S105 - a sandbox user's password
 
 Progress = Callable[[str], None]
@@ -73,6 +74,7 @@ class Rig:
     bridge_url: str
     redirect_uri: str
     integration: IntegrationCredentials
+    step_up_integration: IntegrationCredentials
     _resources: ExitStack = field(repr=False)
     _state_dir: Path = field(repr=False)
 
@@ -85,7 +87,9 @@ class Rig:
             user_realm_name="master",
         )
 
-    def duo_realm(self, name: str, bridge_url: str | None = None) -> IntegrationCredentials:
+    def duo_realm(
+        self, name: str, bridge_url: str | None = None, assurance: str | None = None
+    ) -> IntegrationCredentials:
         """A client realm with its own emulator integration and Duo on, sent to a bridge."""
         admin = Keycloak.from_settings(self.settings)
         tenants.create_client(admin, name, partner=PARTNER)
@@ -100,7 +104,7 @@ class Rig:
             health=None,
         )
         wires = wiring.Wiring.of(self.settings, bridge_url or self.bridge_url)
-        duo_settings.set_enabled(admin, name, enabled=True, wires=wires)
+        duo_settings.set_enabled(admin, name, enabled=True, wires=wires, assurance=assurance)
         provision.ensure_app(self.settings, name, APP, self.redirect_uri)
         return integration
 
@@ -166,6 +170,7 @@ def start(progress: Progress) -> Rig:
             bridge_url,
             redirect_uri,
             emulator.control.add_integration(),
+            emulator.control.add_integration(),
             resources,
             state_dir,
         )
@@ -175,7 +180,10 @@ def start(progress: Progress) -> Rig:
         keycloak.down(progress=progress)
         shutil.rmtree(state_dir, ignore_errors=True)
         raise
-    progress(f"provisioned realms {PLAIN} (password, OTP) and {DUO} (Duo step-up)")
+    progress(
+        f"provisioned realms {PLAIN} (password, OTP), {DUO} (Duo, required action) and"
+        f" {DUO_STEP_UP} (Duo, authenticator at level 2)"
+    )
     return rig
 
 
@@ -197,3 +205,4 @@ def _provision(rig: Rig) -> None:
     provision.ensure_app(rig.settings, PLAIN, APP, rig.redirect_uri)
     tenants.create_partner(admin, PARTNER)
     rig.integration = rig.duo_realm(DUO)
+    rig.step_up_integration = rig.duo_realm(DUO_STEP_UP, assurance="step-up")
