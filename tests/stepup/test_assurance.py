@@ -145,3 +145,21 @@ def test_enforce_mode_puts_duo_in_acr_and_amr(
     assert signed.duo_hops
     assert signed.claims["acr"] == "mfa"
     assert {"mfa", "swk"} <= set(signed.amr)
+
+
+def test_max_age_brings_a_new_duo_step_in_enforce_mode_too(
+    step_up_tenant: AssuranceTenant, relying_party: RP
+) -> None:
+    """In the enforce mode the remembered pass does not outlive an app's max_age either."""
+    tenant = step_up_tenant("enforce")
+    tenant.user("jo")
+    app = relying_party(tenant)
+    first = app.sign_in("jo")
+    remembered = app.sign_in("jo")
+    assert first.duo_hops
+    assert remembered.duo_hops == []
+    time.sleep(2.2)
+    again = app.sign_in("jo", max_age="1")
+    assert again.asked_password
+    assert again.duo_hops
+    assert again.claims["duo"]["txid"] != first.claims["duo"]["txid"]
