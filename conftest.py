@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures_bridge",
     "tests.fixtures_console",
     "tests.fixtures_production",
+    "tests.fixtures_federation",
 ]
