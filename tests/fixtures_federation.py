@@ -94,7 +94,7 @@ class BrokerWalk:
     """Where a brokered login went, and what the application got."""
 
     urls: list[str] = field(default_factory=list)
-    pages: list[str] = field(default_factory=list)  # the titles of the forms answered
+    pages: list[str] = field(default_factory=list)  # the titles of the forms filled in
     id_claims: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -152,15 +152,16 @@ def redirect_login(
         data: dict[str, str] | None
         if form.has_password:
             data = {**form.fields, "password": password}
-            if "username" in form.fields:
-                data["username"] = username
+            if "username" in form.fields and not form.fields["username"]:
+                data["username"] = username  # a re-authentication names its user already
         elif "SAMLRequest" in form.fields or "SAMLResponse" in form.fields:
             data = dict(form.fields)
         else:
             data = None if answer is None else answer(page, form)
             if data is None:
                 raise BrokerWalkError(f"the login stopped at {_title(page)!r}: {_problem(page)}")
-        walk.pages.append(_title(page))
+        if "SAMLRequest" not in form.fields and "SAMLResponse" not in form.fields:
+            walk.pages.append(_title(page))
         target = urljoin(str(response.url), form.action)
         walk.urls.append(target)
         response = client.post(target, data=data, follow_redirects=False)
