@@ -39,14 +39,14 @@ class BrokerWalkError(Exception):
     """The brokered login did not reach the application."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Form:
     """One HTML form: where it posts, its fields with their values, and its buttons."""
 
     action: str
     fields: dict[str, str]
     buttons: dict[str, list[str]]
-    has_password: bool
+    has_password: bool = False
 
 
 class _Forms(HTMLParser):
@@ -58,7 +58,7 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self._current = Form(html.unescape(found.get("action", "")), {}, {}, False)
+            self._current = Form(html.unescape(found.get("action", "")), {}, {})
             self.forms.append(self._current)
             return
         form = self._current
@@ -70,7 +70,7 @@ class _Forms(HTMLParser):
         elif tag == "input" and kind not in {"checkbox", "radio"}:
             form.fields[found["name"]] = found.get("value", "")
             if kind == "password":
-                object.__setattr__(form, "has_password", True)
+                form.has_password = True
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -118,6 +118,27 @@ def _problem(page: str) -> str:
     return _title(page) or "an unexpected page"
 
 
+def _self_posting(form: Form) -> bool:
+    return "SAMLRequest" in form.fields or "SAMLResponse" in form.fields
+
+
+def _answer(
+    page: str, form: Form, username: str, password: str, answer: Answer | None
+) -> dict[str, str]:
+    """What to post to a form: a password, SAML's own fields, or the test's answer."""
+    if form.has_password:
+        data = {**form.fields, "password": password}
+        if "username" in form.fields and not form.fields["username"]:
+            data["username"] = username  # a re-authentication names its user already
+        return data
+    if _self_posting(form):
+        return dict(form.fields)
+    answered = None if answer is None else answer(page, form)
+    if answered is None:
+        raise BrokerWalkError(f"the login stopped at {_title(page)!r}: {_problem(page)}")
+    return answered
+
+
 def redirect_login(
     client: httpx2.Client,
     *,
@@ -149,18 +170,8 @@ def redirect_login(
         if response.status_code != httpx2.codes.OK or not forms:
             raise BrokerWalkError(f"the login stopped at {_title(page)!r}: {_problem(page)}")
         form = next((f for f in forms if f.has_password), forms[0])
-        data: dict[str, str] | None
-        if form.has_password:
-            data = {**form.fields, "password": password}
-            if "username" in form.fields and not form.fields["username"]:
-                data["username"] = username  # a re-authentication names its user already
-        elif "SAMLRequest" in form.fields or "SAMLResponse" in form.fields:
-            data = dict(form.fields)
-        else:
-            data = None if answer is None else answer(page, form)
-            if data is None:
-                raise BrokerWalkError(f"the login stopped at {_title(page)!r}: {_problem(page)}")
-        if "SAMLRequest" not in form.fields and "SAMLResponse" not in form.fields:
+        data = _answer(page, form, username, password, answer)
+        if not _self_posting(form):
             walk.pages.append(_title(page))
         target = urljoin(str(response.url), form.action)
         walk.urls.append(target)
