@@ -34,6 +34,7 @@ DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes 
 DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deactivate Duo
 DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" (per application)
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
+DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 # What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
@@ -54,12 +55,14 @@ NOTE_RESULT: Final = "kdb.duo.result"
 NOTE_FACTOR: Final = "kdb.duo.factor"
 NOTE_TXID: Final = "kdb.duo.txid"
 NOTE_REASON: Final = "kdb.duo.reason"
+NOTE_AMR: Final = "kdb.duo.amr"  # RFC 8176 methods of the last pass, space-separated
 SESSION_NOTES: Final = (
     NOTE_RESULT,
     NOTE_TIME,
     NOTE_FACTOR,
     NOTE_TXID,
     NOTE_REASON,
+    NOTE_AMR,
 )
 
 # -- authentication-session notes, the extension's own (named here so nothing else takes them)
@@ -70,6 +73,11 @@ AUTH_DONE: Final = "kdb.duo.done"  # the loop guard once the step-up is done
 REQUIRED_ACTION: Final = "duo-step-up"  # the extension's required action provider id
 REQUIRED_ACTION_NAME: Final = "Duo two-factor step-up"
 CLIENT_SCOPE: Final = "kdb-duo"  # holds the mappers that put the session notes into tokens
+AUTHENTICATOR: Final = "duo-step-up-authenticator"  # the extension's authenticator provider id
+ASSURANCE_MAPPER: Final = "kdb-assurance-mapper"  # the extension's acr/amr protocol mapper
+STEP_UP_FLOW: Final = "kdb-step-up-browser"  # the browser flow "step-up" binds (its alias)
+# Keycloak's own realm attribute: acr value -> level of authentication (JSON object).
+ACR_LOA_MAP: Final = "acr.loa.map"
 # Tokens carry {"duo": {"result": ..., "time": ..., ...}}.
 TOKEN_CLAIM: Final = "duo"  # noqa: S105 - a claim name, not a password
 
@@ -103,6 +111,13 @@ class UsernameMapping(StrEnum):
     EMAIL = "email"  # the user's verified email
 
 
+class Assurance(StrEnum):
+    """Where Duo runs in a realm's logins, and how applications ask for it."""
+
+    ENFORCE = "enforce"  # the required action: every login to an app that requires Duo
+    STEP_UP = "step-up"  # the flow's authenticator: where a level of authentication asks
+
+
 class AppMode(StrEnum):
     INHERIT = "inherit"
     REQUIRED = "required"
@@ -123,6 +138,7 @@ REALM_ATTRIBUTES: Final = (
     DUO_SELF_DEACTIVATE,
     DUO_APPS,
     DUO_USERNAME,
+    DUO_ASSURANCE,
     BRIDGE_URL,
     BRIDGE_JWKS,
     RESOLVED,

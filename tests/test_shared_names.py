@@ -35,7 +35,7 @@ def test_verdict_results_and_reasons_are_the_same_on_both_sides() -> None:
 
 
 def test_the_java_switch_matches_names_not_strings() -> None:
-    """The required action matches verdicts by the shared constants, never by literals."""
-    source = (JAVA / "DuoStepUpRequiredAction.java").read_text(encoding="utf-8")
+    """The step-up matches verdicts by the shared constants, never by literals."""
+    source = (JAVA / "StepUp.java").read_text(encoding="utf-8")
     assert re.findall(r'case "', source) == []
     assert not {f'"{m.value}".equals' for m in Result} & set(re.findall(r'"\w+"\.equals', source))

@@ -20,6 +20,7 @@ from keycloak_duo_bridge.admin import record, wiring
 from keycloak_duo_bridge.admin.effective import (
     format_bypass_groups,
     format_remember,
+    parse_assurance,
     parse_bool,
     parse_fail_mode,
     parse_group_path,
@@ -213,20 +214,28 @@ def set_policy(keycloak: Keycloak, realm: str, policy: Policy) -> bool:
 
 
 def set_enabled(
-    keycloak: Keycloak, realm: str, *, enabled: bool | None, wires: wiring.Wiring
+    keycloak: Keycloak,
+    realm: str,
+    *,
+    enabled: bool | None,
+    wires: wiring.Wiring,
+    assurance: str | None = None,
 ) -> list[str]:
     """Switch Duo on (True), off (False) or back to the partner's (None) for a realm.
 
     Then wire or unwire the realm, and, for a partner, each of its clients that follows it.
     Switching on refuses when the realm would have no credentials (own or partner's), so a
-    misconfiguration shows here rather than at a user's login. Returns the realms reconciled.
+    misconfiguration shows here rather than at a user's login. ``assurance`` ("enforce" or
+    "step-up", the realm's own) says where Duo runs; None keeps it. Returns the realms
+    reconciled.
     """
+    changes = {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
+    if assurance is not None:
+        changes[attr.DUO_ASSURANCE] = parse_assurance(assurance).value
     tenant = get_tenant(keycloak, realm)
     if enabled:
         _require_credentials(keycloak, tenant)
-    record.store(
-        keycloak, realm, {attr.DUO_ENABLED: None if enabled is None else str(enabled).lower()}
-    )
+    record.store(keycloak, realm, changes)
     touched = [realm]
     wiring.reconcile(keycloak, realm, wires)
     if tenant.kind is TenantKind.PARTNER:

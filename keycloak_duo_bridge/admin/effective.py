@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.attributes import (
     AppMode,
+    Assurance,
     FailMode,
     RememberMode,
     TenantKind,
@@ -87,6 +88,7 @@ class EffectiveSettings:
     self_deactivate: Sourced[bool] = Sourced(False, Origin.DEFAULT)  # noqa: FBT003
     username_mapping: Sourced[UsernameMapping] = Sourced(UsernameMapping.USERNAME, Origin.DEFAULT)
     apps: Mapping[str, AppMode] = field(default_factory=dict)
+    assurance: Sourced[Assurance] = Sourced(Assurance.ENFORCE, Origin.DEFAULT)
     linked: bool = False  # the partner link is proven (see the link rule)
     problems: tuple[str, ...] = ()
 
@@ -142,6 +144,13 @@ def parse_fail_mode(text: str) -> FailMode:
         return FailMode(text)
     except ValueError:
         raise ConfigError(f"fail mode must be closed or open, not {shown(text)}") from None
+
+
+def parse_assurance(text: str) -> Assurance:
+    try:
+        return Assurance(text)
+    except ValueError:
+        raise ConfigError(f"assurance must be enforce or step-up, not {shown(text)}") from None
 
 
 def parse_app_mode(text: str) -> AppMode:
@@ -360,6 +369,7 @@ def resolve_effective(
             problems,
         ),
         apps=_resolve(own, attr.DUO_APPS, parse_apps, _NO_APPS, problems).value,
+        assurance=_resolve(own, attr.DUO_ASSURANCE, parse_assurance, Assurance.ENFORCE, problems),
         linked=linked,
         problems=tuple(problems),
     )

@@ -497,6 +497,109 @@ class Keycloak:
             missing=f"application in realm {realm!r}",
         )
 
+    def get_client_scope_mappers(self, realm: str, scope_id: str) -> list[Json]:
+        return self._call(
+            f"list the mappers of a client scope of realm {realm!r}",
+            realm,
+            lambda a: a.get_mappers_from_client_scope(scope_id),
+            missing=f"client scope in realm {realm!r}",
+        )
+
+    def add_client_scope_mapper(self, realm: str, scope_id: str, mapper: Json) -> None:
+        self._call(
+            f"add mapper {mapper.get('name')!r} to a client scope of realm {realm!r}",
+            realm,
+            lambda a: a.add_mapper_to_client_scope(scope_id, mapper),
+            missing=f"client scope in realm {realm!r}",
+        )
+
+    # -- authentication flows ------------------------------------------------------------
+
+    def get_flows(self, realm: str) -> list[Json]:
+        return self._call(
+            f"list the authentication flows of realm {realm!r}",
+            realm,
+            lambda a: a.get_authentication_flows(),
+            missing=f"realm {realm!r}",
+        )
+
+    def create_flow(self, realm: str, alias: str, description: str) -> None:
+        payload = {
+            "alias": alias,
+            "description": description,
+            "providerId": "basic-flow",
+            "topLevel": True,
+            "builtIn": False,
+        }
+        self._call(
+            f"create flow {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_authentication_flow(payload, skip_exists=False),
+            missing=f"realm {realm!r}",
+        )
+
+    def delete_flow(self, realm: str, flow_id: str) -> None:
+        self._call(
+            f"delete a flow of realm {realm!r}",
+            realm,
+            lambda a: a.delete_authentication_flow(flow_id),
+            missing=f"flow in realm {realm!r}",
+        )
+
+    def get_flow_executions(self, realm: str, alias: str) -> list[Json]:
+        """The flow's executions, sub-flows' included, in order (each with ``level``)."""
+        return self._call(
+            f"list the executions of flow {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.get_authentication_flow_executions(alias),
+            missing=f"flow {alias!r} in realm {realm!r}",
+        )
+
+    def add_flow_execution(self, realm: str, alias: str, provider: str) -> None:
+        self._call(
+            f"add {provider!r} to flow {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_authentication_flow_execution({"provider": provider}, alias),
+            missing=f"flow {alias!r} in realm {realm!r}",
+        )
+
+    def add_subflow(self, realm: str, alias: str, subflow: str) -> None:
+        payload = {"alias": subflow, "type": "basic-flow", "provider": "registration-page-form"}
+        self._call(
+            f"add sub-flow {subflow!r} to flow {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_authentication_flow_subflow(payload, alias, skip_exists=False),
+            missing=f"flow {alias!r} in realm {realm!r}",
+        )
+
+    def update_flow_execution(self, realm: str, alias: str, execution: Json) -> None:
+        self._call(
+            f"update an execution of flow {alias!r} in realm {realm!r}",
+            realm,
+            lambda a: a.update_authentication_flow_executions(execution, alias),
+            missing=f"flow {alias!r} in realm {realm!r}",
+        )
+
+    def get_authenticator_config(self, realm: str, config_id: str) -> Json:
+        return self._call(
+            f"read an execution's configuration in realm {realm!r}",
+            realm,
+            lambda a: a.get_authenticator_config(config_id),
+            missing=f"execution configuration in realm {realm!r}",
+        )
+
+    def add_execution_config(self, realm: str, execution_id: str, config: Json) -> None:
+        self._call(
+            f"configure an execution in realm {realm!r}",
+            realm,
+            lambda _: self._raw(
+                "POST",
+                f"admin/realms/{realm}/authentication/executions/{execution_id}/config",
+                config,
+            ),
+            missing=f"execution in realm {realm!r}",
+        )
+
 
 def _translate(exc: PythonKeycloakError, what: str, missing: str, username: str) -> KeycloakError:
     code = exc.response_code

@@ -6,7 +6,8 @@ and writes the part the extension needs into one realm attribute, ``kdb.resolved
 
 ``{"v": 1, "cfg": <fingerprint>, "partner": <proven partner or null>, "enabled": bool,
 "apps_off": [clientId, ...], "fail_open": bool, "remember": "session" | "every-login" |
-"window", "remember_seconds": int, "bridge_url": str | null, "bridge_jwks": str | null}``
+"window", "remember_seconds": int, "bridge_url": str | null, "bridge_jwks": str | null,
+"assurance": "enforce" | "step-up", "acr_duo": "mfa", "acr_base": "pwd"}``
 
 The extension reads it verbatim. It is *verified* by its fingerprint: a SHA-256 of the
 realm's own ``kdb.*`` attributes and its proven partner's (see :func:`fingerprint`), which
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
+from keycloak_duo_bridge import assurance
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
@@ -109,6 +111,9 @@ def record(
         "remember_seconds": remember * 60 if isinstance(remember, int) else 0,
         "bridge_url": _inherited(attr.BRIDGE_URL, own, linked),
         "bridge_jwks": _inherited(attr.BRIDGE_JWKS, own, linked),
+        "assurance": effective.assurance.value.value,
+        "acr_duo": assurance.ACR_DUO,
+        "acr_base": assurance.ACR_BASE,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from keycloak_duo_bridge import assurance
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import console_client, record, registration, wiring
+from keycloak_duo_bridge.admin import console_client, flows, record, registration, wiring
 from keycloak_duo_bridge.admin.effective import (
     format_apps,
     link_attribute,
@@ -33,7 +34,7 @@ from keycloak_duo_bridge.admin.effective import (
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.templates import load_template, validate_realm_name, validate_url
 from keycloak_duo_bridge.admin.users import ensure_user_profile, fold_profile, has_profile
-from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.attributes import Assurance, TenantKind
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
 FRONTEND_URL = "frontendUrl"
@@ -156,6 +157,9 @@ def create_representation(keycloak: Keycloak, new: NewTenant) -> Json:
         **({attr.DUO_APPS: apps} if apps else {}),
         **(new.wires.attributes() if new.wires is not None else {}),
     }
+    if new.wires is not None:
+        own = representation["attributes"].get(attr.ACR_LOA_MAP)
+        representation["attributes"][attr.ACR_LOA_MAP] = assurance.loa_map(own)
     representation.setdefault("id", str(uuid4()))
     fold_profile(keycloak, representation)
     console_client.fold(representation, new.wires.bridge_url if new.wires else keycloak.console_url)
@@ -192,6 +196,9 @@ def new_tenant(keycloak: Keycloak, new: NewTenant) -> Tenant:
         missing = sorted(set(new.apps) - {str(c["clientId"]) for c in clients})
         if new.wires is not None:
             wiring.wire_new(keycloak, representation, clients)
+            if effective.assurance.value is Assurance.STEP_UP:
+                age = assurance.duo_level_max_age(effective.remember.value)
+                keycloak.update_realm(name, flows.ensure(keycloak, name, age))
         if missing:
             raise NotFoundError(f"application {missing[0]!r} does not exist in realm {name!r}")
     tenant = tenant_of(representation)

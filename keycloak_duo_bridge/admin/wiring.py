@@ -3,10 +3,14 @@
 Wired, a realm has:
 
 * the extension's ``duo-step-up`` required action, registered and enabled;
+* the realm's levels of authentication (``acr.loa.map``: ``pwd`` 1, ``mfa`` 2) and, in the
+  "step-up" assurance mode, the ``kdb-step-up-browser`` flow bound as its browser flow
+  (:mod:`.flows`); "enforce" binds Keycloak's ``browser`` flow back;
 * the bridge's URL and public JWKS in ``kdb.bridge.url`` / ``kdb.bridge.jwks``;
 * the client scope ``kdb-duo``, whose mappers copy the user-session notes the extension
-  writes (``kdb.duo.result`` ...) into ID and access tokens as a nested ``duo`` claim; it is
-  a realm default client scope and a default scope of every existing OpenID client.
+  writes (``kdb.duo.result`` ...) into ID and access tokens as a nested ``duo`` claim, and
+  Keycloak's ``amr`` mapper and the extension's ``acr``/``amr`` mapper; it is a realm default
+  client scope and a default scope of every existing OpenID client.
 
 Unwiring removes exactly these (deleting the scope detaches it from every client). A realm
 is wired when its *effective* Duo switch is on, so a client realm that inherits "on" from its
@@ -27,9 +31,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from keycloak_duo_bridge import assurance
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import console_client, record
+from keycloak_duo_bridge.admin import console_client, flows, record
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
+from keycloak_duo_bridge.attributes import Assurance
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.settings import Settings, signing_key
 
@@ -93,8 +99,33 @@ def extra_keys(text: str | None) -> list[dict[str, Any]]:
     return keys
 
 
+def assurance_mappers() -> list[Json]:
+    """Keycloak's ``amr`` mapper (the flow's own methods, ``pwd``), then the extension's,
+    which adds Duo's methods to ``amr`` and sets ``acr`` by whether Duo passed."""
+    include = {
+        "id.token.claim": "true",
+        "access.token.claim": "true",
+        "introspection.token.claim": "true",
+    }
+    return [
+        {
+            "name": "amr",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-amr-mapper",
+            "config": dict(include),
+        },
+        {
+            "name": "duo acr and amr",
+            "protocol": "openid-connect",
+            "protocolMapper": attr.ASSURANCE_MAPPER,
+            "config": dict(include),
+        },
+    ]
+
+
 def client_scope() -> Json:
-    """The ``kdb-duo`` client scope with one session-note mapper per Duo note."""
+    """The ``kdb-duo`` client scope: one session-note mapper per Duo note, and the mappers that
+    make Duo count in ``acr`` and ``amr``."""
     mappers = [
         {
             "name": f"{attr.TOKEN_CLAIM}.{claim}",
@@ -111,7 +142,7 @@ def client_scope() -> Json:
             },
         }
         for note, claim in _CLAIMS.items()
-    ]
+    ] + assurance_mappers()
     return {
         "name": attr.CLIENT_SCOPE,
         "description": "Duo's outcome (keycloak-duo-bridge) in ID and access tokens",
@@ -184,6 +215,33 @@ def _scope_id(keycloak: Keycloak, realm: str) -> str | None:
     return None
 
 
+def _store_levels(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
+    """Publish the bridge and the levels, and bind the flow of the realm's assurance mode."""
+    representation = keycloak.get_realm(realm)
+    effective, _ = record.resolve(keycloak, representation)
+    own = representation.get("attributes") or {}
+    levels = {attr.ACR_LOA_MAP: assurance.loa_map(own.get(attr.ACR_LOA_MAP))}
+    fields: Json = {}
+    if effective.assurance.value is Assurance.STEP_UP:
+        age = assurance.duo_level_max_age(effective.remember.value)
+        fields = flows.ensure(keycloak, realm, age)
+    else:
+        flows.release(keycloak, realm, representation)
+    record.store(keycloak, realm, {**wires.attributes(), **levels}, fields)
+
+
+def _ensure_scope(keycloak: Keycloak, realm: str) -> str:
+    """The ``kdb-duo`` scope's id, made if missing, with every mapper of this release."""
+    scope_id = _scope_id(keycloak, realm)
+    if scope_id is None:
+        return keycloak.create_client_scope(realm, client_scope())
+    names = {m.get("name") for m in keycloak.get_client_scope_mappers(realm, scope_id)}
+    for mapper in assurance_mappers():  # a scope wired by an earlier release lacks them
+        if mapper["name"] not in names:
+            keycloak.add_client_scope_mapper(realm, scope_id, mapper)
+    return scope_id
+
+
 def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
     actions = {a["alias"]: a for a in keycloak.get_required_actions(realm)}
     action = actions.get(attr.REQUIRED_ACTION)
@@ -197,13 +255,11 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
             raise NotFoundError(f"required action {attr.REQUIRED_ACTION!r} was not registered")
     if not action.get("enabled"):
         keycloak.update_required_action(realm, attr.REQUIRED_ACTION, {**action, "enabled": True})
-    record.store(keycloak, realm, wires.attributes())
+    _store_levels(keycloak, realm, wires)
     console_client.ensure(keycloak, realm, wires.bridge_url)
     if keycloak.bridge_reader is not None:  # the bridge reads realms as its own account
         keycloak.grant_realm_view(keycloak.bridge_reader, realm)
-    scope_id = _scope_id(keycloak, realm)
-    if scope_id is None:
-        scope_id = keycloak.create_client_scope(realm, client_scope())
+    scope_id = _ensure_scope(keycloak, realm)
     if all(s.get("id") != scope_id for s in keycloak.get_default_client_scopes(realm)):
         keycloak.add_default_client_scope(realm, scope_id)
     for client in keycloak.get_clients(realm):
@@ -215,6 +271,7 @@ def wire(keycloak: Keycloak, realm: str, wires: Wiring) -> None:
 
 
 def unwire(keycloak: Keycloak, realm: str) -> None:
+    flows.release(keycloak, realm, keycloak.get_realm(realm))
     scope_id = _scope_id(keycloak, realm)
     if scope_id is not None:
         keycloak.delete_client_scope(realm, scope_id)

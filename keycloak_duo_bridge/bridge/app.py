@@ -28,6 +28,7 @@ from keycloak_duo_bridge.admin.effective import (
     decide,
     duo_username,
 )
+from keycloak_duo_bridge.assurance import amr_for
 from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
@@ -495,10 +496,12 @@ def _verdict_of(claims: dict[str, Any]) -> tokens.Verdict:
         return tokens.Verdict(Result.DENY, f"duo_{status}")
     context = claims.get("auth_context")
     context = context if isinstance(context, dict) else {}
+    factor = str(context.get("factor") or "")
     return tokens.Verdict(
         Result.ALLOW,
         str(context.get("reason") or Reason.USER_APPROVED),
-        factor=str(context.get("factor") or ""),
+        factor=factor,
+        amr=amr_for(factor),
         txid=str(context.get("txid") or ""),
         auth_time=int(claims.get("auth_time") or 0),
     )

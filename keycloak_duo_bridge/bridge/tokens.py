@@ -193,6 +193,7 @@ class Verdict:
     factor: str = ""
     txid: str = ""
     auth_time: int = 0
+    amr: tuple[str, ...] = ()  # RFC 8176 methods of a second factor (see assurance.amr_for)
 
 
 def sign_verdict(
@@ -221,5 +222,6 @@ def sign_verdict(
         "factor": verdict.factor,
         "txid": verdict.txid,
         "auth_time": verdict.auth_time or int(now),
+        "amr": list(verdict.amr),
     }
     return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

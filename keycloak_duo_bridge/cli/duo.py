@@ -145,9 +145,27 @@ def register(subparsers: Subparsers) -> None:
             "Drop the realm's own switch, so it follows its partner's again.",
         ),
     ):
-        extra = examples("keycloak-duo-bridge duo enable globex") if enabled else {}
+        extra = (
+            examples(
+                "keycloak-duo-bridge duo enable globex",
+                "keycloak-duo-bridge duo enable globex --assurance step-up",
+            )
+            if enabled
+            else {}
+        )
         action = actions.add_parser(name, help=text, description=about, **extra)
         action.add_argument("realm", help="the partner or client realm")
+        if enabled:
+            action.add_argument(
+                "--assurance",
+                metavar="enforce|step-up",
+                help=(
+                    "enforce: Duo at every login to an app that requires it (the required"
+                    " action); step-up: Duo where an app asks for acr 'mfa' (acr_values, an"
+                    " essential acr claim, or the app's minimum ACR), in a level-of-"
+                    "authentication browser flow. Default: keep the realm's (enforce)"
+                ),
+            )
         add_json(action)
         action.set_defaults(handler=switch, enabled=enabled)
 
@@ -248,7 +266,11 @@ def set_policy(args: argparse.Namespace) -> int:
 def switch(args: argparse.Namespace) -> int:
     config = settings()
     touched = duo_settings.set_enabled(
-        connect(config), args.realm, enabled=args.enabled, wires=wiring_of(config)
+        connect(config),
+        args.realm,
+        enabled=args.enabled,
+        wires=wiring_of(config),
+        assurance=getattr(args, "assurance", None),
     )
     if args.json:
         state = {True: "on", False: "off", None: "inherit"}[args.enabled]

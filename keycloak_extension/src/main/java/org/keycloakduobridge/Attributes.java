@@ -17,6 +17,8 @@ final class Attributes {
     static final String NOTE_FACTOR = "kdb.duo.factor";
     static final String NOTE_TXID = "kdb.duo.txid";
     static final String NOTE_REASON = "kdb.duo.reason";
+    /** RFC 8176 method references of the last pass, space-separated (empty without a factor). */
+    static final String NOTE_AMR = "kdb.duo.amr";
 
     /** Auth-session notes: the pending nonce, and the loop guard once the step-up is done. */
     static final String AUTH_NONCE = "kdb.duo.nonce";

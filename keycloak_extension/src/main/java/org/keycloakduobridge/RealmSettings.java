@@ -30,6 +30,7 @@ final class RealmSettings {
     static final String REMEMBER_SESSION = "session";
     static final String REMEMBER_WINDOW = "window";
     static final String REMEMBER_EVERY_LOGIN = "every-login";
+    static final String ASSURANCE_STEP_UP = "step-up";
 
     /** The record matches the attributes, so its values hold. */
     final boolean current;
@@ -41,6 +42,11 @@ final class RealmSettings {
     final String bridgeUrl;
     final String bridgeJwks;
     final String fingerprint;
+    /** The "step-up" mode: Duo runs where the browser flow's level of authentication asks. */
+    final boolean stepUp;
+    /** The {@code acr} a session gets once Duo passed with a second factor, and without. */
+    final String acrDuo;
+    final String acrBase;
 
     private RealmSettings(Map<String, Object> record, boolean current, String fingerprint) {
         this.current = current;
@@ -56,12 +62,18 @@ final class RealmSettings {
             this.remember = rememberValue == null ? REMEMBER_EVERY_LOGIN : rememberValue;
             Object seconds = values.get("remember_seconds");
             this.rememberSeconds = seconds instanceof Number ? ((Number) seconds).longValue() : 0L;
+            this.stepUp = ASSURANCE_STEP_UP.equals(values.get("assurance"));
+            this.acrDuo = text(values.get("acr_duo"));
+            this.acrBase = text(values.get("acr_base"));
         } else {
             this.enabled = true;
             this.appsOff = Collections.emptySet();
             this.failOpen = false;
             this.remember = REMEMBER_EVERY_LOGIN;
             this.rememberSeconds = 0L;
+            this.stepUp = false;
+            this.acrDuo = null;
+            this.acrBase = null;
         }
     }
 

@@ -2,6 +2,9 @@ package org.keycloakduobridge;
 
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import org.keycloak.TokenVerifier;
 import org.keycloak.common.VerificationException;
@@ -29,6 +32,8 @@ final class Verdict {
     final String factor;
     final String txid;
     final long authTime;
+    /** RFC 8176 method references the bridge derived from Duo's factor; empty without one. */
+    final List<String> amr;
 
     private Verdict(Map<String, Object> claims) {
         this.result = text(claims, "result");
@@ -37,6 +42,16 @@ final class Verdict {
         this.txid = text(claims, "txid");
         Object time = claims.get("auth_time");
         this.authTime = time instanceof Number ? ((Number) time).longValue() : 0L;
+        List<String> methods = new ArrayList<>();
+        Object listed = claims.get("amr");
+        if (listed instanceof List) {
+            for (Object item : (List<?>) listed) {
+                if (item instanceof String && ((String) item).matches("[a-z]{1,16}")) {
+                    methods.add((String) item);
+                }
+            }
+        }
+        this.amr = Collections.unmodifiableList(methods);
     }
 
     private static String text(Map<String, Object> claims, String name) {

@@ -1,0 +1,123 @@
+package org.keycloakduobridge;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.keycloak.models.ClientSessionContext;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.ProtocolMapperModel;
+import org.keycloak.models.UserSessionModel;
+import org.keycloak.protocol.oidc.mappers.AbstractOIDCProtocolMapper;
+import org.keycloak.protocol.oidc.mappers.OIDCAccessTokenMapper;
+import org.keycloak.protocol.oidc.mappers.OIDCAttributeMapperHelper;
+import org.keycloak.protocol.oidc.mappers.OIDCIDTokenMapper;
+import org.keycloak.protocol.oidc.mappers.TokenIntrospectionTokenMapper;
+import org.keycloak.provider.ProviderConfigProperty;
+import org.keycloak.representations.IDToken;
+
+/**
+ * Makes Duo count in the standard claims, after Keycloak's own {@code acr} and {@code amr}
+ * mappers have run (a higher priority runs later):
+ *
+ * <ul>
+ *   <li>{@code amr} gains the methods of this session's Duo pass, as the bridge derived them
+ *       from Duo's factor ({@code mfa} plus {@code otp}, {@code sms}, {@code tel}, ...);
+ *   <li>{@code acr}: a token at the realm's Duo level ({@code acr_duo}) without a Duo pass
+ *       with a second factor in this session (a bypass group, an unenrolled user Duo let
+ *       through, a fail-open) is lowered to {@code acr_base}. In the "enforce" mode, where no
+ *       level-of-authentication flow tells Keycloak of Duo, a session's Duo pass raises it to
+ *       {@code acr_duo}; in "step-up", Keycloak's own levels decide, per application.
+ * </ul>
+ *
+ * <p>The names come from the realm's resolved record, read verbatim; with no current record,
+ * it adds nothing and lowers nothing.
+ */
+public final class DuoAssuranceMapper extends AbstractOIDCProtocolMapper
+        implements OIDCAccessTokenMapper, OIDCIDTokenMapper, TokenIntrospectionTokenMapper {
+
+    public static final String PROVIDER_ID = "kdb-assurance-mapper";
+    static final String AMR = "amr";
+    static final String MFA = "mfa";
+    /** After Keycloak's {@code oidc-acr-mapper} and {@code oidc-amr-mapper} (priority 0). */
+    private static final int PRIORITY = 100;
+
+    private static final List<ProviderConfigProperty> CONFIG = new ArrayList<>();
+
+    static {
+        OIDCAttributeMapperHelper.addIncludeInTokensConfig(CONFIG, DuoAssuranceMapper.class);
+    }
+
+    @Override
+    public String getId() {
+        return PROVIDER_ID;
+    }
+
+    @Override
+    public String getDisplayCategory() {
+        return TOKEN_MAPPER_CATEGORY;
+    }
+
+    @Override
+    public String getDisplayType() {
+        return "Duo in acr and amr (keycloak-duo-bridge)";
+    }
+
+    @Override
+    public String getHelpText() {
+        return "Adds this session's Duo methods to amr, and sets acr by whether Duo passed.";
+    }
+
+    @Override
+    public List<ProviderConfigProperty> getConfigProperties() {
+        return CONFIG;
+    }
+
+    @Override
+    public int getPriority() {
+        return PRIORITY;
+    }
+
+    @Override
+    protected void setClaim(IDToken token, ProtocolMapperModel mapping, UserSessionModel userSession,
+            KeycloakSession session, ClientSessionContext clientSessionCtx) {
+        RealmSettings settings = RealmSettings.of(session, userSession.getRealm());
+        List<String> duo = duoMethods(userSession);
+        if (!duo.isEmpty()) {
+            List<String> amr = new ArrayList<>();
+            Object present = token.getOtherClaims().get(AMR);
+            if (present instanceof List) {
+                for (Object item : (List<?>) present) {
+                    amr.add(String.valueOf(item));
+                }
+            }
+            for (String method : duo) {
+                if (!amr.contains(method)) {
+                    amr.add(method);
+                }
+            }
+            token.getOtherClaims().put(AMR, amr);
+        }
+        if (!settings.current || settings.acrDuo == null || settings.acrBase == null) {
+            return;
+        }
+        if (!duo.contains(MFA)) {
+            if (settings.acrDuo.equals(token.getAcr())) {
+                token.setAcr(settings.acrBase);
+            }
+        } else if (!settings.stepUp) {
+            // "enforce": no level-of-authentication flow tells Keycloak of Duo, so the level
+            // is the session's Duo pass. In "step-up" Keycloak's levels decide, per client.
+            token.setAcr(settings.acrDuo);
+        }
+    }
+
+    /** The methods of this session's Duo pass; none unless Duo allowed it. */
+    static List<String> duoMethods(UserSessionModel userSession) {
+        String methods = userSession.getNote(Attributes.NOTE_AMR);
+        if (!VerdictNames.RESULT_ALLOW.equals(userSession.getNote(Attributes.NOTE_RESULT))
+                || methods == null || methods.isBlank()) {
+            return List.of();
+        }
+        return Arrays.asList(methods.trim().split(" +"));
+    }
+}
