@@ -221,6 +221,11 @@ class Federation:
             return username
         return str(self.partner_admin().get_user_id(username))
 
+    def duo_name(self, username: str) -> str:
+        """The Duo name of the partner's user whose account the broker made: the link's
+        IdP alias and subject (``idp-subject``), whatever username the account has."""
+        return f"idp:{self.alias}:{self.subject(username)}"
+
     def session(self) -> httpx2.Client:
         """A fresh browser-like cookie jar (one SSO session), closed after the test."""
         client = browser_like_client(tls_context(self.tenant.emulator.ca_path))
@@ -349,6 +354,21 @@ def review_profile(page: str, form: Form) -> dict[str, str] | None:
         "firstName": form.fields["firstName"] or username.capitalize(),
         "lastName": form.fields["lastName"] or "Partner",
     }
+
+
+def choose_username(username: str) -> Answer:
+    """On "account already exists", review the profile instead, and type ``username``
+    (with a matching email) as a new account's: what a partner user may try."""
+
+    def answer(page: str, form: Form) -> dict[str, str] | None:
+        if "updateProfile" in form.buttons.get("submitAction", []):
+            return {**form.fields, "submitAction": "updateProfile"}
+        filled = review_profile(page, form)
+        if filled is None:
+            return None
+        return {**filled, "username": username, "email": f"{username}@partner.example"}
+
+    return answer
 
 
 def link_account(page: str, form: Form) -> dict[str, str] | None:

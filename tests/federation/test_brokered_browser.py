@@ -21,7 +21,7 @@ def test_a_partner_user_signs_in_through_their_idp_and_duo(
     application gets tokens whose Duo claim says allow, and Duo saw the brokered user."""
     fed = federation(protocol)
     fed.partner_user("pat")
-    name = "pat"
+    name = fed.duo_name("pat")
     fed.tenant.emulator.control.set_user(name, behavior="prompt", enrolled=True)
     before = fed.last_event()
     duo = visits_duo(page, fed.tenant)

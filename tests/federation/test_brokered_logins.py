@@ -11,7 +11,12 @@ import pytest
 from keycloak_duo_bridge.admin import apps
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from tests.fixtures_bridge import APP2_ID, APP_ID
-from tests.fixtures_federation import BrokerWalkError, FederationFactory, link_account
+from tests.fixtures_federation import (
+    BrokerWalkError,
+    FederationFactory,
+    choose_username,
+    link_account,
+)
 
 pytestmark = pytest.mark.keycloak
 
@@ -25,12 +30,12 @@ def test_first_broker_login_creates_the_user_and_runs_duo(
     """A partner user's first login creates the local user, then Duo runs before the code."""
     fed = federation(protocol)
     fed.partner_user("pat")
-    fed.tenant.emulator.control.set_user("pat", behavior="allow", enrolled=True)
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
     before = fed.last_event()
     walk = fed.login("pat")
     assert walk.duo_hop
     assert walk.id_claims["duo"]["result"] == "allow"
-    assert fed.duo_names(before) == ["pat"]
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
     [link] = fed.links("pat")
     assert link["identityProvider"] == fed.alias
     assert link["userId"] == fed.subject("pat")
@@ -43,14 +48,14 @@ def test_a_later_login_of_the_linked_user_runs_duo_again(
     """The linked user's next brokered login (a new browser) passes Duo again, same name."""
     fed = federation(protocol)
     fed.partner_user("pat")
-    fed.tenant.emulator.control.set_user("pat", behavior="allow", enrolled=True)
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
     first = fed.login("pat")
     before = fed.last_event()
     later = fed.login("pat")
     assert later.duo_hop
     assert later.id_claims["sub"] == first.id_claims["sub"]
     assert later.pages == [f"Sign in to {fed.idp_realm}"]  # no first-login form this time
-    assert fed.duo_names(before) == ["pat"]
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -94,11 +99,11 @@ def test_a_duo_deny_gives_the_brokered_login_no_code(
     """Duo denies the brokered user: Keycloak refuses and the application gets no code."""
     fed = federation(protocol)
     fed.partner_user("pat")
-    fed.tenant.emulator.control.set_user("pat", behavior="deny", enrolled=True)
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="deny", enrolled=True)
     before = fed.last_event()
     with pytest.raises(BrokerWalkError, match="Duo denied the sign-in"):
         fed.login("pat")
-    assert fed.duo_names(before) == ["pat"]
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
     [error] = fed.tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_denied"
 
@@ -141,4 +146,41 @@ def test_the_remember_window_spans_a_brokered_and_a_local_login(
     local = fed.login("pat", session=browser, hint=False, prompt="login")
     assert local.duo_hop
     assert local.id_claims["sid"] == brokered.id_claims["sid"]
+    assert fed.duo_names(before) == ["pat", "pat"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_username_typed_at_first_login_never_names_the_user_to_duo(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """The partner's bob meets a local bob, reviews the profile and types bob-partner: the
+    account is bob-partner, but Duo knows them by the IdP's subject, never bob-partner."""
+    fed = federation(protocol)
+    fed.local_user("bob")
+    fed.partner_user("bob")
+    fed.tenant.emulator.control.set_user("bob-partner", behavior="allow", enrolled=True)
+    fed.tenant.emulator.control.set_user(fed.duo_name("bob"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("bob", answer=choose_username("bob-partner"))
+    assert walk.id_claims["preferred_username"] == "bob-partner"
+    assert fed.duo_names(before) == [fed.duo_name("bob")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_linking_to_a_local_user_never_skips_that_users_duo(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """The local pat's Duo denies: the link Keycloak already stored gives the partner's pat
+    nothing, now or on a later login, since Duo still asks as the local pat."""
+    fed = federation(protocol)
+    fed.local_user("pat")
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user("pat", behavior="deny", enrolled=True)
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    with pytest.raises(BrokerWalkError, match="Duo denied the sign-in"):
+        fed.login("pat", answer=link_account)
+    assert [link["identityProvider"] for link in fed.links("pat")] == [fed.alias]
+    with pytest.raises(BrokerWalkError, match="Duo denied the sign-in"):
+        fed.login("pat")
     assert fed.duo_names(before) == ["pat", "pat"]
