@@ -108,6 +108,7 @@ def _duo(
         ("user_mode", attr.DUO_USER_MODE),
         ("fail_mode", attr.DUO_FAIL_MODE),
         ("duo_username", attr.DUO_USERNAME),
+        ("brokered_username", attr.DUO_BROKERED_USERNAME),
     ):
         if name in a:
             duo[key] = a[name]

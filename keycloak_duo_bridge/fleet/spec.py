@@ -42,6 +42,7 @@ _DUO_KEYS: Final = frozenset(
         "bypass_groups",
         "remember",
         "duo_username",
+        "brokered_username",
     }
 )
 
@@ -291,8 +292,10 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
         remember=_opt(reader, fields, "remember", where),
         bypass_groups=_groups(reader, fields, where),
         duo_username=_opt(reader, fields, "duo_username", where),
+        brokered_username=_opt(reader, fields, "brokered_username", where),
     )
-    for name in ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username"):
+    names = ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username")
+    for name in (*names, "brokered_username"):
         if name in fields:
             try:
                 Policy(**{name: getattr(policy, name)}).changes()
@@ -353,5 +356,6 @@ REALM_KEYS: Final = {
     "duo.bypass_groups": attr.DUO_BYPASS_GROUPS,
     "duo.remember": attr.DUO_REMEMBER,
     "duo.duo_username": attr.DUO_USERNAME,
+    "duo.brokered_username": attr.DUO_BROKERED_USERNAME,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""
