@@ -328,6 +328,27 @@ class Federation:
             if int(e["seq"]) > since and e["client_id"] == self.tenant.integration.client_id
         ]
 
+    def upstream_claim(self, name: str, value: str, json_type: str = "String") -> None:
+        """The partner's IdP puts a fixed claim in the tokens it gives the broker (OIDC)."""
+        admin = self.partner_admin()
+        uuid_ = admin.get_client_id("federation-broker")
+        admin.add_mapper_to_client(
+            str(uuid_),
+            {
+                "name": name,
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-hardcoded-claim-mapper",
+                "config": {
+                    "claim.name": name,
+                    "claim.value": value,
+                    "jsonType.label": json_type,
+                    "id.token.claim": "true",
+                    "access.token.claim": "true",
+                    "userinfo.token.claim": "true",
+                },
+            },
+        )
+
     def add_mapper(self, name: str, mapper: str, config: dict[str, str]) -> None:
         """An identity-provider mapper on the broker's side (as a realm admin configures)."""
         self.tenant.admin().add_mapper_to_idp(
