@@ -9,14 +9,17 @@ every login (sync mode FORCE).
 from __future__ import annotations
 
 import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge import jws
 from keycloak_duo_bridge.admin import apps, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from tests.fixtures_bridge import APP2_ID, APP_ID
-from tests.fixtures_federation import FederationFactory
+from tests.fixtures_federation import BrokerWalk, FederationFactory
 
 pytestmark = pytest.mark.keycloak
 
@@ -128,3 +131,36 @@ def test_an_idp_mapper_forging_duo_session_notes_is_not_a_pass(
     assert needs_duo.duo_hop
     assert needs_duo.id_claims["duo"]["time"] != forged[attr.NOTE_TIME]
     assert fed.duo_names(before) == [fed.duo_name("pat")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_cannot_name_another_idp_for_the_login(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """A mapper writes Keycloak's identity_provider session note: the request token still
+    names the IdP the login came through, with the link Keycloak's broker stored."""
+    fed = federation(protocol)
+    fed.add_mapper(
+        "forge",
+        "hardcoded-user-session-attribute-idp-mapper",
+        {
+            "attribute": "identity_provider",
+            "attribute.value": "trusted-elsewhere",
+        },
+    )
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    claims = request_claims(fed.login("pat"))
+    assert claims["idp"] == fed.alias
+    assert claims["idp_links"] == [{"alias": fed.alias, "subject": fed.subject("pat")}]
+    assert claims["local_password"] is False
+    fed.local_user("lou")
+    local = request_claims(fed.login("lou", hint=False))
+    assert "idp" not in local
+    assert (local["idp_links"], local["local_password"]) == ([], True)
+
+
+def request_claims(walk: BrokerWalk) -> dict[str, Any]:
+    """The claims of the request token the extension sent to the bridge (read, not trusted)."""
+    [url] = [u for u in walk.urls if "/step-up?" in u]
+    return jws.parse(parse_qs(urlsplit(url).query)["request"][0]).claims
