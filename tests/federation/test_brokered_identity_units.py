@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -11,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.effective import (
     IdpLink,
     Origin,
@@ -23,6 +25,7 @@ from keycloak_duo_bridge.admin.effective import (
 from keycloak_duo_bridge.attributes import AppMode, BrokeredUsername, UsernameMapping
 from keycloak_duo_bridge.bridge import tokens
 from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.fleet import spec
 from tests.step_up_claims import request_claims
 
 ISSUER = "http://kc.example/realms/acme"
@@ -151,3 +154,21 @@ def test_a_malformed_link_claim_is_refused(value: object) -> None:
     """A link that is not {alias, subject} of non-empty text refuses the request token."""
     with pytest.raises(tokens.RequestTokenError, match="idp_links"):
         tokens.idp_links(value)
+
+
+def test_the_admin_service_validates_the_brokered_username() -> None:
+    """Policy writes kdb.duo.brokered_username, unsets it with inherit, refuses others."""
+    assert Policy(brokered_username="account").changes() == {attr.DUO_BROKERED_USERNAME: "account"}
+    assert Policy(brokered_username="inherit").changes() == {attr.DUO_BROKERED_USERNAME: None}
+    with pytest.raises(ConfigError, match="idp-subject or account"):
+        Policy(brokered_username="bob-partner").changes()
+
+
+def test_the_fleet_file_takes_the_brokered_username(tmp_path: Path) -> None:
+    """duo.brokered_username in a tenant file is read and validated like the others."""
+    text = "version: 1\npartners:\n  acme:\n    duo:\n      brokered_username: {}\n"
+    fleet = spec.parse(text.format("idp-subject"), tmp_path / "fleet.yaml", {})
+    [acme] = fleet.tenants
+    assert acme.duo.policy.brokered_username == "idp-subject"
+    with pytest.raises(ConfigError, match="brokered_username"):
+        spec.parse(text.format("typed"), tmp_path / "fleet.yaml", {})
