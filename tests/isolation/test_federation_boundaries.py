@@ -155,6 +155,7 @@ def test_an_idp_mapper_cannot_name_another_idp_for_the_login(
     assert claims["idp_links"] == [{"alias": fed.alias, "subject": fed.subject("pat")}]
     assert claims["local_password"] is False
     fed.local_user("lou")
+    fed.tenant.emulator.control.set_user("lou", behavior="allow", enrolled=True)
     local = request_claims(fed.login("lou", hint=False))
     assert "idp" not in local
     assert (local["idp_links"], local["local_password"]) == ([], True)
