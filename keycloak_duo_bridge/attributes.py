@@ -34,6 +34,8 @@ DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes 
 DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deactivate Duo
 DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" (per application)
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
+# How a brokered user (one linked to an identity provider) is named to Duo: see BrokeredUsername
+DUO_BROKERED_USERNAME: Final = "kdb.duo.brokered_username"
 DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
@@ -111,6 +113,15 @@ class UsernameMapping(StrEnum):
     EMAIL = "email"  # the user's verified email
 
 
+class BrokeredUsername(StrEnum):
+    """How a user whose account came from an identity provider is named to Duo."""
+
+    # ``idp:<alias>:<subject>``: the IdP's own subject, never what the user typed at first
+    # login (a user with a password of the realm keeps the account's name)
+    IDP_SUBJECT = "idp-subject"
+    ACCOUNT = "account"  # the account's name under the realm's mapping, like local users
+
+
 class Assurance(StrEnum):
     """Where Duo runs in a realm's logins, and how applications ask for it."""
 
@@ -138,6 +149,7 @@ REALM_ATTRIBUTES: Final = (
     DUO_SELF_DEACTIVATE,
     DUO_APPS,
     DUO_USERNAME,
+    DUO_BROKERED_USERNAME,
     DUO_ASSURANCE,
     BRIDGE_URL,
     BRIDGE_JWKS,

@@ -22,6 +22,7 @@ from keycloak_duo_bridge.admin.effective import (
     format_remember,
     parse_assurance,
     parse_bool,
+    parse_brokered_username,
     parse_fail_mode,
     parse_group_path,
     parse_remember,
@@ -169,6 +170,8 @@ class Policy:
     bypass_groups: Sequence[str] | None = field(default=None)
     self_deactivate: str | None = None  # "true" | "false": users may deactivate Duo themselves
     duo_username: str | None = None  # username | realm-qualified | email: how Duo names users
+    # idp-subject | account: how users an identity provider made are named to Duo
+    brokered_username: str | None = None
 
     def changes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -191,6 +194,10 @@ class Policy:
         if self.duo_username is not None:
             out[attr.DUO_USERNAME] = _or_inherit(
                 self.duo_username, lambda v: parse_username_mapping(v).value
+            )
+        if self.brokered_username is not None:
+            out[attr.DUO_BROKERED_USERNAME] = _or_inherit(
+                self.brokered_username, lambda v: parse_brokered_username(v).value
             )
         if self.bypass_groups is not None:
             groups = list(self.bypass_groups)
@@ -289,6 +296,7 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "bypass_groups": a.get(attr.DUO_BYPASS_GROUPS),
         "remember": a.get(attr.DUO_REMEMBER),
         "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
+        "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
         "bridge_url": a.get(attr.BRIDGE_URL),
         "wired": wiring.is_wired(keycloak, realm),
     }

@@ -14,8 +14,15 @@ a realm cannot pick its own partner; without the proof nothing is inherited and
 :attr:`EffectiveSettings.problems` says why. The extension applies the same rule, because it
 reads only what :mod:`~keycloak_duo_bridge.admin.record` resolved with these functions.
 
-Application modes (``kdb.duo.apps``) and the Duo username mapping (``kdb.duo.username``) are
-the realm's own and never inherited: the realm names its own applications and users.
+Application modes (``kdb.duo.apps``), the Duo username mapping (``kdb.duo.username``) and
+brokered users' Duo names (``kdb.duo.brokered_username``) are the realm's own and never
+inherited: the realm names its own applications and users.
+
+**Brokered users** (linked to an identity provider, see :class:`IdpLink`) get the decision
+and the Duo name from what Keycloak's broker recorded, never from their attributes or groups:
+an IdP mapper can write those on every login, so bypass groups and opt-in activation do not
+spare them Duo; and their Duo name comes from the link, not from the username they may have
+typed at first login (see :func:`duo_username`).
 
 A value that is set but invalid (written by hand, say) is skipped as if unset and reported
 in :attr:`EffectiveSettings.problems`; the defaults are the safe choices (Duo required for
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -35,6 +42,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.attributes import (
     AppMode,
     Assurance,
+    BrokeredUsername,
     FailMode,
     RememberMode,
     TenantKind,
@@ -89,6 +97,9 @@ class EffectiveSettings:
     username_mapping: Sourced[UsernameMapping] = Sourced(UsernameMapping.USERNAME, Origin.DEFAULT)
     apps: Mapping[str, AppMode] = field(default_factory=dict)
     assurance: Sourced[Assurance] = Sourced(Assurance.ENFORCE, Origin.DEFAULT)
+    brokered_username: Sourced[BrokeredUsername] = Sourced(
+        BrokeredUsername.IDP_SUBJECT, Origin.DEFAULT
+    )
     linked: bool = False  # the partner link is proven (see the link rule)
     problems: tuple[str, ...] = ()
 
@@ -103,6 +114,15 @@ class PolicyOutcome(StrEnum):
     NOT_ACTIVATED = "not activated"
     APP_OFF = "app off"
     REALM_OFF = "realm off"
+
+
+@dataclass(frozen=True)
+class IdpLink:
+    """A user's link to an identity provider: its alias and the subject it vouched for, as
+    Keycloak's broker stored them (no mapper, user or client writes these)."""
+
+    alias: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,16 @@ def parse_assurance(text: str) -> Assurance:
         return Assurance(text)
     except ValueError:
         raise ConfigError(f"assurance must be enforce or step-up, not {shown(text)}") from None
+
+
+def parse_brokered_username(text: str) -> BrokeredUsername:
+    try:
+        return BrokeredUsername(text)
+    except ValueError:
+        choices = " or ".join(m.value for m in BrokeredUsername)
+        raise ConfigError(
+            f"the brokered users' Duo username must be {choices}, not {shown(text)}"
+        ) from None
 
 
 def parse_app_mode(text: str) -> AppMode:
@@ -370,6 +400,13 @@ def resolve_effective(
         ),
         apps=_resolve(own, attr.DUO_APPS, parse_apps, _NO_APPS, problems).value,
         assurance=_resolve(own, attr.DUO_ASSURANCE, parse_assurance, Assurance.ENFORCE, problems),
+        brokered_username=_resolve(
+            own,
+            attr.DUO_BROKERED_USERNAME,
+            parse_brokered_username,
+            BrokeredUsername.IDP_SUBJECT,
+            problems,
+        ),
         linked=linked,
         problems=tuple(problems),
     )
@@ -397,16 +434,32 @@ def decide(
     user_groups: Iterable[str] = (),
     *,
     activated: bool = False,
+    brokered: bool = False,
 ) -> Decision:
     """Whether a login to an application (``app_mode``) by a user must pass Duo.
 
     In order: the realm's switch, the application's switch, bypass groups (a member of a
-    subgroup of a bypass group is bypassed too), then opt-in activation.
+    subgroup of a bypass group is bypassed too), then opt-in activation. A ``brokered`` user
+    (one linked to an identity provider) skips neither of the last two: an IdP mapper may
+    write their groups and attributes.
     """
     if not effective.enabled.value:
         return Decision(PolicyOutcome.REALM_OFF, "Duo is off for the realm")
     if app_mode is AppMode.OFF:
         return Decision(PolicyOutcome.APP_OFF, "the application's Duo mode is off")
+    if brokered:
+        return Decision(
+            PolicyOutcome.REQUIRED,
+            "the user is linked to an identity provider: groups and activation that a "
+            "mapper could write never spare them Duo",
+        )
+    return _by_user(effective, user_groups, activated=activated)
+
+
+def _by_user(
+    effective: EffectiveSettings, user_groups: Iterable[str], *, activated: bool
+) -> Decision:
+    """The decision from the user's groups and activation (a local user's)."""
     group = _in_group(user_groups, effective.bypass_groups.value)
     if group is not None:
         return Decision(PolicyOutcome.BYPASSED_BY_GROUP, f"the user is in bypass group {group}")
@@ -426,6 +479,9 @@ def duo_username(
     username: str,
     email: str | None = None,
     email_verified: bool = False,
+    links: Sequence[IdpLink] = (),
+    local_password: bool = True,
+    brokered: BrokeredUsername = BrokeredUsername.IDP_SUBJECT,
 ) -> str:
     """The name a user has at Duo under the realm's mapping.
 
@@ -433,13 +489,29 @@ def duo_username(
     normalisation strips ``@domain`` and ``DOMAIN\\`` parts, and realm names hold no colon, so
     two realms' users never share a name. ``email`` takes only a verified address (a user
     may change an unverified one), lower-cased as Duo stores aliases.
+
+    A user made by an identity provider (``links`` and no ``local_password``) is named by
+    the link under ``idp-subject``: ``idp:<alias>:<subject>`` (realm-qualified:
+    ``<realm>:idp:<alias>:<subject>``), since the username may be what they typed at first
+    login. A user with a password of the realm keeps the account's name, so linking a
+    partner account to a local user never moves that user to a Duo name that Duo has not
+    passed. Several links and no password is refused (which one names them is ambiguous).
+    The ``email`` mapping applies to everyone: only a verified address counts.
     """
-    if mapping is UsernameMapping.REALM_QUALIFIED:
-        return f"{realm}:{username}"
     if mapping is UsernameMapping.EMAIL:
         if not email or not email_verified:
             raise ConfigError(
                 "the realm names users to Duo by email, and this user has no verified email"
             )
         return email.lower()
+    if links and not local_password and brokered is BrokeredUsername.IDP_SUBJECT:
+        if len(links) > 1:
+            raise ConfigError(
+                "the user has no password and several identity-provider links, so their Duo "
+                "name is ambiguous: an administrator removes all links but one"
+            )
+        name = f"idp:{links[0].alias}:{links[0].subject}"
+        return f"{realm}:{name}" if mapping is UsernameMapping.REALM_QUALIFIED else name
+    if mapping is UsernameMapping.REALM_QUALIFIED:
+        return f"{realm}:{username}"
     return username

@@ -19,9 +19,13 @@ from keycloak_duo_bridge.admin.effective import (
     format_remember,
 )
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.attributes import AppMode, Assurance, UsernameMapping
+from keycloak_duo_bridge.attributes import AppMode, Assurance, BrokeredUsername, UsernameMapping
 from keycloak_duo_bridge.errors import ConfigError
 
+_BROKERED_TEXT = {
+    BrokeredUsername.IDP_SUBJECT: "idp:<alias>:<subject> for users an identity provider made",
+    BrokeredUsername.ACCOUNT: "as local users (a username typed at first login counts)",
+}
 _MAPPING_TEXT = {
     UsernameMapping.USERNAME: "the Keycloak username",
     UsernameMapping.REALM_QUALIFIED: "realm:username",
@@ -68,6 +72,11 @@ class Explanation:
             ),
             row("duo username", _MAPPING_TEXT[e.username_mapping.value], e.username_mapping),
             row("assurance", _ASSURANCE_TEXT[e.assurance.value], e.assurance),
+            row(
+                "brokered duo username",
+                _BROKERED_TEXT[e.brokered_username.value],
+                e.brokered_username,
+            ),
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -128,11 +137,11 @@ def explain(
         apps.find_app(keycloak, realm, app)
         mode = effective.app_mode(app)
     groups: tuple[str, ...] = ()
-    activated = False
+    activated = brokered = False
     duo_name = None
     if username is not None:
         status = users.status(keycloak, realm, username)
-        groups, activated = status.groups, status.activated
+        groups, activated, brokered = status.groups, status.activated, bool(status.links)
         try:
             duo_name = duo_username(
                 effective.username_mapping.value,
@@ -140,6 +149,9 @@ def explain(
                 username=status.username,
                 email=status.email,
                 email_verified=status.email_verified,
+                links=status.links,
+                local_password=status.local_password,
+                brokered=effective.brokered_username.value,
             )
         except ConfigError as exc:
             duo_name = f"({exc})"
@@ -150,7 +162,7 @@ def explain(
         username=username,
         user_groups=groups,
         activated=activated,
-        decision=decide(effective, mode, groups, activated=activated),
+        decision=decide(effective, mode, groups, activated=activated, brokered=brokered),
         record=state,
         duo_username=duo_name,
     )

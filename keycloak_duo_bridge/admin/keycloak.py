@@ -362,6 +362,26 @@ class Keycloak:
         )
         return [str(group["path"]) for group in groups]
 
+    def get_user_links(self, realm: str, user_id: str) -> list[tuple[str, str]]:
+        """The user's identity-provider links: (alias, subject) pairs, sorted by alias."""
+        links = self._call(
+            f"read a user's identity-provider links in realm {realm!r}",
+            realm,
+            lambda a: a.get_user_social_logins(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+        return sorted((str(k["identityProvider"]), str(k["userId"])) for k in links)
+
+    def has_password(self, realm: str, user_id: str) -> bool:
+        """Whether the user has a password of the realm (its type only; nothing secret)."""
+        credentials = self._call(
+            f"read a user's credential types in realm {realm!r}",
+            realm,
+            lambda a: a.get_credentials(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+        return any(c.get("type") == "password" for c in credentials)
+
     def update_user(self, realm: str, user_id: str, representation: Json) -> None:
         self._call(
             f"update a user of realm {realm!r}",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import IdpLink
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
@@ -104,6 +105,8 @@ class UserStatus:
     groups: tuple[str, ...]
     email: str | None = None
     email_verified: bool = False
+    links: tuple[IdpLink, ...] = ()  # identity-provider links (a brokered user)
+    local_password: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +145,8 @@ def status(keycloak: Keycloak, realm: str, username: str) -> UserStatus:
         tuple(groups),
         email=user.get("email") or None,
         email_verified=user.get("emailVerified") is True,
+        links=tuple(IdpLink(a, s) for a, s in keycloak.get_user_links(realm, str(user["id"]))),
+        local_password=keycloak.has_password(realm, str(user["id"])),
     )
 
 

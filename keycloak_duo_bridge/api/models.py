@@ -40,6 +40,7 @@ class DuoPolicy(_Body):
     bypass_groups: list[str] | None = None
     self_deactivate: str | None = None
     duo_username: str | None = None
+    brokered_username: str | None = None
 
 
 class DuoSwitch(_Body):

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from starlette.routing import Route
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
+    IdpLink,
     PolicyOutcome,
     decide,
     duo_username,
@@ -203,7 +205,13 @@ class Prompt:
 
 
 def duo_name(
-    effective: EffectiveSettings, *, username: str, email: str | None, email_verified: bool
+    effective: EffectiveSettings,
+    *,
+    username: str,
+    email: str | None,
+    email_verified: bool,
+    links: Sequence[IdpLink] = (),
+    local_password: bool = True,
 ) -> str:
     """A user's Duo username under the realm's mapping; DuoConfigError if they have none
     (the step-up and the self-service activation name users alike)."""
@@ -214,6 +222,9 @@ def duo_name(
             username=username,
             email=email,
             email_verified=email_verified,
+            links=links,
+            local_password=local_password,
+            brokered=effective.brokered_username.value,
         )
     except ConfigError as exc:
         raise DuoConfigError(str(exc)) from None
@@ -238,6 +249,7 @@ async def _policy(
         effective.app_mode(request_token.client_id),
         request_token.groups,
         activated=request_token.activated,
+        brokered=bool(request_token.idp_links),
     )
     if not decision.requires_duo:
         return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
@@ -247,6 +259,8 @@ async def _policy(
             username=request_token.username,
             email=request_token.email,
             email_verified=request_token.email_verified,
+            links=request_token.idp_links,
+            local_password=request_token.local_password,
         )
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from keycloak_duo_bridge import jws
+from keycloak_duo_bridge.admin.effective import IdpLink
 from keycloak_duo_bridge.errors import BridgeError
 from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.signing import SigningKey
@@ -53,6 +54,11 @@ class StepUpRequest:
     token_id: str = field(default="", repr=False)
     email: str | None = field(default=None, repr=False)
     email_verified: bool = False
+    # Keycloak's broker links of the user, whether they have a password of the realm, and
+    # the IdP this login came through (see BrokeredIdentity.java)
+    idp_links: tuple[IdpLink, ...] = field(default=(), repr=False)
+    local_password: bool = True
+    idp: str | None = None
 
 
 def peek(token: str) -> jws.Jws:
@@ -180,7 +186,27 @@ def verify_request(
         token_id=str(claims.get("jti") or ""),
         email=claims["email"] if isinstance(claims.get("email"), str) else None,
         email_verified=claims.get("email_verified") is True,
+        idp_links=idp_links(claims.get("idp_links")),
+        local_password=claims.get("local_password") is not False,
+        idp=claims["idp"] if isinstance(claims.get("idp"), str) and claims["idp"] else None,
     )
+
+
+def idp_links(value: object) -> tuple[IdpLink, ...]:
+    """The ``idp_links`` claim: a list of ``{"alias", "subject"}``; a malformed entry is an
+    error (a signed token from our extension never carries one)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise RequestTokenError("the request token's idp_links is not a list")
+    links = []
+    for item in value:
+        alias = item.get("alias") if isinstance(item, dict) else None
+        subject = item.get("subject") if isinstance(item, dict) else None
+        if not isinstance(alias, str) or not isinstance(subject, str) or not alias or not subject:
+            raise RequestTokenError("the request token's idp_links holds a malformed link")
+        links.append(IdpLink(alias, subject))
+    return tuple(links)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,13 @@ def register(subparsers: Subparsers) -> None:
         "realm-qualified 'realm:username' with a partner's; 'inherit' unsets)",
     )
     policy.add_argument(
+        "--brokered-username",
+        metavar="idp-subject|account|inherit",
+        help="how users that an identity provider made are named to Duo (default idp-subject:"
+        " 'idp:<alias>:<subject>', never a username they typed at first login; 'account' names"
+        " them like local users)",
+    )
+    policy.add_argument(
         "--bypass-group",
         action="append",
         metavar="PATH",
@@ -254,6 +261,7 @@ def set_policy(args: argparse.Namespace) -> int:
         bypass_groups=args.bypass_group,
         self_deactivate=args.self_deactivate,
         duo_username=args.duo_username,
+        brokered_username=args.brokered_username,
     )
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
     if args.json:

@@ -192,6 +192,8 @@ def _duo_name(console: Console, session: SignedIn, effective: EffectiveSettings)
         username=status.username,
         email=status.email,
         email_verified=status.email_verified,
+        links=status.links,
+        local_password=status.local_password,
     )
 
 

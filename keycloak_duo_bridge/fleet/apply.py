@@ -35,6 +35,7 @@ _POLICY = (
     "duo.bypass_groups",
     "duo.remember",
     "duo.duo_username",
+    "duo.brokered_username",
 )
 
 

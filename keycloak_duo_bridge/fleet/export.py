@@ -109,6 +109,7 @@ def _duo(
         ("fail_mode", attr.DUO_FAIL_MODE),
         ("duo_username", attr.DUO_USERNAME),
         ("assurance", attr.DUO_ASSURANCE),
+        ("brokered_username", attr.DUO_BROKERED_USERNAME),
     ):
         if name in a:
             duo[key] = a[name]

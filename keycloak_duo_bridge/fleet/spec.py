@@ -43,6 +43,7 @@ _DUO_KEYS: Final = frozenset(
         "remember",
         "duo_username",
         "assurance",
+        "brokered_username",
     }
 )
 
@@ -293,8 +294,10 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
         remember=_opt(reader, fields, "remember", where),
         bypass_groups=_groups(reader, fields, where),
         duo_username=_opt(reader, fields, "duo_username", where),
+        brokered_username=_opt(reader, fields, "brokered_username", where),
     )
-    for name in ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username"):
+    names = ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username")
+    for name in (*names, "brokered_username"):
         if name in fields:
             try:
                 Policy(**{name: getattr(policy, name)}).changes()
@@ -362,5 +365,6 @@ REALM_KEYS: Final = {
     "duo.remember": attr.DUO_REMEMBER,
     "duo.duo_username": attr.DUO_USERNAME,
     "duo.assurance": attr.DUO_ASSURANCE,
+    "duo.brokered_username": attr.DUO_BROKERED_USERNAME,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

@@ -35,6 +35,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         if ("true".equals(authSession.getAuthNote(Attributes.AUTH_DONE))) {
             return; // loop guard: after success Keycloak re-evaluates triggers
         }
+        ForeignNotes.drop(authSession); // Duo notes an IdP mapper wrote are no pass
         RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
         ClientModel client = authSession.getClient();
         if (!settings.triggers(client == null ? null : client.getClientId())) {

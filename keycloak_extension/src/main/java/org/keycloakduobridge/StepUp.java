@@ -75,6 +75,7 @@ final class StepUp {
                 .map(StepUp::groupPath)
                 .collect(Collectors.toList());
         token.setOtherClaims("groups", groups);
+        BrokeredIdentity.addClaims(token, context.session(), realm, user, authSession);
         String signed = context.session().tokens().encode(token);
 
         URI target = UriBuilder.fromUri(settings.bridgeUrl.replaceAll("/+$", ""))

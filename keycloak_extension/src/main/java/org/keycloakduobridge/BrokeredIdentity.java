@@ -1,0 +1,57 @@
+package org.keycloakduobridge;
+
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.keycloak.models.FederatedIdentityModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.sessions.AuthenticationSessionModel;
+
+/**
+ * What Keycloak knows about a user's identity-provider links, for the request token: facts
+ * only, read with public API. The bridge decides from them (the user's Duo name, and whether
+ * the user is brokered); nothing here is a policy.
+ *
+ * <ul>
+ *   <li>{@code idp_links}: each link's IdP alias and the subject the IdP vouched for (written
+ *       by Keycloak's broker, never by a mapper, the user or a client), sorted by alias;</li>
+ *   <li>{@code local_password}: whether the user has a password of this realm;</li>
+ *   <li>{@code idp}: the IdP this login came through, when it did (the note Keycloak's broker
+ *       sets on the login), else absent.</li>
+ * </ul>
+ */
+final class BrokeredIdentity {
+
+    /** Keycloak's own user-session note naming the IdP of a brokered login. */
+    static final String IDENTITY_PROVIDER_NOTE = "identity_provider";
+    private static final String PASSWORD = "password";
+
+    private BrokeredIdentity() {
+    }
+
+    static void addClaims(StepUpToken token, KeycloakSession session, RealmModel realm,
+            UserModel user, AuthenticationSessionModel authSession) {
+        List<Map<String, String>> links = session.users()
+                .getFederatedIdentitiesStream(realm, user)
+                .sorted(Comparator.comparing(FederatedIdentityModel::getIdentityProvider))
+                .map(BrokeredIdentity::link)
+                .collect(Collectors.toList());
+        token.setOtherClaims("idp_links", links);
+        token.setOtherClaims("local_password", user.credentialManager().isConfiguredFor(PASSWORD));
+        String idp = authSession.getUserSessionNotes().get(IDENTITY_PROVIDER_NOTE);
+        if (idp != null && !idp.isEmpty()) {
+            token.setOtherClaims("idp", idp);
+        }
+    }
+
+    private static Map<String, String> link(FederatedIdentityModel identity) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("alias", identity.getIdentityProvider());
+        out.put("subject", identity.getUserId());
+        return out;
+    }
+}

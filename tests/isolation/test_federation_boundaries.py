@@ -1,0 +1,167 @@
+"""Federation boundaries against the real Keycloak (issue 19): what a partner's IdP, its
+mappers or its claims can write never decides whether Duo runs.
+
+The attacker is the partner: it controls its IdP (claims, NameID, the users' attributes
+there), and the client realm's IdP mappers copy what it sends onto the brokered user, on
+every login (sync mode FORCE).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge import jws
+from keycloak_duo_bridge.admin import apps, users
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from tests.fixtures_bridge import APP2_ID, APP_ID
+from tests.fixtures_federation import BrokerWalk, FederationFactory
+
+pytestmark = pytest.mark.keycloak
+
+PROTOCOLS = ["oidc", "saml"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_clearing_the_activation_does_not_skip_duo(
+    federation: FederationFactory, admin_keycloak: Keycloak, protocol: str
+) -> None:
+    """Opt-in realm, the brokered user activated Duo; a mapper then writes the activation
+    attribute to false at every login: Duo still runs for them."""
+    fed = federation(protocol, user_mode="opt-in")
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    fed.login("pat")
+    users.set_activated(admin_keycloak, fed.tenant.realm, "pat", activated=True)
+    fed.add_mapper(
+        "deactivate",
+        "hardcoded-attribute-idp-mapper",
+        {
+            "attribute": attr.USER_ACTIVATED,
+            "attribute.value": "false",
+        },
+    )
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.duo_hop
+    assert walk.id_claims["duo"]["result"] == "allow"
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_adding_a_bypass_group_does_not_skip_duo(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """A mapper puts every brokered user in the realm's bypass group: Duo still runs for
+    them, while a local member of that group is still bypassed."""
+    fed = federation(protocol, bypass_groups=["/staff"])
+    admin = fed.tenant.admin()
+    group_id = admin.create_group({"name": "staff"})
+    fed.add_mapper("staff", "oidc-hardcoded-group-idp-mapper", {"group": "/staff"})
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.duo_hop
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+    member = admin.get_user_id("pat")
+    assert [g["path"] for g in admin.get_user_groups(str(member))] == ["/staff"]
+
+    local_id = fed.local_user("lou")
+    admin.group_user_add(local_id, str(group_id))
+    before = fed.last_event()
+    local = fed.login("lou", hint=False)
+    assert local.id_claims["duo"] == {**local.id_claims["duo"], "result": "skip"}
+    assert local.id_claims["duo"]["reason"] == "bypass_group"
+    assert fed.duo_names(before) == []
+
+
+def test_an_upstream_claim_imitating_mfa_is_not_a_pass(federation: FederationFactory) -> None:
+    """The partner's IdP claims amr mfa/hwk and acr mfa, and mappers copy them onto the
+    user and the session: Duo runs all the same, and the result is Duo's own allow."""
+    fed = federation("oidc")
+    fed.upstream_claim("amr", '["mfa", "hwk"]', "JSON")
+    fed.upstream_claim("acr", "mfa")
+    fed.add_mapper(
+        "amr", "oidc-user-attribute-idp-mapper", {"claim": "amr", "user.attribute": "amr"}
+    )
+    fed.add_mapper(
+        "acr-note", "oidc-user-session-note-idp-mapper", {"claims": '[{"key":"acr","value":""}]'}
+    )
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.duo_hop
+    assert walk.id_claims["duo"]["result"] == "allow"
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_forging_duo_session_notes_is_not_a_pass(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """A mapper writes the Duo pass notes (result allow, a time in the future) into the
+    session of a login to an app with Duo off: the next app that needs Duo still runs it."""
+    fed = federation(protocol)
+    keycloak = Keycloak.from_settings(fed.tenant.settings)
+    apps.set_mode(keycloak, fed.tenant.realm, APP_ID, "off")
+    forged = {attr.NOTE_RESULT: "allow", attr.NOTE_TIME: str(int(time.time()) + 3600)}
+    for note, value in forged.items():
+        fed.add_mapper(
+            note,
+            "hardcoded-user-session-attribute-idp-mapper",
+            {
+                "attribute": note,
+                "attribute.value": value,
+            },
+        )
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    browser = fed.session()
+    off = fed.login("pat", session=browser)
+    assert not off.duo_hop
+    before = fed.last_event()
+    assert "duo" not in off.id_claims
+    needs_duo = fed.login("pat", session=browser, hint=False, client_id=APP2_ID)
+    assert needs_duo.duo_hop
+    assert needs_duo.id_claims["duo"]["time"] != forged[attr.NOTE_TIME]
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_cannot_name_another_idp_for_the_login(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """A mapper writes Keycloak's identity_provider session note: the request token still
+    names the IdP the login came through, with the link Keycloak's broker stored."""
+    fed = federation(protocol)
+    fed.add_mapper(
+        "forge",
+        "hardcoded-user-session-attribute-idp-mapper",
+        {
+            "attribute": "identity_provider",
+            "attribute.value": "trusted-elsewhere",
+        },
+    )
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    claims = request_claims(fed.login("pat"))
+    assert claims["idp"] == fed.alias
+    assert claims["idp_links"] == [{"alias": fed.alias, "subject": fed.subject("pat")}]
+    assert claims["local_password"] is False
+    fed.local_user("lou")
+    fed.tenant.emulator.control.set_user("lou", behavior="allow", enrolled=True)
+    local = request_claims(fed.login("lou", hint=False))
+    assert "idp" not in local
+    assert (local["idp_links"], local["local_password"]) == ([], True)
+
+
+def request_claims(walk: BrokerWalk) -> dict[str, Any]:
+    """The claims of the request token the extension sent to the bridge (read, not trusted)."""
+    [url] = [u for u in walk.urls if "/step-up?" in u]
+    return jws.parse(parse_qs(urlsplit(url).query)["request"][0]).claims
