@@ -1,5 +1,5 @@
 """Which methods of the Keycloak adapter write: by its naming rule, every public method but
-the reads (``get_*``, ``find_*``) and the constructor ``from_settings``."""
+the reads (``get_*``, ``find_*``, ``has_*``) and the constructor ``from_settings``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Final
 
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 
-READS: Final = ("get_", "find_", "from_settings", "_")
+READS: Final = ("get_", "find_", "has_", "from_settings", "_")
 
 
 def write_methods() -> tuple[str, ...]:

@@ -209,12 +209,20 @@ def test_enable_repairs_a_half_wired_realm(
 
 
 def test_client_scope_maps_the_session_notes_to_nested_claims() -> None:
-    """The kdb-duo scope has one session-note mapper per note, claims nested under duo."""
+    """The kdb-duo scope has one session-note mapper per note, claims nested under duo, and
+    Keycloak's amr mapper followed by the extension's acr/amr mapper."""
     scope = wiring.client_scope()
     claims = {
         m["config"]["user.session.note"]: m["config"]["claim.name"]
         for m in scope["protocolMappers"]
+        if m["protocolMapper"] == "oidc-usersessionmodel-note-mapper"
     }
+    others = [
+        m["protocolMapper"]
+        for m in scope["protocolMappers"]
+        if m["protocolMapper"] != "oidc-usersessionmodel-note-mapper"
+    ]
+    assert others == ["oidc-amr-mapper", attr.ASSURANCE_MAPPER]
     assert claims == {
         attr.NOTE_RESULT: "duo.result",
         attr.NOTE_TIME: "duo.time",
