@@ -45,6 +45,7 @@ class Explanation:
         """(setting, value, origin) rows; the skey shows only its key id."""
         e = self.effective
         creds = e.credentials.value
+        auth_api = e.auth_api.value
 
         def origin(value: Sourced[Any]) -> str:
             return value.origin.value + (f" ({value.realm})" if value.realm else "")
@@ -68,6 +69,13 @@ class Explanation:
             ),
             row("duo username", _MAPPING_TEXT[e.username_mapping.value], e.username_mapping),
             row("assurance", _ASSURANCE_TEXT[e.assurance.value], e.assurance),
+            row("auth api ikey", auth_api.ikey if auth_api else "-", e.auth_api),
+            row("auth api host", auth_api.api_host if auth_api else "-", e.auth_api),
+            row(
+                "auth api skey",
+                (mask(auth_api.skey_ciphertext) or "-") if auth_api else "-",
+                e.auth_api,
+            ),
         ]
 
     def to_json(self) -> dict[str, Any]:
