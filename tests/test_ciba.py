@@ -64,7 +64,11 @@ def test_a_push_reported_as_fraud_is_refused_and_logged_as_fraud(
     tenant.emulator.control.script_push(ciba_username, "fraud")
     with caplog.at_level(logging.INFO, logger="keycloak_duo_bridge.ciba"):
         assert _denied(tenant.login(ciba_username))
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "keycloak_duo_bridge.ciba"
+    ]
     assert [r.getMessage() for r in warnings] == ["duo push reported as fraud"]
 
 

@@ -4,6 +4,7 @@ the callback, with Keycloak and Duo replaced by mock transports."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -269,8 +270,11 @@ def test_configuration_faults_cancel(settings: Settings, world: World) -> None:
     world.duo_status = 401
     assert outcome_of(settings, world) == config
     world.duo_status = 200
+    sealed = world.attributes[attr.AUTH_API_SKEY]
     world.attributes[attr.AUTH_API_SKEY] = "kdb1:nope"
     assert outcome_of(settings, world) == config
+    world.attributes[attr.AUTH_API_SKEY] = sealed
+    world.user["emailVerified"] = False
     world.attributes[attr.DUO_USERNAME] = "email"
     assert outcome_of(settings, world) == config
     for name in (attr.AUTH_API_IKEY, attr.AUTH_API_HOST, attr.AUTH_API_SKEY):
@@ -404,3 +408,20 @@ def test_a_missing_bearer_is_refused() -> None:
         with pytest.raises(ChannelTokenError, match="no bearer token"):
             ciba_token.bearer(header)
     assert "tok" not in repr(request())
+
+
+def test_a_fraud_report_is_logged_as_fraud(
+    client: TestClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A push the user reported: UNAUTHORIZED to Keycloak, and a warning that says fraud."""
+    world.statuses = [{"result": "deny", "status": "fraud"}]
+    headers = {"Authorization": f"Bearer {channel_token(jti='f')}"}
+    with caplog.at_level(logging.INFO, logger="keycloak_duo_bridge.ciba"):
+        assert client.post("/ciba/channel", json=BODY, headers=headers).status_code == 201
+    assert world.called_back == [{"status": "UNAUTHORIZED"}]
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "keycloak_duo_bridge.ciba"
+    ]
+    assert warnings == ["duo push reported as fraud"]
