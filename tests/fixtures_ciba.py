@@ -109,7 +109,7 @@ class CibaTenant:
                 }
                 if not pending or time.monotonic() > deadline:
                     return answer
-                time.sleep(0.5)
+                time.sleep(1.0)
 
     def set_app_mode(self, mode: str) -> None:
         """The CIBA client's Duo mode, as `app set` writes it."""
@@ -152,7 +152,7 @@ def ciba_tenant(  # noqa: PLR0917
         tenant.set_attributes(
             cibaBackchannelTokenDeliveryMode="poll",
             cibaExpiresIn="120",
-            cibaInterval="0",
+            cibaInterval="1",  # 0 makes Keycloak 26.7 fail the token poll (lifespan 0)
             cibaAuthRequestedUserHint="login_hint",
         )
         tenant.admin().create_client(
