@@ -44,11 +44,12 @@ def ciba_username() -> str:
     return f"ciba-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ciba_bridge(
     keycloak_sandbox: SandboxKeycloak, stack_settings: Settings
 ) -> Iterator[ServerThread]:
-    """A bridge at the URL the sandbox Keycloak's CIBA channel option names."""
+    """A bridge at the URL the sandbox Keycloak's CIBA channel option names (per module, so
+    docs/cli-login.md can start its own there too)."""
     port = keycloak_sandbox.settings.bridge_port
     server, _ = start_bridge(
         lambda url: stack_settings.model_copy(update={"bridge_url": url}), port=port

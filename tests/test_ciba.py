@@ -3,17 +3,20 @@ channel is the bridge, which pushes through the emulator's Auth API and calls Ke
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 
 import httpx2
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
-from tests.fixtures_ciba import CibaTenantFactory
+from tests.fixtures_ciba import CIBA_CLIENT, CIBA_SECRET, CibaTenantFactory
 
 pytestmark = pytest.mark.keycloak
 
@@ -158,3 +161,39 @@ def test_the_channel_refuses_tokens_not_from_the_realm(
             answer = http.post(channel, json=body, headers=headers)
             assert answer.status_code == 401, header
             assert answer.json() == {"error": "invalid_token"}
+
+
+def test_the_login_command_prints_or_writes_the_tokens(
+    ciba_tenant: CibaTenantFactory,
+    ciba_username: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`login`: approve prints the tokens (or writes them 0600); deny exits 1, one line."""
+    tenant = ciba_tenant()
+    tenant.user(ciba_username)
+    tenant.emulator.control.script_push(ciba_username, "approve")
+    monkeypatch.setenv("KDB_TEST_CIBA_SECRET", CIBA_SECRET)
+    argv = [
+        "login", "--realm", tenant.realm, "--client", CIBA_CLIENT, "--user", ciba_username,
+        "--secret-env", "KDB_TEST_CIBA_SECRET", "--binding-message", "CLI-1",
+        "--keycloak-url", tenant.tenant.settings.keycloak_url,
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "Approve the Duo push on your phone (CLI-1)" in err
+    assert json.loads(out)["token_type"].lower() == "bearer"
+    tokens = tmp_path / "tokens.json"
+    assert main([*argv, "--out", str(tokens)]) == 0
+    assert json.loads(tokens.read_text())["access_token"]
+    assert tokens.stat().st_mode & 0o777 == 0o600
+    tenant.emulator.control.script_push(ciba_username, "deny")
+    assert main(argv) == 1
+    assert "the login was refused" in capsys.readouterr().err
+    secret_file = tmp_path / "secret"
+    assert main([*argv[:6], "--secret-file", str(secret_file)]) == 1
+    assert "cannot read the secret file" in capsys.readouterr().err
+    monkeypatch.delenv("KDB_TEST_CIBA_SECRET")
+    assert main(argv) == 1
+    assert "KDB_TEST_CIBA_SECRET is not set" in capsys.readouterr().err
