@@ -180,9 +180,11 @@ def test_the_login_command_prints_or_writes_the_tokens(
         "--secret-env", "KDB_TEST_CIBA_SECRET", "--binding-message", "CLI-1",
         "--keycloak-url", tenant.tenant.settings.keycloak_url,
     ]  # fmt: skip
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     assert main(argv) == 0
     out, err = capsys.readouterr()
     assert "Approve the Duo push on your phone (CLI-1)" in err
+    assert "waiting for Duo" in err
     assert json.loads(out)["token_type"].lower() == "bearer"
     tokens = tmp_path / "tokens.json"
     assert main([*argv, "--out", str(tokens)]) == 0
@@ -192,7 +194,7 @@ def test_the_login_command_prints_or_writes_the_tokens(
     assert main(argv) == 1
     assert "the login was refused" in capsys.readouterr().err
     secret_file = tmp_path / "secret"
-    assert main([*argv[:6], "--secret-file", str(secret_file)]) == 1
+    assert main([*argv[:7], "--secret-file", str(secret_file)]) == 1
     assert "cannot read the secret file" in capsys.readouterr().err
     monkeypatch.delenv("KDB_TEST_CIBA_SECRET")
     assert main(argv) == 1
