@@ -425,3 +425,10 @@ def test_a_fraud_report_is_logged_as_fraud(
         if r.levelno == logging.WARNING and r.name == "keycloak_duo_bridge.ciba"
     ]
     assert warnings == ["duo push reported as fraud"]
+
+
+@pytest.mark.parametrize("claim", ["sub", "azp", "jti"])
+def test_a_token_without_its_request_claims_is_refused(claim: str) -> None:
+    """No user, client or request id: ChannelTokenError naming the claim."""
+    with pytest.raises(ChannelTokenError, match=f"lacks '{claim}'"):
+        ciba_token.verify(channel_token(**{claim: None}), jwt.PyJWK(JWK), now=time.time())
