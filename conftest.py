@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures_production",
     "tests.fixtures_assurance",
     "tests.fixtures_federation",
+    "tests.fixtures_ciba",
 ]

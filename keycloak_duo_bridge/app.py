@@ -29,11 +29,13 @@ from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.api import ApiServices
 from keycloak_duo_bridge.api.app import Api, create_api
 from keycloak_duo_bridge.bridge import app as step_up
+from keycloak_duo_bridge.bridge import ciba
 from keycloak_duo_bridge.bridge.health import HealthGate
 from keycloak_duo_bridge.bridge.metrics import Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.console.mounts import create_mounts
 from keycloak_duo_bridge.duo import DuoClient
+from keycloak_duo_bridge.duo.auth_api import AuthApiClient
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.settings import Settings, cookie_ring, key_ring, signing_key
 from keycloak_duo_bridge.signing import SigningKey
@@ -59,9 +61,11 @@ class Services:
     unknown_issuers: TTLCache[tuple[str, str], bool]
     # the admin service's Keycloak (python-keycloak), made on first use
     connect: Callable[[], Keycloak]
+    auth_api: AuthApiClient  # Duo's Auth API, for CIBA (issue #16)
 
     async def aclose(self) -> None:
         await self.duo.aclose()
+        await self.auth_api.aclose()
         await self.keycloak_http.aclose()
 
 
@@ -78,14 +82,15 @@ def build_services(
     admin service's Keycloak; by default it is made from the settings on first use.
     """
     cookies = cookie_ring(settings)
+    duo_timeout = httpx2.Timeout(
+        connect=settings.duo_connect_timeout,
+        read=settings.duo_read_timeout,
+        write=settings.duo_read_timeout,
+        pool=settings.duo_connect_timeout,
+    )
     duo = DuoClient(
         ca_file=settings.duo_ca_file,
-        timeout=httpx2.Timeout(
-            connect=settings.duo_connect_timeout,
-            read=settings.duo_read_timeout,
-            write=settings.duo_read_timeout,
-            pool=settings.duo_connect_timeout,
-        ),
+        timeout=duo_timeout,
         transport=duo_transport,
         allow_any_host=settings.duo_allow_any_host,
     )
@@ -115,6 +120,12 @@ def build_services(
         metrics=Metrics(gate.states),
         keycloak_http=keycloak_http,
         connect=connect or (lambda: Keycloak.from_settings(settings)),
+        auth_api=AuthApiClient(
+            ca_file=settings.duo_ca_file,
+            timeout=duo_timeout,
+            transport=duo_transport,
+            allow_any_host=settings.duo_allow_any_host,
+        ),
     )
 
 
@@ -144,6 +155,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     app = Starlette(
         routes=[
             *step_up.routes(),
+            *ciba.routes(),
             Mount("/admin/api", app=create_api(api)),
             *create_mounts(services, api),
         ],

@@ -37,6 +37,10 @@ DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see User
 # How a brokered user (one linked to an identity provider) is named to Duo: see BrokeredUsername
 DUO_BROKERED_USERNAME: Final = "kdb.duo.brokered_username"
 DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
+# Duo's separate "Auth API" application, for Duo Push without a browser (CIBA, issue #16)
+AUTH_API_IKEY: Final = "kdb.duo.authapi.ikey"  # plain
+AUTH_API_HOST: Final = "kdb.duo.authapi.api_host"  # plain, hostname[:port]
+AUTH_API_SKEY: Final = "kdb.duo.authapi.skey"  # envelope ciphertext, never plaintext
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 # What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
@@ -151,6 +155,9 @@ REALM_ATTRIBUTES: Final = (
     DUO_USERNAME,
     DUO_BROKERED_USERNAME,
     DUO_ASSURANCE,
+    AUTH_API_IKEY,
+    AUTH_API_HOST,
+    AUTH_API_SKEY,
     BRIDGE_URL,
     BRIDGE_JWKS,
     RESOLVED,

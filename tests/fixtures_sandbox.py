@@ -34,6 +34,7 @@ def sandbox_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         state_dir=tmp_path_factory.mktemp("sandbox"),
         sandbox_http_port=free_port(),
         sandbox_management_port=free_port(),
+        bridge_port=free_port(),  # Keycloak's CIBA channel calls a bridge there (#16)
     )
 
 

@@ -6,7 +6,7 @@ from tests.keycloak_writes import write_methods
 
 
 def test_every_write_of_the_adapter_is_found_by_its_name() -> None:
-    """The methods that change Keycloak are exactly the public ones that neither get, find nor ask."""
+    """The methods that change Keycloak are the public ones that neither get, find nor ask."""
     assert write_methods() == (
         "add_client_default_scope",
         "add_client_scope_mapper",

@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.attributes import (
@@ -102,6 +102,8 @@ class EffectiveSettings:
     )
     linked: bool = False  # the partner link is proven (see the link rule)
     problems: tuple[str, ...] = ()
+    # Duo's Auth API application (CIBA, issue #16): the same unit-and-partner rule
+    auth_api: Sourced[StoredCredentials | None] = Sourced(None, Origin.DEFAULT)
 
     def app_mode(self, client_id: str | None) -> AppMode:
         """An application's mode in this realm; one the realm does not list inherits."""
@@ -295,8 +297,16 @@ def _resolve(
     return Sourced(default, Origin.DEFAULT)
 
 
-def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[StoredCredentials | None]:
-    names = (attr.DUO_IKEY, attr.DUO_API_HOST, attr.DUO_SKEY)
+_WEB_SDK = (attr.DUO_IKEY, attr.DUO_API_HOST, attr.DUO_SKEY)
+AUTH_API_NAMES: Final = (attr.AUTH_API_IKEY, attr.AUTH_API_HOST, attr.AUTH_API_SKEY)
+
+
+def _credentials(
+    levels: list[_Level],
+    problems: list[str],
+    names: tuple[str, str, str] = _WEB_SDK,
+    what: str = "Duo",
+) -> Sourced[StoredCredentials | None]:
     for level in levels:
         ikey, host, skey = (level.attributes.get(name) or "" for name in names)
         if not (ikey or host or skey):
@@ -306,7 +316,7 @@ def _credentials(levels: list[_Level], problems: list[str]) -> Sourced[StoredCre
                 StoredCredentials(ikey, host, skey, level.realm), level.origin, level.realm
             )
         missing = ", ".join(n for n, v in zip(names, (ikey, host, skey), strict=True) if not v)
-        problems.append(f"realm {level.realm!r} has incomplete Duo credentials: {missing} unset")
+        problems.append(f"realm {level.realm!r} has incomplete {what} credentials: {missing} unset")
         return Sourced(None, level.origin, level.realm)
     return Sourced(None, Origin.DEFAULT)
 
@@ -408,6 +418,7 @@ def resolve_effective(
             problems,
         ),
         linked=linked,
+        auth_api=_credentials(levels, problems, AUTH_API_NAMES, "Duo Auth API"),
         problems=tuple(problems),
     )
 

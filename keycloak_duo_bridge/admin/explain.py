@@ -49,6 +49,7 @@ class Explanation:
         """(setting, value, origin) rows; the skey shows only its key id."""
         e = self.effective
         creds = e.credentials.value
+        auth_api = e.auth_api.value
 
         def origin(value: Sourced[Any]) -> str:
             return value.origin.value + (f" ({value.realm})" if value.realm else "")
@@ -76,6 +77,13 @@ class Explanation:
                 "brokered duo username",
                 _BROKERED_TEXT[e.brokered_username.value],
                 e.brokered_username,
+            ),
+            row("auth api ikey", auth_api.ikey if auth_api else "-", e.auth_api),
+            row("auth api host", auth_api.api_host if auth_api else "-", e.auth_api),
+            row(
+                "auth api skey",
+                (mask(auth_api.skey_ciphertext) or "-") if auth_api else "-",
+                e.auth_api,
             ),
         ]
 

@@ -24,7 +24,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.admin import apps, duo_settings, explain, keys, tenants, users
+from keycloak_duo_bridge.admin import (
+    apps,
+    auth_api_settings,
+    duo_settings,
+    explain,
+    keys,
+    tenants,
+    users,
+)
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import ApiServices, auth
@@ -42,7 +50,8 @@ from keycloak_duo_bridge.api.models import (
 )
 from keycloak_duo_bridge.api.openapi import Operation, document
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.errors import ConfigError, KeycloakError, NotFoundError
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
+from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.settings import Settings
@@ -227,6 +236,38 @@ async def set_credentials(request: Request) -> Response:
     )
     api.audit(caller, realm, "set duo credentials", ikey=body.ikey, api_host=body.api_host)
     return JSONResponse({"realm": realm, "written": result.written})
+
+
+async def set_auth_api(request: Request) -> Response:
+    """Store Duo Auth API credentials (CIBA, #16), checked live with /auth/v2/check first."""
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    body: CredentialsBody = await _body(request, CredentialsBody)
+    config = api.settings
+    check = auth_api_settings.live_check(
+        config.duo_ca_file, config.duo_read_timeout, allow_any_host=config.duo_allow_any_host
+    )
+    creds = AuthApiCredentials(body.ikey, body.skey, body.api_host)
+    try:
+        result = await run_in_threadpool(
+            lambda: auth_api_settings.set_auth_api(
+                api.keycloak, realm, creds=creds, ring=api.services.keyring, check=check
+            )
+        )
+    except DuoError as exc:  # Duo unreachable: nothing saved
+        return _error(502, str(exc))
+    api.audit(caller, realm, "set duo auth api", ikey=body.ikey, api_host=body.api_host)
+    return JSONResponse({"realm": realm, "written": result.written})
+
+
+async def clear_auth_api(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    caller, _ = await api.guard(request, realm)
+    written = await run_in_threadpool(auth_api_settings.clear_auth_api, api.keycloak, realm)
+    api.audit(caller, realm, "clear duo auth api")
+    return JSONResponse({"realm": realm, "written": written})
 
 
 async def set_policy(request: Request) -> Response:
@@ -509,6 +550,21 @@ OPERATIONS: Final = (
     ),
     Operation(
         f"{_REALM}/duo/policy", "PUT", set_policy, "set Duo policy", body=DuoPolicy, returns=Written
+    ),
+    Operation(
+        f"{_REALM}/duo/auth-api",
+        "PUT",
+        set_auth_api,
+        "store Duo Auth API credentials (CIBA), checked with /auth/v2/check",
+        body=CredentialsBody,
+        returns=Written,
+    ),
+    Operation(
+        f"{_REALM}/duo/auth-api",
+        "DELETE",
+        clear_auth_api,
+        "remove a realm's own Auth API credentials (a client then uses its partner's)",
+        returns=Written,
     ),
     Operation(
         f"{_REALM}/duo/enabled", "PUT", set_enabled, "switch Duo on, off or inherit", body=DuoSwitch

@@ -89,6 +89,18 @@ class RealmSource:
         self._cache[realm] = entry
         return entry
 
+    async def admin_json(self, path: str) -> Any:
+        """GET ``/admin/realms/<path>`` with the bridge's account (CIBA reads the user)."""
+        url = f"{self._settings.keycloak_url.rstrip('/')}/admin/realms/{path}"
+        response = await self._admin_get(url)
+        if response.status_code == _NOT_FOUND:
+            raise NotFoundError(f"Keycloak has no {path.split('?', maxsplit=1)[0]!r}")
+        if response.status_code != httpx2.codes.OK:
+            raise KeycloakError(
+                f"reading {path.split('?', maxsplit=1)[0]!r} failed: HTTP {response.status_code}"
+            )
+        return response.json()
+
     async def _attributes(self, realm: str) -> tuple[dict[str, str], str]:
         """A realm's attributes and its id (the partner link names the id)."""
         url = f"{self._settings.keycloak_url.rstrip('/')}/admin/realms/{realm}"

@@ -27,6 +27,7 @@ from keycloak_duo_bridge.cli import (
     extension,
     fleet,
     keys,
+    login,
     sandbox,
     serve,
     tenants,
@@ -50,6 +51,7 @@ COMMANDS = (
     explain,
     fleet,
     console,
+    login,
 )
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130

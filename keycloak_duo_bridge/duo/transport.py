@@ -309,7 +309,10 @@ def _head(request: httpx2.Request, body: bytes) -> bytes:
         b"Accept: application/json",
     ]
     for name, value in request.headers.raw:
-        if name.lower() in {b"content-type", b"authorization"}:
+        # Date (and X-Duo-*) are covered by the Auth API's request signature
+        if name.lower() in {b"content-type", b"authorization", b"date"} or name.lower().startswith(
+            b"x-duo-"
+        ):
             lines.append(name + b": " + value)
     lines.append(b"Content-Length: " + str(len(body)).encode())
     return b"\r\n".join(lines) + b"\r\n\r\n" + body

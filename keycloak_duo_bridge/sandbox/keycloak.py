@@ -127,6 +127,12 @@ class SandboxKeycloak:
             f"--http-host={settings.sandbox_host}",
             f"--http-port={settings.sandbox_http_port}",
             f"--http-management-port={settings.sandbox_management_port}",
+            # CIBA's HTTP authentication channel is the bridge (server-wide; the bridge
+            # routes each request by the realm of Keycloak's bearer token)
+            (
+                "--spi-ciba-auth-channel--ciba-http-auth-channel--http-authentication-channel-uri="
+                f"{settings.bridge_url.rstrip('/')}/ciba/channel"
+            ),
         ]
 
     def up(self, progress: Progress = _quiet) -> KeycloakStatus:
