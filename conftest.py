@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures_console",
     "tests.fixtures_production",
     "tests.fixtures_assurance",
+    "tests.fixtures_provisioning",
 ]
