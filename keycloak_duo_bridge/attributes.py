@@ -35,6 +35,15 @@ DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deac
 DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" (per application)
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
 DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
+# Partner realms: the partner's Duo admin link (issue 17), Admin API or Accounts API
+# credentials the admin service provisions clients with. Never inherited by client realms.
+DUO_ADMIN_IKEY: Final = "kdb.duo.admin.ikey"  # plain
+DUO_ADMIN_API_HOST: Final = "kdb.duo.admin.api_host"  # plain, hostname[:port]
+DUO_ADMIN_SKEY: Final = "kdb.duo.admin.skey"  # envelope ciphertext, bound to the realm
+DUO_ADMIN_API: Final = "kdb.duo.admin.api"  # "admin" | "accounts" (a provider's parent)
+# Client realms: what `client create --duo-provision` made in Duo, so a re-run finds it.
+DUO_PROVISIONED_IKEY: Final = "kdb.duo.provisioned.ikey"  # the Web SDK application's ikey
+DUO_PROVISIONED_ACCOUNT: Final = "kdb.duo.provisioned.account"  # the child account's id
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 # What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
@@ -139,6 +148,12 @@ REALM_ATTRIBUTES: Final = (
     DUO_APPS,
     DUO_USERNAME,
     DUO_ASSURANCE,
+    DUO_ADMIN_IKEY,
+    DUO_ADMIN_API_HOST,
+    DUO_ADMIN_SKEY,
+    DUO_ADMIN_API,
+    DUO_PROVISIONED_IKEY,
+    DUO_PROVISIONED_ACCOUNT,
     BRIDGE_URL,
     BRIDGE_JWKS,
     RESOLVED,

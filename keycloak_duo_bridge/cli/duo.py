@@ -8,6 +8,7 @@ from pathlib import Path
 from keycloak_duo_bridge.admin import duo_settings, record
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.tenants import get_tenant, list_tenants
+from keycloak_duo_bridge.cli import duo_link
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
@@ -198,6 +199,8 @@ def register(subparsers: Subparsers) -> None:
     show.add_argument("realm", help="the partner or client realm")
     add_json(show)
     show.set_defaults(handler=show_settings)
+
+    duo_link.register(actions)
 
 
 def set_credentials(args: argparse.Namespace) -> int:
