@@ -15,20 +15,21 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
 from keycloak_duo_bridge.admin.duo_link import AdminLink, load_link
 from keycloak_duo_bridge.admin.duo_settings import HealthCheck, set_credentials
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.admin.tenants import Tenant, get_tenant, is_linked
+from keycloak_duo_bridge.admin.tenants import Tenant, delete_tenant, get_tenant, is_linked
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.duo.accounts_api import AccountsApi, ChildAccount
 from keycloak_duo_bridge.duo.admin_api import AdminApi, Application, NewApplication
 from keycloak_duo_bridge.duo.rest_client import RestClient, RestOptions
 from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.envelope import KeyRing
-from keycloak_duo_bridge.errors import ConfigError, DuoNotFoundError
+from keycloak_duo_bridge.errors import ConfigError, DuoNotFoundError, NotFoundError
 
 __all__ = [
     "Provisioned",
@@ -66,6 +67,16 @@ class Provisioned:
     account_id: str | None
     created: tuple[str, ...]
     verification: str
+
+    def to_json(self) -> dict[str, Any]:
+        """What the CLI and the API show (never the skey)."""
+        return {
+            "ikey": self.ikey,
+            "api_host": self.api_host,
+            "account_id": self.account_id,
+            "created": list(self.created),
+            "health_check": self.verification,
+        }
 
 
 @dataclass
@@ -189,6 +200,34 @@ def _provision(  # noqa: PLR0917 - one run's context
     )
 
 
+def exists(keycloak: Keycloak, name: str) -> bool:
+    """Whether the tenant realm is there already (a failed provisioning then keeps it)."""
+    try:
+        get_tenant(keycloak, name)
+    except NotFoundError:
+        return False
+    return True
+
+
+def provision_created(
+    keycloak: Keycloak,
+    realm: str,
+    *,
+    existed: bool,
+    ring: KeyRing,
+    options: RestOptions,
+    health: HealthCheck | None,
+) -> Provisioned:
+    """:func:`provision` right after ``client create``: a realm that did not exist before
+    goes again if provisioning fails, so the create leaves nothing half-made."""
+    try:
+        return provision(keycloak, realm, ring=ring, options=options, health=health)
+    except BaseException:
+        if not existed:
+            delete_tenant(keycloak, realm)
+        raise
+
+
 def planned_removal(attributes: Mapping[str, str]) -> list[str]:
     """What ``deprovision`` would remove in Duo, in words (pure)."""
     account = attributes.get(attr.DUO_PROVISIONED_ACCOUNT)
@@ -223,3 +262,72 @@ def deprovision(
         changes.update(dict.fromkeys(_CREDENTIALS))
     record.store(keycloak, realm, changes)
     return removed
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """A rotation: the application retired and the one now in use."""
+
+    realm: str
+    old_ikey: str
+    new_ikey: str
+    verification: str
+
+
+def rotate(
+    keycloak: Keycloak,
+    realm: str,
+    *,
+    ring: KeyRing,
+    options: RestOptions,
+    health: HealthCheck | None,
+) -> Rotated:
+    """New keys for a provisioned realm: a new Web SDK application, stored and proven by the
+    health check, and only then the old one deleted.
+
+    Duo's own reset (``reset_secret_key``) invalidates the old secret at once, with no overlap,
+    so a new application is made instead: until it is stored and proven, the old one works.
+    A failure before the switch deletes the new application and leaves the realm as it was.
+    """
+    tenant, link = _client_and_link(keycloak, realm, ring)
+    old = tenant.attributes.get(attr.DUO_PROVISIONED_IKEY)
+    if not old:
+        raise ConfigError(
+            f"realm {realm!r} was not provisioned through Duo's Admin API; "
+            f"rotate its keys in Duo and store them with `duo set {realm}`"
+        )
+    before = {name: tenant.attributes.get(name) for name in (*_CREDENTIALS, *_RECORD)}
+    undo = _Undo()
+    with contextlib.ExitStack() as clients:
+        rest = clients.enter_context(RestClient(link.creds, options))
+        admin = AdminApi(rest)
+        if link.api is Api.ACCOUNTS:
+            account_id = tenant.attributes.get(attr.DUO_PROVISIONED_ACCOUNT) or ""
+            accounts = AccountsApi(rest, options)
+            child = next((a for a in accounts.list_accounts() if a.account_id == account_id), None)
+            if child is None:
+                raise ConfigError(f"the Duo child account of {realm!r} is gone; provision again")
+            admin = accounts.admin_in(child)
+            clients.enter_context(admin.rest)
+        try:
+            new = _application(admin, None, application_for(tenant), undo)
+            result = set_credentials(
+                keycloak,
+                realm,
+                ikey=new.integration_key,
+                skey=admin.secret_key(new.integration_key),
+                api_host=admin.rest.creds.api_host,
+                ring=ring,
+                health=health,
+            )
+            record.store(keycloak, realm, {attr.DUO_PROVISIONED_IKEY: new.integration_key})
+        except BaseException:
+            undo.run()
+            record.store(keycloak, realm, before)
+            raise
+        try:
+            admin.delete_application(old)
+        except DuoNotFoundError:
+            log.warning("the old Duo application %s of %s was already gone", old, realm)
+    log.info("rotated Duo keys of realm %s: %s replaces %s", realm, new.integration_key, old)
+    return Rotated(realm, old, new.integration_key, result.verification)

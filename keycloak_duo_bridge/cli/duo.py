@@ -8,7 +8,7 @@ from pathlib import Path
 from keycloak_duo_bridge.admin import duo_settings, record
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.tenants import get_tenant, list_tenants
-from keycloak_duo_bridge.cli import duo_link
+from keycloak_duo_bridge.cli import duo_link, provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
@@ -201,6 +201,7 @@ def register(subparsers: Subparsers) -> None:
     show.set_defaults(handler=show_settings)
 
     duo_link.register(actions)
+    provisioning.register_rotate(actions)
 
 
 def set_credentials(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from keycloak_duo_bridge.admin import provisioning as admin_provisioning
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.attributes import TenantKind
@@ -153,7 +154,7 @@ def create_tenant(args: argparse.Namespace) -> int:
             template_dir=config.template_dir,
         )
     else:
-        existed = provisioning.exists(keycloak, args.name)
+        existed = admin_provisioning.exists(keycloak, args.name)
         tenant = tenants.create_client(
             keycloak,
             args.name,

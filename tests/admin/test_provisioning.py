@@ -310,3 +310,63 @@ def test_pure_parts(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         undo.run()
     assert "could not undo Duo application DIX: Duo is down" in caplog.text
+
+
+def test_rotate_makes_a_new_application_then_retires_the_old(  # noqa: PLR0917
+    cli: Callable[..., tuple[int, str, str]],
+    kc: Keycloak,
+    realms: Realms,
+    link: Callable[..., None],
+    run: Provision,
+    duo_emulator: RunningEmulator,
+) -> None:
+    """`duo rotate` stores a new child-account application, proven, then deletes the old one;
+    rotating again when the old one is already gone still succeeds."""
+    c = realms[1]
+    link(Api.ACCOUNTS)
+    first = run(c)
+    code, out, err = cli("duo", "rotate", c, "--json")
+    assert code == 0, err
+    assert '"health_check": "ok"' in out
+    new = kc.get_realm(c)["attributes"][attr.DUO_PROVISIONED_IKEY]
+    assert new != first.ikey
+    assert kc.get_realm(c)["attributes"][attr.DUO_IKEY] == new
+    assert duo_emulator.state.integration(first.ikey) is None
+    made = duo_emulator.state.integration(new)
+    assert made is not None
+    assert made.account_id == first.account_id
+    assert made.client_secret not in out + err
+    duo_emulator.state.remove_integration(new)  # gone behind our back
+    code, out, err = cli("duo", "rotate", c)
+    assert code == 0, err
+    assert f"{new} deleted" in out
+
+
+def test_rotate_refusals_and_failures_change_nothing(
+    kc: Keycloak,
+    realms: Realms,
+    link: Callable[..., None],
+    run: Provision,
+    duo_emulator: RunningEmulator,
+) -> None:
+    """An unprovisioned realm is refused; a new key failing its check is deleted and the old
+    one stays in use; a vanished child account is named."""
+    c = realms[1]
+    link(Api.ADMIN)
+    with pytest.raises(ConfigError, match="was not provisioned"):
+        provisioning.rotate(kc, c, ring=run.ring, options=run.options, health=run.live)
+    first = run(c)
+    before = kc.get_realm(c)["attributes"]
+
+    def refuse(_ikey: str, _skey: str, _host: str) -> duo_settings.HealthVerdictLike:
+        return HealthVerdict("invalid_client", "the keys do not work")
+
+    with pytest.raises(ConfigError, match="nothing saved"):
+        provisioning.rotate(kc, c, ring=run.ring, options=run.options, health=refuse)
+    assert kc.get_realm(c)["attributes"] == before
+    assert apps_named(duo_emulator, c) == [first.ikey]
+
+    link(Api.ACCOUNTS)
+    record.store(kc, c, {attr.DUO_PROVISIONED_ACCOUNT: "DANOSUCHACCOUNT00000"})
+    with pytest.raises(ConfigError, match=r"child account of .* is gone"):
+        provisioning.rotate(kc, c, ring=run.ring, options=run.options, health=run.live)
