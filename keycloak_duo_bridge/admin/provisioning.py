@@ -250,13 +250,17 @@ def deprovision(
     account = own.get(attr.DUO_PROVISIONED_ACCOUNT)
     ikey = own.get(attr.DUO_PROVISIONED_IKEY)
     with RestClient(link.creds, options) as rest:
-        try:
-            if account:
-                AccountsApi(rest, options).delete_account(account)
-            elif ikey:
-                AdminApi(rest).delete_application(ikey)
-        except DuoNotFoundError:
-            log.warning("%s was already gone in Duo", removed[0])
+        if account:
+            accounts = AccountsApi(rest, options)
+            if any(a.account_id == account for a in accounts.list_accounts()):
+                accounts.delete_account(account)
+            else:
+                log.warning("%s was already gone in Duo", removed[0])
+        else:  # planned_removal found the application's ikey
+            try:
+                AdminApi(rest).delete_application(str(ikey))
+            except DuoNotFoundError:
+                log.warning("%s was already gone in Duo", removed[0])
     changes: dict[str, str | None] = dict.fromkeys(_RECORD)
     if own.get(attr.DUO_IKEY) == ikey:  # the realm's keys are the removed application's
         changes.update(dict.fromkeys(_CREDENTIALS))

@@ -366,7 +366,90 @@ def test_rotate_refusals_and_failures_change_nothing(
     assert kc.get_realm(c)["attributes"] == before
     assert apps_named(duo_emulator, c) == [first.ikey]
 
+    duo_emulator.state.remove_integration(first.ikey)  # deleted in Duo behind our back
+    assert run.deprovision(c) == [f"Duo application {first.ikey}"]
+
     link(Api.ACCOUNTS)
-    record.store(kc, c, {attr.DUO_PROVISIONED_ACCOUNT: "DANOSUCHACCOUNT00000"})
+    gone = {attr.DUO_PROVISIONED_IKEY: first.ikey, attr.DUO_PROVISIONED_ACCOUNT: "DA" + "X" * 18}
+    record.store(kc, c, gone)
     with pytest.raises(ConfigError, match=r"child account of .* is gone"):
         provisioning.rotate(kc, c, ring=run.ring, options=run.options, health=run.live)
+    assert run.deprovision(c) == [
+        f"Duo child account {'DA' + 'X' * 18} with its applications ({first.ikey})"
+    ]
+
+
+def test_recorded_objects_gone_and_keys_replaced(  # noqa: PLR0917
+    cli: Callable[..., tuple[int, str, str]],
+    kc: Keycloak,
+    realms: Realms,
+    duo_rest_creds: MakeRestCreds,
+    run: Provision,
+    duo_emulator: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recorded child account or app deleted in Duo is made again; a failed provisioning of
+    an existing realm keeps it; deprovisioning what Duo already lost keeps keys set by hand."""
+    p, c = realms
+    creds = duo_rest_creds(Api.ACCOUNTS)
+    monkeypatch.setenv("KDB_TEST_LINK_SKEY", creds.skey)
+    code, out, err = cli(
+        "duo",
+        "admin-link",
+        "set",
+        p,
+        "--ikey",
+        creds.ikey,
+        "--host",
+        creds.api_host,
+        "--skey-env",
+        "KDB_TEST_LINK_SKEY",
+        "--accounts",
+        "--json",
+    )
+    assert (code, '"check": "ok"' in out) == (0, True), err
+    first = run(c)
+    duo_emulator.state.remove_integration(first.ikey)
+    second = run(c)
+    assert second.account_id == first.account_id
+    assert second.created == (f"Duo application {second.ikey}",)
+    assert first.account_id is not None
+    duo_emulator.state.rest.remove_account(first.account_id)
+    third = run(c)
+    assert third.account_id != first.account_id
+    assert len(third.created) == 2
+
+    code, _, err = cli("client", "create", c, "--partner", p, "--duo-provision")
+    assert code == 0, err  # found again; now make it fail on an existing realm
+    duo_link.clear_link(kc, p)
+    code, _, err = cli("client", "create", c, "--partner", p, "--duo-provision")
+    assert code != 0
+    assert "no Duo admin link" in err
+    assert tenants.get_tenant(kc, c).name == c  # an existing realm stays
+
+    link_again = duo_rest_creds(Api.ACCOUNTS)
+    duo_link.set_link(
+        kc,
+        p,
+        ikey=link_again.ikey,
+        skey=link_again.skey,
+        api_host=link_again.api_host,
+        api=Api.ACCOUNTS,
+        ring=run.ring,
+        check=None,
+    )
+    duo_settings.set_credentials(
+        kc,
+        c,
+        ikey="D" * 20,
+        skey="s" * 40,
+        api_host="api-1.duosecurity.com",
+        ring=run.ring,
+        health=None,
+    )
+    assert run.deprovision(c) == [
+        f"Duo child account {third.account_id} with its applications ({third.ikey})"
+    ]
+    left = kc.get_realm(c)["attributes"]
+    assert left[attr.DUO_IKEY] == "D" * 20
+    assert attr.DUO_PROVISIONED_ACCOUNT not in left

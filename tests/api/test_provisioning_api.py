@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -28,6 +29,7 @@ def test_create_with_duo_provision(  # noqa: PLR0917
 ) -> None:
     """A refused link answers 400 naming the plan and leaves no realm; a linked partner's
     new client gets its Duo application, audited, and a repeat creates nothing."""
+    caplog.set_level(logging.INFO, logger="keycloak_duo_bridge.audit")
     kc = Keycloak.from_settings(stack_settings)
     new = f"{fleet.p}-prov-{uuid.uuid4().hex[:4]}"
     refused = duo_rest_creds(Api.ADMIN, refusal="admin_api_not_in_plan")
