@@ -407,7 +407,13 @@ async def key_report(request: Request, *, rotate: bool) -> Response:
         api.audit(caller, "*", "rotate skey encryption", rotated=sum(r.rotated for r in reports))
     return JSONResponse(
         [
-            {"realm": r.realm, "key_id": r.key_id, "state": r.state.value, "rotated": r.rotated}
+            {
+                "realm": r.realm,
+                "key_id": r.key_id,
+                "state": r.state.value,
+                "rotated": r.rotated,
+                "attribute": r.attribute,
+            }
             for r in reports
         ]
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_link, explain, record, tenants
+from keycloak_duo_bridge.admin import duo_link, explain, keys, record, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.rest_client import RestOptions
 from keycloak_duo_bridge.duo.rest_protocol import Api
@@ -185,3 +185,32 @@ def test_cli_sets_and_clears_without_printing_the_skey(
     assert cli("duo", "admin-link", "clear", p, "--json")[1].count('"removed"') == 1
     assert cli("duo", "admin-link", "clear", p)[1].strip() == f"{p}: Duo admin link was not set"
     assert os.environ["KDB_TEST_ADMIN_SKEY"]  # the variable, not argv, carried it
+
+
+def test_key_rotation_reseals_the_link(
+    kc: Keycloak,
+    ring: KeyRing,
+    partner: tuple[str, str],
+    cli: Callable[..., tuple[int, str, str]],
+) -> None:
+    """`keys check` lists the link's skey; `keys rotate` re-seals it under the active key."""
+    p = partner[0]
+    duo_link.set_link(
+        kc,
+        p,
+        ikey="D" * 20,
+        skey="s" * 40,
+        api_host="api-1.duosecurity.com",
+        api=Api.ADMIN,
+        ring=ring,
+        check=None,
+    )
+    code, out, _ = cli("keys", "check")
+    assert code == 0
+    assert f"{p} (admin link)" in out
+    new_ring = KeyRing(active="next", keys={**ring.keys, "next": os.urandom(32)})
+    mine = [r for r in keys.check(kc, new_ring) if r.realm == p]
+    assert [(r.attribute, r.state) for r in mine] == [(attr.DUO_ADMIN_SKEY, keys.KeyState.OLD)]
+    rotated = [r for r in keys.rotate(kc, new_ring) if r.realm == p]
+    assert [(r.attribute, r.rotated) for r in rotated] == [(attr.DUO_ADMIN_SKEY, True)]
+    assert duo_link.load_link(kc, p, new_ring).creds.skey == "s" * 40
