@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures_assurance",
     "tests.fixtures_federation",
     "tests.fixtures_ciba",
+    "tests.fixtures_provisioning",
 ]

@@ -41,6 +41,15 @@ DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's
 AUTH_API_IKEY: Final = "kdb.duo.authapi.ikey"  # plain
 AUTH_API_HOST: Final = "kdb.duo.authapi.api_host"  # plain, hostname[:port]
 AUTH_API_SKEY: Final = "kdb.duo.authapi.skey"  # envelope ciphertext, never plaintext
+# Partner realms: the partner's Duo admin link (issue 17), Admin API or Accounts API
+# credentials the admin service provisions clients with. Never inherited by client realms.
+DUO_ADMIN_IKEY: Final = "kdb.duo.admin.ikey"  # plain
+DUO_ADMIN_API_HOST: Final = "kdb.duo.admin.api_host"  # plain, hostname[:port]
+DUO_ADMIN_SKEY: Final = "kdb.duo.admin.skey"  # envelope ciphertext, bound to the realm
+DUO_ADMIN_API: Final = "kdb.duo.admin.api"  # "admin" | "accounts" (a provider's parent)
+# Client realms: what `client create --duo-provision` made in Duo, so a re-run finds it.
+DUO_PROVISIONED_IKEY: Final = "kdb.duo.provisioned.ikey"  # the Web SDK application's ikey
+DUO_PROVISIONED_ACCOUNT: Final = "kdb.duo.provisioned.account"  # the child account's id
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 # What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
@@ -158,6 +167,12 @@ REALM_ATTRIBUTES: Final = (
     AUTH_API_IKEY,
     AUTH_API_HOST,
     AUTH_API_SKEY,
+    DUO_ADMIN_IKEY,
+    DUO_ADMIN_API_HOST,
+    DUO_ADMIN_SKEY,
+    DUO_ADMIN_API,
+    DUO_PROVISIONED_IKEY,
+    DUO_PROVISIONED_ACCOUNT,
     BRIDGE_URL,
     BRIDGE_JWKS,
     RESOLVED,

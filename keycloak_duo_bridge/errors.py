@@ -25,7 +25,10 @@ what is wrong, and never contain secrets.
         ├── DuoUnavailableError  outage: unreachable, timed out, 5xx (fail mode applies)
         │   └── CircuitOpenError other logins' checks failed; never grounds for a bypass
         ├── DuoConfigError       invalid_client, a non-JSON answer: misconfigured (fails closed)
-        └── DuoProtocolError     a bad code, state or id_token (always fails closed)
+        ├── DuoProtocolError     a bad code, state or id_token (always fails closed)
+        └── DuoApiError          the Admin or Accounts API refused a request (4xx)
+            ├── DuoPermissionError  a plan, feature or grant_* permission is missing
+            └── DuoNotFoundError    the integration, account, user or phone does not exist
 """
 
 from __future__ import annotations
@@ -105,3 +108,15 @@ class DuoConfigError(DuoError):
 
 class DuoProtocolError(DuoError):
     """A code, state or id_token did not verify: always fails closed."""
+
+
+class DuoApiError(DuoError):
+    """Duo's Admin or Accounts API refused a request: the message says what to change."""
+
+
+class DuoPermissionError(DuoApiError):
+    """Duo refused for a missing plan, feature or permission, which the message names."""
+
+
+class DuoNotFoundError(DuoApiError):
+    """The Duo object asked for does not exist (in this account)."""

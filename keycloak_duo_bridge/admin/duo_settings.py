@@ -299,4 +299,6 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
         "bridge_url": a.get(attr.BRIDGE_URL),
         "wired": wiring.is_wired(keycloak, realm),
+        "admin_link": "linked" if a.get(attr.DUO_ADMIN_IKEY) else None,  # never its keys
+        "provisioned_ikey": a.get(attr.DUO_PROVISIONED_IKEY),
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keycloak_duo_bridge.admin import apps, record, users
+from keycloak_duo_bridge.admin.duo_link import link_status
 from keycloak_duo_bridge.admin.duo_settings import mask
 from keycloak_duo_bridge.admin.effective import (
     Decision,
@@ -44,6 +45,7 @@ class Explanation:
     decision: Decision
     record: record.RecordState = record.RecordState.CURRENT
     duo_username: str | None = None
+    admin_link: str | None = None  # the realm's own Duo admin link: "linked (...)" or None
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, origin) rows; the skey shows only its key id."""
@@ -94,6 +96,7 @@ class Explanation:
             "partner_linked": self.effective.linked,
             "record": self.record.value,
             "duo_username": self.duo_username,
+            "duo_admin_link": self.admin_link,
             "settings": {  # snake_case keys, like every other key of the CLI's JSON
                 re.sub(r"[ -]", "_", name): {"value": value, "origin": origin}
                 for name, value, origin in self.rows()
@@ -173,6 +176,7 @@ def explain(
         decision=decide(effective, mode, groups, activated=activated, brokered=brokered),
         record=state,
         duo_username=duo_name,
+        admin_link=link_status(own),
     )
 
 

@@ -34,13 +34,16 @@ class SecretReport:
     key_id: str | None
     state: KeyState
     rotated: bool = False
+    attribute: str = attr.DUO_SKEY  # or a partner's admin link skey (kdb.duo.admin.skey)
 
     @property
     def ok(self) -> bool:
         return self.state is KeyState.ACTIVE
 
 
-def _state(ring: KeyRing, realm: str, stored: str) -> tuple[str | None, KeyState]:
+def _state(
+    ring: KeyRing, realm: str, stored: str, attribute: str = attr.DUO_SKEY
+) -> tuple[str | None, KeyState]:
     try:
         kid = key_id_of(stored)
     except DecryptionError:
@@ -48,39 +51,48 @@ def _state(ring: KeyRing, realm: str, stored: str) -> tuple[str | None, KeyState
     if kid not in ring.keys:
         return kid, KeyState.UNKNOWN
     try:
-        ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY)
+        ring.decrypt(stored, realm=realm, attribute=attribute)
     except DecryptionError:
         return kid, KeyState.BROKEN
     return kid, KeyState.ACTIVE if kid == ring.active else KeyState.OLD
 
 
-def _secrets(keycloak: Keycloak) -> list[tuple[str, str]]:
+_SEALED = (attr.DUO_SKEY, attr.DUO_ADMIN_SKEY)  # a realm's skey, a partner's admin link skey
+
+
+def _secrets(keycloak: Keycloak) -> list[tuple[str, str, str]]:
+    """``(realm, attribute, ciphertext)`` of every sealed secret."""
     found = []
     for realm in keycloak.get_realms():
-        stored = (realm.get("attributes") or {}).get(attr.DUO_SKEY)
-        if stored:
-            found.append((str(realm["realm"]), str(stored)))
+        attributes = realm.get("attributes") or {}
+        for attribute in _SEALED:
+            stored = attributes.get(attribute)
+            if stored:
+                found.append((str(realm["realm"]), attribute, str(stored)))
     return sorted(found)
 
 
 def check(keycloak: Keycloak, ring: KeyRing) -> list[SecretReport]:
     return [
-        SecretReport(realm, *_state(ring, realm, stored)) for realm, stored in _secrets(keycloak)
+        SecretReport(realm, *_state(ring, realm, stored, attribute), attribute=attribute)
+        for realm, attribute, stored in _secrets(keycloak)
     ]
 
 
 def rotate(keycloak: Keycloak, ring: KeyRing) -> list[SecretReport]:
     """Re-encrypt every skey under an old key; unknown or broken ones are reported, kept."""
     reports = []
-    for realm, stored in _secrets(keycloak):
-        kid, state = _state(ring, realm, stored)
+    for realm, attribute, stored in _secrets(keycloak):
+        kid, state = _state(ring, realm, stored, attribute)
         if state is not KeyState.OLD:
-            reports.append(SecretReport(realm, kid, state))
+            reports.append(SecretReport(realm, kid, state, attribute=attribute))
             continue
-        plain = ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY)
-        sealed = ring.encrypt(plain, realm=realm, attribute=attr.DUO_SKEY)
+        plain = ring.decrypt(stored, realm=realm, attribute=attribute)
+        sealed = ring.encrypt(plain, realm=realm, attribute=attribute)
         del plain
-        record.store(keycloak, realm, {attr.DUO_SKEY: sealed})
-        log.info("re-encrypted the Duo skey of realm %s: key %s -> %s", realm, kid, ring.active)
-        reports.append(SecretReport(realm, ring.active, KeyState.ACTIVE, rotated=True))
+        record.store(keycloak, realm, {attribute: sealed})
+        log.info("re-encrypted %s of realm %s: key %s -> %s", attribute, realm, kid, ring.active)
+        reports.append(
+            SecretReport(realm, ring.active, KeyState.ACTIVE, rotated=True, attribute=attribute)
+        )
     return reports

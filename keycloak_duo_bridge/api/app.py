@@ -30,6 +30,7 @@ from keycloak_duo_bridge.admin import (
     duo_settings,
     explain,
     keys,
+    provisioning,
     tenants,
     users,
 )
@@ -51,7 +52,15 @@ from keycloak_duo_bridge.api.models import (
 from keycloak_duo_bridge.api.openapi import Operation, document
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
-from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
+from keycloak_duo_bridge.duo.rest_client import RestOptions
+from keycloak_duo_bridge.errors import (
+    ConfigError,
+    DuoApiError,
+    DuoConfigError,
+    DuoError,
+    KeycloakError,
+    NotFoundError,
+)
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.realm_names import is_realm_name
 from keycloak_duo_bridge.settings import Settings
@@ -193,6 +202,9 @@ async def create_client(request: Request) -> Response:
     api = _api(request)
     body: NewClient = await _body(request, NewClient)
     caller, _ = await api.guard(request, body.partner)
+    existed = body.duo_provision and await run_in_threadpool(
+        provisioning.exists, api.keycloak, body.name
+    )
     tenant = await run_in_threadpool(
         lambda: tenants.create_client(
             api.keycloak,
@@ -203,8 +215,27 @@ async def create_client(request: Request) -> Response:
             wires=api.services.wires,
         )
     )
-    api.audit(caller, body.name, "create client", partner=body.partner)
-    return JSONResponse(tenant.to_json(), status_code=201)
+    if not body.duo_provision:
+        api.audit(caller, body.name, "create client", partner=body.partner)
+        return JSONResponse(tenant.to_json(), status_code=201)
+    settings = api.settings
+    done = await run_in_threadpool(
+        lambda: provisioning.provision_created(
+            api.keycloak,
+            body.name,
+            existed=existed,
+            ring=api.services.keyring,
+            options=RestOptions(
+                ca_file=settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
+            ),
+            health=duo_settings.duo_health_check(
+                settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
+            ),
+        )
+    )
+    api.audit(caller, body.name, "create client", partner=body.partner)  # once it stays
+    api.audit(caller, body.name, "provision duo", ikey=done.ikey, created=list(done.created))
+    return JSONResponse({**tenant.to_json(), "duo_provisioned": done.to_json()}, status_code=201)
 
 
 async def delete_tenant(request: Request) -> Response:
@@ -414,7 +445,13 @@ async def key_report(request: Request, *, rotate: bool) -> Response:
         api.audit(caller, "*", "rotate skey encryption", rotated=sum(r.rotated for r in reports))
     return JSONResponse(
         [
-            {"realm": r.realm, "key_id": r.key_id, "state": r.state.value, "rotated": r.rotated}
+            {
+                "realm": r.realm,
+                "key_id": r.key_id,
+                "state": r.state.value,
+                "rotated": r.rotated,
+                "attribute": r.attribute,
+            }
             for r in reports
         ]
     )
@@ -456,7 +493,9 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
     (Forbidden, 403),
     (NotFoundError, 404),
     (ConfigError, 400),
-    (Exception, 502),  # a KeycloakError
+    (DuoApiError, 400),  # Duo refused: the message names the missing plan or permission
+    (DuoConfigError, 400),
+    (Exception, 502),  # a KeycloakError, or Duo unreachable
 )
 
 
@@ -593,6 +632,7 @@ def create_api(api: Api) -> Starlette:
             _Invalid: _on_error,
             KeycloakError: _on_error,
             ConfigError: _on_error,
+            DuoError: _on_error,
             HTTPException: _on_error,
         },
     )

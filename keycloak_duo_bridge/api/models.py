@@ -25,6 +25,8 @@ class NewClient(_Body):
     name: str
     partner: str
     display_name: str | None = None
+    # make the client's Duo application through the partner's Duo admin link (issue 17)
+    duo_provision: bool = False
 
 
 class CredentialsBody(_Body):
@@ -76,6 +78,8 @@ class TenantView(BaseModel):
     display_name: str | None = None
     partner: str | None = None  # clients
     branding_url: str | None = None  # partners
+    # a client created with duo_provision: ikey, api_host, account_id, created, health_check
+    duo_provisioned: dict[str, Any] | None = None
 
 
 class Written(BaseModel):

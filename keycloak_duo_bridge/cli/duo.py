@@ -8,7 +8,7 @@ from pathlib import Path
 from keycloak_duo_bridge.admin import duo_settings, record
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.tenants import get_tenant, list_tenants
-from keycloak_duo_bridge.cli import duo_auth_api
+from keycloak_duo_bridge.cli import duo_auth_api, duo_link, provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
@@ -208,6 +208,8 @@ def register(subparsers: Subparsers) -> None:
     show.set_defaults(handler=show_settings)
 
     duo_auth_api.register(actions)
+    duo_link.register(actions)
+    provisioning.register_rotate(actions)
 
 
 def set_credentials(args: argparse.Namespace) -> int:

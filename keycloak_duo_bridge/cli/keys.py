@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge import keygen
 from keycloak_duo_bridge.admin import keys
 from keycloak_duo_bridge.admin.keys import SecretReport
@@ -91,12 +92,23 @@ def _print(reports: list[SecretReport], *, as_json: bool) -> None:
     if as_json:
         print_json(
             [
-                {"realm": r.realm, "key_id": r.key_id, "state": r.state.value, "rotated": r.rotated}
+                {
+                    "realm": r.realm,
+                    "key_id": r.key_id,
+                    "state": r.state.value,
+                    "rotated": r.rotated,
+                    "attribute": r.attribute,
+                }
                 for r in reports
             ]
         )
         return
     print_table(
         ("realm", "key", "state", "rotated"),
-        [(r.realm, r.key_id, r.state.value, "yes" if r.rotated else "no") for r in reports],
+        [(_secret(r), r.key_id, r.state.value, "yes" if r.rotated else "no") for r in reports],
     )
+
+
+def _secret(report: SecretReport) -> str:
+    """The realm, and which of its secrets when it is the admin link's."""
+    return report.realm if report.attribute == attr.DUO_SKEY else f"{report.realm} (admin link)"

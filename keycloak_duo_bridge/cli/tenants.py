@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from keycloak_duo_bridge.admin import provisioning as admin_provisioning
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.cli import provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     confirm,
@@ -62,6 +64,12 @@ def register(subparsers: Subparsers) -> None:
             create.add_argument("--branding-url", help="becomes the realm's frontendUrl")
         else:
             create.add_argument("--partner", required=True, help="the partner this client is under")
+            create.add_argument(
+                "--duo-provision",
+                action="store_true",
+                help="create the client's Duo application through the partner's admin link"
+                " (and its child account with an Accounts API link), store its keys, check them",
+            )
         add_json(create)
         create.set_defaults(handler=create_tenant, kind=kind)
 
@@ -113,7 +121,13 @@ def register(subparsers: Subparsers) -> None:
             delete.add_argument(
                 "--cascade", action="store_true", help="delete the partner's clients too"
             )
-        delete.set_defaults(handler=delete_tenant, kind=kind, cascade=False)
+        else:
+            delete.add_argument(
+                "--duo-deprovision",
+                action="store_true",
+                help="also remove the Duo application (and child account) provisioning made",
+            )
+        delete.set_defaults(handler=delete_tenant, kind=kind, cascade=False, duo_deprovision=False)
 
 
 def _print(tenant: Tenant, *, as_json: bool) -> None:
@@ -140,6 +154,7 @@ def create_tenant(args: argparse.Namespace) -> int:
             template_dir=config.template_dir,
         )
     else:
+        existed = admin_provisioning.exists(keycloak, args.name)
         tenant = tenants.create_client(
             keycloak,
             args.name,
@@ -148,6 +163,14 @@ def create_tenant(args: argparse.Namespace) -> int:
             template_dir=config.template_dir,
             wires=wires,
         )
+        if args.duo_provision:
+            done = provisioning.provision(config, keycloak, args.name, existed=existed)
+            if args.json:
+                print_json({**tenant.to_json(), "duo_provisioned": done})
+                return 0
+            _print(tenant, as_json=False)
+            print(provisioning.describe(args.name, done))
+            return 0
     _print(tenant, as_json=args.json)
     return 0
 
@@ -200,13 +223,18 @@ def update_tenant(args: argparse.Namespace) -> int:
 
 
 def delete_tenant(args: argparse.Namespace) -> int:
-    keycloak = connect(settings())
+    config = settings()
+    keycloak = connect(config)
     tenants.get_tenant(keycloak, args.name, args.kind)
     doomed = tenants.planned_deletion(keycloak, args.name, cascade=args.cascade)
-    question = f"Delete realm(s) {', '.join(doomed)} and all their users?"
+    in_duo = provisioning.planned(keycloak, args.name) if args.duo_deprovision else []
+    also = f", and remove in Duo: {'; '.join(in_duo)}" if in_duo else ""
+    question = f"Delete realm(s) {', '.join(doomed)} and all their users{also}?"
     if not confirm(question, yes=args.yes):
         print("nothing deleted")
         return 1
+    if in_duo:
+        print(f"removed in Duo: {'; '.join(provisioning.deprovision(config, keycloak, args.name))}")
     deleted = tenants.delete_tenant(keycloak, args.name, cascade=args.cascade)
     print(f"deleted: {', '.join(deleted)}")
     return 0

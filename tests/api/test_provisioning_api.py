@@ -1,0 +1,79 @@
+"""The admin API's client create with ``duo_provision`` (issue 17), on the sandbox."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+
+from keycloak_duo_bridge.admin import duo_link, tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.duo.rest_protocol import Api
+from keycloak_duo_bridge.emulator import RunningEmulator
+from keycloak_duo_bridge.errors import NotFoundError
+from keycloak_duo_bridge.settings import Settings, key_ring
+from tests.api.conftest import Call, Fleet
+from tests.fixtures_provisioning import MakeRestCreds
+
+pytestmark = pytest.mark.keycloak
+
+
+def test_create_with_duo_provision(  # noqa: PLR0917
+    call: Call,
+    fleet: Fleet,
+    stack_settings: Settings,
+    duo_rest_creds: MakeRestCreds,
+    duo_emulator: RunningEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused link answers 400 naming the plan and leaves no realm; a linked partner's
+    new client gets its Duo application, audited, and a repeat creates nothing."""
+    caplog.set_level(logging.INFO, logger="keycloak_duo_bridge.audit")
+    kc = Keycloak.from_settings(stack_settings)
+    new = f"{fleet.p}-prov-{uuid.uuid4().hex[:4]}"
+    refused = duo_rest_creds(Api.ADMIN, refusal="admin_api_not_in_plan")
+    ring = key_ring(stack_settings)
+    duo_link.set_link(
+        kc,
+        fleet.p,
+        ikey=refused.ikey,
+        skey=refused.skey,
+        api_host=refused.api_host,
+        api=Api.ADMIN,
+        ring=ring,
+        check=None,
+    )
+    body = {"name": new, "partner": fleet.p, "duo_provision": True}
+    answer = call("partner-admin", "POST", "/clients", json=body)
+    assert answer.status_code == 400, answer.text
+    assert "paid editions" in answer.json()["error"]
+    with pytest.raises(NotFoundError):
+        tenants.get_tenant(kc, new)
+
+    creds = duo_rest_creds(Api.ADMIN)
+    duo_link.set_link(
+        kc,
+        fleet.p,
+        ikey=creds.ikey,
+        skey=creds.skey,
+        api_host=creds.api_host,
+        api=Api.ADMIN,
+        ring=ring,
+        check=None,
+    )
+    try:
+        answer = call("partner-admin", "POST", "/clients", json=body)
+        assert answer.status_code == 201, answer.text
+        done = answer.json()["duo_provisioned"]
+        assert done["health_check"] == "ok"
+        made = duo_emulator.state.integration(done["ikey"])
+        assert made is not None
+        assert made.client_secret not in answer.text
+        again = call("partner-admin", "POST", "/clients", json=body).json()["duo_provisioned"]
+        assert (again["ikey"], again["created"]) == (done["ikey"], [])
+        actions = [getattr(r, "fields", {}).get("action") for r in caplog.records]
+        assert "provision duo" in actions
+    finally:
+        tenants.delete_tenant(kc, new)
+        duo_link.clear_link(kc, fleet.p)
