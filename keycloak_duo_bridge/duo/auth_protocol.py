@@ -11,9 +11,6 @@ body with sorted keys and no spaces; GET parameters in the query.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import urllib.parse
 from collections.abc import Mapping
@@ -22,6 +19,7 @@ from email.utils import formatdate
 from enum import StrEnum
 from typing import Any, Final
 
+from keycloak_duo_bridge.duo import signing
 from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
 
 __all__ = [
@@ -30,9 +28,6 @@ __all__ = [
     "Preauth",
     "PreauthResult",
     "SignedCall",
-    "authorization",
-    "canon_params",
-    "canonical_request",
     "judge",
     "poll_result",
     "preauth_result",
@@ -42,7 +37,6 @@ __all__ = [
 ]
 
 SIGNATURE_VERSION: Final = 5
-_EMPTY_SHA512: Final = hashlib.sha512(b"").hexdigest()
 _OK: Final = 200
 _UNAUTHORIZED: Final = 401
 _FORBIDDEN: Final = 403
@@ -73,58 +67,21 @@ class SignedCall:
     body: bytes
 
 
-def canon_params(params: Mapping[str, str]) -> str:
-    """Sorted ``quote(key, '~')=quote(value, '~')`` pairs joined by ``&`` (OAuth 1.0 style)."""
-    pairs = sorted(
-        (urllib.parse.quote(k, "~"), urllib.parse.quote(v, "~")) for k, v in params.items()
-    )
-    return "&".join(f"{key}={value}" for key, value in pairs)
-
-
-def canonical_request(
-    *, date: str, method: str, host: str, path: str, params: Mapping[str, str], body: str
-) -> str:
-    """The v5 canonical request (no ``X-Duo-*`` headers are sent, so theirs is the empty hash)."""
-    return "\n".join(
-        [
-            date,
-            method.upper(),
-            host.lower(),
-            path,
-            canon_params(params),
-            hashlib.sha512(body.encode()).hexdigest(),
-            _EMPTY_SHA512,
-        ]
-    )
-
-
-def authorization(ikey: str, skey: str, canonical: str) -> str:
-    """``Basic base64(ikey:hex HMAC-SHA512(skey, canonical))``."""
-    signature = hmac.new(skey.encode(), canonical.encode(), hashlib.sha512).hexdigest()
-    return "Basic " + base64.b64encode(f"{ikey}:{signature}".encode()).decode("ascii")
-
-
 def sign_call(
     creds: AuthApiCredentials, method: str, path: str, params: Mapping[str, str], *, now: float
 ) -> SignedCall:
-    """The signed request for ``method path`` with ``params`` at time ``now``."""
-    date = formatdate(now)
-    method = method.upper()
-    if method == "POST":
-        body = json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
-        query: Mapping[str, str] = {}
-    else:
-        body, query = "", params
-    canonical = canonical_request(
-        date=date, method=method, host=creds.api_host, path=path, params=query, body=body
+    """The signed request for ``method path`` with ``params`` at time ``now``: Duo's request
+    signing (:mod:`.signing`, as ``duo_client`` signs by default), aimed at the API host."""
+    signed = signing.sign_call(
+        ikey=creds.ikey,
+        skey=creds.skey,
+        host=creds.api_host,
+        method=method,
+        path=path,
+        params=params,
+        date=formatdate(now),
     )
-    headers = {"Authorization": authorization(creds.ikey, creds.skey, canonical), "Date": date}
-    if method == "POST":
-        headers["Content-Type"] = "application/json"
-    url = creds.url(path)
-    if query:
-        url += "?" + urllib.parse.urlencode(dict(query), quote_via=urllib.parse.quote)
-    return SignedCall(method, url, headers, body.encode())
+    return SignedCall(signed.method, creds.url(signed.target), signed.headers, signed.body.encode())
 
 
 def judge(status: int, content: bytes) -> Any:
