@@ -159,3 +159,15 @@ def test_enabled_false_and_yaml_booleans(tmp_path: Path) -> None:
     text = "version: 1\npartners:\n  p:\n    duo: {enabled: false}\n  q:\n    duo: {enabled: on}\n"
     p, q = parse(text, tmp_path).tenants
     assert (p.duo.enabled, p.duo.credentials, q.duo.enabled) == ("false", None, "true")
+
+
+def test_assurance_is_read_and_checked(tmp_path: Path) -> None:
+    """``assurance`` takes enforce, step-up or inherit; anything else names its line."""
+    text = (
+        "version: 1\npartners:\n  p:\n    duo: {assurance: step-up}\n"
+        "  q:\n    duo: {assurance: inherit}\n"
+    )
+    p, q = parse(text, tmp_path).tenants
+    assert (p.duo.assurance, q.duo.assurance) == ("step-up", "inherit")
+    with pytest.raises(ConfigError, match=r":4: partners.p.duo.assurance: assurance must be"):
+        parse(text.replace("step-up", "gold"), tmp_path)
