@@ -16,8 +16,9 @@ import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge import jws
-from keycloak_duo_bridge.admin import apps, users
+from keycloak_duo_bridge.admin import apps, duo_settings, users
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.wiring import Wiring
 from tests.fixtures_bridge import APP2_ID, APP_ID
 from tests.fixtures_federation import BrokerWalk, FederationFactory
 
@@ -165,3 +166,36 @@ def request_claims(walk: BrokerWalk) -> dict[str, Any]:
     """The claims of the request token the extension sent to the bridge (read, not trusted)."""
     [url] = [u for u in walk.urls if "/step-up?" in u]
     return jws.parse(parse_qs(urlsplit(url).query)["request"][0]).claims
+
+
+def test_forged_duo_notes_raise_neither_acr_nor_amr_in_step_up_mode(
+    federation: FederationFactory,
+) -> None:
+    """In a step-up realm, a mapper's forged Duo pass (result allow, amr mfa) gives no mfa in
+    amr and no acr mfa, also when the application asks acr_values=mfa: a brokered login
+    passes no level-2 step (the IdP redirector ends the flow), so it stays below mfa."""
+    fed = federation("oidc")
+    keycloak = Keycloak.from_settings(fed.tenant.settings)
+    published = keycloak.get_realm(fed.tenant.realm)["attributes"]
+    wires = Wiring(published[attr.BRIDGE_URL], published[attr.BRIDGE_JWKS])
+    duo_settings.set_enabled(
+        keycloak, fed.tenant.realm, enabled=True, wires=wires, assurance="step-up"
+    )
+    forged = {attr.NOTE_RESULT: "allow", attr.NOTE_AMR: "mfa swk"}
+    for note, value in forged.items():
+        fed.add_mapper(
+            note,
+            "hardcoded-user-session-attribute-idp-mapper",
+            {"attribute": note, "attribute.value": value},
+        )
+    fed.partner_user("pia")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pia"), behavior="allow", enrolled=True)
+    browser = fed.session()
+    plain = fed.login("pia", session=browser)
+    assert not plain.duo_hop
+    assert "mfa" not in plain.id_claims.get("amr", [])
+    assert plain.id_claims.get("acr") != "mfa"
+    asked = fed.login("pia", session=browser, acr_values="mfa")
+    assert not asked.duo_hop
+    assert asked.id_claims.get("acr") != "mfa", asked.id_claims
+    assert "mfa" not in asked.id_claims.get("amr", [])
