@@ -68,7 +68,7 @@ def test_key_reports_are_for_master_admins(call: Call, fleet: Fleet) -> None:
     assert call("partner-admin", "GET", "/keys").status_code == 403
     assert call("partner-admin", "POST", "/keys/rotate").status_code == 403
     reports = call("master", "GET", "/keys").json()
-    assert all(set(r) == {"realm", "key_id", "state", "rotated"} for r in reports)
+    assert all(set(r) == {"realm", "attribute", "key_id", "state", "rotated"} for r in reports)
     rotated = call("master", "POST", "/keys/rotate")
     assert rotated.status_code == 200
     assert all(r["state"] != "old" for r in rotated.json())

@@ -152,14 +152,14 @@ def test_max_age_brings_a_new_duo_step_in_enforce_mode_too(
 ) -> None:
     """In the enforce mode the remembered pass does not outlive an app's max_age either."""
     tenant = step_up_tenant("enforce")
-    tenant.user("jo")
+    tenant.user("joe")
     app = relying_party(tenant)
-    first = app.sign_in("jo")
-    remembered = app.sign_in("jo")
+    first = app.sign_in("joe")
+    remembered = app.sign_in("joe")
     assert first.duo_hops
     assert remembered.duo_hops == []
     time.sleep(2.2)
-    again = app.sign_in("jo", max_age="1")
+    again = app.sign_in("joe", max_age="1")
     assert again.asked_password
     assert again.duo_hops
     assert again.claims["duo"]["txid"] != first.claims["duo"]["txid"]
