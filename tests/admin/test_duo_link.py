@@ -214,3 +214,6 @@ def test_key_rotation_reseals_the_link(
     rotated = [r for r in keys.rotate(kc, new_ring) if r.realm == p]
     assert [(r.attribute, r.rotated) for r in rotated] == [(attr.DUO_ADMIN_SKEY, True)]
     assert duo_link.load_link(kc, p, new_ring).creds.skey == "s" * 40
+    # Back under the session's key: the sandbox is shared, and a later `keys check` (the
+    # tenants page) must find no skey under a key the session's ring does not have.
+    keys.rotate(kc, KeyRing(active=ring.active, keys=dict(new_ring.keys)))
