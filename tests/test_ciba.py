@@ -42,14 +42,19 @@ def test_an_approved_push_gives_tokens_and_shows_the_binding_message(
 
 
 def test_an_approved_push_lands_in_the_duo_claim_amr_and_acr(
-    ciba_tenant: CibaTenantFactory, ciba_username: str
+    ciba_tenant: CibaTenantFactory,
+    ciba_username: str,
+    keycloak_sandbox: SandboxKeycloak,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Approve: ID, access and refreshed tokens carry the browser login's `duo` claim (allow,
-    duo_push, Duo's txid), amr `mfa` + `swk`, and the realm's Duo level as acr."""
+    duo_push, Duo's txid), amr `mfa` + `swk`, and the realm's Duo level as acr; Keycloak and
+    the bridge log the outcome with the factor and txid."""
     tenant = ciba_tenant()
-    tenant.user(ciba_username)
+    user_id = tenant.user(ciba_username)
     tenant.emulator.control.script_push(ciba_username, "approve")
-    answer = tenant.login(ciba_username)
+    with caplog.at_level(logging.INFO, logger="keycloak_duo_bridge.ciba"):
+        answer = tenant.login(ciba_username)
     assert answer.status_code == 200, answer.text
     issued = answer.json()
     for name in ("access_token", "id_token"):
@@ -67,6 +72,15 @@ def test_an_approved_push_lands_in_the_duo_claim_amr_and_acr(
     refreshed = tenant.refresh(issued["refresh_token"])
     txid = _claims(issued["access_token"])["duo"]["txid"]
     assert _claims(refreshed["access_token"])["duo"]["txid"] == txid
+    logged = [getattr(r, "fields", {}) for r in caplog.records if r.getMessage() == "ciba outcome"]
+    assert [(f["status"], f["factor"], f["txid"]) for f in logged] == [
+        ("SUCCEED", "duo_push", txid)
+    ]
+    log = keycloak_sandbox.log_file.read_text(encoding="utf-8", errors="replace")
+    assert (
+        f"duo ciba outcome: realm={tenant.realm} client={CIBA_CLIENT} user={user_id} "
+        f"duo_result=allow duo_reason=user_approved duo_factor=duo_push duo_txid={txid}"
+    ) in log
 
 
 def test_a_verdict_the_client_sends_is_never_read(
