@@ -1,7 +1,5 @@
 package org.keycloakduobridge;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.jboss.logging.Logger;
 import org.keycloak.common.VerificationException;
 import org.keycloak.models.AuthenticatedClientSessionModel;
@@ -10,12 +8,6 @@ import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.ProtocolMapperModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserSessionModel;
-import org.keycloak.protocol.oidc.mappers.AbstractOIDCProtocolMapper;
-import org.keycloak.protocol.oidc.mappers.OIDCAccessTokenMapper;
-import org.keycloak.protocol.oidc.mappers.OIDCAttributeMapperHelper;
-import org.keycloak.protocol.oidc.mappers.OIDCIDTokenMapper;
-import org.keycloak.protocol.oidc.mappers.TokenIntrospectionTokenMapper;
-import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.representations.IDToken;
 
 /**
@@ -34,8 +26,7 @@ import org.keycloak.representations.IDToken;
  * alone, which needs the channel's own bearer token); anything else writes nothing, so the
  * token carries no Duo claim and no Duo level.
  */
-public final class DuoCibaOutcomeMapper extends AbstractOIDCProtocolMapper
-        implements OIDCAccessTokenMapper, OIDCIDTokenMapper, TokenIntrospectionTokenMapper {
+public final class DuoCibaOutcomeMapper extends TokenMapper {
 
     public static final String PROVIDER_ID = "kdb-ciba-outcome-mapper";
     /** Keycloak's prefix for the callback's extra members (CibaGrantType), and ours. */
@@ -43,20 +34,10 @@ public final class DuoCibaOutcomeMapper extends AbstractOIDCProtocolMapper
     /** Before the session-note mappers and Keycloak's amr mapper (priority 0). */
     private static final int PRIORITY = -100;
     private static final Logger LOG = Logger.getLogger(DuoCibaOutcomeMapper.class);
-    private static final List<ProviderConfigProperty> CONFIG = new ArrayList<>();
-
-    static {
-        OIDCAttributeMapperHelper.addIncludeInTokensConfig(CONFIG, DuoCibaOutcomeMapper.class);
-    }
 
     @Override
     public String getId() {
         return PROVIDER_ID;
-    }
-
-    @Override
-    public String getDisplayCategory() {
-        return TOKEN_MAPPER_CATEGORY;
     }
 
     @Override
@@ -67,11 +48,6 @@ public final class DuoCibaOutcomeMapper extends AbstractOIDCProtocolMapper
     @Override
     public String getHelpText() {
         return "Writes the Duo outcome the bridge signed for a CIBA login into the session.";
-    }
-
-    @Override
-    public List<ProviderConfigProperty> getConfigProperties() {
-        return CONFIG;
     }
 
     @Override
@@ -107,20 +83,12 @@ public final class DuoCibaOutcomeMapper extends AbstractOIDCProtocolMapper
         if (!VerdictNames.RESULT_ALLOW.equals(verdict.result)) {
             return;
         }
-        String time = String.valueOf(verdict.authTime > 0 ? verdict.authTime : StepUp.now());
-        String[][] notes = {
-            {Attributes.NOTE_RESULT, verdict.result},
-            {Attributes.NOTE_TIME, time},
-            {Attributes.NOTE_FACTOR, verdict.factor},
-            {Attributes.NOTE_TXID, verdict.txid},
-            {Attributes.NOTE_REASON, verdict.reason},
-            {Attributes.NOTE_AMR, String.join(" ", verdict.amr)},
-        };
-        for (String[] note : notes) {
+        for (String[] note : StepUp.notes(verdict)) {
             if (!note[1].isEmpty()) {
                 userSession.setNote(note[0], note[1]);
             }
         }
+        userSession.setNote(Attributes.NOTE_AMR, String.join(" ", verdict.amr));
         LOG.infof("duo ciba outcome: realm=%s client=%s user=%s duo_result=%s duo_reason=%s"
                 + " duo_factor=%s duo_txid=%s", realm.getName(), clientId,
                 userSession.getUser().getId(), verdict.result, verdict.reason, verdict.factor,
