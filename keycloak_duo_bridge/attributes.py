@@ -90,6 +90,7 @@ REQUIRED_ACTION_NAME: Final = "Duo two-factor step-up"
 CLIENT_SCOPE: Final = "kdb-duo"  # holds the mappers that put the session notes into tokens
 AUTHENTICATOR: Final = "duo-step-up-authenticator"  # the extension's authenticator provider id
 ASSURANCE_MAPPER: Final = "kdb-assurance-mapper"  # the extension's acr/amr protocol mapper
+CIBA_MAPPER: Final = "kdb-ciba-outcome-mapper"  # the extension's: a CIBA login's Duo outcome
 STEP_UP_FLOW: Final = "kdb-step-up-browser"  # the browser flow "step-up" binds (its alias)
 # Keycloak's own realm attribute: acr value -> level of authentication (JSON object).
 ACR_LOA_MAP: Final = "acr.loa.map"

@@ -81,9 +81,19 @@ class CibaTenant:
             self.emulator.control.set_user(name, enrolled=True, phone=PHONE)
         return user_id
 
-    def login(self, username: str, binding_message: str = "ORDER-42") -> httpx2.Response:
-        """Run CIBA as a client does (poll mode): the token endpoint's final answer."""
-        base = f"{self.tenant.settings.keycloak_url}/realms/{self.realm}/protocol/openid-connect"
+    @property
+    def _endpoints(self) -> str:
+        return f"{self.tenant.settings.keycloak_url}/realms/{self.realm}/protocol/openid-connect"
+
+    def login(
+        self,
+        username: str,
+        binding_message: str = "ORDER-42",
+        extra: dict[str, str] | None = None,
+    ) -> httpx2.Response:
+        """Run CIBA as a client does (poll mode), with ``extra`` request parameters: the
+        token endpoint's final answer."""
+        base = self._endpoints
         auth = (CIBA_CLIENT, CIBA_SECRET)
         with httpx2.Client(timeout=30) as http:
             started = http.post(
@@ -93,6 +103,7 @@ class CibaTenant:
                     "scope": "openid",
                     "login_hint": username,
                     "binding_message": binding_message,
+                    **(extra or {}),
                 },
             )
             assert started.status_code == 200, started.text
@@ -111,6 +122,18 @@ class CibaTenant:
                 if not pending or time.monotonic() > deadline:
                     return answer
                 time.sleep(1.0)
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """The tokens a refresh gives the CIBA client."""
+        with httpx2.Client(timeout=30) as http:
+            answer = http.post(
+                f"{self._endpoints}/token",
+                auth=(CIBA_CLIENT, CIBA_SECRET),
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            )
+        assert answer.status_code == 200, answer.text
+        tokens: dict[str, Any] = answer.json()
+        return tokens
 
     def set_app_mode(self, mode: str) -> None:
         """The CIBA client's Duo mode, as `app set` writes it."""

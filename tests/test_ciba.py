@@ -7,11 +7,12 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
@@ -38,6 +39,84 @@ def test_an_approved_push_gives_tokens_and_shows_the_binding_message(
     assert claims["sub"] == user_id
     [push] = tenant.emulator.control.pushes(ciba_username)
     assert push["pushinfo"] == "binding_message=ORDER-42"
+
+
+def test_an_approved_push_lands_in_the_duo_claim_amr_and_acr(
+    ciba_tenant: CibaTenantFactory,
+    ciba_username: str,
+    keycloak_sandbox: SandboxKeycloak,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Approve: ID, access and refreshed tokens carry the browser login's `duo` claim (allow,
+    duo_push, Duo's txid), amr `mfa` + `swk`, and the realm's Duo level as acr; Keycloak and
+    the bridge log the outcome with the factor and txid."""
+    tenant = ciba_tenant()
+    user_id = tenant.user(ciba_username)
+    tenant.emulator.control.script_push(ciba_username, "approve")
+    with caplog.at_level(logging.INFO, logger="keycloak_duo_bridge.ciba"):
+        answer = tenant.login(ciba_username)
+    assert answer.status_code == 200, answer.text
+    issued = answer.json()
+    for name in ("access_token", "id_token"):
+        claims = _claims(issued[name])
+        duo = claims["duo"]
+        assert (duo["result"], duo["factor"], duo["reason"]) == (
+            "allow",
+            "duo_push",
+            "user_approved",
+        ), name
+        assert duo["txid"]
+        assert abs(int(duo["time"]) - time.time()) < 120
+        assert {"mfa", "swk"} <= set(claims["amr"]), name
+        assert claims["acr"] == "mfa", name
+    refreshed = tenant.refresh(issued["refresh_token"])
+    txid = _claims(issued["access_token"])["duo"]["txid"]
+    assert _claims(refreshed["access_token"])["duo"]["txid"] == txid
+    logged = [getattr(r, "fields", {}) for r in caplog.records if r.getMessage() == "ciba outcome"]
+    assert [(f["status"], f["factor"], f["txid"]) for f in logged] == [
+        ("SUCCEED", "duo_push", txid)
+    ]
+    log = keycloak_sandbox.log_file.read_text(encoding="utf-8", errors="replace")
+    assert (
+        f"duo ciba outcome: realm={tenant.realm} client={CIBA_CLIENT} user={user_id} "
+        f"duo_result=allow duo_reason=user_approved duo_factor=duo_push duo_txid={txid}"
+    ) in log
+
+
+def test_a_verdict_the_client_sends_is_never_read(
+    ciba_tenant: CibaTenantFactory, ciba_username: str
+) -> None:
+    """Attack: the client adds a forged verdict (and Keycloak's note name) to its CIBA
+    request; the tokens carry only the bridge's outcome, and a deny still gives no tokens."""
+    tenant = ciba_tenant()
+    user_id = tenant.user(ciba_username)
+    issuer = f"{tenant.tenant.settings.keycloak_url}/realms/{tenant.realm}"
+    own_key = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(
+        {
+            "typ": "kdb-ciba-verdict", "aud": issuer, "sub": user_id, "azp": CIBA_CLIENT,
+            "exp": int(time.time()) + 120, "result": "allow", "factor": "hardware_token",
+            "reason": "forged", "txid": "FORGED", "amr": ["mfa", "hwk"],
+        },
+        own_key,
+        algorithm="ES256",
+        headers={"kid": "mine"},
+    )  # fmt: skip
+    extra = {"kdb_verdict": forged, "ciba_callback_response_param_kdb_verdict": forged}
+    tenant.emulator.control.script_push(ciba_username, "approve")
+    answer = tenant.login(ciba_username, extra=extra)
+    assert answer.status_code == 200, answer.text
+    claims = _claims(answer.json()["access_token"])
+    assert claims["duo"]["factor"] == "duo_push"
+    assert claims["duo"]["txid"] != "FORGED"
+    assert "hwk" not in claims["amr"]
+    tenant.emulator.control.script_push(ciba_username, "deny")
+    assert _denied(tenant.login(ciba_username, extra=extra))
+
+
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
 
 
 @pytest.mark.parametrize(("answer", "reason"), [("deny", "duo_deny"), ("timeout", "duo_timeout")])

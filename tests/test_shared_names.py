@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes
+from keycloak_duo_bridge.bridge import ciba, tokens
 from keycloak_duo_bridge.verdict import Reason, Result
 
 JAVA = (
@@ -39,3 +40,10 @@ def test_the_java_switch_matches_names_not_strings() -> None:
     source = (JAVA / "StepUp.java").read_text(encoding="utf-8")
     assert re.findall(r'case "', source) == []
     assert not {f'"{m.value}".equals' for m in Result} & set(re.findall(r'"\w+"\.equals', source))
+
+
+def test_the_ciba_verdict_note_is_keycloaks_name_for_the_bridges_callback_member() -> None:
+    """The CIBA mapper reads the note Keycloak makes of the callback member the bridge sends."""
+    note = java_constants("DuoCibaOutcomeMapper.java")["VERDICT_NOTE"]
+    assert note == "ciba_callback_response_param_" + ciba.VERDICT_PARAM
+    assert java_constants("Verdict.java")["CIBA_TYPE"] == tokens.CIBA_VERDICT_TYPE

@@ -28,7 +28,7 @@ from keycloak_duo_bridge.duo.protocol import check_api_host
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
 from keycloak_duo_bridge.errors import ConfigError, DuoConfigError, DuoError, DuoUnavailableError
 
-__all__ = ["AuthApiCheck", "clear_auth_api", "live_check", "set_auth_api"]
+__all__ = ["AuthApiCheck", "clear_auth_api", "live_check", "set_auth_api", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,21 @@ def live_check(
     return check
 
 
+def verify(creds: AuthApiCredentials, check: AuthApiCheck | None, *, allow_any_host: bool) -> str:
+    """Check the credentials' shape, then (unless ``check`` is None) with Duo: "ok" or
+    "skipped"; ConfigError (Duo refused them) or DuoError (Duo unreachable) otherwise."""
+    validate_credentials(creds.ikey, creds.skey, creds.api_host, allow_any_host=allow_any_host)
+    if check is None:
+        return "skipped"
+    try:
+        check(creds)
+    except DuoConfigError as exc:
+        raise ConfigError(f"Duo rejected the Auth API credentials, nothing saved: {exc}") from None
+    except DuoError as exc:
+        raise DuoError(f"{exc}; nothing saved (--no-verify saves without the check)") from None
+    return "ok"
+
+
 def set_auth_api(
     keycloak: Keycloak,
     realm: str,
@@ -66,21 +81,10 @@ def set_auth_api(
 ) -> SetResult:
     """Check, then store a realm's Auth API credentials. ``check=None`` skips the live check;
     a failed check saves nothing."""
-    validate_credentials(
-        creds.ikey, creds.skey, creds.api_host, allow_any_host=keycloak.allow_any_duo_host
-    )
+    any_host = keycloak.allow_any_duo_host
+    validate_credentials(creds.ikey, creds.skey, creds.api_host, allow_any_host=any_host)
     get_tenant(keycloak, realm)
-    verification = "skipped"
-    if check is not None:
-        try:
-            check(creds)
-        except DuoConfigError as exc:
-            raise ConfigError(
-                f"Duo rejected the Auth API credentials, nothing saved: {exc}"
-            ) from None
-        except DuoError as exc:
-            raise DuoError(f"{exc}; nothing saved (--no-verify saves without the check)") from None
-        verification = "ok"
+    verification = verify(creds, check, allow_any_host=any_host)
     current = dict(keycloak.get_realm(realm).get("attributes") or {})
     if (
         current.get(attr.AUTH_API_IKEY) == creds.ikey

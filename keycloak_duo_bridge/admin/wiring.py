@@ -9,8 +9,8 @@ Wired, a realm has:
 * the bridge's URL and public JWKS in ``kdb.bridge.url`` / ``kdb.bridge.jwks``;
 * the client scope ``kdb-duo``, whose mappers copy the user-session notes the extension
   writes (``kdb.duo.result`` ...) into ID and access tokens as a nested ``duo`` claim, and
-  Keycloak's ``amr`` mapper and the extension's ``acr``/``amr`` mapper; it is a realm default
-  client scope and a default scope of every existing OpenID client.
+  Keycloak's ``amr`` mapper and the extension's ``acr``/``amr`` and CIBA mappers; it is a
+  realm default client scope and a default scope of every existing OpenID client.
 
 Unwiring removes exactly these (deleting the scope detaches it from every client). A realm
 is wired when its *effective* Duo switch is on, so a client realm that inherits "on" from its
@@ -100,14 +100,22 @@ def extra_keys(text: str | None) -> list[dict[str, Any]]:
 
 
 def assurance_mappers() -> list[Json]:
-    """Keycloak's ``amr`` mapper (the flow's own methods, ``pwd``), then the extension's,
-    which adds Duo's methods to ``amr`` and sets ``acr`` by whether Duo passed."""
+    """The extension's CIBA mapper (it writes a CIBA login's verified Duo outcome into the
+    session notes, before any mapper reads them), Keycloak's ``amr`` mapper (the flow's own
+    methods, ``pwd``), then the extension's, which adds Duo's methods to ``amr`` and sets
+    ``acr`` by whether Duo passed."""
     include = {
         "id.token.claim": "true",
         "access.token.claim": "true",
         "introspection.token.claim": "true",
     }
     return [
+        {
+            "name": "duo ciba outcome",
+            "protocol": "openid-connect",
+            "protocolMapper": attr.CIBA_MAPPER,
+            "config": dict(include),
+        },
         {
             "name": "amr",
             "protocol": "openid-connect",

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import EffectiveSettings, decide, duo_username
+from keycloak_duo_bridge.assurance import amr_for
 from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import ciba_token, tokens
 from keycloak_duo_bridge.bridge.ciba_policy import (
@@ -56,6 +57,8 @@ from keycloak_duo_bridge.errors import (
 )
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.settings import Settings
+from keycloak_duo_bridge.signing import SigningKey
+from keycloak_duo_bridge.verdict import Result
 
 __all__ = ["CibaServices", "auth_api_credentials", "routes"]
 
@@ -64,6 +67,9 @@ PATH: Final = "/ciba/channel"
 POLL_INTERVAL: Final = 1.0
 MAX_BODY: Final = 16384
 CALLBACK_ATTEMPTS: Final = 6  # Keycloak stores the request only after our 201
+# The callback member that carries the signed verdict: Keycloak keeps it as the client-session
+# note ciba_callback_response_param_kdb_verdict, which the extension's CIBA mapper verifies.
+VERDICT_PARAM: Final = "kdb_verdict"
 MAX_SEEN: Final = 65536
 
 
@@ -71,6 +77,7 @@ class CibaServices(Protocol):
     """What the channel needs, as the composition root provides it."""
 
     settings: Settings
+    signing_key: SigningKey
     keyring: KeyRing
     realms: RealmSource
     jwks: JwksCache
@@ -150,7 +157,7 @@ async def _push_and_wait(
     for _ in range(polls):
         outcome = of_poll(await client.auth_status(creds, txid))
         if outcome is not None:
-            return outcome
+            return replace(outcome, txid=txid)
         await sleep(POLL_INTERVAL)
     return Outcome(ChannelStatus.CANCELLED, "no_answer_in_time")
 
@@ -205,22 +212,52 @@ def _duo_name(effective: EffectiveSettings, user: CibaUser) -> str:
         raise DuoConfigError(str(exc)) from None
 
 
+def signed_verdict(services: CibaServices, request: ChannelRequest, outcome: Outcome) -> str:
+    """The verdict of an approval, signed as the browser step-up's is, for this realm, user
+    and client, valid until the CIBA request expires (Keycloak's token endpoint reads it)."""
+    now = time.time()
+    verdict = tokens.Verdict(
+        Result.ALLOW,
+        outcome.reason,
+        factor=outcome.factor,
+        txid=outcome.txid,
+        auth_time=int(now),
+        amr=amr_for(outcome.factor),
+    )
+    return tokens.sign_verdict(
+        verdict,
+        services.signing_key,
+        issuer=request.issuer,
+        user_id=request.user_id,
+        nonce=request.auth_result_id,
+        bridge_url=services.settings.bridge_url,
+        now=now,
+        lifetime=max(1, request.expires - int(now)),
+        kind=tokens.CIBA_VERDICT_TYPE,
+        client_id=request.client_id,
+    )
+
+
 async def notify(
     services: CibaServices,
     request: ChannelRequest,
-    status: ChannelStatus,
+    outcome: Outcome,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> bool:
     """Call Keycloak's CIBA callback with the request's own bearer token; True once taken.
+    An approval carries the bridge's signed verdict.
 
     Keycloak stores the request only after the channel's 201, so an early callback may find
     nothing (403): it is sent again, a few times, with growing pauses.
     """
     headers = {"Authorization": f"Bearer {request.token}"}
+    body = {"status": outcome.status.value}
+    if outcome.status is ChannelStatus.SUCCEED:
+        body[VERDICT_PARAM] = signed_verdict(services, request, outcome)
     for attempt in range(CALLBACK_ATTEMPTS):
         try:
             answer = await services.keycloak_http.post(
-                request.callback_url, json={"status": status.value}, headers=headers
+                request.callback_url, json=body, headers=headers
             )
         except httpx2.HTTPError as exc:
             reason = type(exc).__name__
@@ -248,8 +285,10 @@ async def _run(services: CibaServices, request: ChannelRequest, binding: str | N
         client=request.client_id,
         status=outcome.status.value,
         reason=outcome.reason,
+        factor=outcome.factor,
+        txid=outcome.txid,
     )
-    await notify(services, request, outcome.status)
+    await notify(services, request, outcome)
 
 
 def _refuse(reason: str, status: int = 401) -> Response:

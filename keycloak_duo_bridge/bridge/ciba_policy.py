@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 MAX_POLLS: Final = 300  # a hard bound whatever the request's lifetime
+PUSH_FACTOR: Final = "duo_push"  # Duo's name for the factor (as in its authentication log)
 
 
 class ChannelStatus(StrEnum):
@@ -44,10 +45,13 @@ class ChannelStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """The answer for Keycloak and why (logged; never a secret)."""
+    """The answer for Keycloak and why (logged; never a secret); for an approval, Duo's
+    factor and transaction id too."""
 
     status: ChannelStatus
     reason: str
+    factor: str = ""
+    txid: str = ""
 
 
 def refused_by_policy(decision: Decision) -> Outcome:
@@ -59,9 +63,11 @@ def refused_by_policy(decision: Decision) -> Outcome:
 def of_preauth(preauth: Preauth) -> Outcome | None:
     """None when a push can be sent; otherwise the refusal."""
     if preauth.result is PreauthResult.AUTH:
-        return (
-            None if preauth.push_capable else Outcome(ChannelStatus.UNAUTHORIZED, "no_push_device")
-        )
+        if preauth.push_capable:
+            return None
+        # CIBA cannot carry a passcode (Keycloak refuses user_code): refused, named apart
+        reason = "passcode_required" if preauth.passcode_capable else "no_push_device"
+        return Outcome(ChannelStatus.UNAUTHORIZED, reason)
     if preauth.result is PreauthResult.ENROLL:
         return Outcome(ChannelStatus.UNAUTHORIZED, "not_enrolled")
     if preauth.result is PreauthResult.ALLOW:
@@ -70,7 +76,7 @@ def of_preauth(preauth: Preauth) -> Outcome | None:
 
 
 _FINAL: Final = {
-    PollResult.ALLOW: Outcome(ChannelStatus.SUCCEED, "user_approved"),
+    PollResult.ALLOW: Outcome(ChannelStatus.SUCCEED, "user_approved", factor=PUSH_FACTOR),
     PollResult.DENY: Outcome(ChannelStatus.UNAUTHORIZED, "duo_deny"),
     PollResult.FRAUD: Outcome(ChannelStatus.UNAUTHORIZED, "duo_fraud"),
     PollResult.TIMEOUT: Outcome(ChannelStatus.CANCELLED, "duo_timeout"),

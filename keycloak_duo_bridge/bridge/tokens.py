@@ -25,6 +25,7 @@ from keycloak_duo_bridge.verdict import Result
 
 REQUEST_TYPE: Final = "kdb-step-up-request"
 VERDICT_TYPE: Final = "kdb-step-up-verdict"
+CIBA_VERDICT_TYPE: Final = "kdb-ciba-verdict"  # a CIBA login's, sent in the channel's callback
 AUDIENCE: Final = "kdb-bridge"
 ASYMMETRIC: Final = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 MAX_TOKEN_LENGTH: Final = 8192
@@ -232,10 +233,13 @@ def sign_verdict(
     bridge_url: str,
     now: float,
     lifetime: int,
+    kind: str = VERDICT_TYPE,
+    client_id: str | None = None,
 ) -> str:
-    """The ES256 verdict for one login: addressed to its realm, user and nonce; short-lived."""
-    claims = {
-        "typ": VERDICT_TYPE,
+    """The ES256 verdict for one login: addressed to its realm, user and nonce (and, for a
+    CIBA verdict, its client); short-lived."""
+    claims: dict[str, object] = {
+        "typ": kind,
         "iss": bridge_url,
         "aud": issuer,
         "sub": user_id,
@@ -250,4 +254,6 @@ def sign_verdict(
         "auth_time": verdict.auth_time or int(now),
         "amr": list(verdict.amr),
     }
+    if client_id is not None:
+        claims["azp"] = client_id
     return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

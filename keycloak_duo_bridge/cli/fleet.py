@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from keycloak_duo_bridge.admin import auth_api_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import confirm, print_json, print_table, settings, wiring_of
 from keycloak_duo_bridge.cli._common import Subparsers, examples
@@ -108,9 +109,17 @@ def _ring(config: Settings, needed: bool) -> KeyRing | None:  # noqa: FBT001
     return key_ring(config) if needed or config.keyring is not None else None
 
 
+def _has_secrets(spec: fleet_spec.FleetSpec) -> bool:
+    """Whether the file declares an skey (Web SDK or Auth API)."""
+    return any(
+        t.duo.credentials or isinstance(t.duo.auth_api, fleet_spec.DeclaredCredentials)
+        for t in spec.tenants
+    )
+
+
 def _compute(args: argparse.Namespace, config: Settings) -> tuple[fleet_spec.FleetSpec, Plan]:
     spec = fleet_spec.load(args.file)
-    ring = _ring(config, any(t.duo.credentials for t in spec.tenants))
+    ring = _ring(config, _has_secrets(spec))
     wires = wiring_of(config) if config.bridge_signing_key else None
     live = read_live(_connector(config), spec, wiring=wires is not None, parallel=args.parallel)
     plan = make_plan(
@@ -175,11 +184,14 @@ def run_apply(args: argparse.Namespace) -> int:
     outcomes = apply_plan(
         plan,
         _connector(config),
-        ring=_ring(config, any(t.duo.credentials for t in spec.tenants)),
+        ring=_ring(config, _has_secrets(spec)),
         wires=wiring_of(config) if config.bridge_signing_key else None,
         template_dir=config.template_dir,
         parallel=args.parallel,
         progress=_progress,
+        auth_api_check=auth_api_settings.live_check(
+            config.duo_ca_file, config.duo_read_timeout, allow_any_host=config.duo_allow_any_host
+        ),
     )
     failed = [o for o in outcomes if o.error is not None]
     if args.json:

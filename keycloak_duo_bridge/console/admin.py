@@ -7,8 +7,9 @@ authorized the same way, and is audited the same way (with ``via: console``).
 Both pages have one heading scheme: the tenant's name as the title, then its Duo panel, titled
 "Authentication Mechanism" for a client and "Duo Security MFA Configuration" for a partner.
 Both offer: the Duo switch, the credentials (the skey is
-write-only: never rendered back), "Test connection", the policy, and one switch per
-application (required / off / inherit).
+write-only: never rendered back), "Test connection", the Auth API keys for sign-in without a
+browser (CIBA: checked live with Duo's ``/auth/v2/check`` before they are saved, skey
+write-only too), the policy, and one switch per application (required / off / inherit).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, duo_settings
+from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings
 from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
 from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
@@ -42,6 +43,7 @@ from keycloak_duo_bridge.attributes import AppMode, TenantKind, UserMode
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
 from keycloak_duo_bridge.console.state import ADMIN, SignedIn
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import DecryptionError
 from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
 
@@ -58,6 +60,8 @@ BUILT_IN_CLIENTS: Final = frozenset(
 NOTICES: Final = {
     "switched": "The Duo switch is saved.",
     "credentials": "The Duo credentials are saved.",
+    "auth_api": "The Duo Auth API keys are saved.",
+    "auth_api_cleared": "The Duo Auth API keys are removed.",
     "unchanged": "Nothing changed.",
     "policy": "The policy is saved.",
     "app": "The application's switch is saved.",
@@ -75,6 +79,8 @@ VERDICTS: Final = {
 TESTED_LIFETIME: Final = 600
 _TESTED_AAD: Final = b"kdb-console-tested-v1"
 _TESTED_FIELDS: Final = ("status", "message", "ikey", "api_host")
+# What a refused form shows again as typed (never a secret key)
+_TYPED: Final = ("ikey", "api_host", "authapi_ikey", "authapi_host")
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,17 @@ class TenantView:
     effective: EffectiveSettings
     apps: list[AppRow]
     bypass_groups: str
+    auth_api: AuthApiView
+
+
+@dataclass(frozen=True)
+class AuthApiView:
+    """The realm's own Auth API keys as the page shows them: never the skey, only whether
+    one is stored."""
+
+    ikey: str
+    api_host: str
+    skey_stored: bool
 
 
 def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
@@ -148,6 +165,11 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
         effective=effective,
         apps=rows,
         bypass_groups="\n".join(_groups(groups)) if groups else "",
+        auth_api=AuthApiView(
+            ikey=tenant.attributes.get(attr.AUTH_API_IKEY, ""),
+            api_host=tenant.attributes.get(attr.AUTH_API_HOST, ""),
+            skey_stored=bool(tenant.attributes.get(attr.AUTH_API_SKEY)),
+        ),
     )
 
 
@@ -236,9 +258,7 @@ async def _tenant_page(
                 "error": error,
                 "verdict": verdict,
                 "verdict_label": VERDICTS.get(verdict.status) if verdict else None,
-                "typed": {k: str(typed.get(k) or "")[:256] for k in ("ikey", "api_host")}
-                if typed
-                else None,
+                "typed": {k: str(typed.get(k) or "")[:256] for k in _TYPED} if typed else None,
             },
             status=status,
         )
@@ -417,6 +437,56 @@ async def test_connection(
     return await run_in_threadpool(check, ikey, skey, host)
 
 
+async def auth_api(
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    """Store the Auth API keys once Duo's ``/auth/v2/check`` accepts them (no check, no save)."""
+    del request
+    creds = AuthApiCredentials(
+        _text(form, "authapi_ikey"), _text(form, "authapi_skey"), _text(form, "authapi_host")
+    )
+    settings = console.services.settings
+    check = auth_api_settings.live_check(
+        settings.duo_ca_file, settings.duo_read_timeout, allow_any_host=settings.duo_allow_any_host
+    )
+    try:
+        result = await run_in_threadpool(
+            lambda: auth_api_settings.set_auth_api(
+                console.api.keycloak,
+                tenant.name,
+                creds=creds,
+                ring=console.services.keyring,
+                check=check,
+            )
+        )
+    except DuoError:
+        raise DuoError(
+            "Duo's Auth API did not answer, so the keys could not be checked: nothing saved. "
+            "Try again later."
+        ) from None
+    console.api.audit(
+        session.caller,
+        tenant.name,
+        "set duo auth api",
+        ikey=creds.ikey,
+        api_host=creds.api_host,
+        via="console",
+    )
+    return "auth_api" if result.written else "unchanged"
+
+
+async def clear_auth_api(
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    """Remove the realm's own Auth API keys (a client realm then uses its partner's)."""
+    del form, request
+    written = await run_in_threadpool(
+        auth_api_settings.clear_auth_api, console.api.keycloak, tenant.name
+    )
+    console.api.audit(session.caller, tenant.name, "clear duo auth api", via="console")
+    return "auth_api_cleared" if written else "unchanged"
+
+
 async def policy(
     console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
 ) -> str:
@@ -464,6 +534,8 @@ def routes() -> list[Route]:
         Route(f"{realm}/duo/enabled", change(switch), methods=["POST"]),
         Route(f"{realm}/duo/credentials", change(credentials), methods=["POST"]),
         Route(f"{realm}/duo/test", change(test_connection), methods=["POST"]),
+        Route(f"{realm}/duo/auth-api", change(auth_api), methods=["POST"]),
+        Route(f"{realm}/duo/auth-api/clear", change(clear_auth_api), methods=["POST"]),
         Route(f"{realm}/duo/policy", change(policy), methods=["POST"]),
         Route(f"{realm}/apps/{{client_id:str}}", change(app_mode), methods=["POST"]),
     ]

@@ -118,10 +118,12 @@ class PreauthResult(StrEnum):
 
 @dataclass(frozen=True)
 class Preauth:
-    """A preauth answer: its result and whether some device takes a push."""
+    """A preauth answer: its result, whether some device takes a push, and whether some
+    device gives passcodes instead (Duo Mobile's, or by SMS)."""
 
     result: PreauthResult
     push_capable: bool
+    passcode_capable: bool = False
 
 
 def preauth_result(response: Any) -> Preauth:
@@ -133,10 +135,14 @@ def preauth_result(response: Any) -> Preauth:
     except ValueError:
         raise DuoProtocolError("Duo's preauth answer has an unknown result") from None
     devices = response.get("devices")
-    push = isinstance(devices, list) and any(
-        isinstance(d, dict) and "push" in (d.get("capabilities") or []) for d in devices
-    )
-    return Preauth(result, push)
+    capabilities: set[str] = set()
+    for device in devices if isinstance(devices, list) else []:
+        listed = device.get("capabilities") if isinstance(device, dict) else None
+        capabilities |= {str(c) for c in listed} if isinstance(listed, list) else set()
+    return Preauth(result, "push" in capabilities, bool(capabilities & _PASSCODE_CAPABILITIES))
+
+
+_PASSCODE_CAPABILITIES: Final = frozenset({"mobile_otp", "sms"})
 
 
 def push_params(duo_username: str, binding_message: str | None) -> dict[str, str]:

@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, duo_settings, record, tenants, wiring
+from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings, record, tenants, wiring
+from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import Assurance, TenantKind
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
 from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan, declared_attributes
-from keycloak_duo_bridge.fleet.spec import TenantSpec
+from keycloak_duo_bridge.fleet.spec import DeclaredCredentials, TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
+_AUTH_API = ("duo.auth_api.ikey", "duo.auth_api.api_host", "duo.auth_api.skey")
 _POLICY = (
     "duo.user_mode",
     "duo.fail_mode",
@@ -52,6 +55,7 @@ class Context:
     wires: wiring.Wiring | None
     template_dir: Path | None
     declared: frozenset[str]
+    auth_api_check: AuthApiCheck | None = None  # Duo's /auth/v2/check before Auth API keys
 
 
 def apply_plan(
@@ -63,12 +67,18 @@ def apply_plan(
     template_dir: Path | None = None,
     parallel: int = 4,
     progress: Progress | None = None,
+    auth_api_check: AuthApiCheck | None = None,
 ) -> list[AppliedRealm]:
-    """Carry ``plan`` out; a realm that fails is reported, and the others go on."""
+    """Carry ``plan`` out; a realm that fails is reported, and the others go on. Auth API
+    keys are written only once ``auth_api_check`` (when given) accepts them."""
     if plan.problems:
         raise ConfigError(f"the plan has problems, nothing applied: {'; '.join(plan.problems)}")
     context = Context(
-        ring, wires, template_dir, frozenset(r.realm for r in plan.realms if r.spec is not None)
+        ring,
+        wires,
+        template_dir,
+        frozenset(r.realm for r in plan.realms if r.spec is not None),
+        auth_api_check,
     )
     todo = [r for r in plan.realms if r.action is not Action.NONE]
     phases: list[tuple[list[RealmPlan], Callable[[Keycloak, RealmPlan, Context], None]]] = [
@@ -189,11 +199,27 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
             ring=_ring(context),
             health=None,
         )
+    auth_api = spec.duo.auth_api
+    if auth_api is not None and any(realm.changed(key) for key in _AUTH_API):
+        if isinstance(auth_api, DeclaredCredentials):
+            auth_api_settings.set_auth_api(
+                keycloak,
+                name,
+                creds=_auth_api_creds(auth_api),
+                ring=_ring(context),
+                check=context.auth_api_check,
+            )
+        else:
+            auth_api_settings.clear_auth_api(keycloak, name)
     if any(realm.changed(key) for key in _POLICY):
         duo_settings.set_policy(keycloak, name, spec.duo.policy)
     if realm.changed("duo.enabled"):
         enabled = None if spec.duo.enabled == duo_settings.INHERIT else spec.duo.enabled
         record.store(keycloak, name, {attr.DUO_ENABLED: enabled})
+
+
+def _auth_api_creds(declared: DeclaredCredentials) -> AuthApiCredentials:
+    return AuthApiCredentials(declared.ikey, declared.skey.value, declared.api_host)
 
 
 def _ring(context: Context) -> KeyRing:
@@ -220,6 +246,14 @@ def _create(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Con
         )
         attributes[attr.DUO_SKEY] = _ring(context).encrypt(
             skey, realm=spec.name, attribute=attr.DUO_SKEY
+        )
+    if isinstance(spec.duo.auth_api, DeclaredCredentials):
+        creds = _auth_api_creds(spec.duo.auth_api)
+        auth_api_settings.verify(
+            creds, context.auth_api_check, allow_any_host=keycloak.allow_any_duo_host
+        )  # before the realm exists: a refused key makes nothing
+        attributes[attr.AUTH_API_SKEY] = _ring(context).encrypt(
+            creds.skey, realm=spec.name, attribute=attr.AUTH_API_SKEY
         )
     new = tenants.NewTenant(
         spec.kind,

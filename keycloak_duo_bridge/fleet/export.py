@@ -1,8 +1,9 @@
 """Live Keycloak written out as a tenant file, with secret references in place of secrets.
 
 Only what a realm sets itself is written, so applying the export to empty realms and
-planning again shows no changes. An skey becomes ``env:KDB_SKEY_<REALM>``; with a secrets
-directory, it is decrypted into ``<dir>/<realm>.skey`` (mode 0600) and referenced as
+planning again shows no changes. An skey becomes ``env:KDB_SKEY_<REALM>`` (an Auth API
+skey ``env:KDB_AUTHAPI_SKEY_<REALM>``); with a secrets directory, it is decrypted into
+``<dir>/<realm>.skey`` (``<realm>.authapi.skey``), mode 0600, and referenced as
 ``file:...``, relative to the tenant file.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -30,9 +31,13 @@ HEADER = "# keycloak-duo-bridge tenant file (docs/fleet.md), written by `export`
 _NOT_NAME = re.compile(r"[^A-Z0-9]")
 
 
-def env_name(realm: str) -> str:
+def env_name(realm: str, prefix: str = "KDB_SKEY_") -> str:
     """The environment variable an exported skey reference names."""
-    return f"KDB_SKEY_{_NOT_NAME.sub('_', realm.upper())}"
+    return f"{prefix}{_NOT_NAME.sub('_', realm.upper())}"
+
+
+_WEB_SDK: Final = (attr.DUO_SKEY, "KDB_SKEY_", ".skey")
+_AUTH_API: Final = (attr.AUTH_API_SKEY, "KDB_AUTHAPI_SKEY_", ".authapi.skey")
 
 
 def export(
@@ -103,7 +108,7 @@ def _duo(
     if a.get(attr.DUO_IKEY) and a.get(attr.DUO_API_HOST) and a.get(attr.DUO_SKEY):
         duo["ikey"] = a[attr.DUO_IKEY]
         duo["api_host"] = a[attr.DUO_API_HOST]
-        duo["skey"] = _skey_reference(tenant.name, a[attr.DUO_SKEY], ring, secrets_dir, base)
+        duo["skey"] = _skey_reference(tenant.name, _WEB_SDK, a, ring, secrets_dir, base)
     for key, name in (
         ("user_mode", attr.DUO_USER_MODE),
         ("fail_mode", attr.DUO_FAIL_MODE),
@@ -118,21 +123,34 @@ def _duo(
     if attr.DUO_REMEMBER in a:
         remember = a[attr.DUO_REMEMBER]
         duo["remember"] = int(remember) if remember.isdigit() else remember
+    if a.get(attr.AUTH_API_IKEY) and a.get(attr.AUTH_API_HOST) and a.get(attr.AUTH_API_SKEY):
+        duo["auth_api"] = {
+            "ikey": a[attr.AUTH_API_IKEY],
+            "api_host": a[attr.AUTH_API_HOST],
+            "skey": _skey_reference(tenant.name, _AUTH_API, a, ring, secrets_dir, base),
+        }
     return duo
 
 
-def _skey_reference(
-    realm: str, stored: str, ring: KeyRing | None, secrets_dir: Path | None, base: Path | None
+def _skey_reference(  # noqa: PLR0917
+    realm: str,
+    kind: tuple[str, str, str],
+    stored_attributes: Mapping[str, str],
+    ring: KeyRing | None,
+    secrets_dir: Path | None,
+    base: Path | None,
 ) -> str:
+    attribute, prefix, suffix = kind
+    stored = stored_attributes[attribute]
     if secrets_dir is None:
-        return f"env:{env_name(realm)}"
+        return f"env:{env_name(realm, prefix)}"
     if ring is None:
         raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to export skeys")
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = secrets_dir / f"{realm}.skey"
+    path = secrets_dir / f"{realm}{suffix}"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # also when the file was there before
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY) + "\n")
+        out.write(ring.decrypt(stored, realm=realm, attribute=attribute) + "\n")
     target = Path(os.path.relpath(path.resolve(), base.resolve())) if base else path.resolve()
     return f"file:{target.as_posix()}"

@@ -21,7 +21,7 @@ from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
-from keycloak_duo_bridge.fleet.spec import REALM_KEYS, FleetSpec, TenantSpec
+from keycloak_duo_bridge.fleet.spec import REALM_KEYS, DeclaredCredentials, FleetSpec, TenantSpec
 
 SECRET_CHANGED: Final = "(changed)"  # noqa: S105 - a label, not a secret
 SECRET_SET: Final = "(secret)"  # noqa: S105 - a label, not a secret
@@ -132,6 +132,12 @@ def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
     if spec.duo.assurance is not None:
         inherit = spec.duo.assurance == "inherit"
         out[attr.DUO_ASSURANCE] = None if inherit else spec.duo.assurance
+    auth_api = spec.duo.auth_api
+    if isinstance(auth_api, DeclaredCredentials):
+        out[attr.AUTH_API_IKEY] = auth_api.ikey
+        out[attr.AUTH_API_HOST] = auth_api.api_host
+    elif auth_api is not None:  # inherit: the three go, the skey with them
+        out |= dict.fromkeys((attr.AUTH_API_IKEY, attr.AUTH_API_HOST, attr.AUTH_API_SKEY))
     return out
 
 
@@ -212,12 +218,33 @@ def _attribute_changes(
     for key, attribute in REALM_KEYS.items():
         if attribute in declared and current.get(attribute) != wanted.get(attribute):
             changes.append(Change(key, current.get(attribute), wanted.get(attribute)))
-    if tenant.duo.credentials is not None and not _same_secret(
-        ring, current.get(attr.DUO_SKEY), tenant.duo.credentials.skey.value, tenant.name
-    ):
-        before = SECRET_SET if current.get(attr.DUO_SKEY) else None
-        changes.append(Change("duo.skey", before, SECRET_CHANGED, secret=True))
+    if tenant.duo.credentials is not None:
+        changes.extend(
+            _secret_change("duo.skey", tenant.duo.credentials, current, attr.DUO_SKEY, ring, tenant)
+        )
+    auth_api = tenant.duo.auth_api
+    if isinstance(auth_api, DeclaredCredentials):
+        changes.extend(
+            _secret_change("duo.auth_api.skey", auth_api, current, attr.AUTH_API_SKEY, ring, tenant)
+        )
+    elif auth_api is not None and current.get(attr.AUTH_API_SKEY):
+        changes.append(Change("duo.auth_api.skey", SECRET_SET, None, secret=True))
     return changes
+
+
+def _secret_change(  # noqa: PLR0917
+    key: str,
+    declared: DeclaredCredentials,
+    current: Mapping[str, str],
+    attribute: str,
+    ring: KeyRing | None,
+    tenant: TenantSpec,
+) -> list[Change]:
+    """The skey as changed or not, never its value."""
+    stored = current.get(attribute)
+    if _same_secret(ring, stored, declared.skey.value, tenant.name, attribute):
+        return []
+    return [Change(key, SECRET_SET if stored else None, SECRET_CHANGED, secret=True)]
 
 
 def _link_change(tenant: TenantSpec, found: LiveRealm | None, live: Live) -> list[Change]:
@@ -232,11 +259,13 @@ def _link_change(tenant: TenantSpec, found: LiveRealm | None, live: Live) -> lis
     return [Change("partner_link", None, "proven")]
 
 
-def _same_secret(ring: KeyRing | None, stored: str | None, wanted: str, realm: str) -> bool:
+def _same_secret(
+    ring: KeyRing | None, stored: str | None, wanted: str, realm: str, attribute: str
+) -> bool:
     if not stored or ring is None or ring.needs_rotation(stored):
         return False
     try:
-        return ring.decrypt(stored, realm=realm, attribute=attr.DUO_SKEY) == wanted
+        return ring.decrypt(stored, realm=realm, attribute=attribute) == wanted
     except DecryptionError:
         return False
 

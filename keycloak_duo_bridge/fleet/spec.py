@@ -44,8 +44,10 @@ _DUO_KEYS: Final = frozenset(
         "duo_username",
         "assurance",
         "brokered_username",
+        "auth_api",
     }
 )
+_CREDENTIAL_KEYS: Final = frozenset({"ikey", "api_host", "skey"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class DuoSpec:
     credentials: DeclaredCredentials | None = None
     policy: Policy = field(default_factory=Policy)
     assurance: str | None = None  # "enforce" | "step-up" | "inherit" (the default, enforce)
+    # The Auth API keys (CIBA): declared, "inherit" (removed: a client uses its partner's)
+    auth_api: DeclaredCredentials | str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +313,29 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
             parse_assurance(assurance)
         except ConfigError as exc:
             raise reader.fail(fields["assurance"][1], f"{where}.assurance", str(exc)) from None
-    return DuoSpec(enabled=enabled, credentials=credentials, policy=policy, assurance=assurance)
+    return DuoSpec(
+        enabled=enabled,
+        credentials=credentials,
+        policy=policy,
+        assurance=assurance,
+        auth_api=_auth_api(reader, fields, where),
+    )
+
+
+def _auth_api(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str
+) -> DeclaredCredentials | str | None:
+    """``auth_api``: ikey, api_host and skey (a reference), or ``inherit``."""
+    if "auth_api" not in fields:
+        return None
+    node = fields["auth_api"][1]
+    if isinstance(node, yaml.ScalarNode) and node.value == INHERIT:
+        return INHERIT
+    inner = f"{where}.auth_api"
+    found = _credentials(reader, node, reader.mapping(node, inner, _CREDENTIAL_KEYS), inner)
+    if found is None:
+        raise reader.fail(node, inner, "give ikey, api_host and skey, or inherit")
+    return found
 
 
 def _opt(
@@ -366,5 +392,7 @@ REALM_KEYS: Final = {
     "duo.duo_username": attr.DUO_USERNAME,
     "duo.assurance": attr.DUO_ASSURANCE,
     "duo.brokered_username": attr.DUO_BROKERED_USERNAME,
+    "duo.auth_api.ikey": attr.AUTH_API_IKEY,
+    "duo.auth_api.api_host": attr.AUTH_API_HOST,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

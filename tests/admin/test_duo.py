@@ -210,7 +210,7 @@ def test_enable_repairs_a_half_wired_realm(
 
 def test_client_scope_maps_the_session_notes_to_nested_claims() -> None:
     """The kdb-duo scope has one session-note mapper per note, claims nested under duo, and
-    Keycloak's amr mapper followed by the extension's acr/amr mapper."""
+    the extension's CIBA mapper, then Keycloak's amr mapper and the extension's acr/amr one."""
     scope = wiring.client_scope()
     claims = {
         m["config"]["user.session.note"]: m["config"]["claim.name"]
@@ -222,7 +222,7 @@ def test_client_scope_maps_the_session_notes_to_nested_claims() -> None:
         for m in scope["protocolMappers"]
         if m["protocolMapper"] != "oidc-usersessionmodel-note-mapper"
     ]
-    assert others == ["oidc-amr-mapper", attr.ASSURANCE_MAPPER]
+    assert others == [attr.CIBA_MAPPER, "oidc-amr-mapper", attr.ASSURANCE_MAPPER]
     assert claims == {
         attr.NOTE_RESULT: "duo.result",
         attr.NOTE_TIME: "duo.time",

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,9 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
+REFUSED = Outcome(ChannelStatus.UNAUTHORIZED, "duo_deny")
+
+
 def request(**changes: Any) -> ChannelRequest:
     """A verified channel request of realm acme."""
     return ChannelRequest(
@@ -177,7 +180,13 @@ def test_an_approval_after_waiting_succeeds_and_shows_the_binding_message(
         {"result": "waiting", "status": "pushed"},
         {"result": "allow", "status": "allow"},
     ]
-    assert outcome_of(settings, world) == Outcome(ChannelStatus.SUCCEED, "user_approved")
+    outcome = outcome_of(settings, world)
+    assert (outcome.status, outcome.reason, outcome.factor) == (
+        ChannelStatus.SUCCEED,
+        "user_approved",
+        "duo_push",
+    )
+    assert outcome.txid
     [push] = world.pushes
     assert (push["username"], push["pushinfo"], push["async"]) == (
         "ann",
@@ -193,7 +202,15 @@ def test_an_approval_after_waiting_succeeds_and_shows_the_binding_message(
         ({"result": "allow"}, Outcome(ChannelStatus.UNAUTHORIZED, "no_second_factor:duo_allow")),
         ({"result": "deny"}, Outcome(ChannelStatus.UNAUTHORIZED, "duo_deny")),
         (
-            {"result": "auth", "devices": [{"capabilities": ["sms"]}]},
+            {"result": "auth", "devices": [{"capabilities": ["sms"]}, "junk", {}]},
+            Outcome(ChannelStatus.UNAUTHORIZED, "passcode_required"),
+        ),
+        (
+            {"result": "auth", "devices": [{"capabilities": ["phone"]}]},
+            Outcome(ChannelStatus.UNAUTHORIZED, "no_push_device"),
+        ),
+        (
+            {"result": "auth", "devices": "none"},
             Outcome(ChannelStatus.UNAUTHORIZED, "no_push_device"),
         ),
         ({"result": "?"}, Outcome(ChannelStatus.CANCELLED, "duo_protocol")),
@@ -202,7 +219,8 @@ def test_an_approval_after_waiting_succeeds_and_shows_the_binding_message(
 def test_preauth_refusals_send_no_push(
     settings: Settings, world: World, preauth: dict[str, Any], expected: Outcome
 ) -> None:
-    """Not enrolled, Duo's allow or deny, no push device, a bad answer: refused, no push."""
+    """Not enrolled, Duo's allow or deny, no push device (named apart when only passcodes
+    would do), a bad answer: refused, no push."""
     world.preauth = preauth
     assert outcome_of(settings, world) == expected
     assert world.pushes == []
@@ -219,9 +237,9 @@ def test_preauth_refusals_send_no_push(
 def test_the_phones_refusals(
     settings: Settings, world: World, status: dict[str, Any], expected: Outcome
 ) -> None:
-    """Deny, fraud and Duo's timeout map to Keycloak's statuses."""
+    """Deny, fraud and Duo's timeout map to Keycloak's statuses (Duo's txid kept for the log)."""
     world.statuses = [status]
-    assert outcome_of(settings, world) == expected
+    assert outcome_of(settings, world) == replace(expected, txid="tx")
 
 
 @pytest.mark.parametrize(
@@ -327,15 +345,47 @@ def test_the_callback_is_sent_again_until_keycloak_takes_it(
     async def main() -> tuple[bool, bool]:
         services = services_for(settings, world)
         try:
-            taken = await ciba.notify(services, request(), ChannelStatus.SUCCEED, sleep=_no_sleep)
+            taken = await ciba.notify(services, request(), REFUSED, sleep=_no_sleep)
             world.keycloak_down = True
-            lost = await ciba.notify(services, request(), ChannelStatus.SUCCEED, sleep=_no_sleep)
+            lost = await ciba.notify(services, request(), REFUSED, sleep=_no_sleep)
             return taken, lost
         finally:
             await services.aclose()
 
     assert run(main()) == (True, False)
-    assert world.called_back == [{"status": "SUCCEED"}] * 2
+    assert world.called_back == [{"status": "UNAUTHORIZED"}] * 2
+
+
+def test_an_approval_carries_a_verdict_signed_for_the_realm_user_and_client(
+    settings: Settings, world: World
+) -> None:
+    """SUCCEED: the callback carries a CIBA verdict the bridge signed (ES256), addressed to the
+    realm, the user and the client, with Duo's factor and its amr, until the request expires."""
+    approved = Outcome(ChannelStatus.SUCCEED, "user_approved", factor="duo_push", txid="TX1")
+
+    async def main() -> Services:
+        services = services_for(settings, world)
+        try:
+            assert await ciba.notify(services, request(), approved, sleep=_no_sleep)
+            return services
+        finally:
+            await services.aclose()
+
+    services = run(main())
+    [body] = world.called_back
+    assert body["status"] == "SUCCEED"
+    public = jwt.PyJWK(services.signing_key.public_jwk()).key
+    claims = jwt.decode(body[ciba.VERDICT_PARAM], public, algorithms=["ES256"], audience=ISSUER)
+    assert claims["typ"] == "kdb-ciba-verdict"
+    assert (claims["sub"], claims["azp"], claims["nonce"]) == ("u1", "ciba-cli", "r1")
+    assert (claims["result"], claims["reason"], claims["factor"], claims["txid"]) == (
+        "allow",
+        "user_approved",
+        "duo_push",
+        "TX1",
+    )
+    assert claims["amr"] == ["mfa", "swk"]
+    assert 100 < claims["exp"] - claims["iat"] <= 120
 
 
 @pytest.fixture
@@ -352,7 +402,9 @@ def test_the_channel_accepts_once_and_calls_back(client: TestClient, world: Worl
     """A good token: 201 and a callback; the same token again: 401 (replayed)."""
     headers = {"Authorization": f"Bearer {channel_token()}"}
     assert client.post("/ciba/channel", json=BODY, headers=headers).status_code == 201
-    assert world.called_back == [{"status": "SUCCEED"}]
+    [called_back] = world.called_back
+    assert called_back["status"] == "SUCCEED"
+    assert ciba.VERDICT_PARAM in called_back
     again = client.post("/ciba/channel", json=BODY, headers=headers)
     assert (again.status_code, again.json()) == (401, {"error": "invalid_token"})
     assert len(world.pushes) == 1

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.emulator import RunningEmulator
 from tests.browser_steps import sign_in, tokens_for, visits_duo
 from tests.fixtures_bridge import APP2_ID, Bridge, Tenant, TenantFactory
@@ -227,3 +228,55 @@ def test_the_console_fits_a_phone(page: Page, provider: Provider) -> None:
     screenshot(page, "console-client-page-phone", full_page=True)
     page.goto(f"{provider.bridge.url}/account/duo/")
     fits_the_phone(page)
+
+
+def test_admin_saves_auth_api_keys_checked_live_and_a_client_inherits_them(
+    page: Page,
+    provider: Provider,
+    auth_api_creds: AuthApiCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The partner admin's Auth API keys: a wrong skey is refused by Duo's check and nothing
+    is saved; the right ones are saved (skey never shown), the client uses them, and they
+    can be removed."""
+    bridge = provider.bridge
+    console_sign_in(page, bridge, provider.partner, provider.admin_user)
+    page.goto(f"{bridge.url}/admin/tenants/{provider.partner}")
+    panel = page.get_by_role("group", name="Duo Auth API")
+    panel.get_by_label("Integration key of the Auth API application").fill(auth_api_creds.ikey)
+    panel.get_by_label("Secret key of the Auth API application").fill("y" * 40)
+    panel.get_by_label("Host of the Auth API application").fill(auth_api_creds.api_host)
+    page.get_by_role("button", name="Save Auth API keys").click()
+    expect(page.get_by_role("alert")).to_contain_text("Duo rejected the Auth API credentials")
+    assert "y" * 40 not in page.content()
+    expect(panel.get_by_label("Integration key of the Auth API application")).to_have_value(
+        auth_api_creds.ikey
+    )
+    expect(panel.get_by_text("No secret key stored.")).to_be_visible()
+    panel.get_by_label("Secret key of the Auth API application").fill(auth_api_creds.skey)
+    panel.get_by_label("Host of the Auth API application").fill("127.0.0.1:1")
+    page.get_by_role("button", name="Save Auth API keys").click()
+    expect(page.get_by_role("alert")).to_contain_text("did not answer")
+    expect(panel.get_by_text("No secret key stored.")).to_be_visible()
+    panel.get_by_label("Host of the Auth API application").fill(auth_api_creds.api_host)
+
+    with caplog.at_level(logging.INFO, logger="keycloak_duo_bridge.audit"):
+        panel.get_by_label("Secret key of the Auth API application").fill(auth_api_creds.skey)
+        page.get_by_role("button", name="Save Auth API keys").click()
+        expect(page.get_by_role("status")).to_contain_text("Auth API keys are saved")
+    assert auth_api_creds.skey not in page.content()
+    assert auth_api_creds.skey not in caplog.text
+    expect(panel.get_by_text("A secret key is stored; it is never shown.")).to_be_visible()
+    audited = [r.__dict__["fields"] for r in caplog.records if r.getMessage() == "admin change"]
+    assert [(f["action"], f["via"]) for f in audited] == [("set duo auth api", "console")]
+    accessible(page)
+    screenshot(page, "console-auth-api", full_page=True)
+
+    page.goto(f"{bridge.url}/admin/tenants/{provider.client}")
+    expect(page.get_by_role("group", name="Duo Auth API")).to_contain_text("using the partner's")
+
+    page.goto(f"{bridge.url}/admin/tenants/{provider.partner}")
+    page.get_by_role("button", name="Remove Auth API keys").click()
+    expect(page.get_by_role("status")).to_contain_text("Auth API keys are removed")
+    page.goto(f"{bridge.url}/admin/tenants/{provider.client}")
+    expect(page.get_by_role("group", name="Duo Auth API")).not_to_contain_text("partner's")

@@ -184,9 +184,10 @@ def test_unreachable_duo_is_unavailable() -> None:
 def test_preauth_tells_enrolled_from_unknown(
     duo_emulator: RunningEmulator, creds: AuthApiCredentials, enrolled: str, username: str
 ) -> None:
-    """An enrolled user is auth with a push-capable phone; an unknown one is enroll."""
+    """An enrolled user is auth with a phone that takes pushes and passcodes; an unknown one
+    is enroll."""
     known = run(duo_emulator, lambda c: c.preauth(creds, enrolled))
-    assert known == proto.Preauth(PreauthResult.AUTH, push_capable=True)
+    assert known == proto.Preauth(PreauthResult.AUTH, push_capable=True, passcode_capable=True)
     unknown = run(duo_emulator, lambda c: c.preauth(creds, username + "-new"))
     assert unknown.result is PreauthResult.ENROLL
     assert not unknown.push_capable

@@ -166,5 +166,37 @@ def test_apply_refuses_problems_and_reports_failures() -> None:
 def test_export_needs_the_ring_for_a_secrets_dir(tmp_path: Path) -> None:
     """Writing skeys out needs the key ring to decrypt them."""
     with pytest.raises(ConfigError, match="must be set to export skeys"):
-        export._skey_reference("r", "x", None, tmp_path, None)
+        export._skey_reference(
+            "r", export._AUTH_API, {attr.AUTH_API_SKEY: "x"}, None, tmp_path, None
+        )
     assert export.env_name("north-1.a") == "KDB_SKEY_NORTH_1_A"
+    assert export.env_name("north", "KDB_AUTHAPI_SKEY_") == "KDB_AUTHAPI_SKEY_NORTH"
+
+
+def test_auth_api_keys_plan_by_decryption_and_inherit_removes_them(ring: KeyRing) -> None:
+    """Declared Auth API keys: the same stored skey plans nothing, one sealed for the Web SDK
+    attribute is changed; ``inherit`` removes the three, the skey shown only as a secret."""
+    ikey = "DI" + "B" * 18
+    text = f"  p: {{duo: {{auth_api: {{ikey: {ikey}, api_host: h.test, skey: 'env:S'}}}}}}\n"
+    base = {attr.TENANT_KIND: "partner", attr.AUTH_API_IKEY: ikey, attr.AUTH_API_HOST: "h.test"}
+    own = ring.encrypt(SKEY, realm="p", attribute=attr.AUTH_API_SKEY)
+    other = ring.encrypt(SKEY, realm="p", attribute=attr.DUO_SKEY)
+    same = Live({"p": LiveRealm(realm("p", **base, **{attr.AUTH_API_SKEY: own}))})
+    wrong = Live({"p": LiveRealm(realm("p", **base, **{attr.AUTH_API_SKEY: other}))})
+    assert make_plan(fleet(text), same, ring=ring, wires=None).realms[0].changes == ()
+    assert make_plan(fleet(text), wrong, ring=ring, wires=None).realms[0].changes == (
+        Change("duo.auth_api.skey", "(secret)", "(changed)", secret=True),
+    )
+    inherit = make_plan(fleet("  p: {duo: {auth_api: inherit}}\n"), same, ring=ring, wires=None)
+    assert inherit.realms[0].changes == (
+        Change("duo.auth_api.ikey", ikey, None),
+        Change("duo.auth_api.api_host", "h.test", None),
+        Change("duo.auth_api.skey", "(secret)", None, secret=True),
+    )
+    bare = Live({"p": LiveRealm(realm("p", **{attr.TENANT_KIND: "partner"}))})
+    assert (
+        make_plan(fleet("  p: {duo: {auth_api: inherit}}\n"), bare, ring=ring, wires=None)
+        .realms[0]
+        .changes
+        == ()
+    )

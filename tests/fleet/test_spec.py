@@ -171,3 +171,28 @@ def test_assurance_is_read_and_checked(tmp_path: Path) -> None:
     assert (p.duo.assurance, q.duo.assurance) == ("step-up", "inherit")
     with pytest.raises(ConfigError, match=r":4: partners.p.duo.assurance: assurance must be"):
         parse(text.replace("step-up", "gold"), tmp_path)
+
+
+def test_auth_api_keys_are_declared_inherited_or_refused_by_line(tmp_path: Path) -> None:
+    """``auth_api`` takes ikey, api_host and skey (a reference, never a literal) or
+    ``inherit``; a partial or literal one names its line and never repeats the secret."""
+    keys = f"{{ikey: {IKEY}, api_host: api-2.example.com, skey: env:AUTHAPI}}"
+    text = f"version: 1\npartners:\n  p:\n    duo:\n      auth_api: {keys}\n"
+    text += "  q:\n    duo: {auth_api: inherit}\n"
+    p, q = parse(text, tmp_path, AUTHAPI="a" * 40).tenants
+    assert isinstance(p.duo.auth_api, spec.DeclaredCredentials)
+    assert (p.duo.auth_api.ikey, p.duo.auth_api.api_host) == (IKEY, "api-2.example.com")
+    assert p.duo.auth_api.skey.value == "a" * 40
+    assert "a" * 40 not in repr(p)
+    assert q.duo.auth_api == "inherit"
+    literal = "b" * 40
+    for bad, message in [
+        (f"{{ikey: {IKEY}, api_host: h.example.com}}", r":5: .*auth_api: ikey, api_host and skey"),
+        ("{}", r":5: partners.p.duo.auth_api: give ikey, api_host and skey, or inherit"),
+        ("yes", r":5: partners.p.duo.auth_api: expected a mapping"),
+        (f"{{ikey: {IKEY}, colour: red}}", r":5: .*auth_api: unknown key 'colour'"),
+        (f"{{ikey: {IKEY}, api_host: h.example.com, skey: {literal}}}", r"auth_api.skey"),
+    ]:
+        with pytest.raises(ConfigError, match=message) as caught:
+            parse(text.replace(keys, bad), tmp_path, AUTHAPI="a" * 40)
+        assert literal not in str(caught.value)

@@ -7,12 +7,6 @@ import org.keycloak.models.ClientSessionContext;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.ProtocolMapperModel;
 import org.keycloak.models.UserSessionModel;
-import org.keycloak.protocol.oidc.mappers.AbstractOIDCProtocolMapper;
-import org.keycloak.protocol.oidc.mappers.OIDCAccessTokenMapper;
-import org.keycloak.protocol.oidc.mappers.OIDCAttributeMapperHelper;
-import org.keycloak.protocol.oidc.mappers.OIDCIDTokenMapper;
-import org.keycloak.protocol.oidc.mappers.TokenIntrospectionTokenMapper;
-import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.representations.IDToken;
 
 /**
@@ -32,8 +26,7 @@ import org.keycloak.representations.IDToken;
  * <p>The names come from the realm's resolved record, read verbatim; with no current record,
  * it adds nothing and lowers nothing.
  */
-public final class DuoAssuranceMapper extends AbstractOIDCProtocolMapper
-        implements OIDCAccessTokenMapper, OIDCIDTokenMapper, TokenIntrospectionTokenMapper {
+public final class DuoAssuranceMapper extends TokenMapper {
 
     public static final String PROVIDER_ID = "kdb-assurance-mapper";
     static final String AMR = "amr";
@@ -41,20 +34,10 @@ public final class DuoAssuranceMapper extends AbstractOIDCProtocolMapper
     /** After Keycloak's {@code oidc-acr-mapper} and {@code oidc-amr-mapper} (priority 0). */
     private static final int PRIORITY = 100;
 
-    private static final List<ProviderConfigProperty> CONFIG = new ArrayList<>();
-
-    static {
-        OIDCAttributeMapperHelper.addIncludeInTokensConfig(CONFIG, DuoAssuranceMapper.class);
-    }
 
     @Override
     public String getId() {
         return PROVIDER_ID;
-    }
-
-    @Override
-    public String getDisplayCategory() {
-        return TOKEN_MAPPER_CATEGORY;
     }
 
     @Override
@@ -65,11 +48,6 @@ public final class DuoAssuranceMapper extends AbstractOIDCProtocolMapper
     @Override
     public String getHelpText() {
         return "Adds this session's Duo methods to amr, and sets acr by whether Duo passed.";
-    }
-
-    @Override
-    public List<ProviderConfigProperty> getConfigProperties() {
-        return CONFIG;
     }
 
     @Override

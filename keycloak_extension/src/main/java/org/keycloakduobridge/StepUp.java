@@ -147,19 +147,23 @@ final class StepUp {
         return value;
     }
 
-    private static void pass(StepUpContext context, Verdict verdict) {
-        AuthenticationSessionModel authSession = context.authSession();
+    /** The user-session notes of a pass (name, value), the methods ({@code NOTE_AMR}) aside. */
+    static String[][] notes(Verdict verdict) {
         String time = String.valueOf(verdict.authTime > 0 ? verdict.authTime : now());
-        String[][] notes = {
+        return new String[][] {
             {Attributes.NOTE_RESULT, verdict.result},
             {Attributes.NOTE_TIME, time},
             {Attributes.NOTE_FACTOR, verdict.factor},
             {Attributes.NOTE_TXID, verdict.txid},
             {Attributes.NOTE_REASON, verdict.reason},
         };
+    }
+
+    private static void pass(StepUpContext context, Verdict verdict) {
+        AuthenticationSessionModel authSession = context.authSession();
         // User-session notes on the authentication session: Keycloak copies them into the
         // user session (new or existing) when it attaches this login to it.
-        for (String[] note : notes) {
+        for (String[] note : notes(verdict)) {
             if (note[1] == null || note[1].isEmpty()) {
                 continue;
             }

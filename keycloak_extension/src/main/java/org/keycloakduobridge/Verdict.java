@@ -25,6 +25,8 @@ import org.keycloak.util.JsonSerialization;
 final class Verdict {
 
     static final String TYPE = "kdb-step-up-verdict";
+    /** A CIBA login's verdict: it reaches Keycloak in the channel's callback, not a browser. */
+    static final String CIBA_TYPE = "kdb-ciba-verdict";
     private static final int MAX_LENGTH = 8192;
 
     final String result;
@@ -34,8 +36,11 @@ final class Verdict {
     final long authTime;
     /** RFC 8176 method references the bridge derived from Duo's factor; empty without one. */
     final List<String> amr;
+    /** The client a CIBA verdict is for ({@code azp}); null in a step-up verdict. */
+    final String issuedFor;
 
-    private Verdict(Map<String, Object> claims) {
+    private Verdict(Map<String, Object> claims, String issuedFor) {
+        this.issuedFor = issuedFor;
         this.result = text(claims, "result");
         this.reason = text(claims, "reason");
         this.factor = text(claims, "factor");
@@ -65,6 +70,25 @@ final class Verdict {
      */
     static Verdict verify(String token, String jwksJson, String audience, String subject,
             String nonce, long now) throws VerificationException {
+        return verify(token, jwksJson, TYPE, audience, subject, nonce, true, now);
+    }
+
+    /**
+     * Verify a CIBA verdict: as {@link #verify}, with no nonce (Keycloak keeps none for a
+     * CIBA login) but addressed to {@code clientId} ({@code azp}) instead.
+     */
+    static Verdict verifyCiba(String token, String jwksJson, String audience, String subject,
+            String clientId, long now) throws VerificationException {
+        Verdict verdict = verify(token, jwksJson, CIBA_TYPE, audience, subject, null, false, now);
+        if (clientId == null || !clientId.equals(verdict.issuedFor)) {
+            throw new VerificationException("verdict for another client");
+        }
+        return verdict;
+    }
+
+    private static Verdict verify(String token, String jwksJson, String type, String audience,
+            String subject, String nonce, boolean checkNonce, long now)
+            throws VerificationException {
         if (token == null || token.isEmpty()) {
             throw new VerificationException("no verdict");
         }
@@ -99,7 +123,7 @@ final class Verdict {
             throw new VerificationException("verdict signature does not verify");
         }
         Map<String, Object> claims = jwt.getOtherClaims();
-        if (!TYPE.equals(jwt.getType())) {
+        if (!type.equals(jwt.getType())) {
             throw new VerificationException("not a verdict");
         }
         if (!jwt.hasAudience(audience)) {
@@ -108,13 +132,13 @@ final class Verdict {
         if (subject == null || !subject.equals(jwt.getSubject())) {
             throw new VerificationException("verdict for another user");
         }
-        if (nonce == null || !constantTimeEquals(nonce, String.valueOf(claims.get("nonce")))) {
+        if (checkNonce && (nonce == null || !constantTimeEquals(nonce, String.valueOf(claims.get("nonce"))))) {
             throw new VerificationException("verdict for another login");
         }
         if (jwt.getExp() == null || jwt.getExp() < now) {
             throw new VerificationException("verdict expired");
         }
-        return new Verdict(claims);
+        return new Verdict(claims, jwt.getIssuedFor());
     }
 
     private static PublicKey findKey(String jwksJson, String kid) throws VerificationException {
