@@ -136,16 +136,17 @@ class CibaTenant:
 CibaTenantFactory = Callable[..., CibaTenant]
 
 
-def _ciba_tenants(
+@pytest.fixture
+def any_channel_ciba_tenant(  # noqa: PLR0917
     admin_keycloak: Keycloak,
     stack_settings: Settings,
     bridge: Bridge,
     duo_emulator: RunningEmulator,
     app_redirect: str,
-    *,
     auth_api_creds: AuthApiCredentials,
-) -> tuple[CibaTenantFactory, list[str]]:
-    """The CIBA tenant factory, and the partners it made (to delete afterwards)."""
+) -> Iterator[CibaTenantFactory]:
+    """Make CIBA tenants (policy as given), whatever serves Keycloak's CIBA channel; their
+    realms are deleted afterwards."""
     make_tenant = tenant_factory(admin_keycloak, stack_settings, bridge, duo_emulator, app_redirect)
     made: list[str] = []
 
@@ -171,32 +172,18 @@ def _ciba_tenants(
         )
         return ciba
 
-    return make, made
-
-
-@pytest.fixture
-def ciba_tenant(  # noqa: PLR0917
-    admin_keycloak: Keycloak,
-    stack_settings: Settings,
-    bridge: Bridge,
-    ciba_bridge: ServerThread,
-    duo_emulator: RunningEmulator,
-    app_redirect: str,
-    auth_api_creds: AuthApiCredentials,
-) -> Iterator[CibaTenantFactory]:
-    """Make CIBA tenants (policy as given); their realms are deleted afterwards."""
-    del ciba_bridge  # only needs to be running
-    make, made = _ciba_tenants(
-        admin_keycloak,
-        stack_settings,
-        bridge,
-        duo_emulator,
-        app_redirect,
-        auth_api_creds=auth_api_creds,
-    )
     yield make
     for partner in made:
         tenants.delete_tenant(admin_keycloak, partner, cascade=True)
+
+
+@pytest.fixture
+def ciba_tenant(
+    ciba_bridge: ServerThread, any_channel_ciba_tenant: CibaTenantFactory
+) -> CibaTenantFactory:
+    """Make CIBA tenants whose channel requests reach one bridge."""
+    del ciba_bridge  # only needs to be running
+    return any_channel_ciba_tenant
 
 
 @dataclass
@@ -255,28 +242,12 @@ def ciba_replicas(
 
 
 @pytest.fixture
-def ciba_replica_tenant(  # noqa: PLR0917
-    admin_keycloak: Keycloak,
-    stack_settings: Settings,
-    bridge: Bridge,
-    ciba_replicas: Replicas,
-    duo_emulator: RunningEmulator,
-    app_redirect: str,
-    auth_api_creds: AuthApiCredentials,
-) -> Iterator[CibaTenantFactory]:
+def ciba_replica_tenant(
+    ciba_replicas: Replicas, any_channel_ciba_tenant: CibaTenantFactory
+) -> CibaTenantFactory:
     """Make CIBA tenants whose channel requests reach the replicas' balancer."""
     del ciba_replicas  # only needs to be running
-    make, made = _ciba_tenants(
-        admin_keycloak,
-        stack_settings,
-        bridge,
-        duo_emulator,
-        app_redirect,
-        auth_api_creds=auth_api_creds,
-    )
-    yield make
-    for partner in made:
-        tenants.delete_tenant(admin_keycloak, partner, cascade=True)
+    return any_channel_ciba_tenant
 
 
 DEVICE_CLIENT = "device-cli"
