@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx2
 import pytest
 
 from keycloak_duo_bridge.cli import main
+from keycloak_duo_bridge.login.client import ciba_login
 from keycloak_duo_bridge.login.ping import PingListener
+from keycloak_duo_bridge.login.protocol import LoginError
 
 SECRET = "a-client-secret"
 
@@ -45,3 +49,37 @@ def test_bad_ping_addresses_are_refused(
     assert "needs --user" in capsys.readouterr().err
     assert main([*base, "--user", "ann"]) == 1
     assert "needs the client secret" in capsys.readouterr().err
+
+
+def test_a_ping_mode_login_sends_its_token_and_ends_at_the_expiry() -> None:
+    """Ping mode: the request carries the listener's client_notification_token; with no ping
+    before the request expires, the login ends with LoginError (one poll, not one per tick)."""
+    forms: list[bytes] = []
+
+    def keycloak(request: httpx2.Request) -> httpx2.Response:
+        forms.append(request.content)
+        if request.url.path.endswith("/ext/ciba/auth"):
+            return httpx2.Response(200, json={"auth_req_id": "r", "expires_in": 60, "interval": 5})
+        return httpx2.Response(400, json={"error": "authorization_pending"})
+
+    clock = itertools.chain([0.0, 0.0, 0.0], itertools.repeat(100.0))
+    ticks: list[None] = []
+    with (
+        PingListener("127.0.0.1", 0) as ping,
+        httpx2.Client(transport=httpx2.MockTransport(keycloak)) as http,
+        pytest.raises(LoginError, match="expired"),
+    ):
+        ciba_login(
+            http,
+            keycloak_url="http://kc.example",
+            realm="acme",
+            client_id="cli",
+            client_secret="s",
+            username="ann",
+            ping=ping,
+            on_wait=lambda: ticks.append(None),
+            clock=lambda: next(clock),
+        )
+    assert f"client_notification_token={ping.token}".encode() in forms[0]
+    assert len(forms) == 2  # the start, then one token request
+    assert len(ticks) == 2  # the loop's own tick, and one while waiting for the ping
