@@ -1,4 +1,4 @@
-"""``python -m bench``: every figure of issue 7 in one run; the last line is JSON."""
+"""``python -m bench``: every figure of issues 7 and 16 in one run; the last line is JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from bench import capacity, logins, rig
+from bench import capacity, ciba, logins, rig
 
 
 def say(message: str) -> None:
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     running = rig.start(say)
     try:
         timing, trips = logins.measure(running, args.rounds, say)
+        cib = ciba.measure(running, args.rounds, say)
         with capacity.bridge_process(running) as bridge:
             cap = capacity.measure_capacity(running, bridge, args.seconds, say)
             load = capacity.measure_load(
@@ -60,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         "load_seconds": round(load.seconds, 1),
         "bridge_rss_mib_before": round(load.rss_before_mib, 1),
         "bridge_rss_mib_after": round(load.rss_after_mib, 1),
+        "ciba_added_ms_median": round(cib.added_ms, 1),
+        "ciba_login_ms_median": round(cib.login_ms, 1),
+        "ciba_duo_preauth_per_login": round(cib.preauth, 3),
+        "ciba_duo_auth_per_login": round(cib.auth, 3),
+        "ciba_duo_auth_status_per_login": round(cib.auth_status, 3),
+        "ciba_duo_auth_status_max_per_login": cib.auth_status_max,
+        "ciba_duo_auth_status_bound": cib.auth_status_bound,
+        "ciba_failures": cib.failures,
         "bench_seconds": round(time.monotonic() - started),
     }
     width = max(map(len, figures))

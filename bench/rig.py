@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ PLAIN = "bench-plain"  # no Duo: password only, and password + Keycloak's OTP
 PARTNER = "bench-partner"
 DUO = "bench-duo"  # a client realm with Duo on
 DUO_STEP_UP = "bench-duo-stepup"  # the same, in the "step-up" assurance mode (the authenticator)
+CIBA = "bench-ciba"  # a client realm with Duo on and Auth API keys: CIBA logins (issue #16)
+CIBA_CALLBACK = "/protocol/openid-connect/ext/ciba/auth/callback"
 PASSWORD = "bench password 1"  # noqa: S105 - a sandbox user's password
 
 Progress = Callable[[str], None]
@@ -48,17 +51,22 @@ def _app(request: Request) -> Response:
 
 class AdminCalls(httpx2.AsyncBaseTransport):
     """The bridge's transport to Keycloak, counting its admin calls: reads of the admin API
-    and requests for an admin token (JWKS reads are no admin calls)."""
+    and requests for an admin token (JWKS reads are no admin calls). It also notes when
+    Keycloak took each CIBA callback (monotonic seconds), for the CIBA figures."""
 
     def __init__(self) -> None:
         self._inner = httpx2.AsyncHTTPTransport()
         self.count = 0
+        self.callbacks: list[float] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if path.startswith("/admin/") or path.endswith("/protocol/openid-connect/token"):
             self.count += 1
-        return await self._inner.handle_async_request(request)
+        response = await self._inner.handle_async_request(request)
+        if path.endswith(CIBA_CALLBACK) and response.status_code == httpx2.codes.OK:
+            self.callbacks.append(time.monotonic())
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -125,16 +133,19 @@ class Rig:
 def start(progress: Progress) -> Rig:
     """Start everything on free ports, provision the three setups; the caller closes it."""
     state_dir = Path(tempfile.mkdtemp(prefix="kdb-bench-"))
+    sock = bind("127.0.0.1", 0)  # first: Keycloak's CIBA channel is started pointing at it
+    bridge_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     base = load_settings(
-        state_dir=state_dir, sandbox_http_port=free_port(), sandbox_management_port=free_port()
+        state_dir=state_dir,
+        sandbox_http_port=free_port(),
+        sandbox_management_port=free_port(),
+        bridge_port=sock.getsockname()[1],
     )
     keycloak = SandboxKeycloak(base)
     resources = ExitStack()
     try:
         keycloak.up(progress=progress)
         emulator = resources.enter_context(start_emulator(state_dir / "duo-emulator"))
-        sock = bind("127.0.0.1", 0)
-        bridge_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = load_settings(
             keycloak_url=keycloak.url,
             keycloak_admin_username=base.sandbox_admin_username,
@@ -176,6 +187,7 @@ def start(progress: Progress) -> Rig:
         )
         _provision(rig)
     except BaseException:
+        sock.close()
         resources.close()
         keycloak.down(progress=progress)
         shutil.rmtree(state_dir, ignore_errors=True)

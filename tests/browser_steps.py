@@ -61,3 +61,19 @@ def visits_duo(page: Page, tenant: Tenant) -> list[str]:
         "request", lambda r: seen.append(r.url) if tenant.integration.api_host in r.url else None
     )
     return seen
+
+
+def device_sign_in(page: Page, verification_uri: str, user_code: str, username: str) -> None:
+    """On "another device": open the verification URI, enter the code, sign in."""
+    page.goto(verification_uri)
+    page.fill("input[name=device_user_code]", user_code)
+    page.click("#kc-login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+
+
+def device_grant_consent(page: Page) -> None:
+    """Keycloak asks consent for a device login: grant it, and see it succeed."""
+    page.locator("#kc-login").click()
+    page.get_by_text("Device Login Successful").wait_for()

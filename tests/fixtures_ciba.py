@@ -4,15 +4,21 @@ a CIBA client, driven as a CIBA client would (poll mode)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import auth_api_settings, tenants
@@ -21,7 +27,7 @@ from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
 from keycloak_duo_bridge.server import start_bridge
-from keycloak_duo_bridge.serving import ServerThread
+from keycloak_duo_bridge.serving import ServerThread, bind, start_in_thread
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.fixtures_bridge import Bridge, Tenant, tenant_factory
 
@@ -154,17 +160,16 @@ CibaTenantFactory = Callable[..., CibaTenant]
 
 
 @pytest.fixture
-def ciba_tenant(  # noqa: PLR0917
+def any_channel_ciba_tenant(  # noqa: PLR0917
     admin_keycloak: Keycloak,
     stack_settings: Settings,
     bridge: Bridge,
-    ciba_bridge: ServerThread,
     duo_emulator: RunningEmulator,
     app_redirect: str,
     auth_api_creds: AuthApiCredentials,
 ) -> Iterator[CibaTenantFactory]:
-    """Make CIBA tenants (policy as given); their realms are deleted afterwards."""
-    del ciba_bridge  # only needs to be running
+    """Make CIBA tenants (policy as given), whatever serves Keycloak's CIBA channel; their
+    realms are deleted afterwards."""
     make_tenant = tenant_factory(admin_keycloak, stack_settings, bridge, duo_emulator, app_redirect)
     made: list[str] = []
 
@@ -193,3 +198,127 @@ def ciba_tenant(  # noqa: PLR0917
     yield make
     for partner in made:
         tenants.delete_tenant(admin_keycloak, partner, cascade=True)
+
+
+@pytest.fixture
+def ciba_tenant(
+    ciba_bridge: ServerThread, any_channel_ciba_tenant: CibaTenantFactory
+) -> CibaTenantFactory:
+    """Make CIBA tenants whose channel requests reach one bridge."""
+    del ciba_bridge  # only needs to be running
+    return any_channel_ciba_tenant
+
+
+@dataclass
+class Replicas:
+    """Two bridge replicas with the same settings, behind a balancer at the URL Keycloak's
+    CIBA channel names; the balancer sends each channel request to ``route_to`` and keeps
+    what Keycloak sent (to replay it)."""
+
+    urls: dict[str, str]
+    route_to: str = "A"
+    seen: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def replay(self, replica: str, index: int = -1) -> httpx2.Response:
+        """Send the ``index``-th channel request Keycloak made again, to ``replica``."""
+        authorization, body = self.seen[index]
+        return httpx2.post(
+            f"{self.urls[replica]}/ciba/channel",
+            content=body,
+            headers={"Authorization": authorization, "Content-Type": "application/json"},
+        )
+
+
+@pytest.fixture(scope="module")
+def ciba_replicas(
+    keycloak_sandbox: SandboxKeycloak, stack_settings: Settings
+) -> Iterator[Replicas]:
+    """Replicas A and B (same settings, own ports) behind a recording balancer at the port
+    the sandbox Keycloak's CIBA channel calls."""
+    with contextlib.ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for name in ("A", "B"):
+            server, settings = start_bridge(
+                lambda url: stack_settings.model_copy(update={"bridge_url": url})
+            )
+            stack.enter_context(server)
+            urls[name] = settings.bridge_url
+        replicas = Replicas(urls)
+
+        async def channel(request: Request) -> Response:
+            body = await request.body()
+            authorization = request.headers.get("authorization", "")
+            replicas.seen.append((authorization, body))
+            async with httpx2.AsyncClient(timeout=30) as http:
+                answer = await http.post(
+                    f"{replicas.urls[replicas.route_to]}/ciba/channel",
+                    content=body,
+                    headers={"Authorization": authorization, "Content-Type": "application/json"},
+                )
+            return Response(answer.content, answer.status_code, answer.headers)
+
+        app = Starlette(routes=[Route("/ciba/channel", channel, methods=["POST"])])
+        sock = bind("127.0.0.1", keycloak_sandbox.settings.bridge_port)
+        config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
+        stack.enter_context(start_in_thread(config, sock, name="ciba balancer"))
+        yield replicas
+
+
+@pytest.fixture
+def ciba_replica_tenant(
+    ciba_replicas: Replicas, any_channel_ciba_tenant: CibaTenantFactory
+) -> CibaTenantFactory:
+    """Make CIBA tenants whose channel requests reach the replicas' balancer."""
+    del ciba_replicas  # only needs to be running
+    return any_channel_ciba_tenant
+
+
+DEVICE_CLIENT = "device-cli"
+
+
+@dataclass
+class DeviceClient:
+    """A public client with the device authorization grant (RFC 8628) on a Duo tenant."""
+
+    tenant: Tenant
+
+    @property
+    def base(self) -> str:
+        realm = f"{self.tenant.settings.keycloak_url}/realms/{self.tenant.realm}"
+        return f"{realm}/protocol/openid-connect"
+
+    def start(self) -> dict[str, Any]:
+        """The device authorization endpoint's answer (device_code, user_code, URIs)."""
+        answer = httpx2.post(
+            f"{self.base}/auth/device", data={"client_id": DEVICE_CLIENT, "scope": "openid"}
+        )
+        assert answer.status_code == 200, answer.text
+        started: dict[str, Any] = answer.json()
+        return started
+
+    def poll(self, device_code: str) -> httpx2.Response:
+        """One poll of the token endpoint with the device code."""
+        return httpx2.post(
+            f"{self.base}/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": DEVICE_CLIENT,
+                "device_code": device_code,
+            },
+        )
+
+
+def add_device_client(tenant: Tenant, *, lifespan: int | None = None) -> DeviceClient:
+    """Create the public device-grant client (its device codes living ``lifespan`` s)."""
+    attributes = {"oauth2.device.authorization.grant.enabled": "true"}
+    if lifespan is not None:
+        attributes["oauth2.device.code.lifespan"] = str(lifespan)
+    tenant.admin().create_client(
+        {
+            "clientId": DEVICE_CLIENT,
+            "publicClient": True,
+            "standardFlowEnabled": False,
+            "attributes": attributes,
+        }
+    )
+    return DeviceClient(tenant)

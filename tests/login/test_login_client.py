@@ -91,7 +91,7 @@ def test_a_refused_start_and_a_bad_start_are_errors() -> None:
 def test_polling_stops_at_the_expiry() -> None:
     """A login nobody answers ends when the request expires."""
     times = iter([0.0, 100.0])
-    with pytest.raises(LoginError, match="expired before the push was answered"):
+    with pytest.raises(LoginError, match="expired before it was completed"):
         login(keycloak([pending()]), [], clock=lambda: next(times))
 
 
