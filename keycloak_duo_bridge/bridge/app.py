@@ -31,8 +31,8 @@ from keycloak_duo_bridge.admin.effective import (
     duo_username,
 )
 from keycloak_duo_bridge.assurance import amr_for
-from keycloak_duo_bridge.attributes import FailMode
-from keycloak_duo_bridge.bridge import cookie, pages, tokens
+from keycloak_duo_bridge.attributes import FailMode, IdpMode
+from keycloak_duo_bridge.bridge import cookie, pages, tokens, upstream
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
 from keycloak_duo_bridge.bridge.metrics import CONTENT_TYPE, Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
@@ -193,6 +193,7 @@ _SKIP_REASONS = {
     PolicyOutcome.BYPASSED_BY_GROUP: Reason.BYPASS_GROUP,
     PolicyOutcome.NOT_ACTIVATED: Reason.NOT_ACTIVATED,
     PolicyOutcome.APP_OFF: Reason.APP_OFF,
+    PolicyOutcome.IDP_OFF: Reason.IDP_OFF,
 }
 
 
@@ -250,9 +251,13 @@ async def _policy(
         request_token.groups,
         activated=request_token.activated,
         brokered=bool(request_token.idp_links),
+        idp=request_token.idp,
     )
     if not decision.requires_duo:
         return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
+    trusted = _upstream(services, effective, request_token)
+    if trusted is not None:
+        return trusted
     try:
         name = duo_name(
             effective,
@@ -267,6 +272,29 @@ async def _policy(
         return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
     checked = await _healthy_credentials(services, effective, realm)
     return checked if isinstance(checked, tokens.Verdict) else Prompt(checked, name)
+
+
+def _upstream(
+    services: StepUpServices, effective: EffectiveSettings, request_token: tokens.StepUpRequest
+) -> tokens.Verdict | None:
+    """An ``upstream`` verdict when this login's IdP is trusted for its MFA and its token
+    proves it; None (Duo runs) otherwise, and a missing proof is logged."""
+    policy = effective.idp_policy(request_token.idp)
+    if policy is None or policy.mode is not IdpMode.TRUST_UPSTREAM_MFA:
+        return None
+    alias = request_token.idp or ""
+    found = upstream.Upstream(
+        alias, request_token.idp_provider, request_token.idp_id_token, request_token.idp_links
+    )
+    proof, missing = upstream.find_proof(policy, found, now=time.time())
+    if proof is None:
+        event(logger, "upstream mfa not proven", realm=effective.realm, idp=alias, reason=missing)
+        return None
+    services.metrics.upstream(effective.realm, alias)
+    event(logger, "upstream mfa trusted", realm=effective.realm, idp=alias, proof=str(proof))
+    return tokens.Verdict(
+        Result.UPSTREAM, Reason.UPSTREAM_MFA, amr=proof.amr, idp=alias, proof=str(proof)
+    )
 
 
 async def _healthy_credentials(

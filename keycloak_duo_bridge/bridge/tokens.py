@@ -59,6 +59,10 @@ class StepUpRequest:
     idp_links: tuple[IdpLink, ...] = field(default=(), repr=False)
     local_password: bool = True
     idp: str | None = None
+    # this login's IdP type (Keycloak's providerId), and the ID token Keycloak received from
+    # it and verified (its own FEDERATED_ID_TOKEN note), for trust-upstream-mfa
+    idp_provider: str | None = None
+    idp_id_token: str | None = field(default=None, repr=False)
 
 
 def peek(token: str) -> jws.Jws:
@@ -188,8 +192,15 @@ def verify_request(
         email_verified=claims.get("email_verified") is True,
         idp_links=idp_links(claims.get("idp_links")),
         local_password=claims.get("local_password") is not False,
-        idp=claims["idp"] if isinstance(claims.get("idp"), str) and claims["idp"] else None,
+        idp=_optional(claims, "idp"),
+        idp_provider=_optional(claims, "idp_provider"),
+        idp_id_token=_optional(claims, "idp_id_token"),
     )
+
+
+def _optional(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 def idp_links(value: object) -> tuple[IdpLink, ...]:
@@ -220,6 +231,8 @@ class Verdict:
     txid: str = ""
     auth_time: int = 0
     amr: tuple[str, ...] = ()  # RFC 8176 methods of a second factor (see assurance.amr_for)
+    idp: str = ""  # an ``upstream`` result: the identity provider whose MFA counted
+    proof: str = ""  # an ``upstream`` result: what proved it (``amr:mfa``, ``acr:gold``)
 
 
 def sign_verdict(
@@ -250,4 +263,6 @@ def sign_verdict(
         "auth_time": verdict.auth_time or int(now),
         "amr": list(verdict.amr),
     }
+    if verdict.result is Result.UPSTREAM:
+        claims |= {"idp": verdict.idp, "proof": verdict.proof}
     return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

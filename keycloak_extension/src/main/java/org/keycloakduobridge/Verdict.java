@@ -34,12 +34,17 @@ final class Verdict {
     final long authTime;
     /** RFC 8176 method references the bridge derived from Duo's factor; empty without one. */
     final List<String> amr;
+    /** An "upstream" verdict: the identity provider whose MFA counted, and the proof. */
+    final String idp;
+    final String proof;
 
     private Verdict(Map<String, Object> claims) {
         this.result = text(claims, "result");
         this.reason = text(claims, "reason");
         this.factor = text(claims, "factor");
         this.txid = text(claims, "txid");
+        this.idp = text(claims, "idp");
+        this.proof = text(claims, "proof");
         Object time = claims.get("auth_time");
         this.authTime = time instanceof Number ? ((Number) time).longValue() : 0L;
         List<String> methods = new ArrayList<>();

@@ -1,0 +1,112 @@
+"""Whether this login's identity provider proved its own MFA: pure functions.
+
+For an identity provider whose policy is ``trust-upstream-mfa``. The proof is only what
+Keycloak received from the IdP and verified, as the extension read it on this login:
+
+* **OIDC** (Keycloak's ``oidc`` and ``keycloak-oidc`` providers): the upstream ID token that
+  Keycloak's broker validated (signature, issuer, audience) and keeps as the user-session
+  note ``FEDERATED_ID_TOKEN``. Keycloak sets that note when it finishes the brokered login,
+  after every IdP mapper ran, so a mapper writing a note of that name is overwritten. For a
+  SAML IdP, nothing overwrites it, so a SAML login's token is never read. Its ``sub`` must
+  be the subject of the user's link to that IdP (Keycloak's own record), and it must have
+  been issued for this login (``iat`` recent).
+* Its ``amr`` (any value on the allow-list) or its ``acr`` (on the allow-list).
+
+Never from the user's attributes (IdP mappers write those), a client or the user. Anything
+missing or not matching is no proof, and Duo runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from keycloak_duo_bridge import jws
+from keycloak_duo_bridge.admin.effective import IdpLink
+from keycloak_duo_bridge.admin.idp_policy import IdpPolicy
+from keycloak_duo_bridge.attributes import IdpMode
+
+OIDC_PROVIDERS: Final = frozenset({"oidc", "keycloak-oidc"})
+MAX_AGE: Final = 900  # seconds since the upstream token was issued
+LEEWAY: Final = 30
+MFA: Final = "mfa"
+_METHOD = re.compile(r"^[a-z]{1,16}$")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What proved the upstream MFA: ``kind`` amr or acr, and the value that matched."""
+
+    kind: str
+    value: str
+    methods: tuple[str, ...]  # the RFC 8176 methods the token carried, for the amr claim
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+    @property
+    def amr(self) -> tuple[str, ...]:
+        """The methods the session gets: ``mfa``, then the upstream's own."""
+        return (MFA, *(m for m in self.methods if m != MFA))
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What the request token says of this login's identity provider."""
+
+    alias: str | None
+    provider: str | None
+    id_token: str | None
+    links: Sequence[IdpLink]
+
+
+def find_proof(
+    policy: IdpPolicy | None, upstream: Upstream, *, now: float
+) -> tuple[Proof | None, str]:
+    """The proof of upstream MFA and ``""``, or None and why there is none."""
+    if policy is None or policy.mode is not IdpMode.TRUST_UPSTREAM_MFA:
+        return None, "the identity provider is not trusted for its MFA"
+    claims = _claims(upstream.id_token) if upstream.provider in OIDC_PROVIDERS else None
+    if claims is None:
+        return None, f"no verified upstream ID token (a {upstream.provider or 'unknown'} IdP)"
+    problem = _not_this_login(claims, upstream, now)
+    if problem is not None:
+        return None, problem
+    amr = claims.get("amr")
+    methods = tuple(m for m in amr if isinstance(m, str)) if isinstance(amr, list) else ()
+    known = tuple(m for m in methods if _METHOD.match(m))
+    matched = next((m for m in methods if m in policy.amr), None)
+    if matched is not None:
+        return Proof("amr", matched, known), ""
+    acr = claims.get("acr")
+    if isinstance(acr, str) and acr in policy.acr:
+        return Proof("acr", acr, known), ""
+    return None, "the upstream token's amr and acr are not on the allow-list"
+
+
+def _not_this_login(claims: dict[str, Any], upstream: Upstream, now: float) -> str | None:
+    """Why the token is not this user's from this login, or None: its ``sub`` is the
+    subject of the user's link to the IdP, and it was issued within :data:`MAX_AGE`."""
+    subjects = {link.subject for link in upstream.links if link.alias == upstream.alias}
+    if claims.get("sub") not in subjects:
+        return "the upstream token's subject is not the user's link"
+    issued = claims.get("iat")
+    if (
+        isinstance(issued, bool)
+        or not isinstance(issued, int | float)
+        or not now - MAX_AGE <= issued <= now + LEEWAY
+    ):
+        return "the upstream token was not issued for this login"
+    return None
+
+
+def _claims(token: str | None) -> dict[str, Any] | None:
+    """The upstream ID token's claims (Keycloak verified its signature), or None."""
+    if not token:
+        return None
+    try:
+        return dict(jws.parse(token).claims)
+    except jws.JwsError:
+        return None
