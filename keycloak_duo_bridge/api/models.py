@@ -52,6 +52,16 @@ class DuoSwitch(_Body):
     assurance: Literal["enforce", "step-up"] | None = None
 
 
+class IdpPolicyBody(_Body):
+    """An identity provider's Duo policy; ``off`` needs ``confirm_off``."""
+
+    mode: Literal["duo", "trust-upstream-mfa", "off"]
+    amr: list[str] = []
+    acr: list[str] = []
+    saml_context: list[str] = []
+    confirm_off: bool = False
+
+
 class AppModeBody(_Body):
     mode: Literal["inherit", "required", "off"]
 

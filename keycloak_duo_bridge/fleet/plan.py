@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import link_attribute, resolve_effective
+from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
@@ -132,6 +133,8 @@ def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
     if spec.duo.assurance is not None:
         inherit = spec.duo.assurance == "inherit"
         out[attr.DUO_ASSURANCE] = None if inherit else spec.duo.assurance
+    if spec.idps is not None:
+        out[attr.DUO_IDPS] = format_idps(spec.idps)
     return out
 
 

@@ -81,9 +81,7 @@ def test_off_needs_a_confirmation_and_then_skips_duo(
     with pytest.raises(ConfigError, match="confirm"):
         idps.set_idp_policy(admin_keycloak, realm, fed.alias, policy_of("off"))
     assert admin_keycloak.get_realm(realm)["attributes"] == before_attrs
-    assert idps.set_idp_policy(
-        admin_keycloak, realm, fed.alias, policy_of("off"), confirm_off=True
-    )
+    assert idps.set_idp_policy(admin_keycloak, realm, fed.alias, policy_of("off"), confirm_off=True)
     before = fed.last_event()
     walk = fed.login("pat")
     assert fed.duo_names(before) == []
