@@ -284,7 +284,12 @@ def _upstream(
         return None
     alias = request_token.idp or ""
     found = upstream.Upstream(
-        alias, request_token.idp_provider, request_token.idp_id_token, request_token.idp_links
+        alias,
+        request_token.idp_provider,
+        request_token.idp_id_token,
+        request_token.idp_links,
+        request_token.idp_saml_context,
+        request_token.idp_saml_instant,
     )
     proof, missing = upstream.find_proof(policy, found, now=time.time())
     if proof is None:

@@ -63,6 +63,10 @@ class StepUpRequest:
     # it and verified (its own FEDERATED_ID_TOKEN note), for trust-upstream-mfa
     idp_provider: str | None = None
     idp_id_token: str | None = field(default=None, repr=False)
+    # a SAML IdP: the AuthnContextClassRef values and AuthnInstant of the response Keycloak
+    # stored on the user's link (SamlAuthnContext.java)
+    idp_saml_context: tuple[str, ...] = ()
+    idp_saml_instant: int = 0
 
 
 def peek(token: str) -> jws.Jws:
@@ -195,7 +199,17 @@ def verify_request(
         idp=_optional(claims, "idp"),
         idp_provider=_optional(claims, "idp_provider"),
         idp_id_token=_optional(claims, "idp_id_token"),
+        idp_saml_context=_strings(claims.get("idp_saml_context")),
+        idp_saml_instant=_instant(claims.get("idp_saml_instant")),
     )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _instant(value: object) -> int:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _optional(claims: Mapping[str, Any], name: str) -> str | None:

@@ -11,6 +11,10 @@ Keycloak received from the IdP and verified, as the extension read it on this lo
   be the subject of the user's link to that IdP (Keycloak's own record), and it must have
   been issued for this login (``iat`` recent).
 * Its ``amr`` (any value on the allow-list) or its ``acr`` (on the allow-list).
+* **SAML** (Keycloak's ``saml`` provider, with "Store tokens" on): the SAML response
+  Keycloak's broker validated and stored on the user's link to the IdP (only the broker
+  writes it). Its first assertion's ``AuthnContextClassRef`` (on the allow-list), and its
+  ``AuthnInstant`` recent. An encrypted assertion, or no stored response, is no proof.
 
 Never from the user's attributes (IdP mappers write those), a client or the user. Anything
 missing or not matching is no proof, and Duo runs.
@@ -29,6 +33,7 @@ from keycloak_duo_bridge.admin.idp_policy import IdpPolicy
 from keycloak_duo_bridge.attributes import IdpMode
 
 OIDC_PROVIDERS: Final = frozenset({"oidc", "keycloak-oidc"})
+SAML: Final = "saml"
 MAX_AGE: Final = 900  # seconds since the upstream token was issued
 LEEWAY: Final = 30
 MFA: Final = "mfa"
@@ -60,6 +65,8 @@ class Upstream:
     provider: str | None
     id_token: str | None
     links: Sequence[IdpLink]
+    saml_context: Sequence[str] = ()
+    saml_instant: int = 0
 
 
 def find_proof(
@@ -68,6 +75,13 @@ def find_proof(
     """The proof of upstream MFA and ``""``, or None and why there is none."""
     if policy is None or policy.mode is not IdpMode.TRUST_UPSTREAM_MFA:
         return None, "the identity provider is not trusted for its MFA"
+    if upstream.provider == SAML:
+        return _saml_proof(policy, upstream, now)
+    return _oidc_proof(policy, upstream, now)
+
+
+def _oidc_proof(policy: IdpPolicy, upstream: Upstream, now: float) -> tuple[Proof | None, str]:
+    """An OIDC IdP: an ``amr`` or ``acr`` on the allow-list, in this user's fresh token."""
     claims = _claims(upstream.id_token) if upstream.provider in OIDC_PROVIDERS else None
     if claims is None:
         return None, f"no verified upstream ID token (a {upstream.provider or 'unknown'} IdP)"
@@ -84,6 +98,18 @@ def find_proof(
     if isinstance(acr, str) and acr in policy.acr:
         return Proof("acr", acr, known), ""
     return None, "the upstream token's amr and acr are not on the allow-list"
+
+
+def _saml_proof(policy: IdpPolicy, upstream: Upstream, now: float) -> tuple[Proof | None, str]:
+    """A SAML IdP: an ``AuthnContextClassRef`` on the allow-list, authenticated recently."""
+    if not upstream.saml_context:
+        return None, "no stored SAML response with an AuthnContextClassRef (store tokens off?)"
+    if not now - MAX_AGE <= upstream.saml_instant <= now + LEEWAY:
+        return None, "the SAML AuthnInstant is not this login's"
+    matched = next((c for c in upstream.saml_context if c in policy.saml_context), None)
+    if matched is None:
+        return None, "the SAML AuthnContextClassRef is not on the allow-list"
+    return Proof("saml", matched, ()), ""
 
 
 def _not_this_login(claims: dict[str, Any], upstream: Upstream, now: float) -> str | None:

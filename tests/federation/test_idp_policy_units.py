@@ -53,6 +53,17 @@ def upstream(token: str | None, provider: str | None = "oidc") -> Upstream:
     return Upstream("partner", provider, token, LINKS)
 
 
+def saml(classes: list[str], instant: float) -> Upstream:
+    return Upstream("partner", "saml", None, LINKS, tuple(classes), int(instant))
+
+
+def test_an_allowed_saml_context_class_proves_upstream_mfa() -> None:
+    """A SAML IdP's fresh AuthnContextClassRef on the allow-list is the proof."""
+    policy = policy_of("trust-upstream-mfa", saml_context=["urn:two"])
+    found, _ = find_proof(policy, saml(["urn:one", "urn:two"], time.time()), now=time.time())
+    assert str(found) == "saml:urn:two"
+
+
 def test_policies_round_trip_and_duo_is_the_absence() -> None:
     """Stored form: sorted, compact, duo entries dropped, nothing left no attribute."""
     stored = format_idps({"b": TRUSTED, "a": policy_of("off"), "c": IdpPolicy()})
@@ -123,7 +134,10 @@ def test_an_allowed_amr_or_acr_proves_upstream_mfa(token: str, proof: str) -> No
     [
         (None, upstream(id_token(amr=["mfa"])), "not trusted"),
         (IdpPolicy(), upstream(id_token(amr=["mfa"])), "not trusted"),
-        (TRUSTED, upstream(id_token(amr=["mfa"]), provider="saml"), "a saml IdP"),
+        (TRUSTED, upstream(id_token(amr=["mfa"]), provider="saml"), "no stored SAML response"),
+        (TRUSTED, upstream(id_token(amr=["mfa"]), provider="github"), "a github IdP"),
+        (TRUSTED, saml(["urn:two"], time.time() - 3600), "not this login's"),
+        (TRUSTED, saml(["urn:one"], time.time()), "not on the allow-list"),
         (TRUSTED, upstream(None), "no verified upstream ID token"),
         (TRUSTED, upstream("not-a-token"), "no verified upstream ID token"),
         (TRUSTED, upstream(id_token(amr=["mfa"], sub="sub-2")), "subject"),

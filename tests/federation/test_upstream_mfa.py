@@ -3,13 +3,19 @@ its token proves it, falling back to Duo when it does not, and ``off`` with conf
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from keycloak_duo_bridge.admin import idps
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import explain, idps
+from keycloak_duo_bridge.admin.effective import PolicyOutcome
 from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.cli import main
 from keycloak_duo_bridge.errors import ConfigError
-from tests.fixtures_federation import FederationFactory
+from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
+from tests.fixtures_federation import Federation, FederationFactory
 
 pytestmark = pytest.mark.keycloak
 
@@ -93,3 +99,73 @@ def test_off_needs_a_confirmation_and_then_skips_duo(
     local = fed.login("lou", hint=False)
     assert fed.duo_names(before) == ["lou"]
     assert local.id_claims["duo"]["result"] == "allow"
+
+
+SAML_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
+SAML_TWO_FACTOR = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+
+
+def store_tokens(fed: Federation) -> None:
+    """Keycloak keeps the SAML response it validated on the user's link ("Store tokens")."""
+    admin = fed.tenant.admin()
+    idp = admin.get_idp(fed.alias)
+    admin.update_idp(fed.alias, {**idp, "storeToken": True})
+
+
+@pytest.mark.parametrize(
+    ("allowed", "outcome"), [(SAML_UNSPECIFIED, "upstream"), (SAML_TWO_FACTOR, "allow")]
+)
+def test_a_saml_context_class_on_the_allow_list_is_trusted(
+    federation: FederationFactory, admin_keycloak: Keycloak, allowed: str, outcome: str
+) -> None:
+    """The partner's SAML IdP (Keycloak) states its AuthnContextClassRef: on the realm's
+    allow-list, no Duo prompt and duo.result upstream with a saml proof; not on it, Duo."""
+    fed = federation("saml")
+    store_tokens(fed)
+    fed.partner_user("pat")
+    policy = policy_of("trust-upstream-mfa", saml_context=[allowed])
+    idps.set_idp_policy(admin_keycloak, fed.tenant.realm, fed.alias, policy)
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.id_claims["duo"]["result"] == outcome
+    if outcome == "upstream":
+        assert fed.duo_names(before) == []
+        assert walk.id_claims["duo"]["proof"] == f"saml:{allowed}"
+    else:
+        assert fed.duo_names(before) == [fed.duo_name("pat")]
+
+
+def test_the_cli_and_the_api_set_the_policy_and_explain_flags_off(
+    federation: FederationFactory,
+    keycloak_sandbox: SandboxKeycloak,
+    admin_keycloak: Keycloak,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`idp policy` sets trust with its proof and refuses off unconfirmed or an unknown IdP
+    (exit 1, nothing written); `idp list` shows it; explain flags a confirmed off; duo
+    removes the entry."""
+    fed = federation("oidc")
+    realm = fed.tenant.realm
+    for name, value in keycloak_sandbox.environment().items():
+        monkeypatch.setenv(name, value)
+    trust = ["idp", "policy", realm, fed.alias, "trust-upstream-mfa", "--amr", "mfa"]
+    assert main([*trust, "--acr", "gold"]) == 0
+    assert main(["idp", "list", realm, "--json"]) == 0
+    out = capsys.readouterr().out
+    listed = json.loads(out[out.index("[") :])
+    assert listed == [
+        {"alias": fed.alias, "mode": "trust-upstream-mfa", "amr": ["mfa"], "acr": ["gold"]}
+    ]
+    stored = admin_keycloak.get_realm(realm)["attributes"][attr.DUO_IDPS]
+    assert main(["idp", "policy", realm, fed.alias, "off"]) != 0
+    assert main(["idp", "policy", realm, "nobody", "off", "--confirm-off"]) != 0
+    assert main(["idp", "policy", realm, fed.alias, "trust-upstream-mfa"]) != 0
+    assert admin_keycloak.get_realm(realm)["attributes"][attr.DUO_IDPS] == stored
+    assert main(["idp", "policy", realm, fed.alias, "off", "--confirm-off"]) == 0
+    shown = explain.explain(admin_keycloak, realm, idp=fed.alias)
+    assert shown.decision.outcome is PolicyOutcome.IDP_OFF
+    assert any("is off" in problem for problem in shown.problems())
+    assert main(["idp", "policy", realm, fed.alias, "duo"]) == 0
+    assert attr.DUO_IDPS not in admin_keycloak.get_realm(realm)["attributes"]

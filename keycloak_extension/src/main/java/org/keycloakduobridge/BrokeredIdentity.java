@@ -24,7 +24,9 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  *   <li>{@code idp}: the IdP this login came through, when it did (the note Keycloak's broker
  *       sets on the login), else absent; with {@code idp_provider}, that IdP's type
  *       (Keycloak's provider id), and {@code idp_id_token}, the ID token Keycloak received
- *       from it, when it keeps one.</li>
+ *       from it, when it keeps one; for a SAML IdP, {@code idp_saml_context} and
+ *       {@code idp_saml_instant} from the response stored on the link
+ *       ({@link SamlAuthnContext}).</li>
  * </ul>
  */
 final class BrokeredIdentity {
@@ -39,6 +41,8 @@ final class BrokeredIdentity {
     static final String FEDERATED_ID_TOKEN_NOTE = "FEDERATED_ID_TOKEN";
     private static final int MAX_ID_TOKEN = 4096;
     private static final String PASSWORD = "password";
+    /** Keycloak's SAML identity provider's id: its link keeps the SAML response it stored. */
+    private static final String SAML = "saml";
 
     private BrokeredIdentity() {
     }
@@ -58,6 +62,13 @@ final class BrokeredIdentity {
             IdentityProviderModel provider = session.identityProviders().getByAlias(idp);
             if (provider != null) {
                 token.setOtherClaims("idp_provider", provider.getProviderId());
+            }
+            FederatedIdentityModel link = session.users().getFederatedIdentity(realm, user, idp);
+            SamlAuthnContext saml = link == null || provider == null
+                    || !SAML.equals(provider.getProviderId()) ? null : SamlAuthnContext.of(link.getToken());
+            if (saml != null) {
+                token.setOtherClaims("idp_saml_context", saml.classRefs);
+                token.setOtherClaims("idp_saml_instant", saml.authnInstant);
             }
             String idToken = authSession.getUserSessionNotes().get(FEDERATED_ID_TOKEN_NOTE);
             if (idToken != null && !idToken.isEmpty() && idToken.length() <= MAX_ID_TOKEN) {
