@@ -305,6 +305,8 @@ def test_a_client_level_admin_cannot_set_an_idp_policy(
             "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
         }
     )
+    keycloak = Keycloak.from_settings(fed.tenant.settings)
+    apps.set_mode(keycloak, realm, "kdb-idp-admin", "off")  # its password grant, no Duo
     management = str(admin.get_client_id("realm-management"))
     roles = [admin.get_client_role(management, r) for r in LESSER_ROLES]
     admin.assign_client_role(user_id, management, roles)
@@ -346,7 +348,6 @@ def test_a_client_level_admin_cannot_set_an_idp_policy(
             headers=bearer,
         )
         assert answer.status_code == 403, answer.text
-    keycloak = Keycloak.from_settings(fed.tenant.settings)
     assert attr.DUO_IDPS not in keycloak.get_realm(realm)["attributes"]
     fed.partner_user("pat")
     fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
