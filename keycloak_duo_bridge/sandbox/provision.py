@@ -182,3 +182,68 @@ def ensure_bridge_reader(settings: Settings, realms: list[str]) -> tuple[str, st
             f"could not provision the bridge's service account {BRIDGE_READER!r}"
         ) from exc
     return BRIDGE_READER, secret
+
+
+def ensure_partner_idp(
+    settings: Settings,
+    *,
+    idp_realm: str,
+    client_realm: str,
+    alias: str,
+    username: str,
+    password: str,
+    secret: str,
+) -> str:
+    """A realm acting as a partner's own identity provider, with one user, brokered into
+    ``client_realm`` over OIDC as identity provider ``alias`` (signature checked against the
+    partner realm's JWKS). Idempotent; returns the user's id in the partner realm (the
+    subject the broker links)."""
+    issuer = f"{settings.keycloak_url}/realms/{idp_realm}"
+    endpoint = f"{settings.keycloak_url}/realms/{client_realm}/broker/{alias}/endpoint"
+    try:
+        master = _admin(settings, settings.keycloak_admin_realm)
+        master.create_realm({"realm": idp_realm, "enabled": True}, skip_exists=True)
+        partner = _admin(settings, idp_realm)
+        broker_id = f"{client_realm}-broker"
+        broker = {
+            "clientId": broker_id,
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": secret,
+            "standardFlowEnabled": True,
+            "redirectUris": [endpoint],
+        }
+        found = partner.get_client_id(broker_id)
+        if found is None:
+            partner.create_client(broker)
+        else:  # the sandbox's port may have moved
+            partner.update_client(found, broker)
+        user_id = ensure_user(settings, idp_realm, username, password)
+        provider = {
+            "alias": alias,
+            "displayName": f"{idp_realm} (partner IdP)",
+            "providerId": "oidc",
+            "enabled": True,
+            "trustEmail": True,
+            "config": {
+                "issuer": issuer,
+                "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",
+                "tokenUrl": f"{issuer}/protocol/openid-connect/token",
+                "jwksUrl": f"{issuer}/protocol/openid-connect/certs",
+                "useJwksUrl": "true",
+                "validateSignature": "true",
+                "clientId": broker_id,
+                "clientSecret": secret,
+                "clientAuthMethod": "client_secret_post",
+                "defaultScope": "openid email profile",
+                "syncMode": "IMPORT",
+            },
+        }
+        client = _admin(settings, client_realm)
+        if any(idp.get("alias") == alias for idp in client.get_idps()):
+            client.update_idp(alias, provider)
+        else:
+            client.create_idp(provider)
+    except PythonKeycloakError as exc:
+        raise KeycloakError(f"could not provision the partner IdP realm {idp_realm!r}") from exc
+    return user_id
