@@ -36,6 +36,8 @@ DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" 
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
 # How a brokered user (one linked to an identity provider) is named to Duo: see BrokeredUsername
 DUO_BROKERED_USERNAME: Final = "kdb.duo.brokered_username"
+# Whether a brokered user Duo does not know yet may enrol at login: see BrokeredEnrollment
+DUO_BROKERED_ENROLLMENT: Final = "kdb.duo.brokered_enrollment"
 # JSON object: identity-provider alias -> its Duo policy (see IdpMode), the realm's own
 DUO_IDPS: Final = "kdb.duo.idps"
 DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
@@ -141,6 +143,14 @@ class BrokeredUsername(StrEnum):
     ACCOUNT = "account"  # the account's name under the realm's mapping, like local users
 
 
+class BrokeredEnrollment(StrEnum):
+    """Whether a user an identity provider made may enrol with Duo at a login."""
+
+    ALLOW = "allow"  # Duo's own new-user policy decides (the default)
+    # Duo must know them already (Auth API preauth); an unknown one is denied, not enrolled
+    KNOWN_ONLY = "known-only"
+
+
 class Assurance(StrEnum):
     """Where Duo runs in a realm's logins, and how applications ask for it."""
 
@@ -177,6 +187,7 @@ REALM_ATTRIBUTES: Final = (
     DUO_APPS,
     DUO_USERNAME,
     DUO_BROKERED_USERNAME,
+    DUO_BROKERED_ENROLLMENT,
     DUO_IDPS,
     DUO_ASSURANCE,
     AUTH_API_IKEY,

@@ -37,3 +37,4 @@ class Reason(StrEnum):
     SETTINGS_UNAVAILABLE = "settings_unavailable"  # error: Keycloak did not give the settings
     DUO_CONFIG = "duo_config"  # error: the realm's Duo settings are unusable
     DUO_PROTOCOL = "duo_protocol"  # error: Duo's answer did not verify
+    NOT_ENROLLED = "not_enrolled"  # deny: a brokered user Duo does not know (known-only)

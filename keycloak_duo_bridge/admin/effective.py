@@ -44,6 +44,7 @@ from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
 from keycloak_duo_bridge.attributes import (
     AppMode,
     Assurance,
+    BrokeredEnrollment,
     BrokeredUsername,
     FailMode,
     IdpMode,
@@ -102,6 +103,9 @@ class EffectiveSettings:
     assurance: Sourced[Assurance] = Sourced(Assurance.ENFORCE, Origin.DEFAULT)
     brokered_username: Sourced[BrokeredUsername] = Sourced(
         BrokeredUsername.IDP_SUBJECT, Origin.DEFAULT
+    )
+    brokered_enrollment: Sourced[BrokeredEnrollment] = Sourced(
+        BrokeredEnrollment.ALLOW, Origin.DEFAULT
     )
     # identity-provider alias -> its Duo policy (``duo`` when unlisted), the realm's own
     idps: Mapping[str, IdpPolicy] = field(default_factory=dict)
@@ -193,6 +197,15 @@ def parse_brokered_username(text: str) -> BrokeredUsername:
         choices = " or ".join(m.value for m in BrokeredUsername)
         raise ConfigError(
             f"the brokered users' Duo username must be {choices}, not {shown(text)}"
+        ) from None
+
+
+def parse_brokered_enrollment(text: str) -> BrokeredEnrollment:
+    try:
+        return BrokeredEnrollment(text)
+    except ValueError:
+        raise ConfigError(
+            f"brokered users' enrolment must be allow or known-only, not {shown(text)}"
         ) from None
 
 
@@ -422,6 +435,13 @@ def resolve_effective(
         ),
         apps=_resolve(own, attr.DUO_APPS, parse_apps, _NO_APPS, problems).value,
         idps=_resolve(own, attr.DUO_IDPS, parse_idps, _NO_IDPS, problems).value,
+        brokered_enrollment=_resolve(
+            own,
+            attr.DUO_BROKERED_ENROLLMENT,
+            parse_brokered_enrollment,
+            BrokeredEnrollment.ALLOW,
+            problems,
+        ),
         assurance=_resolve(own, attr.DUO_ASSURANCE, parse_assurance, Assurance.ENFORCE, problems),
         brokered_username=_resolve(
             own,

@@ -25,6 +25,7 @@ from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.attributes import (
     AppMode,
     Assurance,
+    BrokeredEnrollment,
     BrokeredUsername,
     IdpMode,
     UsernameMapping,
@@ -34,6 +35,10 @@ from keycloak_duo_bridge.errors import ConfigError
 _BROKERED_TEXT = {
     BrokeredUsername.IDP_SUBJECT: "idp:<alias>:<subject> for users an identity provider made",
     BrokeredUsername.ACCOUNT: "as local users (a username typed at first login counts)",
+}
+_ENROLLMENT_TEXT = {
+    BrokeredEnrollment.ALLOW: "allow (Duo's new-user policy decides)",
+    BrokeredEnrollment.KNOWN_ONLY: "known-only (Duo must know brokered users; else denied)",
 }
 _MAPPING_TEXT = {
     UsernameMapping.USERNAME: "the Keycloak username",
@@ -90,6 +95,11 @@ class Explanation:
                 e.brokered_username,
             ),
             *self._idp_rows(),
+            row(
+                "brokered enrollment",
+                _ENROLLMENT_TEXT[e.brokered_enrollment.value],
+                e.brokered_enrollment,
+            ),
             row("auth api ikey", auth_api.ikey if auth_api else "-", e.auth_api),
             row("auth api host", auth_api.api_host if auth_api else "-", e.auth_api),
             row(

@@ -43,6 +43,7 @@ class DuoPolicy(_Body):
     self_deactivate: str | None = None
     duo_username: str | None = None
     brokered_username: str | None = None
+    brokered_enrollment: str | None = None
 
 
 class DuoSwitch(_Body):

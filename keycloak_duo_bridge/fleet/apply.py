@@ -37,6 +37,7 @@ _POLICY = (
     "duo.remember",
     "duo.duo_username",
     "duo.brokered_username",
+    "duo.brokered_enrollment",
 )
 
 

@@ -122,6 +122,7 @@ def _duo(
         ("duo_username", attr.DUO_USERNAME),
         ("assurance", attr.DUO_ASSURANCE),
         ("brokered_username", attr.DUO_BROKERED_USERNAME),
+        ("brokered_enrollment", attr.DUO_BROKERED_ENROLLMENT),
     ):
         if name in a:
             duo[key] = a[name]

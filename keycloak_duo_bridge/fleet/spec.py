@@ -45,6 +45,7 @@ _DUO_KEYS: Final = frozenset(
         "duo_username",
         "assurance",
         "brokered_username",
+        "brokered_enrollment",
     }
 )
 
@@ -347,9 +348,10 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
         bypass_groups=_groups(reader, fields, where),
         duo_username=_opt(reader, fields, "duo_username", where),
         brokered_username=_opt(reader, fields, "brokered_username", where),
+        brokered_enrollment=_opt(reader, fields, "brokered_enrollment", where),
     )
     names = ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username")
-    for name in (*names, "brokered_username"):
+    for name in (*names, "brokered_username", "brokered_enrollment"):
         if name in fields:
             try:
                 Policy(**{name: getattr(policy, name)}).changes()
@@ -418,6 +420,7 @@ REALM_KEYS: Final = {
     "duo.duo_username": attr.DUO_USERNAME,
     "duo.assurance": attr.DUO_ASSURANCE,
     "duo.brokered_username": attr.DUO_BROKERED_USERNAME,
+    "duo.brokered_enrollment": attr.DUO_BROKERED_ENROLLMENT,
     "idps": attr.DUO_IDPS,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

@@ -13,6 +13,7 @@ import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.effective import (
     IdpLink,
     PolicyOutcome,
@@ -261,3 +262,18 @@ def test_idp_mistakes_in_the_tenant_file_name_the_line(
     assert old in FILE
     with pytest.raises(ConfigError, match=message):
         spec.parse(FILE.replace(old, new, 1), tmp_path / "fleet.yaml", {})
+
+
+def test_brokered_enrollment_is_checked_and_resolved_as_the_realms_own() -> None:
+    """known-only and allow are stored, inherit unsets, anything else is refused; a
+    partner's value is not inherited."""
+    assert Policy(brokered_enrollment="known-only").changes() == {
+        attr.DUO_BROKERED_ENROLLMENT: "known-only"
+    }
+    assert Policy(brokered_enrollment="inherit").changes() == {attr.DUO_BROKERED_ENROLLMENT: None}
+    with pytest.raises(ConfigError, match="allow or known-only"):
+        Policy(brokered_enrollment="never").changes()
+    own = {attr.DUO_BROKERED_ENROLLMENT: "known-only"}
+    assert resolve_effective(own, None, realm="r", realm_id="i").brokered_enrollment.value == (
+        "known-only"
+    )

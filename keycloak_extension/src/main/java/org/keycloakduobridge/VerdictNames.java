@@ -24,6 +24,7 @@ final class VerdictNames {
     static final String REASON_SETTINGS_UNAVAILABLE = "settings_unavailable";
     static final String REASON_DUO_CONFIG = "duo_config";
     static final String REASON_DUO_PROTOCOL = "duo_protocol";
+    static final String REASON_NOT_ENROLLED = "not_enrolled";
 
     private VerdictNames() {
     }
