@@ -6,6 +6,8 @@ sandbox also needs an OIDC application and users with passwords to log in with.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -219,26 +221,8 @@ def ensure_partner_idp(
         else:  # the sandbox's port may have moved
             partner.update_client(found, broker)
         user_id = ensure_user(settings, idp_realm, username, password)
-        provider = {
-            "alias": alias,
-            "displayName": f"{idp_realm} (partner IdP)",
-            "providerId": "oidc",
-            "enabled": True,
-            "trustEmail": True,
-            "config": {
-                "issuer": issuer,
-                "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",
-                "tokenUrl": f"{issuer}/protocol/openid-connect/token",
-                "jwksUrl": f"{issuer}/protocol/openid-connect/certs",
-                "useJwksUrl": "true",
-                "validateSignature": "true",
-                "clientId": broker_id,
-                "clientSecret": secret,
-                "clientAuthMethod": "client_secret_post",
-                "defaultScope": "openid email profile",
-                "syncMode": "IMPORT",
-            },
-        }
+        provider = oidc_identity_provider(issuer, alias, broker_id, secret)
+        provider["displayName"] = f"{idp_realm} (partner IdP)"
         client = _admin(settings, client_realm)
         if any(idp.get("alias") == alias for idp in client.get_idps()):
             client.update_idp(alias, provider)
@@ -247,3 +231,28 @@ def ensure_partner_idp(
     except PythonKeycloakError as exc:
         raise KeycloakError(f"could not provision the partner IdP realm {idp_realm!r}") from exc
     return user_id
+
+
+def oidc_identity_provider(issuer: str, alias: str, client_id: str, secret: str) -> dict[str, Any]:
+    """An OIDC identity provider for a Keycloak realm ``issuer``, as a client realm brokers
+    to it: signature checked against its JWKS, e-mail trusted, users imported once."""
+    return {
+        "alias": alias,
+        "providerId": "oidc",
+        "enabled": True,
+        "trustEmail": True,
+        "config": {
+            "issuer": issuer,
+            "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",
+            "tokenUrl": f"{issuer}/protocol/openid-connect/token",
+            "jwksUrl": f"{issuer}/protocol/openid-connect/certs",
+            "userInfoUrl": f"{issuer}/protocol/openid-connect/userinfo",
+            "useJwksUrl": "true",
+            "validateSignature": "true",
+            "clientId": client_id,
+            "clientSecret": secret,
+            "clientAuthMethod": "client_secret_post",
+            "defaultScope": "openid email profile",
+            "syncMode": "IMPORT",
+        },
+    }
