@@ -298,6 +298,7 @@ def _upstream(
         request_token.idp_links,
         request_token.idp_saml_context,
         request_token.idp_saml_instant,
+        local_account=request_token.local_password,
     )
     proof, missing = upstream.find_proof(policy, found, now=time.time())
     if proof is None:

@@ -16,8 +16,10 @@ Keycloak received from the IdP and verified, as the extension read it on this lo
   writes it). Its first assertion's ``AuthnContextClassRef`` (on the allow-list), and its
   ``AuthnInstant`` recent. An encrypted assertion, or no stored response, is no proof.
 
-Never from the user's attributes (IdP mappers write those), a client or the user. Anything
-missing or not matching is no proof, and Duo runs.
+Only for a user the identity provider made: a local account linked to it (it has a password
+of the realm) passes Duo as itself, so a partner account linked to it never reaches it on
+the partner's MFA alone. Never from the user's attributes (IdP mappers write those), a
+client or the user. Anything missing or not matching is no proof, and Duo runs.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Upstream:
     links: Sequence[IdpLink]
     saml_context: Sequence[str] = ()
     saml_instant: int = 0
+    local_account: bool = False  # the user has a password of the realm (a linked local user)
 
 
 def find_proof(
@@ -75,6 +78,8 @@ def find_proof(
     """The proof of upstream MFA and ``""``, or None and why there is none."""
     if policy is None or policy.mode is not IdpMode.TRUST_UPSTREAM_MFA:
         return None, "the identity provider is not trusted for its MFA"
+    if upstream.local_account:
+        return None, "a local account (a password of the realm) linked to the IdP passes Duo"
     if upstream.provider == SAML:
         return _saml_proof(policy, upstream, now)
     return _oidc_proof(policy, upstream, now)

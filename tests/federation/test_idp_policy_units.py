@@ -139,6 +139,11 @@ def test_an_allowed_amr_or_acr_proves_upstream_mfa(token: str, proof: str) -> No
         (TRUSTED, upstream(id_token(amr=["mfa"]), provider="github"), "a github IdP"),
         (TRUSTED, saml(["urn:two"], time.time() - 3600), "not this login's"),
         (TRUSTED, saml(["urn:one"], time.time()), "not on the allow-list"),
+        (
+            TRUSTED,
+            Upstream("partner", "oidc", id_token(amr=["mfa"]), LINKS, local_account=True),
+            "a local account",
+        ),
         (TRUSTED, upstream(None), "no verified upstream ID token"),
         (TRUSTED, upstream("not-a-token"), "no verified upstream ID token"),
         (TRUSTED, upstream(id_token(amr=["mfa"], sub="sub-2")), "subject"),
