@@ -282,3 +282,18 @@ def test_brokered_enrollment_is_checked_and_resolved_as_the_realms_own() -> None
     assert resolve_effective(own, None, realm="r", realm_id="i").brokered_enrollment.value == (
         "known-only"
     )
+
+
+def test_a_hand_written_duo_entry_shows_as_duo() -> None:
+    """A stored entry with mode duo (written by hand) parses, and explain shows it as duo."""
+    effective = settings_with('{"sso": {"mode": "duo"}}')
+    shown = Explanation(
+        effective=effective,
+        app=None,
+        app_mode=AppMode.INHERIT,
+        username=None,
+        user_groups=(),
+        activated=False,
+        decision=decide(effective, AppMode.INHERIT, idp="sso"),
+    )
+    assert ("idp sso", "duo") in [(name, value) for name, value, _ in shown.rows()]

@@ -21,9 +21,16 @@ def test_known_only_denies_a_brokered_user_duo_does_not_know(
     stack_settings: Settings,
 ) -> None:
     """known-only: a partner user unknown to Duo gets no prompt (so cannot enrol) and no
-    code; once Duo knows them, they pass Duo."""
+    code; once Duo knows them, they pass Duo. Without Auth API credentials the login is
+    refused as a configuration fault."""
     fed = federation("oidc")
     realm = fed.tenant.realm
+    duo_settings.set_policy(
+        admin_keycloak, realm, duo_settings.Policy(brokered_enrollment="known-only")
+    )
+    fed.partner_user("pat")
+    with pytest.raises(BrokerWalkError, match="misconfigured"):
+        fed.login("pat")  # no Auth API credentials: nothing decided, so no pass
     auth_api_settings.set_auth_api(
         admin_keycloak, realm, creds=auth_api_creds, ring=key_ring(stack_settings), check=None
     )
@@ -32,7 +39,6 @@ def test_known_only_denies_a_brokered_user_duo_does_not_know(
     )
     rows = {n: v for n, v, _ in explain.explain(admin_keycloak, realm).rows()}
     assert rows["brokered enrollment"].startswith("known-only")
-    fed.partner_user("pat")
     before = fed.last_event()
     with pytest.raises(BrokerWalkError, match="denied"):
         fed.login("pat")

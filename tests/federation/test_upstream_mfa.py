@@ -167,5 +167,7 @@ def test_the_cli_and_the_api_set_the_policy_and_explain_flags_off(
     shown = explain.explain(admin_keycloak, realm, idp=fed.alias)
     assert shown.decision.outcome is PolicyOutcome.IDP_OFF
     assert any("is off" in problem for problem in shown.problems())
-    assert main(["idp", "policy", realm, fed.alias, "duo"]) == 0
+    assert main(["idp", "list", realm]) == 0
+    assert "trust-upstream-mfa" not in capsys.readouterr().out.split("ALIAS")[-1]
+    assert main(["idp", "policy", realm, fed.alias, "duo", "--json"]) == 0
     assert attr.DUO_IDPS not in admin_keycloak.get_realm(realm)["attributes"]
