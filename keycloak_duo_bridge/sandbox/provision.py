@@ -204,7 +204,8 @@ def ensure_partner_idp(
     endpoint = f"{settings.keycloak_url}/realms/{client_realm}/broker/{alias}/endpoint"
     try:
         master = _admin(settings, settings.keycloak_admin_realm)
-        master.create_realm({"realm": idp_realm, "enabled": True}, skip_exists=True)
+        if all(realm.get("realm") != idp_realm for realm in master.get_realms()):
+            master.create_realm({"realm": idp_realm, "enabled": True})
         partner = _admin(settings, idp_realm)
         broker_id = f"{client_realm}-broker"
         broker = {
