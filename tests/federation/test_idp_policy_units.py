@@ -15,6 +15,7 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import record
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
     IdpLink,
     PolicyOutcome,
     decide,
@@ -159,7 +160,7 @@ def test_no_proof_means_duo(policy: IdpPolicy | None, found: Upstream, why: str)
     assert why in missing
 
 
-def settings_with(idps: str) -> Any:
+def settings_with(idps: str) -> EffectiveSettings:
     own = {attr.DUO_ENABLED: "true", attr.DUO_IDPS: idps}
     return resolve_effective(own, None, realm="r", realm_id="rid")
 
@@ -180,26 +181,30 @@ def test_the_decision_follows_the_login_idp_and_the_record_lists_trusted_ones() 
     assert any(attr.DUO_IDPS in problem for problem in broken.problems)
 
 
-def test_explain_shows_each_idp_and_flags_off() -> None:
-    """A row per IdP with a policy; an off IdP is a problem explain reports."""
-    stored = format_idps({"off-idp": policy_of("off"), "partner": TRUSTED}) or ""
-    effective = settings_with(stored)
-    decision = decide(effective, AppMode.INHERIT, idp="off-idp")
-    shown = Explanation(
+def explained(effective: EffectiveSettings, idp: str) -> Explanation:
+    """What explain shows for a plain user's login through ``idp``."""
+    return Explanation(
         effective=effective,
         app=None,
         app_mode=AppMode.INHERIT,
         username=None,
         user_groups=(),
         activated=False,
-        decision=decision,
-        idp="x",
+        decision=decide(effective, AppMode.INHERIT, idp=idp),
+        idp=idp,
     )
+
+
+def test_explain_shows_each_idp_and_flags_off() -> None:
+    """A row per IdP with a policy; an off IdP is a problem explain reports."""
+    stored = format_idps({"off-idp": policy_of("off"), "partner": TRUSTED}) or ""
+    effective = settings_with(stored)
+    shown = explained(effective, "off-idp")
     rows = {name: value for name, value, _ in shown.rows()}
     assert rows["idp off-idp"].startswith("OFF")
     assert rows["idp partner"] == "trust-upstream-mfa (amr mfa,hwk; acr gold), else Duo"
     assert any("'off-idp' is off" in problem for problem in shown.problems())
-    assert shown.to_json()["idp"] == "x"
+    assert shown.to_json()["idp"] == "off-idp"
 
 
 FILE = """\
@@ -287,13 +292,5 @@ def test_brokered_enrollment_is_checked_and_resolved_as_the_realms_own() -> None
 def test_a_hand_written_duo_entry_shows_as_duo() -> None:
     """A stored entry with mode duo (written by hand) parses, and explain shows it as duo."""
     effective = settings_with('{"sso": {"mode": "duo"}}')
-    shown = Explanation(
-        effective=effective,
-        app=None,
-        app_mode=AppMode.INHERIT,
-        username=None,
-        user_groups=(),
-        activated=False,
-        decision=decide(effective, AppMode.INHERIT, idp="sso"),
-    )
+    shown = explained(effective, "sso")
     assert ("idp sso", "duo") in [(name, value) for name, value, _ in shown.rows()]
