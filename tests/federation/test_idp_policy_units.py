@@ -75,6 +75,7 @@ def test_policies_round_trip_and_duo_is_the_absence() -> None:
     assert parse_idps(stored or "") == {"a": policy_of("off"), "b": TRUSTED}
     assert format_idps({"c": IdpPolicy()}) is None
     assert TRUSTED.proofs() == "amr mfa,hwk; acr gold"
+    assert policy_of("trust-upstream-mfa", amr=["mfa", "mfa"]).amr == ("mfa",)
 
 
 @pytest.mark.parametrize(
