@@ -36,6 +36,10 @@ DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" 
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
 # How a brokered user (one linked to an identity provider) is named to Duo: see BrokeredUsername
 DUO_BROKERED_USERNAME: Final = "kdb.duo.brokered_username"
+# Whether a brokered user Duo does not know yet may enrol at login: see BrokeredEnrollment
+DUO_BROKERED_ENROLLMENT: Final = "kdb.duo.brokered_enrollment"
+# JSON object: identity-provider alias -> its Duo policy (see IdpMode), the realm's own
+DUO_IDPS: Final = "kdb.duo.idps"
 DUO_ASSURANCE: Final = "kdb.duo.assurance"  # "enforce" | "step-up" (the realm's own, see Assurance)
 # Duo's separate "Auth API" application, for Duo Push without a browser (CIBA, issue #16)
 AUTH_API_IKEY: Final = "kdb.duo.authapi.ikey"  # plain
@@ -71,6 +75,8 @@ NOTE_FACTOR: Final = "kdb.duo.factor"
 NOTE_TXID: Final = "kdb.duo.txid"
 NOTE_REASON: Final = "kdb.duo.reason"
 NOTE_AMR: Final = "kdb.duo.amr"  # RFC 8176 methods of the last pass, space-separated
+NOTE_IDP: Final = "kdb.duo.idp"  # an "upstream" pass: the identity provider whose MFA counted
+NOTE_PROOF: Final = "kdb.duo.proof"  # an "upstream" pass: what proved it (amr:mfa, acr:..)
 SESSION_NOTES: Final = (
     NOTE_RESULT,
     NOTE_TIME,
@@ -78,6 +84,8 @@ SESSION_NOTES: Final = (
     NOTE_TXID,
     NOTE_REASON,
     NOTE_AMR,
+    NOTE_IDP,
+    NOTE_PROOF,
 )
 
 # -- authentication-session notes, the extension's own (named here so nothing else takes them)
@@ -136,11 +144,27 @@ class BrokeredUsername(StrEnum):
     ACCOUNT = "account"  # the account's name under the realm's mapping, like local users
 
 
+class BrokeredEnrollment(StrEnum):
+    """Whether a user an identity provider made may enrol with Duo at a login."""
+
+    ALLOW = "allow"  # Duo's own new-user policy decides (the default)
+    # Duo must know them already (Auth API preauth); an unknown one is denied, not enrolled
+    KNOWN_ONLY = "known-only"
+
+
 class Assurance(StrEnum):
     """Where Duo runs in a realm's logins, and how applications ask for it."""
 
     ENFORCE = "enforce"  # the required action: every login to an app that requires Duo
     STEP_UP = "step-up"  # the flow's authenticator: where a level of authentication asks
+
+
+class IdpMode(StrEnum):
+    """Whether a login through an identity provider passes Duo (``kdb.duo.idps``)."""
+
+    DUO = "duo"  # always (the default)
+    TRUST_UPSTREAM_MFA = "trust-upstream-mfa"  # not when the IdP's token proves its own MFA
+    OFF = "off"  # never: only with an explicit confirmation, and flagged by explain
 
 
 class AppMode(StrEnum):
@@ -164,6 +188,8 @@ REALM_ATTRIBUTES: Final = (
     DUO_APPS,
     DUO_USERNAME,
     DUO_BROKERED_USERNAME,
+    DUO_BROKERED_ENROLLMENT,
+    DUO_IDPS,
     DUO_ASSURANCE,
     AUTH_API_IKEY,
     AUTH_API_HOST,

@@ -28,6 +28,7 @@ from keycloak_duo_bridge import jws
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.client import tls_context
+from keycloak_duo_bridge.sandbox.provision import oidc_identity_provider
 from keycloak_duo_bridge.sandbox.walk import browser_like_client
 from tests.fixtures_bridge import APP_ID, PASSWORD, Tenant, TenantFactory
 
@@ -430,26 +431,7 @@ def _oidc_provider(tenant: Tenant, idp_realm: str, alias: str) -> dict[str, Any]
         }
     )
     issuer = f"{tenant.settings.keycloak_url}/realms/{idp_realm}"
-    return {
-        "alias": alias,
-        "providerId": "oidc",
-        "enabled": True,
-        "trustEmail": True,
-        "config": {
-            "issuer": issuer,
-            "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",
-            "tokenUrl": f"{issuer}/protocol/openid-connect/token",
-            "jwksUrl": f"{issuer}/protocol/openid-connect/certs",
-            "userInfoUrl": f"{issuer}/protocol/openid-connect/userinfo",
-            "useJwksUrl": "true",
-            "validateSignature": "true",
-            "clientId": "federation-broker",
-            "clientSecret": secret,
-            "clientAuthMethod": "client_secret_post",
-            "defaultScope": "openid email profile",
-            "syncMode": "IMPORT",
-        },
-    }
+    return oidc_identity_provider(issuer, alias, "federation-broker", secret)
 
 
 def _saml_provider(tenant: Tenant, idp_realm: str, alias: str) -> dict[str, Any]:

@@ -17,7 +17,8 @@ def test_demo_walks_a_login_through_duo(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The demo provisions acme/globex, walks alice through Duo, prints claims and URLs, exits 0."""
+    """The demo provisions acme/globex and the partner's own IdP realm; walks alice, and pia
+    through the partner's IdP, both through Duo; prints claims and URLs, exits 0."""
     point_cli_at(keycloak_sandbox, monkeypatch)
     for name in ("KDB_BRIDGE_PORT", "KDB_DEMO_APP_PORT", "KDB_DEMO_DUO_PORT"):
         monkeypatch.setenv(name, str(free_port()))
@@ -25,6 +26,8 @@ def test_demo_walks_a_login_through_duo(
     out = capsys.readouterr().out
     assert '"result": "allow"' in out
     assert "Server-side time of the Duo hop (bridge + Duo):" in out
+    assert "pia's federated login through acme-sso: Duo asked ['idp:acme-sso:" in out
+    assert "federated: 'Sign in with acme-sso' on the sign-in page, user 'pia'" in out
     assert "Demo application: http://127.0.0.1:" in out
     lines = out.splitlines()
     assert any(line.startswith("Keycloak admin console: http://127.0.0.1:") for line in lines)

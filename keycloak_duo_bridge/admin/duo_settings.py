@@ -22,6 +22,7 @@ from keycloak_duo_bridge.admin.effective import (
     format_remember,
     parse_assurance,
     parse_bool,
+    parse_brokered_enrollment,
     parse_brokered_username,
     parse_fail_mode,
     parse_group_path,
@@ -172,6 +173,8 @@ class Policy:
     duo_username: str | None = None  # username | realm-qualified | email: how Duo names users
     # idp-subject | account: how users an identity provider made are named to Duo
     brokered_username: str | None = None
+    # allow | known-only: whether users an identity provider made may enrol with Duo at login
+    brokered_enrollment: str | None = None
 
     def changes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -198,6 +201,10 @@ class Policy:
         if self.brokered_username is not None:
             out[attr.DUO_BROKERED_USERNAME] = _or_inherit(
                 self.brokered_username, lambda v: parse_brokered_username(v).value
+            )
+        if self.brokered_enrollment is not None:
+            out[attr.DUO_BROKERED_ENROLLMENT] = _or_inherit(
+                self.brokered_enrollment, lambda v: parse_brokered_enrollment(v).value
             )
         if self.bypass_groups is not None:
             groups = list(self.bypass_groups)
@@ -297,6 +304,7 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "remember": a.get(attr.DUO_REMEMBER),
         "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
         "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
+        "brokered_enrollment": a.get(attr.DUO_BROKERED_ENROLLMENT),
         "bridge_url": a.get(attr.BRIDGE_URL),
         "wired": wiring.is_wired(keycloak, realm),
         "admin_link": "linked" if a.get(attr.DUO_ADMIN_IKEY) else None,  # never its keys

@@ -14,9 +14,10 @@ a realm cannot pick its own partner; without the proof nothing is inherited and
 :attr:`EffectiveSettings.problems` says why. The extension applies the same rule, because it
 reads only what :mod:`~keycloak_duo_bridge.admin.record` resolved with these functions.
 
-Application modes (``kdb.duo.apps``), the Duo username mapping (``kdb.duo.username``) and
-brokered users' Duo names (``kdb.duo.brokered_username``) are the realm's own and never
-inherited: the realm names its own applications and users.
+Application modes (``kdb.duo.apps``), identity-provider policies (``kdb.duo.idps``), the Duo
+username mapping (``kdb.duo.username``) and brokered users' Duo names
+(``kdb.duo.brokered_username``) are the realm's own and never inherited: the realm names its
+own applications, identity providers and users.
 
 **Brokered users** (linked to an identity provider, see :class:`IdpLink`) get the decision
 and the Duo name from what Keycloak's broker recorded, never from their attributes or groups:
@@ -39,11 +40,14 @@ from enum import StrEnum
 from typing import Final, Generic, TypeVar
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
 from keycloak_duo_bridge.attributes import (
     AppMode,
     Assurance,
+    BrokeredEnrollment,
     BrokeredUsername,
     FailMode,
+    IdpMode,
     RememberMode,
     TenantKind,
     UserMode,
@@ -100,6 +104,11 @@ class EffectiveSettings:
     brokered_username: Sourced[BrokeredUsername] = Sourced(
         BrokeredUsername.IDP_SUBJECT, Origin.DEFAULT
     )
+    brokered_enrollment: Sourced[BrokeredEnrollment] = Sourced(
+        BrokeredEnrollment.ALLOW, Origin.DEFAULT
+    )
+    # identity-provider alias -> its Duo policy (``duo`` when unlisted), the realm's own
+    idps: Mapping[str, IdpPolicy] = field(default_factory=dict)
     linked: bool = False  # the partner link is proven (see the link rule)
     problems: tuple[str, ...] = ()
     # Duo's Auth API application (CIBA, issue #16): the same unit-and-partner rule
@@ -109,6 +118,11 @@ class EffectiveSettings:
         """An application's mode in this realm; one the realm does not list inherits."""
         return self.apps.get(client_id or "", AppMode.INHERIT)
 
+    def idp_policy(self, alias: str | None) -> IdpPolicy | None:
+        """The policy of the identity provider a login came through; None for a login that
+        came through none (``duo`` for one the realm does not list)."""
+        return None if alias is None else self.idps.get(alias, IdpPolicy())
+
 
 class PolicyOutcome(StrEnum):
     REQUIRED = "required"
@@ -116,6 +130,7 @@ class PolicyOutcome(StrEnum):
     NOT_ACTIVATED = "not activated"
     APP_OFF = "app off"
     REALM_OFF = "realm off"
+    IDP_OFF = "identity provider off"
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,15 @@ def parse_brokered_username(text: str) -> BrokeredUsername:
         ) from None
 
 
+def parse_brokered_enrollment(text: str) -> BrokeredEnrollment:
+    try:
+        return BrokeredEnrollment(text)
+    except ValueError:
+        raise ConfigError(
+            f"brokered users' enrolment must be allow or known-only, not {shown(text)}"
+        ) from None
+
+
 def parse_app_mode(text: str) -> AppMode:
     try:
         return AppMode(text)
@@ -240,6 +264,7 @@ def format_bypass_groups(groups: Iterable[str]) -> str:
 
 
 _NO_APPS: dict[str, AppMode] = {}
+_NO_IDPS: dict[str, IdpPolicy] = {}
 
 
 def parse_apps(text: str) -> dict[str, AppMode]:
@@ -409,6 +434,14 @@ def resolve_effective(
             problems,
         ),
         apps=_resolve(own, attr.DUO_APPS, parse_apps, _NO_APPS, problems).value,
+        idps=_resolve(own, attr.DUO_IDPS, parse_idps, _NO_IDPS, problems).value,
+        brokered_enrollment=_resolve(
+            own,
+            attr.DUO_BROKERED_ENROLLMENT,
+            parse_brokered_enrollment,
+            BrokeredEnrollment.ALLOW,
+            problems,
+        ),
         assurance=_resolve(own, attr.DUO_ASSURANCE, parse_assurance, Assurance.ENFORCE, problems),
         brokered_username=_resolve(
             own,
@@ -446,18 +479,27 @@ def decide(
     *,
     activated: bool = False,
     brokered: bool = False,
+    idp: str | None = None,
 ) -> Decision:
     """Whether a login to an application (``app_mode``) by a user must pass Duo.
 
-    In order: the realm's switch, the application's switch, bypass groups (a member of a
-    subgroup of a bypass group is bypassed too), then opt-in activation. A ``brokered`` user
-    (one linked to an identity provider) skips neither of the last two: an IdP mapper may
-    write their groups and attributes.
+    In order: the realm's switch, the application's switch, the policy of the identity
+    provider this login came through (``idp``, as Keycloak's broker recorded it: ``off``
+    skips Duo), bypass groups (a member of a subgroup of a bypass group is bypassed too),
+    then opt-in activation. A ``brokered`` user (one linked to an identity provider) skips
+    neither of the last two: an IdP mapper may write their groups and attributes. (Whether
+    a ``trust-upstream-mfa`` IdP proved its MFA is the login's own evidence: the bridge
+    checks it, see :mod:`keycloak_duo_bridge.bridge.upstream`.)
     """
     if not effective.enabled.value:
         return Decision(PolicyOutcome.REALM_OFF, "Duo is off for the realm")
     if app_mode is AppMode.OFF:
         return Decision(PolicyOutcome.APP_OFF, "the application's Duo mode is off")
+    policy = effective.idp_policy(idp)
+    if policy is not None and policy.mode is IdpMode.OFF:
+        return Decision(
+            PolicyOutcome.IDP_OFF, f"Duo is off for logins through identity provider {idp}"
+        )
     if brokered:
         return Decision(
             PolicyOutcome.REQUIRED,

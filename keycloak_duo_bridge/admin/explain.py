@@ -13,19 +13,32 @@ from keycloak_duo_bridge.admin.duo_settings import mask
 from keycloak_duo_bridge.admin.effective import (
     Decision,
     EffectiveSettings,
+    Origin,
     Remember,
     Sourced,
     decide,
     duo_username,
     format_remember,
 )
+from keycloak_duo_bridge.admin.idp_policy import IdpPolicy
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.attributes import AppMode, Assurance, BrokeredUsername, UsernameMapping
+from keycloak_duo_bridge.attributes import (
+    AppMode,
+    Assurance,
+    BrokeredEnrollment,
+    BrokeredUsername,
+    IdpMode,
+    UsernameMapping,
+)
 from keycloak_duo_bridge.errors import ConfigError
 
 _BROKERED_TEXT = {
     BrokeredUsername.IDP_SUBJECT: "idp:<alias>:<subject> for users an identity provider made",
     BrokeredUsername.ACCOUNT: "as local users (a username typed at first login counts)",
+}
+_ENROLLMENT_TEXT = {
+    BrokeredEnrollment.ALLOW: "allow (Duo's new-user policy decides)",
+    BrokeredEnrollment.KNOWN_ONLY: "known-only (Duo must know brokered users; else denied)",
 }
 _MAPPING_TEXT = {
     UsernameMapping.USERNAME: "the Keycloak username",
@@ -43,6 +56,7 @@ class Explanation:
     user_groups: tuple[str, ...]
     activated: bool
     decision: Decision
+    idp: str | None = None  # the identity provider the explained login comes through
     record: record.RecordState = record.RecordState.CURRENT
     duo_username: str | None = None
     admin_link: str | None = None  # the realm's own Duo admin link: "linked (...)" or None
@@ -80,6 +94,12 @@ class Explanation:
                 _BROKERED_TEXT[e.brokered_username.value],
                 e.brokered_username,
             ),
+            *self._idp_rows(),
+            row(
+                "brokered enrollment",
+                _ENROLLMENT_TEXT[e.brokered_enrollment.value],
+                e.brokered_enrollment,
+            ),
             row("auth api ikey", auth_api.ikey if auth_api else "-", e.auth_api),
             row("auth api host", auth_api.api_host if auth_api else "-", e.auth_api),
             row(
@@ -87,6 +107,14 @@ class Explanation:
                 (mask(auth_api.skey_ciphertext) or "-") if auth_api else "-",
                 e.auth_api,
             ),
+        ]
+
+    def _idp_rows(self) -> list[tuple[str, str, str]]:
+        """One row per identity provider with a policy other than ``duo`` (the realm's own)."""
+        where = f"{Origin.CLIENT_REALM.value} ({self.effective.realm})"
+        return [
+            (f"idp {alias}", _idp_text(policy), where)
+            for alias, policy in sorted(self.effective.idps.items())
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -103,6 +131,7 @@ class Explanation:
             },
             "app": self.app,
             "app_mode": self.app_mode.value,
+            "idp": self.idp,
             "user": self.username,
             "user_groups": list(self.user_groups),
             "activated": self.activated,
@@ -114,6 +143,11 @@ class Explanation:
     def problems(self) -> list[str]:
         """The settings' problems, and what Keycloak does when its record is not current."""
         found = list(self.effective.problems)
+        found += [
+            f"identity provider {alias!r} is off: every login through it goes in without Duo"
+            for alias, policy in sorted(self.effective.idps.items())
+            if policy.mode is IdpMode.OFF
+        ]
         if self.record is not record.RecordState.CURRENT:
             found.append(
                 f"Keycloak's resolved record is {self.record.value}: the extension fails closed "
@@ -137,8 +171,14 @@ def record_state(keycloak: Keycloak, realm: str) -> record.RecordState:
 
 
 def explain(
-    keycloak: Keycloak, realm: str, *, app: str | None = None, username: str | None = None
+    keycloak: Keycloak,
+    realm: str,
+    *,
+    app: str | None = None,
+    username: str | None = None,
+    idp: str | None = None,
 ) -> Explanation:
+    """How a login to ``app`` by ``username`` (through identity provider ``idp``) goes."""
     representation = keycloak.get_realm(realm)
     effective, partner = record.resolve(keycloak, representation)
     own = dict(representation.get("attributes") or {})
@@ -173,7 +213,10 @@ def explain(
         username=username,
         user_groups=groups,
         activated=activated,
-        decision=decide(effective, mode, groups, activated=activated, brokered=brokered),
+        decision=decide(
+            effective, mode, groups, activated=activated, brokered=brokered or bool(idp), idp=idp
+        ),
+        idp=idp,
         record=state,
         duo_username=duo_name,
         admin_link=link_status(own),
@@ -184,6 +227,14 @@ _ASSURANCE_TEXT = {
     Assurance.ENFORCE: "enforce (Duo at every login to an app that requires it; acr mfa)",
     Assurance.STEP_UP: "step-up (Duo where an app asks for acr mfa; otherwise acr pwd)",
 }
+
+
+def _idp_text(policy: IdpPolicy) -> str:
+    if policy.mode is IdpMode.OFF:
+        return "OFF: logins through it pass no Duo (confirmed by an administrator)"
+    if policy.mode is IdpMode.TRUST_UPSTREAM_MFA:
+        return f"trust-upstream-mfa ({policy.proofs()}), else Duo"
+    return "duo"
 
 
 def _remember_text(value: Remember) -> str:

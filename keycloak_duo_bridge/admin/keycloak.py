@@ -372,6 +372,16 @@ class Keycloak:
         )
         return sorted((str(k["identityProvider"]), str(k["userId"])) for k in links)
 
+    def get_idp_aliases(self, realm: str) -> list[str]:
+        """The aliases of the realm's identity providers, sorted."""
+        found = self._call(
+            f"list the identity providers of realm {realm!r}",
+            realm,
+            lambda a: a.get_idps(),
+            missing=f"realm {realm!r}",
+        )
+        return sorted(str(idp["alias"]) for idp in found)
+
     def has_password(self, realm: str, user_id: str) -> bool:
         """Whether the user has a password of the realm (its type only; nothing secret)."""
         credentials = self._call(

@@ -8,7 +8,11 @@ and writes the part the extension needs into one realm attribute, ``kdb.resolved
 "apps_off": [clientId, ...], "apps_required": [clientId, ...], "fail_open": bool,
 "remember": "session" | "every-login" | "window", "remember_seconds": int,
 "bridge_url": str | null, "bridge_jwks": str | null,
-"assurance": "enforce" | "step-up", "acr_duo": "mfa", "acr_base": "pwd"}``
+"assurance": "enforce" | "step-up", "acr_duo": "mfa", "acr_base": "pwd",
+"idp_trusted": [alias, ...]}``
+
+``idp_trusted`` lists the identity providers whose policy is ``trust-upstream-mfa``: the
+extension accepts an ``upstream`` verdict only for a login that came through one of them.
 
 The extension reads it verbatim. It is *verified* by its fingerprint: a SHA-256 of the
 realm's own ``kdb.*`` attributes and its proven partner's (see :func:`fingerprint`), which
@@ -40,7 +44,7 @@ from keycloak_duo_bridge.admin.effective import (
     resolve_effective,
 )
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
-from keycloak_duo_bridge.attributes import AppMode, FailMode, TenantKind
+from keycloak_duo_bridge.attributes import AppMode, FailMode, IdpMode, TenantKind
 from keycloak_duo_bridge.errors import NotFoundError
 
 VERSION: Final = 1
@@ -116,6 +120,9 @@ def record(
         "assurance": effective.assurance.value.value,
         "acr_duo": assurance.ACR_DUO,
         "acr_base": assurance.ACR_BASE,
+        "idp_trusted": sorted(
+            alias for alias, p in effective.idps.items() if p.mode is IdpMode.TRUST_UPSTREAM_MFA
+        ),
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 

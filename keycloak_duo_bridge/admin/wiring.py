@@ -45,6 +45,8 @@ _CLAIMS = {
     attr.NOTE_FACTOR: "factor",
     attr.NOTE_TXID: "txid",
     attr.NOTE_REASON: "reason",
+    attr.NOTE_IDP: "idp",  # an "upstream" pass: the identity provider whose MFA counted
+    attr.NOTE_PROOF: "proof",  # and what proved it
 }
 
 
@@ -244,7 +246,7 @@ def _ensure_scope(keycloak: Keycloak, realm: str) -> str:
     if scope_id is None:
         return keycloak.create_client_scope(realm, client_scope())
     names = {m.get("name") for m in keycloak.get_client_scope_mappers(realm, scope_id)}
-    for mapper in assurance_mappers():  # a scope wired by an earlier release lacks them
+    for mapper in client_scope()["protocolMappers"]:  # an earlier release's scope lacks some
         if mapper["name"] not in names:
             keycloak.add_client_scope_mapper(realm, scope_id, mapper)
     return scope_id

@@ -29,11 +29,13 @@ from keycloak_duo_bridge.admin import (
     auth_api_settings,
     duo_settings,
     explain,
+    idps,
     keys,
     provisioning,
     tenants,
     users,
 )
+from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import ApiServices, auth
@@ -43,6 +45,7 @@ from keycloak_duo_bridge.api.models import (
     CredentialsBody,
     DuoPolicy,
     DuoSwitch,
+    IdpPolicyBody,
     NewClient,
     NewPartner,
     TenantUpdate,
@@ -341,6 +344,30 @@ async def set_app_mode(request: Request) -> Response:
     return JSONResponse({"realm": realm, "app": client_id, "written": result.written})
 
 
+async def set_idp_policy(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    alias = request.path_params["alias"]
+    caller, _ = await api.guard(request, realm)
+    body: IdpPolicyBody = await _body(request, IdpPolicyBody)
+    policy = policy_of(body.mode, amr=body.amr, acr=body.acr, saml_context=body.saml_context)
+    written = await run_in_threadpool(
+        lambda: idps.set_idp_policy(
+            api.keycloak, realm, alias, policy, confirm_off=body.confirm_off
+        )
+    )
+    api.audit(caller, realm, "set idp policy", idp=alias, **policy.stored())
+    return JSONResponse({"realm": realm, "idp": alias, "written": written})
+
+
+async def list_idp_policies(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    await api.guard(request, realm)
+    found = await run_in_threadpool(idps.show_idp_policies, api.keycloak, realm)
+    return JSONResponse([{"alias": alias, **p.stored()} for alias, p in found.items()])
+
+
 async def update_tenant(request: Request) -> Response:
     api = _api(request)
     realm = request.path_params["realm"]
@@ -614,6 +641,20 @@ OPERATIONS: Final = (
         set_app_mode,
         "set an application's mode",
         body=AppModeBody,
+    ),
+    Operation(
+        f"{_REALM}/idps/{{alias:str}}",
+        "PUT",
+        set_idp_policy,
+        "set an identity provider's Duo policy (off needs confirm_off)",
+        body=IdpPolicyBody,
+    ),
+    Operation(
+        f"{_REALM}/idps",
+        "GET",
+        list_idp_policies,
+        "the realm's identity providers and their Duo policies",
+        many=True,
     ),
 )
 DOCUMENT: Final = document(OPERATIONS)

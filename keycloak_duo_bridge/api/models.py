@@ -43,6 +43,7 @@ class DuoPolicy(_Body):
     self_deactivate: str | None = None
     duo_username: str | None = None
     brokered_username: str | None = None
+    brokered_enrollment: str | None = None
 
 
 class DuoSwitch(_Body):
@@ -50,6 +51,16 @@ class DuoSwitch(_Body):
     #: Where Duo runs: "enforce" (every login) or "step-up" (where an app asks for acr mfa);
     #: absent keeps the realm's.
     assurance: Literal["enforce", "step-up"] | None = None
+
+
+class IdpPolicyBody(_Body):
+    """An identity provider's Duo policy; ``off`` needs ``confirm_off``."""
+
+    mode: Literal["duo", "trust-upstream-mfa", "off"]
+    amr: list[str] = []
+    acr: list[str] = []
+    saml_context: list[str] = []
+    confirm_off: bool = False
 
 
 class AppModeBody(_Body):

@@ -31,12 +31,15 @@ from keycloak_duo_bridge.admin.effective import (
     duo_username,
 )
 from keycloak_duo_bridge.assurance import amr_for
-from keycloak_duo_bridge.attributes import FailMode
-from keycloak_duo_bridge.bridge import cookie, pages, tokens
+from keycloak_duo_bridge.attributes import BrokeredEnrollment, FailMode, IdpMode
+from keycloak_duo_bridge.bridge import cookie, pages, tokens, upstream
+from keycloak_duo_bridge.bridge.ciba import auth_api_credentials
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
 from keycloak_duo_bridge.bridge.metrics import CONTENT_TYPE, Metrics
 from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
 from keycloak_duo_bridge.duo import DuoClient, DuoCredentials
+from keycloak_duo_bridge.duo.auth_api import AuthApiClient
+from keycloak_duo_bridge.duo.auth_protocol import PreauthResult
 from keycloak_duo_bridge.duo.protocol import auth_status
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
 from keycloak_duo_bridge.errors import (
@@ -75,6 +78,7 @@ class StepUpServices(Protocol):
     realms: RealmSource
     jwks: JwksCache
     metrics: Metrics
+    auth_api: AuthApiClient  # Duo's Auth API: preauth for known-only brokered enrolment
     keycloak_http: httpx2.AsyncClient
     # (realm, issuer base) pairs a verified token named but the realm does not brand with
     unknown_issuers: TTLCache[tuple[str, str], bool]
@@ -193,6 +197,7 @@ _SKIP_REASONS = {
     PolicyOutcome.BYPASSED_BY_GROUP: Reason.BYPASS_GROUP,
     PolicyOutcome.NOT_ACTIVATED: Reason.NOT_ACTIVATED,
     PolicyOutcome.APP_OFF: Reason.APP_OFF,
+    PolicyOutcome.IDP_OFF: Reason.IDP_OFF,
 }
 
 
@@ -250,9 +255,13 @@ async def _policy(
         request_token.groups,
         activated=request_token.activated,
         brokered=bool(request_token.idp_links),
+        idp=request_token.idp,
     )
     if not decision.requires_duo:
         return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
+    trusted = _upstream(services, effective, request_token)
+    if trusted is not None:
+        return trusted
     try:
         name = duo_name(
             effective,
@@ -265,8 +274,69 @@ async def _policy(
     except DuoConfigError as exc:
         event(logger, "duo configuration fault", realm=realm, reason=str(exc))
         return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
+    if request_token.idp_links and not request_token.local_password:
+        unknown = await _unknown_to_duo(services, effective, name)
+        if unknown is not None:
+            return unknown
     checked = await _healthy_credentials(services, effective, realm)
     return checked if isinstance(checked, tokens.Verdict) else Prompt(checked, name)
+
+
+def _upstream(
+    services: StepUpServices, effective: EffectiveSettings, request_token: tokens.StepUpRequest
+) -> tokens.Verdict | None:
+    """An ``upstream`` verdict when this login's IdP is trusted for its MFA and its token
+    proves it; None (Duo runs) otherwise, and a missing proof is logged."""
+    policy = effective.idp_policy(request_token.idp)
+    if policy is None or policy.mode is not IdpMode.TRUST_UPSTREAM_MFA:
+        return None
+    alias = request_token.idp or ""
+    found = upstream.Upstream(
+        alias,
+        request_token.idp_provider,
+        request_token.idp_id_token,
+        request_token.idp_links,
+        request_token.idp_saml_context,
+        request_token.idp_saml_instant,
+        local_account=request_token.local_password,
+    )
+    proof, missing = upstream.find_proof(policy, found, now=time.time())
+    if proof is None:
+        event(logger, "upstream mfa not proven", realm=effective.realm, idp=alias, reason=missing)
+        return None
+    services.metrics.upstream(effective.realm, alias)
+    event(logger, "upstream mfa trusted", realm=effective.realm, idp=alias, proof=str(proof))
+    return tokens.Verdict(
+        Result.UPSTREAM, Reason.UPSTREAM_MFA, amr=proof.amr, idp=alias, proof=str(proof)
+    )
+
+
+async def _unknown_to_duo(
+    services: StepUpServices, effective: EffectiveSettings, name: str
+) -> tokens.Verdict | None:
+    """In a ``known-only`` realm, a deny for a user an identity provider made whom Duo does
+    not know yet (Auth API preauth answers ``enroll``), so no partner account enrols a phone
+    at its first login; None (the prompt runs) otherwise. Without Auth API credentials, or
+    with Duo unreachable, nothing is decided: an error."""
+    if effective.brokered_enrollment.value is not BrokeredEnrollment.KNOWN_ONLY:
+        return None
+    realm = effective.realm
+    try:
+        creds = auth_api_credentials(services.keyring, effective)
+        found = await _timed(services, "preauth", services.auth_api.preauth(creds, name))
+    except DuoConfigError as exc:
+        event(logger, "duo configuration fault", realm=realm, reason=str(exc))
+        return tokens.Verdict(Result.ERROR, Reason.DUO_CONFIG)
+    except DuoUnavailableError as exc:
+        event(logger, "duo unavailable", realm=realm, reason=str(exc))
+        return tokens.Verdict(Result.ERROR, Reason.DUO_UNAVAILABLE)
+    except DuoProtocolError as exc:
+        event(logger, "duo protocol error", realm=realm, reason=str(exc))
+        return tokens.Verdict(Result.ERROR, Reason.DUO_PROTOCOL)
+    if found.result is PreauthResult.ENROLL:
+        event(logger, "brokered user unknown to duo", realm=realm, duo_username=name)
+        return tokens.Verdict(Result.DENY, Reason.NOT_ENROLLED)
+    return None
 
 
 async def _healthy_credentials(

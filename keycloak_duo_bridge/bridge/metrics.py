@@ -52,6 +52,12 @@ class Metrics:
             ["realm"],
             registry=self.registry,
         )
+        self._upstream = Counter(
+            "kdb_upstream_mfa",
+            "Logins whose identity provider proved its own MFA, trusted instead of Duo.",
+            ["realm", "idp"],
+            registry=self.registry,
+        )
         self._latency = Histogram(
             "kdb_duo_request_seconds",
             "Latency of calls to Duo.",
@@ -65,6 +71,9 @@ class Metrics:
         self._stepups.labels(realm, result).inc()
         if result == Result.BYPASS:
             self._fail_open.labels(realm).inc()
+
+    def upstream(self, realm: str, idp: str) -> None:
+        self._upstream.labels(realm, idp).inc()
 
     def duo_latency(self, call: str, seconds: float) -> None:
         self._latency.labels(call).observe(seconds)

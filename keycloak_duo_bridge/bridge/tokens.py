@@ -60,6 +60,14 @@ class StepUpRequest:
     idp_links: tuple[IdpLink, ...] = field(default=(), repr=False)
     local_password: bool = True
     idp: str | None = None
+    # this login's IdP type (Keycloak's providerId), and the ID token Keycloak received from
+    # it and verified (its own FEDERATED_ID_TOKEN note), for trust-upstream-mfa
+    idp_provider: str | None = None
+    idp_id_token: str | None = field(default=None, repr=False)
+    # a SAML IdP: the AuthnContextClassRef values and AuthnInstant of the response Keycloak
+    # stored on the user's link (SamlAuthnContext.java)
+    idp_saml_context: tuple[str, ...] = ()
+    idp_saml_instant: int = 0
 
 
 def peek(token: str) -> jws.Jws:
@@ -189,8 +197,25 @@ def verify_request(
         email_verified=claims.get("email_verified") is True,
         idp_links=idp_links(claims.get("idp_links")),
         local_password=claims.get("local_password") is not False,
-        idp=claims["idp"] if isinstance(claims.get("idp"), str) and claims["idp"] else None,
+        idp=_optional(claims, "idp"),
+        idp_provider=_optional(claims, "idp_provider"),
+        idp_id_token=_optional(claims, "idp_id_token"),
+        idp_saml_context=_strings(claims.get("idp_saml_context")),
+        idp_saml_instant=_instant(claims.get("idp_saml_instant")),
     )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _instant(value: object) -> int:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _optional(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 def idp_links(value: object) -> tuple[IdpLink, ...]:
@@ -221,6 +246,8 @@ class Verdict:
     txid: str = ""
     auth_time: int = 0
     amr: tuple[str, ...] = ()  # RFC 8176 methods of a second factor (see assurance.amr_for)
+    idp: str = ""  # an ``upstream`` result: the identity provider whose MFA counted
+    proof: str = ""  # an ``upstream`` result: what proved it (``amr:mfa``, ``acr:gold``)
 
 
 def sign_verdict(
@@ -256,4 +283,6 @@ def sign_verdict(
     }
     if client_id is not None:
         claims["azp"] = client_id
+    if verdict.result is Result.UPSTREAM:
+        claims |= {"idp": verdict.idp, "proof": verdict.proof}
     return jwt.encode(claims, key.private, algorithm="ES256", headers={"kid": key.kid})

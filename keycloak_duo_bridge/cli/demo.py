@@ -50,28 +50,56 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _walk_alice(stack: demo_stack.Stack) -> Walk:
+    return _walk(stack, "alice")
+
+
+def _walk(stack: demo_stack.Stack, username: str, extra: dict[str, str] | None = None) -> Walk:
     return walk_login(
         keycloak_url=stack.settings.keycloak_url,
         realm=demo_stack.CLIENT,
         client_id=demo_stack.APP,
         redirect_uri=f"{stack.app_url}/callback",
-        username="alice",
-        password=stack.passwords["alice"],
+        username=username,
+        password=stack.passwords[username],
         verify=tls_context(stack.emulator.ca_path),
+        extra_query=extra,
     )
+
+
+def walk_federated(stack: demo_stack.Stack) -> bool:
+    """Walk the partner IdP user's brokered login (straight to the partner's IdP): True if
+    Duo allowed it, under the link's Duo name."""
+    control = stack.emulator.control
+    user = demo_stack.PARTNER_IDP_USER
+    seen = max((int(e["seq"]) for e in control.events()), default=0)
+    try:
+        login = _walk(stack, user, {"kc_idp_hint": demo_stack.PARTNER_IDP})
+    except WalkError as exc:
+        print(f"federated walk failed: {exc}")
+        return False
+    asked = [str(e["username"]) for e in control.events("authorize") if int(e["seq"]) > seen]
+    duo = login.id_claims.get("duo", {})
+    print(f"\n{user}'s federated login through {demo_stack.PARTNER_IDP}: Duo asked {asked}")
+    print("ID token Duo claims:", json.dumps(duo, indent=2))
+    return isinstance(duo, dict) and duo.get("result") == Result.ALLOW and len(asked) == 1
 
 
 def walk(stack: demo_stack.Stack) -> bool:
     """Walk alice's login twice (cold, then warm); print hops and claims. True if Duo allowed."""
-    stack.emulator.control.set_user("alice", behavior="allow", enrolled=True)
+    control = stack.emulator.control
+    names = ("alice", stack.partner_duo_name)
+    for name in names:
+        control.set_user(name, behavior="allow", enrolled=True)
     try:
         cold = _walk_alice(stack)
         warm = _walk_alice(stack)
+        federated = walk_federated(stack)
     except WalkError as exc:
         print(f"walk failed: {exc}")
         return False
     finally:
-        stack.emulator.control.set_user("alice", behavior="prompt", enrolled=True)
+        for name in names:
+            control.set_user(name, behavior="prompt", enrolled=True)
     print("\nalice's login, hop by hop (server time):")
     for hop in warm.hops:
         print(f"  {hop.status} {hop.method:4} {hop.url}  {hop.seconds * 1000:.1f} ms")
@@ -84,7 +112,7 @@ def walk(stack: demo_stack.Stack) -> bool:
     )
     duo = warm.id_claims.get("duo", {})
     print("ID token Duo claims:", json.dumps(duo, indent=2))
-    return isinstance(duo, dict) and duo.get("result") == Result.ALLOW
+    return isinstance(duo, dict) and duo.get("result") == Result.ALLOW and federated
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +133,12 @@ def run(args: argparse.Namespace) -> int:
         for name in demo_stack.USERS:
             state = "enrolled in Duo" if demo_stack.USERS[name] else "not enrolled yet"
             print(f"  user {name!r}, password {stack.passwords[name]!r} ({state})")
+        print(
+            f"  federated: 'Sign in with {demo_stack.PARTNER_IDP}' on the sign-in page, user "
+            f"{demo_stack.PARTNER_IDP_USER!r}, password "
+            f"{stack.passwords[demo_stack.PARTNER_IDP_USER]!r} (the partner's own IdP, "
+            "realm acme-sso; then Duo as the link's subject, enrolled)"
+        )
         bridge = stack.settings.bridge_url
         print(
             f"Duo admin console (bridge): {bridge}/admin/  "

@@ -122,6 +122,13 @@ def register(subparsers: Subparsers) -> None:
         " them like local users)",
     )
     policy.add_argument(
+        "--brokered-enrollment",
+        metavar="allow|known-only|inherit",
+        help="known-only: users an identity provider made must be known to Duo already (Duo's"
+        " Auth API preauth, with the realm's `duo auth-api` credentials); an unknown one is"
+        " denied instead of enrolling. allow (default): Duo's new-user policy decides",
+    )
+    policy.add_argument(
         "--bypass-group",
         action="append",
         metavar="PATH",
@@ -267,6 +274,7 @@ def set_policy(args: argparse.Namespace) -> int:
         self_deactivate=args.self_deactivate,
         duo_username=args.duo_username,
         brokered_username=args.brokered_username,
+        brokered_enrollment=args.brokered_enrollment,
     )
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
     if args.json:

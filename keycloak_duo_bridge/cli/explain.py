@@ -1,4 +1,5 @@
-"""``explain REALM [--app CLIENT_ID] [--user USERNAME]``: effective settings and decision."""
+"""``explain REALM [--app CLIENT_ID] [--user USERNAME] [--idp ALIAS]``: effective settings
+and the decision."""
 
 from __future__ import annotations
 
@@ -32,12 +33,19 @@ def register(subparsers: Subparsers) -> None:
         metavar="USERNAME",
         help="decide for this user, with their groups and activation (default: a plain user)",
     )
+    parser.add_argument(
+        "--idp",
+        metavar="ALIAS",
+        help="decide for a login through this identity provider (its Duo policy applies)",
+    )
     add_json(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    found = explaining.explain(connect(settings()), args.realm, app=args.app, username=args.user)
+    found = explaining.explain(
+        connect(settings()), args.realm, app=args.app, username=args.user, idp=args.idp
+    )
     if args.json:
         print_json(found.to_json())
         return 0
@@ -53,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         who = f"user {found.username} ({groups}; {state}; Duo username {found.duo_username})"
     else:
         who = "a user in no bypass group, not activated"
-    print(f"login: {app}, {who}")
+    through = f", through identity provider {found.idp}" if found.idp else ""
+    print(f"login: {app}, {who}{through}")
     print(f"decision: {found.decision.outcome.value} - {found.decision.reason}")
     print(f"Keycloak's record: {found.record.value}")
     for problem in found.problems():

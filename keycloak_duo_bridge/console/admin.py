@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings
+from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings, idps
 from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
 from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
@@ -36,6 +36,7 @@ from keycloak_duo_bridge.admin.effective import (
     parse_bypass_groups,
 )
 from keycloak_duo_bridge.admin.explain import effective_settings
+from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api.app import Forbidden
@@ -65,6 +66,7 @@ NOTICES: Final = {
     "unchanged": "Nothing changed.",
     "policy": "The policy is saved.",
     "app": "The application's switch is saved.",
+    "idp": "The identity provider's Duo policy is saved.",
 }
 VERDICTS: Final = {
     "ok": "Works",
@@ -131,6 +133,17 @@ def _effect(effective: EffectiveSettings, mode: AppMode) -> str:
 
 
 @dataclass(frozen=True)
+class IdpRow:
+    """An identity provider of the realm and its Duo policy, proofs space-separated."""
+
+    alias: str
+    mode: str
+    amr: str
+    acr: str
+    saml_context: str
+
+
+@dataclass(frozen=True)
 class TenantView:
     tenant: Tenant
     own: dict[str, Any]
@@ -138,6 +151,7 @@ class TenantView:
     apps: list[AppRow]
     bypass_groups: str
     auth_api: AuthApiView
+    idps: list[IdpRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,11 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
     ]
     own = duo_settings.show(keycloak, tenant.name)
     groups = own.get("bypass_groups")
+    found = idps.show_idp_policies(keycloak, tenant.name)
+    idp_rows = [
+        IdpRow(a, p.mode.value, " ".join(p.amr), " ".join(p.acr), " ".join(p.saml_context))
+        for a, p in found.items()
+    ]
     return TenantView(
         tenant=tenant,
         own=own,
@@ -170,6 +189,7 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
             api_host=tenant.attributes.get(attr.AUTH_API_HOST, ""),
             skey_stored=bool(tenant.attributes.get(attr.AUTH_API_SKEY)),
         ),
+        idps=idp_rows,
     )
 
 
@@ -526,6 +546,30 @@ async def app_mode(
     return "app" if result.written else "unchanged"
 
 
+async def idp_policy(
+    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+) -> str:
+    """An identity provider's Duo policy: proofs as space-separated values; off needs its
+    confirmation box ticked."""
+    alias = request.path_params["alias"]
+    chosen = policy_of(
+        _text(form, "mode"),
+        amr=_text(form, "amr").split(),
+        acr=_text(form, "acr").split(),
+        saml_context=_text(form, "saml_context", 4096).split(),
+    )
+    confirmed = form.get("confirm_off") == "yes"
+    written = await run_in_threadpool(
+        lambda: idps.set_idp_policy(
+            console.api.keycloak, tenant.name, alias, chosen, confirm_off=confirmed
+        )
+    )
+    console.api.audit(
+        session.caller, tenant.name, "set idp policy", idp=alias, **chosen.stored(), via="console"
+    )
+    return "idp" if written else "unchanged"
+
+
 def routes() -> list[Route]:
     realm = "/tenants/{realm:str}"
     return [
@@ -538,4 +582,5 @@ def routes() -> list[Route]:
         Route(f"{realm}/duo/auth-api/clear", change(clear_auth_api), methods=["POST"]),
         Route(f"{realm}/duo/policy", change(policy), methods=["POST"]),
         Route(f"{realm}/apps/{{client_id:str}}", change(app_mode), methods=["POST"]),
+        Route(f"{realm}/idps/{{alias:str}}", change(idp_policy), methods=["POST"]),
     ]

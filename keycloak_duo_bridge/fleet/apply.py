@@ -20,6 +20,7 @@ from pathlib import Path
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings, record, tenants, wiring
 from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
+from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import Assurance, TenantKind
@@ -39,6 +40,7 @@ _POLICY = (
     "duo.remember",
     "duo.duo_username",
     "duo.brokered_username",
+    "duo.brokered_enrollment",
 )
 
 
@@ -141,6 +143,8 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
             wired = wiring.reconcile(keycloak, spec.name, context.wires)
         if realm.changed("duo.assurance"):
             _converge_assurance(keycloak, spec, wired=wired)
+        if realm.changed("idps") and spec.idps is not None:
+            record.store(keycloak, spec.name, {attr.DUO_IDPS: format_idps(spec.idps)})
         for client_id, mode in _app_modes(realm).items():
             apps.set_mode(keycloak, spec.name, client_id, mode)
     if context.wires is not None:

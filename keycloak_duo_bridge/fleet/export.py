@@ -20,9 +20,10 @@ import yaml
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps
 from keycloak_duo_bridge.admin.effective import parse_bypass_groups
+from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, list_tenants
-from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.attributes import AppMode, IdpMode, TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.fleet.spec import VERSION
@@ -93,7 +94,18 @@ def _tenant(
     }
     if modes:
         entry["apps"] = dict(sorted(modes.items()))
+    stored = tenant.attributes.get(attr.DUO_IDPS)
+    if stored:
+        entry["idps"] = {alias: _idp(policy) for alias, policy in parse_idps(stored).items()}
     return entry
+
+
+def _idp(policy: IdpPolicy) -> dict[str, Any]:
+    body = policy.stored()
+    out: dict[str, Any] = {"policy": body.pop("mode"), **body}
+    if policy.mode is IdpMode.OFF:
+        out["confirm_off"] = True  # it was confirmed when set
+    return out
 
 
 def _duo(
@@ -115,6 +127,7 @@ def _duo(
         ("duo_username", attr.DUO_USERNAME),
         ("assurance", attr.DUO_ASSURANCE),
         ("brokered_username", attr.DUO_BROKERED_USERNAME),
+        ("brokered_enrollment", attr.DUO_BROKERED_ENROLLMENT),
     ):
         if name in a:
             duo[key] = a[name]

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.effective import link_attribute, resolve_effective
+from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
@@ -138,6 +139,8 @@ def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
         out[attr.AUTH_API_HOST] = auth_api.api_host
     elif auth_api is not None:  # inherit: the three go, the skey with them
         out |= dict.fromkeys((attr.AUTH_API_IKEY, attr.AUTH_API_HOST, attr.AUTH_API_SKEY))
+    if spec.idps is not None:
+        out[attr.DUO_IDPS] = format_idps(spec.idps)
     return out
 
 

@@ -22,6 +22,7 @@ import yaml
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.duo_settings import INHERIT, Policy, validate_credentials
 from keycloak_duo_bridge.admin.effective import parse_app_mode, parse_assurance
+from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, changed, parse_alias, policy_of
 from keycloak_duo_bridge.admin.templates import validate_realm_name, validate_url
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.errors import ConfigError
@@ -45,6 +46,7 @@ _DUO_KEYS: Final = frozenset(
         "assurance",
         "brokered_username",
         "auth_api",
+        "brokered_enrollment",
     }
 )
 _CREDENTIAL_KEYS: Final = frozenset({"ikey", "api_host", "skey"})
@@ -87,6 +89,8 @@ class TenantSpec:
     branding_url: str | None = None
     duo: DuoSpec = field(default_factory=DuoSpec)
     apps: dict[str, AppMode] = field(default_factory=dict)
+    # every identity provider whose Duo policy is not ``duo``; None: not managed
+    idps: dict[str, IdpPolicy] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def parse(text: str, path: Path, environ: dict[str, str]) -> FleetSpec:
 def _partner(reader: _Reader, name: str, key: yaml.Node, node: yaml.Node) -> list[TenantSpec]:
     where = f"partners.{name}"
     fields = reader.mapping(
-        node, where, frozenset({"display_name", "branding_url", "duo", "apps", "clients"})
+        node, where, frozenset({"display_name", "branding_url", "duo", "apps", "idps", "clients"})
     )
     partner = _tenant(reader, name, key, fields, where, TenantKind.PARTNER, None)
     out = [partner]
@@ -231,7 +235,9 @@ def _partner(reader: _Reader, name: str, key: yaml.Node, node: yaml.Node) -> lis
         clients = fields["clients"][1]
         for client, (ckey, cnode) in reader.mapping(clients, f"{where}.clients").items():
             cwhere = f"{where}.clients.{client}"
-            cfields = reader.mapping(cnode, cwhere, frozenset({"display_name", "duo", "apps"}))
+            cfields = reader.mapping(
+                cnode, cwhere, frozenset({"display_name", "duo", "apps", "idps"})
+            )
             out.append(_tenant(reader, client, ckey, cfields, cwhere, TenantKind.CLIENT, name))
     return out
 
@@ -273,7 +279,54 @@ def _tenant(  # noqa: PLR0917
         branding_url=branding,
         duo=duo,
         apps=apps,
+        idps=_idps(reader, fields["idps"][1], f"{where}.idps") if "idps" in fields else None,
     )
+
+
+_IDP_KEYS: Final = frozenset({"policy", "amr", "acr", "saml_context", "confirm_off"})
+
+
+def _idps(reader: _Reader, node: yaml.Node, where: str) -> dict[str, IdpPolicy]:
+    """``idps: {alias: {policy: trust-upstream-mfa, amr: [mfa]}}``: every identity provider
+    whose policy is not ``duo`` (an ``off`` one with ``confirm_off: true``)."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+        return {}
+    out: dict[str, IdpPolicy] = {}
+    for alias, (key, body) in reader.mapping(node, where).items():
+        here = f"{where}.{alias}"
+        fields = reader.mapping(body, here, _IDP_KEYS)
+        if "policy" not in fields:
+            raise reader.fail(body, here, "policy is duo, trust-upstream-mfa or off")
+        mode = fields["policy"][1]
+        text = "off" if _is_false(mode) else reader.text(mode, f"{here}.policy")
+        lists = {
+            name: _texts(reader, fields, name, here) for name in ("amr", "acr", "saml_context")
+        }
+        confirmed = "confirm_off" in fields and fields["confirm_off"][1].value.lower() == "true"
+        try:
+            alias_ok = parse_alias(alias)
+            policy = policy_of(text, **lists)
+            changed({}, alias_ok, policy, confirm_off=confirmed)  # off needs its confirmation
+        except ConfigError as exc:
+            raise reader.fail(key, here, str(exc)) from None
+        out[alias_ok] = policy
+    return out
+
+
+def _is_false(node: yaml.Node) -> bool:
+    """YAML 1.1 reads a bare off as false."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _BOOL and node.value.lower() == "off"
+
+
+def _texts(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], name: str, where: str
+) -> list[str]:
+    if name not in fields:
+        return []
+    node = fields[name][1]
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.fail(node, f"{where}.{name}", "expected a list")
+    return [reader.text(item, f"{where}.{name}") for item in node.value]
 
 
 def _app_mode(text: str) -> str:
@@ -299,9 +352,10 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
         bypass_groups=_groups(reader, fields, where),
         duo_username=_opt(reader, fields, "duo_username", where),
         brokered_username=_opt(reader, fields, "brokered_username", where),
+        brokered_enrollment=_opt(reader, fields, "brokered_enrollment", where),
     )
     names = ("user_mode", "fail_mode", "remember", "bypass_groups", "duo_username")
-    for name in (*names, "brokered_username"):
+    for name in (*names, "brokered_username", "brokered_enrollment"):
         if name in fields:
             try:
                 Policy(**{name: getattr(policy, name)}).changes()
@@ -394,5 +448,7 @@ REALM_KEYS: Final = {
     "duo.brokered_username": attr.DUO_BROKERED_USERNAME,
     "duo.auth_api.ikey": attr.AUTH_API_IKEY,
     "duo.auth_api.api_host": attr.AUTH_API_HOST,
+    "duo.brokered_enrollment": attr.DUO_BROKERED_ENROLLMENT,
+    "idps": attr.DUO_IDPS,
 }
 """Tenant-file keys and the realm attributes they become (the skey is handled apart)."""

@@ -6,6 +6,8 @@ sandbox also needs an OIDC application and users with passwords to log in with.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -182,3 +184,76 @@ def ensure_bridge_reader(settings: Settings, realms: list[str]) -> tuple[str, st
             f"could not provision the bridge's service account {BRIDGE_READER!r}"
         ) from exc
     return BRIDGE_READER, secret
+
+
+def ensure_partner_idp(
+    settings: Settings,
+    *,
+    idp_realm: str,
+    client_realm: str,
+    alias: str,
+    username: str,
+    password: str,
+    secret: str,
+) -> str:
+    """A realm acting as a partner's own identity provider, with one user, brokered into
+    ``client_realm`` over OIDC as identity provider ``alias`` (signature checked against the
+    partner realm's JWKS). Idempotent; returns the user's id in the partner realm (the
+    subject the broker links)."""
+    issuer = f"{settings.keycloak_url}/realms/{idp_realm}"
+    endpoint = f"{settings.keycloak_url}/realms/{client_realm}/broker/{alias}/endpoint"
+    try:
+        master = _admin(settings, settings.keycloak_admin_realm)
+        if all(realm.get("realm") != idp_realm for realm in master.get_realms()):
+            master.create_realm({"realm": idp_realm, "enabled": True})
+        partner = _admin(settings, idp_realm)
+        broker_id = f"{client_realm}-broker"
+        broker = {
+            "clientId": broker_id,
+            "protocol": "openid-connect",
+            "publicClient": False,
+            "secret": secret,
+            "standardFlowEnabled": True,
+            "redirectUris": [endpoint],
+        }
+        found = partner.get_client_id(broker_id)
+        if found is None:
+            partner.create_client(broker)
+        else:  # the sandbox's port may have moved
+            partner.update_client(found, broker)
+        user_id = ensure_user(settings, idp_realm, username, password)
+        provider = oidc_identity_provider(issuer, alias, broker_id, secret)
+        provider["displayName"] = f"{idp_realm} (partner IdP)"
+        client = _admin(settings, client_realm)
+        if any(idp.get("alias") == alias for idp in client.get_idps()):
+            client.update_idp(alias, provider)
+        else:
+            client.create_idp(provider)
+    except PythonKeycloakError as exc:
+        raise KeycloakError(f"could not provision the partner IdP realm {idp_realm!r}") from exc
+    return user_id
+
+
+def oidc_identity_provider(issuer: str, alias: str, client_id: str, secret: str) -> dict[str, Any]:
+    """An OIDC identity provider for a Keycloak realm ``issuer``, as a client realm brokers
+    to it: signature checked against its JWKS, e-mail trusted, users imported once."""
+    return {
+        "alias": alias,
+        "providerId": "oidc",
+        "enabled": True,
+        "trustEmail": True,
+        "config": {
+            "issuer": issuer,
+            "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",
+            "tokenUrl": f"{issuer}/protocol/openid-connect/token",
+            "jwksUrl": f"{issuer}/protocol/openid-connect/certs",
+            "userInfoUrl": f"{issuer}/protocol/openid-connect/userinfo",
+            "useJwksUrl": "true",
+            "validateSignature": "true",
+            "clientId": client_id,
+            "clientSecret": secret,
+            "clientAuthMethod": "client_secret_post",
+            "defaultScope": "openid email profile",
+            "syncMode": "IMPORT",
+        },
+    }

@@ -1,7 +1,9 @@
 """The whole demo stack on the embedded defaults: Keycloak, the Duo emulator, the bridge.
 
 Partner ``acme`` with client realm ``globex``; Duo credentials on ``globex`` (an emulator
-integration); a demo OIDC application; ``alice`` (enrolled in Duo) and ``bob`` (not yet).
+integration); a demo OIDC application; ``alice`` (enrolled in Duo) and ``bob`` (not yet);
+and realm ``acme-sso`` as the partner's own identity provider, with user ``pia``, brokered
+into ``globex`` over OIDC (her Duo name is the link's, enrolled).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ APP = "demo-app"
 USERS = {"alice": True, "bob": False}  # username: enrolled in Duo already
 PARTNER_ADMIN = "acme-admin"  # manages acme and its clients in the console
 PHONE = "+15555550100"
+# The partner's own identity provider: a realm of the sandbox, brokered into globex over OIDC
+PARTNER_IDP = "acme-sso"
+PARTNER_IDP_USER = "pia"
 
 Progress = Callable[[str], None]
 
@@ -49,6 +54,7 @@ class Stack:
     passwords: dict[str, str]
     started_keycloak: bool
     _resources: ExitStack = field(repr=False)
+    partner_duo_name: str = ""  # the partner IdP user's Duo name in globex (the link's)
 
     def close(self, progress: Progress) -> None:
         self._resources.close()
@@ -68,7 +74,8 @@ def _demo_secrets(settings: Settings) -> dict[str, str]:
                 secrets.choice(string.ascii_letters + string.digits) for _ in range(40)
             ),
         }
-    missing = [name for name in (*USERS, PARTNER_ADMIN) if name not in stored]
+    wanted = (*USERS, PARTNER_ADMIN, PARTNER_IDP_USER, "idp_secret")
+    missing = [name for name in wanted if name not in stored]
     if missing:  # a state dir from an older version may lack the newer users
         stored.update({name: secrets.token_urlsafe(9) for name in missing})
         process.write_state(path, stored)
@@ -127,14 +134,23 @@ def start(settings: Settings, progress: Progress) -> Stack:
         )
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
         resources.enter_context(start_in_thread(config, app_sock, name="demo application"))
-        _provision(stack_settings, emulator, demo, app_url, progress)
+        subject = _provision(stack_settings, emulator, demo, app_url, progress)
     except BaseException:
         resources.close()
         if started:
             keycloak.down(progress=progress)
         raise
-    passwords = {name: demo[name] for name in (*USERS, PARTNER_ADMIN)}
-    return Stack(stack_settings, keycloak, emulator, app_url, passwords, started, resources)
+    passwords = {name: demo[name] for name in (*USERS, PARTNER_ADMIN, PARTNER_IDP_USER)}
+    return Stack(
+        stack_settings,
+        keycloak,
+        emulator,
+        app_url,
+        passwords,
+        started,
+        resources,
+        partner_duo_name(subject),
+    )
 
 
 def _provision(
@@ -143,7 +159,8 @@ def _provision(
     demo: dict[str, str],
     app_url: str,
     progress: Progress,
-) -> None:
+) -> str:
+    """Provision the demo; returns the partner IdP user's subject (her id there)."""
     admin = Keycloak.from_settings(settings)
     tenants.create_partner(admin, PARTNER, display_name="Acme (partner)")
     tenants.create_client(admin, CLIENT, partner=PARTNER, display_name="Globex (client of Acme)")
@@ -181,4 +198,25 @@ def _provision(
         emulator.control.set_user(
             name, behavior="prompt", enrolled=enrolled, phone=PHONE if enrolled else None
         )
-    progress(f"provisioned partner {PARTNER}, client {CLIENT}, app {APP}, users alice and bob")
+    subject = provision.ensure_partner_idp(
+        settings,
+        idp_realm=PARTNER_IDP,
+        client_realm=CLIENT,
+        alias=PARTNER_IDP,
+        username=PARTNER_IDP_USER,
+        password=demo[PARTNER_IDP_USER],
+        secret=demo["idp_secret"],
+    )
+    emulator.control.set_user(
+        partner_duo_name(subject), behavior="prompt", enrolled=True, phone=PHONE
+    )
+    progress(
+        f"provisioned partner {PARTNER}, client {CLIENT}, app {APP}, users alice and bob, "
+        f"and {PARTNER_IDP_USER} at the partner's own IdP {PARTNER_IDP}"
+    )
+    return subject
+
+
+def partner_duo_name(subject: str) -> str:
+    """The Duo name of the partner IdP's user in globex: the link's (``idp-subject``)."""
+    return f"idp:{PARTNER_IDP}:{subject}"

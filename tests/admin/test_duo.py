@@ -229,6 +229,8 @@ def test_client_scope_maps_the_session_notes_to_nested_claims() -> None:
         attr.NOTE_FACTOR: "duo.factor",
         attr.NOTE_TXID: "duo.txid",
         attr.NOTE_REASON: "duo.reason",
+        attr.NOTE_IDP: "duo.idp",
+        attr.NOTE_PROOF: "duo.proof",
     }
 
 

@@ -50,6 +50,7 @@ def test_the_record_carries_what_the_extension_needs_resolved() -> None:
         "assurance": "enforce",
         "acr_duo": "mfa",
         "acr_base": "pwd",
+        "idp_trusted": [],
     }
 
 

@@ -23,6 +23,8 @@ OPERATIONS = {
     "explain": ("GET", "/explain?user=member", None),
     "user status": ("GET", "/users/member", None),
     "user activation": ("PUT", "/users/member/activated", {"activated": False}),
+    "idp policies": ("GET", "/idps", None),
+    "idp policy": ("PUT", "/idps/absent", {"mode": "duo"}),
 }
 ALLOWED = {
     "master": {"p", "c", "q"},

@@ -34,3 +34,14 @@ def test_item12_metrics_carry_no_integration_keys() -> None:
     text = metrics.render().decode()
     assert "integration" not in text
     assert "DI" not in text
+
+
+def test_trusted_upstream_mfa_is_counted_per_realm_and_idp() -> None:
+    """A login whose IdP proved its own MFA counts as an upstream step-up and per IdP."""
+    metrics = Metrics(dict)
+    metrics.stepup("globex", "upstream")
+    metrics.upstream("globex", "partner")
+    text = metrics.render().decode()
+    assert 'kdb_stepups_total{realm="globex",result="upstream"} 1.0' in text
+    assert 'kdb_upstream_mfa_total{idp="partner",realm="globex"} 1.0' in text
+    assert 'kdb_fail_open_total{realm="globex"}' not in text

@@ -806,3 +806,53 @@ def test_item7_anonymous_sign_in_creates_no_client(
             assert admin_keycloak.find_client(realm, console_client.CLIENT_ID) is None
     finally:
         keycloak_admin.delete_realm(name)
+
+
+def test_the_idp_policy_form(page: Page, provider: Provider, admin_keycloak: Keycloak) -> None:
+    """A realm's identity providers are listed with their Duo policy; trust needs a proof,
+    off needs the confirmation box; a saved policy shows preselected."""
+    idp_admin = KeycloakAdmin(
+        server_url=provider.settings.keycloak_url,
+        username=provider.settings.keycloak_admin_username,
+        password=provider.settings.keycloak_admin_password.get_secret_value(),
+        realm_name=provider.client,
+        user_realm_name="master",
+    )
+    issuer = "https://partner-idp.example.test/realms/p"
+    idp_admin.create_idp(
+        {
+            "alias": "partner-sso",
+            "providerId": "oidc",
+            "enabled": True,
+            "config": {
+                "issuer": issuer,
+                "authorizationUrl": f"{issuer}/auth",
+                "tokenUrl": f"{issuer}/token",
+                "clientId": "broker",
+                "clientSecret": "a-secret-for-the-test",
+                "clientAuthMethod": "client_secret_post",
+            },
+        }
+    )
+    admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
+    client = f"/admin/tenants/{provider.client}"
+    shown = admin.get(client).text
+    assert "Identity providers" in shown
+    assert re.findall(r'name="mode" value="([\w-]+)"\s*checked', shown)[-1] == "duo"
+    path = f"{client}/idps/partner-sso"
+    no_proof = admin.post(path, {"mode": "trust-upstream-mfa"})
+    assert (no_proof.status_code, "needs its proof" in no_proof.text) == (400, True)
+    unconfirmed = admin.post(path, {"mode": "off"})
+    assert (unconfirmed.status_code, "confirm" in unconfirmed.text) == (400, True)
+    assert attr.DUO_IDPS not in realm_attributes(admin_keycloak, provider.client)
+    saved = admin.post(path, {"mode": "trust-upstream-mfa", "amr": "mfa hwk"})
+    assert location(saved).endswith("?notice=idp")
+    shown = admin.get(client).text
+    assert 'value="mfa hwk"' in shown
+    assert re.findall(r'name="mode" value="([\w-]+)"\s*checked', shown)[-1] == (
+        "trust-upstream-mfa"
+    )
+    off = admin.post(path, {"mode": "off", "confirm_off": "yes"})
+    assert location(off).endswith("?notice=idp")
+    stored = realm_attributes(admin_keycloak, provider.client)[attr.DUO_IDPS]
+    assert stored == '{"partner-sso":{"mode":"off"}}'

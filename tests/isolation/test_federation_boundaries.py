@@ -8,23 +8,32 @@ every login (sync mode FORCE).
 
 from __future__ import annotations
 
+import base64
+import json
 import time
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
+import httpx2
 import pytest
+from starlette.testclient import TestClient
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge import jws
-from keycloak_duo_bridge.admin import apps, duo_settings, users
+from keycloak_duo_bridge.admin import apps, duo_settings, idps, users
+from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
-from tests.fixtures_bridge import APP2_ID, APP_ID
+from keycloak_duo_bridge.app import create_app
+from keycloak_duo_bridge.settings import Settings
+from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD
 from tests.fixtures_federation import BrokerWalk, FederationFactory
 
 pytestmark = pytest.mark.keycloak
 
 PROTOCOLS = ["oidc", "saml"]
+SAML_MFA: Final = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+LESSER_ROLES: Final = ("manage-clients", "manage-identity-providers", "view-realm")
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -199,3 +208,149 @@ def test_forged_duo_notes_raise_neither_acr_nor_amr_in_step_up_mode(
     assert not asked.duo_hop
     assert asked.id_claims.get("acr") != "mfa", asked.id_claims
     assert "mfa" not in asked.id_claims.get("amr", [])
+
+
+def forged_id_token(subject: str, issuer: str) -> str:
+    """An unsigned ID token that claims MFA for ``subject``, issued now: what a mapper could
+    write into Keycloak's FEDERATED_ID_TOKEN note."""
+
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    claims = {"sub": subject, "iss": issuer, "iat": int(time.time()), "amr": ["mfa", "hwk"]}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_imitating_the_upstream_proof_does_not_skip_duo(
+    federation: FederationFactory, admin_keycloak: Keycloak, protocol: str
+) -> None:
+    """The realm trusts the IdP's MFA on amr mfa; the IdP proves none, and a mapper writes a
+    forged upstream ID token (amr mfa, the link's subject) as Keycloak's FEDERATED_ID_TOKEN
+    note, and a hardcoded amr attribute: Duo runs, and the result is Duo's own allow."""
+    fed = federation(protocol)
+    fed.partner_user("pat")
+    trusted = policy_of("trust-upstream-mfa", amr=["mfa"], saml_context=[SAML_MFA])
+    idps.set_idp_policy(admin_keycloak, fed.tenant.realm, fed.alias, trusted)
+    issuer = f"{fed.keycloak_url}/realms/{fed.idp_realm}"
+    fed.add_mapper(
+        "forged-token",
+        "hardcoded-user-session-attribute-idp-mapper",
+        {
+            "attribute": "FEDERATED_ID_TOKEN",
+            "attribute.value": forged_id_token(fed.subject("pat"), issuer),
+        },
+    )
+    fed.add_mapper(
+        "forged-amr",
+        "hardcoded-attribute-idp-mapper",
+        {"attribute": "amr", "attribute.value": "mfa"},
+    )
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.duo_hop
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+    assert walk.id_claims["duo"]["result"] == "allow"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_idp_mapper_writing_the_policy_or_an_upstream_pass_does_not_skip_duo(
+    federation: FederationFactory, protocol: str
+) -> None:
+    """Mappers write what an "off" IdP or an upstream pass would look like: the policy's
+    name as a user attribute and session note, and the notes of an upstream result for this
+    IdP. The policy lives only in the realm's attributes, so Duo runs."""
+    fed = federation(protocol)
+    off = json.dumps({fed.alias: {"mode": "off"}})
+    for kind, name, value in (
+        ("hardcoded-attribute-idp-mapper", attr.DUO_IDPS, off),
+        ("hardcoded-user-session-attribute-idp-mapper", attr.DUO_IDPS, off),
+        ("hardcoded-user-session-attribute-idp-mapper", attr.NOTE_RESULT, "upstream"),
+        ("hardcoded-user-session-attribute-idp-mapper", attr.NOTE_IDP, fed.alias),
+        ("hardcoded-user-session-attribute-idp-mapper", attr.NOTE_AMR, "mfa"),
+    ):
+        fed.add_mapper(f"{kind[:12]}-{name}", kind, {"attribute": name, "attribute.value": value})
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    walk = fed.login("pat")
+    assert walk.duo_hop
+    assert fed.duo_names(before) == [fed.duo_name("pat")]
+    assert walk.id_claims["duo"]["result"] == "allow"
+    assert "idp" not in walk.id_claims["duo"]
+
+
+def test_a_client_level_admin_cannot_set_an_idp_policy(
+    federation: FederationFactory, stack_settings: Settings
+) -> None:
+    """An administrator of the realm's clients and identity providers (manage-clients,
+    manage-identity-providers, not manage-realm) is refused by the admin API, and by
+    Keycloak when writing the realm attribute itself; the IdP's own config holds no policy."""
+    fed = federation("oidc")
+    realm = fed.tenant.realm
+    admin = fed.tenant.admin()
+    admin.create_client(
+        {"clientId": "kdb-idp-admin", "publicClient": True, "directAccessGrantsEnabled": True}
+    )
+    user_id = admin.create_user(
+        {
+            "username": "idp-admin",
+            "enabled": True,
+            "email": "idp-admin@client.example",
+            "emailVerified": True,
+            "firstName": "Idp",
+            "lastName": "Admin",
+            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
+        }
+    )
+    keycloak = Keycloak.from_settings(fed.tenant.settings)
+    apps.set_mode(keycloak, realm, "kdb-idp-admin", "off")  # its password grant, no Duo
+    management = str(admin.get_client_id("realm-management"))
+    roles = [admin.get_client_role(management, r) for r in LESSER_ROLES]
+    admin.assign_client_role(user_id, management, roles)
+    base = fed.keycloak_url
+    with httpx2.Client() as http:
+        issued = http.post(
+            f"{base}/realms/{realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "kdb-idp-admin",
+                "username": "idp-admin",
+                "password": PASSWORD,
+            },
+        )
+        issued.raise_for_status()
+        bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        # Keycloak itself: the realm's attributes are manage-realm's
+        refused = http.put(
+            f"{base}/admin/realms/{realm}",
+            json={"attributes": {attr.DUO_IDPS: json.dumps({fed.alias: {"mode": "off"}})}},
+            headers=bearer,
+        )
+        assert refused.status_code == 403, refused.text
+        # what this admin can write, the IdP's config, decides nothing
+        idp = http.get(
+            f"{base}/admin/realms/{realm}/identity-provider/instances/{fed.alias}", headers=bearer
+        ).json()
+        idp["config"][attr.DUO_IDPS] = "off"
+        written = http.put(
+            f"{base}/admin/realms/{realm}/identity-provider/instances/{fed.alias}",
+            json=idp,
+            headers=bearer,
+        )
+        assert written.status_code == 204, written.text
+    with TestClient(create_app(stack_settings), base_url="https://testserver") as api:
+        answer = api.put(
+            f"/admin/api/tenants/{realm}/idps/{fed.alias}",
+            json={"mode": "off", "confirm_off": True},
+            headers=bearer,
+        )
+        assert answer.status_code == 403, answer.text
+    assert attr.DUO_IDPS not in keycloak.get_realm(realm)["attributes"]
+    fed.partner_user("pat")
+    fed.tenant.emulator.control.set_user(fed.duo_name("pat"), behavior="allow", enrolled=True)
+    before = fed.last_event()
+    assert fed.login("pat").duo_hop
+    assert fed.duo_names(before) == [fed.duo_name("pat")]

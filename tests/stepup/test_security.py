@@ -418,3 +418,13 @@ def test_a_used_step_up_url_is_refused_as_used(paused: Paused, bridge: Bridge) -
     assert paused.submit(paused.verdict).status_code == 302
     after_login = paused.http.get(f"{bridge.url}/step-up", params={"request": paused.request_token})
     assert "This sign-in step was already used" in after_login.text
+
+
+def test_an_upstream_verdict_for_a_login_no_trusted_idp_made_is_refused(paused: Paused) -> None:
+    """A bridge-signed "upstream" verdict naming an IdP, on a local login (no IdP, and none
+    trusted in the realm's record): Keycloak refuses it; only a trusted IdP's login takes it."""
+    forged = forge(paused, result="upstream", reason="upstream_mfa", idp="partner", proof="amr:mfa")
+    response = paused.submit(forged)
+    assert response.status_code == 403
+    [event] = paused.tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
+    assert event["error"] == "duo_upstream_refused"

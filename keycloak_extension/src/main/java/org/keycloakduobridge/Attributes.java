@@ -19,6 +19,9 @@ final class Attributes {
     static final String NOTE_REASON = "kdb.duo.reason";
     /** RFC 8176 method references of the last pass, space-separated (empty without a factor). */
     static final String NOTE_AMR = "kdb.duo.amr";
+    /** An "upstream" pass: the identity provider whose own MFA counted, and its proof. */
+    static final String NOTE_IDP = "kdb.duo.idp";
+    static final String NOTE_PROOF = "kdb.duo.proof";
 
     /** Auth-session notes: the pending nonce, and the loop guard once the step-up is done. */
     static final String AUTH_NONCE = "kdb.duo.nonce";

@@ -98,11 +98,16 @@ public final class DuoAssuranceMapper extends TokenMapper {
         return context.getClientSession().getClient().getClientId();
     }
 
-    /** The methods of this session's Duo pass; none unless Duo allowed it. */
+    /**
+     * The methods of this session's Duo pass; none unless Duo allowed it, or the login's
+     * identity provider proved its own MFA to the bridge ({@code upstream}).
+     */
     static List<String> duoMethods(UserSessionModel userSession) {
         String methods = userSession.getNote(Attributes.NOTE_AMR);
-        if (!VerdictNames.RESULT_ALLOW.equals(userSession.getNote(Attributes.NOTE_RESULT))
-                || methods == null || methods.isBlank()) {
+        String result = userSession.getNote(Attributes.NOTE_RESULT);
+        boolean passed = VerdictNames.RESULT_ALLOW.equals(result)
+                || VerdictNames.RESULT_UPSTREAM.equals(result);
+        if (!passed || methods == null || methods.isBlank()) {
             return List.of();
         }
         return Arrays.asList(methods.trim().split(" +"));

@@ -49,6 +49,8 @@ final class RealmSettings {
     /** The {@code acr} a session gets once Duo passed with a second factor, and without. */
     final String acrDuo;
     final String acrBase;
+    /** Identity providers trusted for their own MFA: an "upstream" verdict needs one. */
+    final Set<String> idpTrusted;
 
     private RealmSettings(Map<String, Object> record, boolean current, String fingerprint) {
         this.current = current;
@@ -68,6 +70,7 @@ final class RealmSettings {
             this.stepUp = ASSURANCE_STEP_UP.equals(values.get("assurance"));
             this.acrDuo = text(values.get("acr_duo"));
             this.acrBase = text(values.get("acr_base"));
+            this.idpTrusted = strings(values.get("idp_trusted"));
         } else {
             this.enabled = true;
             this.appsOff = Collections.emptySet();
@@ -78,6 +81,7 @@ final class RealmSettings {
             this.stepUp = false;
             this.acrDuo = null;
             this.acrBase = null;
+            this.idpTrusted = Collections.emptySet();
         }
     }
 

@@ -112,6 +112,17 @@ final class StepUp {
                             "Duo is unavailable, so sign-in cannot be completed. Try again later.");
                 }
                 return;
+            case VerdictNames.RESULT_UPSTREAM:
+                // Only for a login through an IdP the realm's record trusts for its MFA, and
+                // the one this verdict names (Keycloak's own note of this login's IdP).
+                String idp = authSession.getUserSessionNotes().get(BrokeredIdentity.IDENTITY_PROVIDER_NOTE);
+                if (idp != null && settings.idpTrusted.contains(idp) && idp.equals(verdict.idp)) {
+                    pass(context, verdict);
+                } else {
+                    refuse(context, "duo_upstream_refused", verdict.reason,
+                            "The sign-in could not be completed. Please sign in again.");
+                }
+                return;
             case VerdictNames.RESULT_DENY:
                 refuse(context, "duo_denied", verdict.reason, "Duo denied the sign-in.");
                 return;
@@ -156,6 +167,8 @@ final class StepUp {
             {Attributes.NOTE_FACTOR, verdict.factor},
             {Attributes.NOTE_TXID, verdict.txid},
             {Attributes.NOTE_REASON, verdict.reason},
+            {Attributes.NOTE_IDP, verdict.idp},
+            {Attributes.NOTE_PROOF, verdict.proof},
         };
     }
 
@@ -178,6 +191,8 @@ final class StepUp {
                 .detail("duo_reason", verdict.reason)
                 .detail("duo_factor", verdict.factor)
                 .detail("duo_txid", verdict.txid)
+                .detail("duo_idp", verdict.idp)
+                .detail("duo_proof", verdict.proof)
                 .detail("duo_step", context.providerId());
         context.success();
     }

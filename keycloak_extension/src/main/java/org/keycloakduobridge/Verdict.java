@@ -38,6 +38,9 @@ final class Verdict {
     final List<String> amr;
     /** The client a CIBA verdict is for ({@code azp}); null in a step-up verdict. */
     final String issuedFor;
+    /** An "upstream" verdict: the identity provider whose MFA counted, and the proof. */
+    final String idp;
+    final String proof;
 
     private Verdict(Map<String, Object> claims, String issuedFor) {
         this.issuedFor = issuedFor;
@@ -45,6 +48,8 @@ final class Verdict {
         this.reason = text(claims, "reason");
         this.factor = text(claims, "factor");
         this.txid = text(claims, "txid");
+        this.idp = text(claims, "idp");
+        this.proof = text(claims, "proof");
         Object time = claims.get("auth_time");
         this.authTime = time instanceof Number ? ((Number) time).longValue() : 0L;
         List<String> methods = new ArrayList<>();
