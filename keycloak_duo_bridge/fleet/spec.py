@@ -44,8 +44,10 @@ _DUO_KEYS: Final = frozenset(
         "duo_username",
         "assurance",
         "brokered_username",
+        "provision",
     }
 )
+PROVISION: Final = "provision"  # `duo: provision`, a client's Duo made through the partner link
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class DuoSpec:
     credentials: DeclaredCredentials | None = None
     policy: Policy = field(default_factory=Policy)
     assurance: str | None = None  # "enforce" | "step-up" | "inherit" (the default, enforce)
+    provision: bool = False  # clients: Duo's application made through the partner's link
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,9 @@ def _tenant(  # noqa: PLR0917
         else None
     )
     duo = _duo(reader, fields["duo"][1], f"{where}.duo") if "duo" in fields else DuoSpec()
+    if duo.provision and kind is TenantKind.PARTNER:
+        node = fields["duo"][1]
+        raise reader.fail(node, f"{where}.duo", "only a client's Duo is provisioned")
     apps: dict[str, AppMode] = {}
     if "apps" in fields:
         for app, (_, mode) in reader.mapping(fields["apps"][1], f"{where}.apps").items():
@@ -277,6 +283,8 @@ def _app_mode(text: str) -> str:
 
 
 def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
+    if isinstance(node, yaml.ScalarNode) and node.value == PROVISION:
+        return DuoSpec(provision=True)
     fields = reader.mapping(node, where, _DUO_KEYS)
     enabled = None
     if "enabled" in fields:
@@ -309,7 +317,35 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
             parse_assurance(assurance)
         except ConfigError as exc:
             raise reader.fail(fields["assurance"][1], f"{where}.assurance", str(exc)) from None
-    return DuoSpec(enabled=enabled, credentials=credentials, policy=policy, assurance=assurance)
+    provision = _provision(reader, fields, where, given_keys=credentials is not None)
+    return DuoSpec(
+        enabled=enabled,
+        credentials=credentials,
+        policy=policy,
+        assurance=assurance,
+        provision=provision,
+    )
+
+
+def _provision(
+    reader: _Reader,
+    fields: dict[str, tuple[yaml.Node, yaml.Node]],
+    where: str,
+    *,
+    given_keys: bool,
+) -> bool:
+    """``provision: true``: the client's Duo is made through its partner's admin link."""
+    if PROVISION not in fields:
+        return False
+    value = fields[PROVISION][1]
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == _BOOL):
+        raise reader.fail(value, f"{where}.provision", "expected true or false")
+    provision = value.value.lower() in {"true", "yes", "on"}
+    if provision and given_keys:
+        raise reader.fail(
+            value, f"{where}.provision", "give either provision or ikey/api_host/skey"
+        )
+    return provision
 
 
 def _opt(
