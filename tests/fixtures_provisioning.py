@@ -47,13 +47,35 @@ def duo_rest_creds(duo_emulator: RunningEmulator) -> MakeRestCreds:
     return make
 
 
+LinkPartner = Callable[..., RestCredentials]
+
+
 @pytest.fixture
-def phone_tenant(
-    duo_tenant: TenantFactory,
-    admin_keycloak: Keycloak,
-    stack_settings: Settings,
-    duo_rest_creds: MakeRestCreds,
-) -> Callable[..., Tenant]:
+def link_partner(
+    admin_keycloak: Keycloak, stack_settings: Settings, duo_rest_creds: MakeRestCreds
+) -> LinkPartner:
+    """``link(partner, api=Api.ADMIN, permissions=None, refusal=None)``: fresh emulator
+    credentials stored as the partner's admin link (unchecked); returns them."""
+
+    def link(partner: str, api: Api = Api.ADMIN, **kwargs: object) -> RestCredentials:
+        creds = duo_rest_creds(api, **kwargs)
+        duo_link.set_link(
+            admin_keycloak,
+            partner,
+            ikey=creds.ikey,
+            skey=creds.skey,
+            api_host=creds.api_host,
+            api=api,
+            ring=key_ring(stack_settings),
+            check=None,
+        )
+        return creds
+
+    return link
+
+
+@pytest.fixture
+def phone_tenant(duo_tenant: TenantFactory, link_partner: LinkPartner) -> Callable[..., Tenant]:
     """``make(self_phones="manage", permissions=None, **policy)``: a client realm with Duo on,
     users allowed ``self_phones``, and its partner linked to the emulator's Admin API."""
 
@@ -61,17 +83,7 @@ def phone_tenant(
         self_phones: str = "manage", permissions: list[str] | None = None, **policy: object
     ) -> Tenant:
         tenant = duo_tenant(self_phones=self_phones, **policy)
-        creds = duo_rest_creds(Api.ADMIN, permissions=permissions)
-        duo_link.set_link(
-            admin_keycloak,
-            tenant.partner,
-            ikey=creds.ikey,
-            skey=creds.skey,
-            api_host=creds.api_host,
-            api=Api.ADMIN,
-            ring=key_ring(stack_settings),
-            check=None,
-        )
+        link_partner(tenant.partner, permissions=permissions)
         return tenant
 
     return make

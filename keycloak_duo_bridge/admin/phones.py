@@ -28,7 +28,6 @@ from typing import Any
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import users
 from keycloak_duo_bridge.admin.duo_link import load_link
-from keycloak_duo_bridge.admin.effective import duo_username
 from keycloak_duo_bridge.admin.explain import effective_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import get_tenant, is_linked
@@ -98,17 +97,7 @@ class Added:
 def duo_name_of(keycloak: Keycloak, realm: str, username: str) -> str:
     """The user's name at Duo under the realm's mapping (ConfigError if they have none)."""
     effective = effective_settings(keycloak, realm)
-    status = users.status(keycloak, realm, username)
-    return duo_username(
-        effective.username_mapping.value,
-        realm=realm,
-        username=status.username,
-        email=status.email,
-        email_verified=status.email_verified,
-        links=status.links,
-        local_password=status.local_password,
-        brokered=effective.brokered_username.value,
-    )
+    return users.duo_name(effective, users.status(keycloak, realm, username))
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_link, phones, record
+from keycloak_duo_bridge.admin import duo_link, phones, provisioning, record
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.admin_users import DuoPhone, DuoUser
 from keycloak_duo_bridge.duo.rest_client import RestOptions
@@ -27,7 +27,7 @@ from keycloak_duo_bridge.errors import (
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.fixtures_bridge import Tenant
-from tests.fixtures_provisioning import MakeRestCreds
+from tests.fixtures_provisioning import LinkPartner
 
 pytestmark = pytest.mark.keycloak
 
@@ -150,6 +150,11 @@ def test_another_users_number_and_phone_are_refused(
     with pytest.raises(NotFoundError, match="no phone"):
         helpdesk.remove(b, mine.device.phone_id)
     assert helpdesk.list(a) == [mine.device]
+    other = duo_emulator.state.put_user(b, behavior="prompt", enrolled=False, phone=None)
+    duo_emulator.state.rest.attach(mine.device.phone_id, other.key)  # shared in Duo
+    with pytest.raises(ConfigError, match="shared with other Duo users"):
+        helpdesk.remove(a, mine.device.phone_id)
+    assert helpdesk.list(a) == [mine.device]
 
 
 def test_refusals_name_the_permission_and_leave_nothing(
@@ -170,29 +175,20 @@ def test_refusals_name_the_permission_and_leave_nothing(
 
 
 def test_without_a_usable_link(
-    tenant: Tenant,
-    helpdesk: Phones,
-    admin_keycloak: Keycloak,
-    stack_settings: Settings,
-    duo_rest_creds: MakeRestCreds,
+    tenant: Tenant, helpdesk: Phones, admin_keycloak: Keycloak, link_partner: LinkPartner
 ) -> None:
     """No admin link, a client not linked to its partner, or an Accounts API link without the
     client's child account: refused with what to do."""
     name = fresh(tenant)
-    kc, ring = admin_keycloak, key_ring(stack_settings)
-    accounts = duo_rest_creds(Api.ACCOUNTS)
-    duo_link.set_link(
-        kc,
-        tenant.partner,
-        ikey=accounts.ikey,
-        skey=accounts.skey,
-        api_host=accounts.api_host,
-        api=Api.ACCOUNTS,
-        ring=ring,
-        check=None,
-    )
+    kc = admin_keycloak
+    link_partner(tenant.partner, Api.ACCOUNTS)
     with pytest.raises(ConfigError, match="no Duo child account"):
         helpdesk.list(name)
+    provisioning.provision(
+        kc, tenant.realm, ring=helpdesk.ring, options=helpdesk.options, health=None
+    )
+    added = helpdesk.add(name, f"+1555{uuid.uuid4().int % 10**7:07d}")  # in the child account
+    assert helpdesk.list(name) == [added.device]
     duo_link.clear_link(kc, tenant.partner)
     with pytest.raises(ConfigError, match="no Duo admin link"):
         helpdesk.list(name)

@@ -14,32 +14,20 @@ from keycloak.exceptions import KeycloakError as PythonKeycloakError
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import duo_link
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
-from keycloak_duo_bridge.settings import Settings, key_ring
+from keycloak_duo_bridge.settings import Settings
 from tests.api.conftest import PASSWORD, Call, Fleet, make_user, realm_admin, token
-from tests.fixtures_provisioning import MakeRestCreds
+from tests.fixtures_provisioning import LinkPartner
 
 pytestmark = pytest.mark.keycloak
 
 
 @pytest.fixture
-def linked(fleet: Fleet, stack_settings: Settings, duo_rest_creds: MakeRestCreds) -> Iterator[str]:
+def linked(fleet: Fleet, stack_settings: Settings, link_partner: LinkPartner) -> Iterator[str]:
     """Partner p linked to the emulator's Admin API; unlinked afterwards."""
-    kc = Keycloak.from_settings(stack_settings)
-    creds = duo_rest_creds(Api.ADMIN)
-    duo_link.set_link(
-        kc,
-        fleet.p,
-        ikey=creds.ikey,
-        skey=creds.skey,
-        api_host=creds.api_host,
-        api=Api.ADMIN,
-        ring=key_ring(stack_settings),
-        check=None,
-    )
+    link_partner(fleet.p)
     yield fleet.p
-    duo_link.clear_link(kc, fleet.p)
+    duo_link.clear_link(Keycloak.from_settings(stack_settings), fleet.p)
 
 
 def test_helpdesk_adds_lists_and_removes_a_phone(

@@ -9,16 +9,15 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from keycloak_duo_bridge.admin import duo_link, phones
+from keycloak_duo_bridge.admin import phones
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.rest_client import RestOptions
-from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.browser_steps import sign_in, tokens_for
 from tests.fixtures_bridge import Bridge, Tenant
 from tests.fixtures_browser import screenshot
 from tests.fixtures_console import Provider, axe_violations, keycloak_sign_in
-from tests.fixtures_provisioning import MakeRestCreds
+from tests.fixtures_provisioning import LinkPartner
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -182,11 +181,7 @@ def test_a_realm_that_does_not_allow_it(  # noqa: PLR0917
 
 
 def test_the_partner_page_shows_the_admin_link_only_as_linked(
-    page: Page,
-    provider: Provider,
-    admin_keycloak: Keycloak,
-    stack_settings: Settings,
-    duo_rest_creds: MakeRestCreds,
+    page: Page, provider: Provider, link_partner: LinkPartner
 ) -> None:
     """The partner's console page says "not linked", then "linked", never the link's keys."""
     page.goto(f"{provider.bridge.url}/admin/")
@@ -196,19 +191,25 @@ def test_the_partner_page_shows_the_admin_link_only_as_linked(
     page.wait_for_url(f"{provider.bridge.url}/admin/")
     page.goto(f"{provider.bridge.url}/admin/tenants/{provider.partner}")
     expect(page.locator("#admin-link")).to_contain_text("not linked")
-    creds = duo_rest_creds(Api.ADMIN)
-    duo_link.set_link(
-        admin_keycloak,
-        provider.partner,
-        ikey=creds.ikey,
-        skey=creds.skey,
-        api_host=creds.api_host,
-        api=Api.ADMIN,
-        ring=key_ring(stack_settings),
-        check=None,
-    )
+    creds = link_partner(provider.partner)
     page.reload()
     expect(page.locator("#admin-link strong")).to_have_text("linked")
     assert creds.ikey not in page.content()
     assert creds.skey not in page.content()
     assert axe_violations(page) == []
+
+
+def test_when_duo_refuses_the_page_says_so_and_nothing_changes(
+    page: Page, phone_tenant: Callable[..., Tenant], bridge: Bridge
+) -> None:
+    """A link that may not read or write users: the phones cannot be shown, and registering
+    or removing says Duo could not, with no detail for the user."""
+    tenant = phone_tenant("manage", permissions=[], user_mode="opt-in")
+    name = unknown_to_duo(tenant)
+    open_account(page, bridge, tenant, name)
+    expect(page.locator("#phones-unavailable")).to_be_visible()
+    status, text = post(page, bridge, "/phones", number=number())
+    assert (status, "Duo could not register" in text, "Grant" in text) == (502, True, False)
+    status, text = post(page, bridge, "/phones/remove", phone_id="DP" + "X" * 18)
+    assert (status, "Duo could not remove" in text) == (502, True)
+    assert tenant.emulator.state.user(name) is None

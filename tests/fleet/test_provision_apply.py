@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_link, tenants
+from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.emulator import RunningEmulator
-from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 from keycloak_duo_bridge.fleet import spec as fleet_spec
 from tests.admin.conftest import Names
-from tests.fixtures_provisioning import MakeRestCreds
+from tests.fixtures_provisioning import LinkPartner
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -26,28 +24,13 @@ def apps_named(emulator: RunningEmulator, realm: str) -> list[str]:
     return [i.client_id for i in emulator.state.integrations() if f"({realm})" in i.name]
 
 
-def link(kc: Keycloak, ring: KeyRing, partner: str, make: MakeRestCreds, **kwargs: object) -> None:
-    creds = make(Api.ADMIN, **kwargs)
-    duo_link.set_link(
-        kc,
-        partner,
-        ikey=creds.ikey,
-        skey=creds.skey,
-        api_host=creds.api_host,
-        api=Api.ADMIN,
-        ring=ring,
-        check=None,
-    )
-
-
 @pytest.mark.keycloak
 def test_apply_provisions_once_and_export_writes_it(  # noqa: PLR0917
     cli: Cli,
     kc: Keycloak,
-    ring: KeyRing,
     names: Names,
     tmp_path: Path,
-    duo_rest_creds: MakeRestCreds,
+    link_partner: LinkPartner,
     duo_emulator: RunningEmulator,
 ) -> None:
     """A declared client with `duo: provision` gets its Duo application and keys on apply;
@@ -57,7 +40,7 @@ def test_apply_provisions_once_and_export_writes_it(  # noqa: PLR0917
     path = tmp_path / "fleet.yaml"
     path.write_text(f"version: 1\npartners:\n  {p}: {{}}\n", encoding="utf-8")
     assert cli("apply", path, "--parallel", "1")[0] == 0
-    link(kc, ring, p, duo_rest_creds)
+    link_partner(p)
     path.write_text(
         f"version: 1\npartners:\n  {p}:\n    clients:\n      {c}:\n        duo: provision\n",
         encoding="utf-8",
@@ -76,7 +59,7 @@ def test_apply_provisions_once_and_export_writes_it(  # noqa: PLR0917
     assert "provision: true" in out
     assert own[attr.DUO_IKEY] not in out
 
-    link(kc, ring, p, duo_rest_creds, refusal="admin_api_not_in_plan")
+    link_partner(p, refusal="admin_api_not_in_plan")
     path.write_text(
         f"version: 1\npartners:\n  {p}:\n    clients:\n"
         f"      {c}:\n        duo: {{provision: true}}\n"
