@@ -328,8 +328,8 @@ def test_rotate_makes_a_new_application_then_retires_the_old(  # noqa: PLR0917
     duo_emulator: RunningEmulator,
 ) -> None:
     """`duo rotate` stores a new child-account application, proven, and leaves the old one
-    retiring; the next rotation deletes it; `--grace 0` deletes the old one at once, also
-    when it is already gone; `--retire` then finds nothing."""
+    retiring; `--retire` deletes it; the next rotation deletes an earlier one's, also one
+    already gone; `--grace 0` deletes the old one at once; `--retire` then finds nothing."""
     c = realms[1]
     link(Api.ACCOUNTS)
     first = run(c)
@@ -346,11 +346,19 @@ def test_rotate_makes_a_new_application_then_retires_the_old(  # noqa: PLR0917
     assert made is not None
     assert made.account_id == first.account_id
     assert made.client_secret not in out + err
-    duo_emulator.state.remove_integration(new)  # gone behind our back
+    code, out, err = cli("duo", "rotate", c, "--retire", "--json")
+    assert (code, f'"retired": "{first.ikey}"' in out) == (0, True), err
+    assert duo_emulator.state.integration(first.ikey) is None
+    assert attr.DUO_RETIRING_IKEY not in kc.get_realm(c)["attributes"]
+
+    code, out, err = cli("duo", "rotate", c)
+    assert (code, "finishes logins started with it until" in out) == (0, True), err
+    third = kc.get_realm(c)["attributes"][attr.DUO_PROVISIONED_IKEY]
+    duo_emulator.state.remove_integration(new)  # the retiring one, gone behind our back
+    duo_emulator.state.remove_integration(third)  # and the one in use
     code, out, err = cli("duo", "rotate", c, "--grace", "0")
     assert code == 0, err
-    assert f"{new} deleted" in out
-    assert duo_emulator.state.integration(first.ikey) is None  # the earlier one's grace ended
+    assert f"{third} deleted" in out
     assert attr.DUO_RETIRING_IKEY not in kc.get_realm(c)["attributes"]
     code, out, err = cli("duo", "rotate", c, "--retire")
     assert (code, out.strip()) == (0, f"{c}: nothing retiring"), err
@@ -533,9 +541,10 @@ def test_rotate_during_a_login_in_flight(  # noqa: PLR0917
     assert bool(done.retiring_until) == (grace > 0)
     assert login() == "allow"  # a login started now: the new application
     assert any(e["client_id"] == done.new_ikey for e in duo_emulator.control.events("token"))
-    provisioning.retire(kc, c, ring=run.ring, options=run.options)
+    removed = run.deprovision(c)  # the retiring application too, while in its grace
+    assert removed[0] == f"Duo application {done.new_ikey}"
+    assert len(removed) == (2 if case == "in-grace" else 1)
     assert duo_emulator.state.integration(first.ikey) is None
-    assert run.deprovision(c) == [f"Duo application {done.new_ikey}"]
 
 
 def test_a_realm_with_ciba_gets_an_auth_api_application_too(
