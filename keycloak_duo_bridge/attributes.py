@@ -32,6 +32,8 @@ DUO_FAIL_MODE: Final = "kdb.duo.fail_mode"  # "closed" | "open"
 DUO_BYPASS_GROUPS: Final = "kdb.duo.bypass_groups"  # JSON list of group paths
 DUO_REMEMBER: Final = "kdb.duo.remember"  # "session" | "every-login" | minutes as digits
 DUO_SELF_DEACTIVATE: Final = "kdb.duo.self_deactivate"  # "true": users may deactivate Duo
+# What users may do with their phones at /account/duo (see SelfPhones); realm admins set it
+DUO_SELF_PHONES: Final = "kdb.duo.self_phones"
 DUO_APPS: Final = "kdb.duo.apps"  # JSON object: clientId -> "required" | "off" (per application)
 DUO_USERNAME: Final = "kdb.duo.username"  # how a user is named to Duo (see UsernameMapping)
 # How a brokered user (one linked to an identity provider) is named to Duo: see BrokeredUsername
@@ -54,6 +56,14 @@ DUO_ADMIN_API: Final = "kdb.duo.admin.api"  # "admin" | "accounts" (a provider's
 # Client realms: what `client create --duo-provision` made in Duo, so a re-run finds it.
 DUO_PROVISIONED_IKEY: Final = "kdb.duo.provisioned.ikey"  # the Web SDK application's ikey
 DUO_PROVISIONED_ACCOUNT: Final = "kdb.duo.provisioned.account"  # the child account's id
+# ... and its Auth API application (made when the realm has a CIBA client), by ikey
+DUO_PROVISIONED_AUTH_API: Final = "kdb.duo.provisioned.authapi"
+# Client realms, after `duo rotate`: the replaced application, still accepted for the
+# callback of a login started with it until ``until`` (epoch seconds), then deleted.
+DUO_RETIRING_IKEY: Final = "kdb.duo.retiring.ikey"  # plain
+DUO_RETIRING_API_HOST: Final = "kdb.duo.retiring.api_host"  # plain
+DUO_RETIRING_SKEY: Final = "kdb.duo.retiring.skey"  # envelope ciphertext, bound to the realm
+DUO_RETIRING_UNTIL: Final = "kdb.duo.retiring.until"  # epoch seconds, digits
 BRIDGE_URL: Final = "kdb.bridge.url"  # the bridge's public base URL
 BRIDGE_JWKS: Final = "kdb.bridge.jwks"  # JSON Web Key Set: public keys only
 # What the extension reads: the settings resolved by Python (admin/record.py), as JSON, bound
@@ -114,6 +124,22 @@ class TenantKind(StrEnum):
 class UserMode(StrEnum):
     REQUIRED = "required"
     OPT_IN = "opt-in"
+
+
+class SelfPhones(StrEnum):
+    """What users may do with their phones at ``/account/duo`` (``kdb.duo.self_phones``)."""
+
+    OFF = "off"  # nothing: the helpdesk registers phones (`user phone add`)
+    ADD = "add"  # register a mobile number
+    MANAGE = "manage"  # register, and remove their own phones
+
+    @property
+    def may_add(self) -> bool:
+        return self is not SelfPhones.OFF
+
+    @property
+    def may_remove(self) -> bool:
+        return self is SelfPhones.MANAGE
 
 
 class FailMode(StrEnum):
@@ -185,6 +211,7 @@ REALM_ATTRIBUTES: Final = (
     DUO_BYPASS_GROUPS,
     DUO_REMEMBER,
     DUO_SELF_DEACTIVATE,
+    DUO_SELF_PHONES,
     DUO_APPS,
     DUO_USERNAME,
     DUO_BROKERED_USERNAME,
@@ -200,6 +227,11 @@ REALM_ATTRIBUTES: Final = (
     DUO_ADMIN_API,
     DUO_PROVISIONED_IKEY,
     DUO_PROVISIONED_ACCOUNT,
+    DUO_PROVISIONED_AUTH_API,
+    DUO_RETIRING_IKEY,
+    DUO_RETIRING_API_HOST,
+    DUO_RETIRING_SKEY,
+    DUO_RETIRING_UNTIL,
     BRIDGE_URL,
     BRIDGE_JWKS,
     RESOLVED,

@@ -27,6 +27,7 @@ from keycloak_duo_bridge.admin.effective import (
     parse_fail_mode,
     parse_group_path,
     parse_remember,
+    parse_self_phones,
     parse_user_mode,
     parse_username_mapping,
 )
@@ -170,6 +171,7 @@ class Policy:
     remember: str | None = None
     bypass_groups: Sequence[str] | None = field(default=None)
     self_deactivate: str | None = None  # "true" | "false": users may deactivate Duo themselves
+    self_phones: str | None = None  # off | add | manage: users' own phones at /account/duo
     duo_username: str | None = None  # username | realm-qualified | email: how Duo names users
     # idp-subject | account: how users an identity provider made are named to Duo
     brokered_username: str | None = None
@@ -193,6 +195,10 @@ class Policy:
         if self.self_deactivate is not None:
             out[attr.DUO_SELF_DEACTIVATE] = _or_inherit(
                 self.self_deactivate, lambda v: str(parse_bool(v)).lower()
+            )
+        if self.self_phones is not None:
+            out[attr.DUO_SELF_PHONES] = _or_inherit(
+                self.self_phones, lambda v: parse_self_phones(v).value
             )
         if self.duo_username is not None:
             out[attr.DUO_USERNAME] = _or_inherit(
@@ -303,6 +309,7 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "bypass_groups": a.get(attr.DUO_BYPASS_GROUPS),
         "remember": a.get(attr.DUO_REMEMBER),
         "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
+        "self_phones": a.get(attr.DUO_SELF_PHONES),
         "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
         "brokered_enrollment": a.get(attr.DUO_BROKERED_ENROLLMENT),
         "bridge_url": a.get(attr.BRIDGE_URL),

@@ -49,6 +49,7 @@ from keycloak_duo_bridge.attributes import (
     FailMode,
     IdpMode,
     RememberMode,
+    SelfPhones,
     TenantKind,
     UserMode,
     UsernameMapping,
@@ -98,6 +99,7 @@ class EffectiveSettings:
     bypass_groups: Sourced[tuple[str, ...]]
     remember: Sourced[Remember]
     self_deactivate: Sourced[bool] = Sourced(False, Origin.DEFAULT)  # noqa: FBT003
+    self_phones: Sourced[SelfPhones] = Sourced(SelfPhones.OFF, Origin.DEFAULT)
     username_mapping: Sourced[UsernameMapping] = Sourced(UsernameMapping.USERNAME, Origin.DEFAULT)
     apps: Mapping[str, AppMode] = field(default_factory=dict)
     assurance: Sourced[Assurance] = Sourced(Assurance.ENFORCE, Origin.DEFAULT)
@@ -113,6 +115,15 @@ class EffectiveSettings:
     problems: tuple[str, ...] = ()
     # Duo's Auth API application (CIBA, issue #16): the same unit-and-partner rule
     auth_api: Sourced[StoredCredentials | None] = Sourced(None, Origin.DEFAULT)
+    # After `duo rotate`: the replaced application, for logins started with it (the realm's
+    # own, never inherited), and until when (epoch seconds)
+    retiring: StoredCredentials | None = None
+    retiring_until: int = 0
+
+    def retiring_for(self, ikey: str, *, now: float) -> StoredCredentials | None:
+        """The replaced application if a login started with ``ikey`` may still finish."""
+        old = self.retiring
+        return old if old is not None and old.ikey == ikey and now < self.retiring_until else None
 
     def app_mode(self, client_id: str | None) -> AppMode:
         """An application's mode in this realm; one the realm does not list inherits."""
@@ -167,6 +178,13 @@ def parse_bool(text: str) -> bool:
     if text in {"true", "false"}:
         return text == "true"
     raise ConfigError(f"expected true or false, not {shown(text)}")
+
+
+def parse_self_phones(text: str) -> SelfPhones:
+    try:
+        return SelfPhones(text)
+    except ValueError:
+        raise ConfigError(f"self phones must be off, add or manage, not {shown(text)}") from None
 
 
 def parse_user_mode(text: str) -> UserMode:
@@ -426,6 +444,9 @@ def resolve_effective(
             levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
         ),
         self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
+        self_phones=_resolve(
+            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
+        ),
         username_mapping=_resolve(
             own,
             attr.DUO_USERNAME,
@@ -453,7 +474,23 @@ def resolve_effective(
         linked=linked,
         auth_api=_credentials(levels, problems, AUTH_API_NAMES, "Duo Auth API"),
         problems=tuple(problems),
+        retiring=_retiring(realm_attributes, realm),
+        retiring_until=_retiring_until(realm_attributes),
     )
+
+
+_RETIRING = (attr.DUO_RETIRING_IKEY, attr.DUO_RETIRING_API_HOST, attr.DUO_RETIRING_SKEY)
+
+
+def _retiring(own: Mapping[str, str], realm: str) -> StoredCredentials | None:
+    """The realm's own retiring application (None when unset or incomplete)."""
+    ikey, host, skey = (own.get(name) or "" for name in _RETIRING)
+    return StoredCredentials(ikey, host, skey, realm) if ikey and host and skey else None
+
+
+def _retiring_until(own: Mapping[str, str]) -> int:
+    until = own.get(attr.DUO_RETIRING_UNTIL) or ""
+    return int(until) if until.isdigit() else 0
 
 
 def _default_mapping(credentials: Sourced[StoredCredentials | None], realm: str) -> UsernameMapping:

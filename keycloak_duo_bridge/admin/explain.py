@@ -17,7 +17,6 @@ from keycloak_duo_bridge.admin.effective import (
     Remember,
     Sourced,
     decide,
-    duo_username,
     format_remember,
 )
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy
@@ -194,16 +193,7 @@ def explain(
         status = users.status(keycloak, realm, username)
         groups, activated, brokered = status.groups, status.activated, bool(status.links)
         try:
-            duo_name = duo_username(
-                effective.username_mapping.value,
-                realm=realm,
-                username=status.username,
-                email=status.email,
-                email_verified=status.email_verified,
-                links=status.links,
-                local_password=status.local_password,
-                brokered=effective.brokered_username.value,
-            )
+            duo_name = users.duo_name(effective, status)
         except ConfigError as exc:
             duo_name = f"({exc})"
     return Explanation(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import IdpLink
+from keycloak_duo_bridge.admin.effective import EffectiveSettings, IdpLink, duo_username
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
@@ -163,3 +163,17 @@ def set_activated(keycloak: Keycloak, realm: str, username: str, *, activated: b
         attributes.pop(attr.USER_ACTIVATED, None)
     keycloak.update_user(realm, str(user["id"]), {**user, "attributes": attributes})
     return True
+
+
+def duo_name(effective: EffectiveSettings, status: UserStatus) -> str:
+    """The user's name at Duo under the realm's mapping (ConfigError if they have none)."""
+    return duo_username(
+        effective.username_mapping.value,
+        realm=effective.realm,
+        username=status.username,
+        email=status.email,
+        email_verified=status.email_verified,
+        links=status.links,
+        local_password=status.local_password,
+        brokered=effective.brokered_username.value,
+    )

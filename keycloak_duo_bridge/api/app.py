@@ -31,6 +31,7 @@ from keycloak_duo_bridge.admin import (
     explain,
     idps,
     keys,
+    phones,
     provisioning,
     tenants,
     users,
@@ -48,6 +49,7 @@ from keycloak_duo_bridge.api.models import (
     IdpPolicyBody,
     NewClient,
     NewPartner,
+    PhoneBody,
     TenantUpdate,
     TenantView,
     Written,
@@ -201,6 +203,11 @@ async def create_partner(request: Request) -> Response:
     return JSONResponse(tenant.to_json(), status_code=201)
 
 
+def rest_options(settings: Settings) -> RestOptions:
+    """Our Duo TLS settings for the Admin and Accounts APIs."""
+    return RestOptions(ca_file=settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host)
+
+
 async def create_client(request: Request) -> Response:
     api = _api(request)
     body: NewClient = await _body(request, NewClient)
@@ -228,9 +235,7 @@ async def create_client(request: Request) -> Response:
             body.name,
             existed=existed,
             ring=api.services.keyring,
-            options=RestOptions(
-                ca_file=settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
-            ),
+            options=rest_options(settings),
             health=duo_settings.duo_health_check(
                 settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
             ),
@@ -445,6 +450,62 @@ async def set_activation(request: Request) -> Response:
     return JSONResponse({"realm": realm, "user": username, "written": written})
 
 
+async def list_phones(request: Request) -> Response:
+    """A user's phones at Duo, masked (helpdesk)."""
+    api = _api(request)
+    realm, username = request.path_params["realm"], request.path_params["username"]
+    await api.guard(request, realm)
+    found = await run_in_threadpool(
+        lambda: phones.list_devices(
+            api.keycloak,
+            realm,
+            username,
+            ring=api.services.keyring,
+            options=rest_options(api.settings),
+        )
+    )
+    return JSONResponse([d.to_json() for d in found])
+
+
+async def add_phone(request: Request) -> Response:
+    """Register a mobile number for a user at Duo and text it the activation (helpdesk)."""
+    api = _api(request)
+    realm, username = request.path_params["realm"], request.path_params["username"]
+    caller, _ = await api.guard(request, realm)
+    body: PhoneBody = await _body(request, PhoneBody)
+    added = await run_in_threadpool(
+        lambda: phones.add_phone(
+            api.keycloak,
+            realm,
+            username,
+            body.number,
+            ring=api.services.keyring,
+            options=rest_options(api.settings),
+        )
+    )
+    api.audit(caller, realm, "add duo phone", user=username, phone=added.device.masked)
+    return JSONResponse(added.to_json(), status_code=201)
+
+
+async def remove_phone(request: Request) -> Response:
+    """Remove one of a user's phones at Duo (helpdesk)."""
+    api = _api(request)
+    realm, username = request.path_params["realm"], request.path_params["username"]
+    caller, _ = await api.guard(request, realm)
+    removed = await run_in_threadpool(
+        lambda: phones.remove_phone(
+            api.keycloak,
+            realm,
+            username,
+            request.path_params["phone_id"],
+            ring=api.services.keyring,
+            options=rest_options(api.settings),
+        )
+    )
+    api.audit(caller, realm, "remove duo phone", user=username, phone=removed.masked)
+    return JSONResponse({"removed": removed.to_json()})
+
+
 async def set_app_mode_across(request: Request) -> Response:
     api = _api(request)
     realm, client_id = request.path_params["realm"], request.path_params["client_id"]
@@ -587,6 +648,27 @@ OPERATIONS: Final = (
         set_activation,
         "activate or deactivate Duo for a user",
         body=ActivationBody,
+    ),
+    Operation(
+        f"{_REALM}/users/{{username:str}}/phones",
+        "GET",
+        list_phones,
+        "a user's phones at Duo: type and last four digits",
+        many=True,
+    ),
+    Operation(
+        f"{_REALM}/users/{{username:str}}/phones",
+        "POST",
+        add_phone,
+        "register a mobile number at Duo and send its SMS activation",
+        201,
+        PhoneBody,
+    ),
+    Operation(
+        f"{_REALM}/users/{{username:str}}/phones/{{phone_id:str}}",
+        "DELETE",
+        remove_phone,
+        "remove one of a user's phones at Duo",
     ),
     Operation(
         f"{_REALM}/clients/apps/{{client_id:str}}",

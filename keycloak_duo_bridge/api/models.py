@@ -41,6 +41,7 @@ class DuoPolicy(_Body):
     remember: str | None = None
     bypass_groups: list[str] | None = None
     self_deactivate: str | None = None
+    self_phones: str | None = None
     duo_username: str | None = None
     brokered_username: str | None = None
     brokered_enrollment: str | None = None
@@ -76,6 +77,11 @@ class TenantUpdate(_Body):
 
 class ActivationBody(_Body):
     activated: bool
+
+
+class PhoneBody(_Body):
+    #: A mobile number in E.164 form, e.g. "+15555550123"
+    number: str = Field(max_length=64)
 
 
 # -- answers ---------------------------------------------------------------------------------

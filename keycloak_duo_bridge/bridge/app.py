@@ -149,13 +149,24 @@ def _verdict(services: StepUpServices, login: Login, verdict: tokens.Verdict) ->
     return response
 
 
-def duo_credentials(keyring: KeyRing, effective: EffectiveSettings) -> DuoCredentials:
-    """The realm's Duo credentials with the skey decrypted; DuoConfigError if unusable."""
+def duo_credentials(
+    keyring: KeyRing, effective: EffectiveSettings, *, started_with: str = ""
+) -> DuoCredentials:
+    """The realm's Duo credentials with the skey decrypted; DuoConfigError if unusable.
+
+    ``started_with``: the ikey a login began with. After ``duo rotate``, the replaced
+    application finishes such a login until its grace ends (the code Duo gave is its own).
+    """
     creds = effective.credentials.value
+    attribute = attr.DUO_SKEY
+    if creds is not None and started_with and started_with != creds.ikey:
+        old = effective.retiring_for(started_with, now=time.time())
+        if old is not None:
+            creds, attribute = old, attr.DUO_RETIRING_SKEY
     if creds is None:
         raise DuoConfigError(f"realm {effective.realm!r} has no Duo credentials")
     try:
-        skey = keyring.decrypt(creds.skey_ciphertext, realm=creds.realm, attribute=attr.DUO_SKEY)
+        skey = keyring.decrypt(creds.skey_ciphertext, realm=creds.realm, attribute=attribute)
     except DecryptionError as exc:
         raise DuoConfigError(str(exc)) from exc
     return DuoCredentials(ikey=creds.ikey, skey=skey, api_host=creds.api_host)
@@ -472,6 +483,7 @@ async def step_up(request: Request) -> Response:
         fingerprint=request_token.fingerprint,
         expires=int(time.time()) + PENDING_LIFETIME,
         duo_username=decided.duo_username,
+        duo_ikey=decided.credentials.ikey,
     )
     url = services.duo.authorize_url(
         decided.credentials,
@@ -545,7 +557,7 @@ async def _exchange(
     never trips the circuit: the exchange is not a health check."""
     try:
         effective = await services.realms.effective(pending.realm, pending.fingerprint)
-        creds = duo_credentials(services.keyring, effective)
+        creds = duo_credentials(services.keyring, effective, started_with=pending.duo_ikey)
     except KeycloakError:
         return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
     except DuoConfigError:

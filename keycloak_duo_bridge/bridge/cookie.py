@@ -39,6 +39,7 @@ class Pending:
     fingerprint: str
     expires: int
     duo_username: str  # the name Duo knows the user by, under the realm's mapping
+    duo_ikey: str = ""  # the application the login started with (a rotation may follow)
 
 
 def seal(pending: Pending, ring: KeyRing) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from keycloak_duo_bridge.admin import apps, users
+from keycloak_duo_bridge.cli import phones
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
@@ -76,7 +77,7 @@ def register(subparsers: Subparsers) -> None:
 
     user = subparsers.add_parser(
         "user",
-        help="opt-in Duo activation of users",
+        help="opt-in Duo activation of users, and their phones at Duo",
         description=(
             "In an opt-in realm, Duo asks only users who activated it. These commands"
             " activate or deactivate Duo for a user, or show whether it is."
@@ -98,6 +99,7 @@ def register(subparsers: Subparsers) -> None:
         action.add_argument("username", help="the user's Keycloak username")
         add_json(action)
         action.set_defaults(handler=user_command, activated=activated)
+    phones.register(user_actions)
 
 
 def set_mode(args: argparse.Namespace) -> int:

@@ -109,6 +109,12 @@ def register(subparsers: Subparsers) -> None:
         help="whether users may deactivate Duo themselves at /account/duo (default false)",
     )
     policy.add_argument(
+        "--self-phones",
+        metavar="off|add|manage|inherit",
+        help="what users may do with their phones at /account/duo: nothing (default), register"
+        " a mobile number, or register and remove their own",
+    )
+    policy.add_argument(
         "--duo-username",
         metavar="username|realm-qualified|email|inherit",
         help="how users are named to Duo (default: username with the realm's own credentials, "
@@ -272,6 +278,7 @@ def set_policy(args: argparse.Namespace) -> int:
         remember=args.remember,
         bypass_groups=args.bypass_group,
         self_deactivate=args.self_deactivate,
+        self_phones=args.self_phones,
         duo_username=args.duo_username,
         brokered_username=args.brokered_username,
         brokered_enrollment=args.brokered_enrollment,

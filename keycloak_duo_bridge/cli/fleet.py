@@ -7,10 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from keycloak_duo_bridge.admin import auth_api_settings
+from keycloak_duo_bridge.admin import auth_api_settings, duo_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import confirm, print_json, print_table, settings, wiring_of
 from keycloak_duo_bridge.cli._common import Subparsers, examples
+from keycloak_duo_bridge.cli.duo_link import rest_options
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.fleet import spec as fleet_spec
@@ -184,13 +185,17 @@ def run_apply(args: argparse.Namespace) -> int:
     outcomes = apply_plan(
         plan,
         _connector(config),
-        ring=_ring(config, _has_secrets(spec)),
+        ring=_ring(config, _has_secrets(spec) or any(t.duo.provision for t in spec.tenants)),
         wires=wiring_of(config) if config.bridge_signing_key else None,
         template_dir=config.template_dir,
         parallel=args.parallel,
         progress=_progress,
         auth_api_check=auth_api_settings.live_check(
             config.duo_ca_file, config.duo_read_timeout, allow_any_host=config.duo_allow_any_host
+        ),
+        duo_options=rest_options(config),
+        health=duo_settings.duo_health_check(
+            config.duo_ca_file, allow_any_host=config.duo_allow_any_host
         ),
     )
     failed = [o for o in outcomes if o.error is not None]

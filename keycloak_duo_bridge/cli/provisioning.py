@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from keycloak_duo_bridge.admin import duo_settings, provisioning, tenants
@@ -11,6 +12,7 @@ from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, settings
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.cli.duo_link import rest_options
+from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.settings import Settings, key_ring
 
 
@@ -59,17 +61,38 @@ def register_rotate(actions: Subparsers) -> None:
         description=(
             "Make a new Duo application for the provisioned client realm REALM through its"
             " partner's admin link, store its keys, prove them with Duo's health check, and"
-            " only then delete the old application."
+            " only then retire the old application: logins that started with it finish with it"
+            " for --grace seconds; `--retire` (or the next rotation) then deletes it."
         ),
-        **examples("keycloak-duo-bridge duo rotate globex"),
+        **examples(
+            "keycloak-duo-bridge duo rotate globex",
+            "keycloak-duo-bridge duo rotate globex --retire",
+        ),
     )
     rotate.add_argument("realm", help="a client realm made with --duo-provision")
+    rotate.add_argument(
+        "--grace",
+        type=int,
+        default=provisioning.ROTATION_GRACE,
+        metavar="SECONDS",
+        help="how long the old application still finishes logins started with it before"
+        f" `--retire` deletes it (default {provisioning.ROTATION_GRACE}; 0 deletes it at once)",
+    )
+    rotate.add_argument(
+        "--retire",
+        action="store_true",
+        help="make no new keys: delete the application an earlier rotation left retiring",
+    )
     add_json(rotate)
     rotate.set_defaults(handler=rotate_keys)
 
 
 def rotate_keys(args: argparse.Namespace) -> int:
     config = settings()
+    if args.grace < 0:
+        raise ConfigError("--grace is a number of seconds, 0 or more")
+    if args.retire:
+        return retire(config, args.realm, as_json=args.json)
     done = provisioning.rotate(
         connect(config),
         args.realm,
@@ -78,6 +101,7 @@ def rotate_keys(args: argparse.Namespace) -> int:
         health=duo_settings.duo_health_check(
             config.duo_ca_file, allow_any_host=config.duo_allow_any_host
         ),
+        grace=args.grace,
     )
     if args.json:
         print_json(
@@ -86,11 +110,31 @@ def rotate_keys(args: argparse.Namespace) -> int:
                 "old_ikey": done.old_ikey,
                 "new_ikey": done.new_ikey,
                 "health_check": done.verification,
+                "old_retiring_until": done.retiring_until or None,
             }
+        )
+    elif done.retiring_until:
+        until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(done.retiring_until))
+        print(
+            f"{done.realm}: Duo application {done.new_ikey} in use (health check:"
+            f" {done.verification}); {done.old_ikey} finishes logins started with it until"
+            f" {until}, then `duo rotate {done.realm} --retire` deletes it"
         )
     else:
         print(
             f"{done.realm}: Duo application {done.new_ikey} in use (health check:"
             f" {done.verification}); {done.old_ikey} deleted"
         )
+    return 0
+
+
+def retire(config: Settings, realm: str, *, as_json: bool) -> int:
+    """``duo rotate REALM --retire``: delete the application a rotation left retiring."""
+    ikey = provisioning.retire(
+        connect(config), realm, ring=key_ring(config), options=rest_options(config)
+    )
+    if as_json:
+        print_json({"realm": realm, "retired": ikey})
+    else:
+        print(f"{realm}: " + (f"Duo application {ikey} deleted" if ikey else "nothing retiring"))
     return 0

@@ -7,13 +7,20 @@ Duo" runs Duo's prompt (which enrols a new user: phone, then push or passcode) a
 the activation (user attribute ``kdb.duo.activated``) once Duo says allow for this very
 user. "Deactivate" appears only where the realm allows it (``kdb.duo.self_deactivate``).
 When Duo is off for the realm, the page offers nothing. Every change is audited.
+
+Phones (issue 17): where the realm allows it (``kdb.duo.self_phones``, which only realm
+admins set: ``add`` or ``manage``), the page lists the user's phones at Duo (type and last
+four digits) and registers a mobile number through the Admin API of the Duo account the
+realm's partner linked (see :mod:`keycloak_duo_bridge.admin.phones`); with ``manage`` the
+user may remove one of their own. The user is always the signed-in one: no form names a user.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import quote
@@ -24,17 +31,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keycloak_duo_bridge.admin import users
+from keycloak_duo_bridge.admin import phones, users
 from keycloak_duo_bridge.admin.effective import EffectiveSettings
 from keycloak_duo_bridge.admin.explain import effective_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.attributes import UserMode
+from keycloak_duo_bridge.api.app import rest_options
+from keycloak_duo_bridge.attributes import SelfPhones, UserMode
 from keycloak_duo_bridge.bridge.app import duo_credentials, duo_name
 from keycloak_duo_bridge.console import pages
 from keycloak_duo_bridge.console.app import Console, console_of, guarded
 from keycloak_duo_bridge.console.state import ACCOUNT, PendingActivation, SignedIn
 from keycloak_duo_bridge.duo.protocol import auth_status
-from keycloak_duo_bridge.errors import DuoConfigError, DuoError, KeycloakError
+from keycloak_duo_bridge.errors import (
+    BridgeError,
+    ConfigError,
+    DuoConfigError,
+    DuoError,
+    KeycloakError,
+    NotFoundError,
+)
+from keycloak_duo_bridge.logs import event
 
 BASE: Final = "/account/duo"
 DUO_CALLBACK: Final = f"{BASE}/duo-callback"
@@ -43,7 +59,10 @@ ACTIVATION_LIFETIME: Final = 600
 NOTICES: Final = {
     "activated": "Duo is activated: you will be asked for it when you sign in.",
     "deactivated": "Duo is deactivated.",
+    "phone-added": "Your phone is registered: Duo sent it a text message to activate Duo Mobile.",
+    "phone-removed": "The phone is removed from Duo.",
 }
+logger = logging.getLogger("keycloak_duo_bridge.console")
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,8 @@ class AccountView:
     may_deactivate: bool
     duo_origin: str | None
     last_passed: datetime | None = None  # the Duo step-up of the session signed in with
+    self_phones: SelfPhones = SelfPhones.OFF
+    devices: tuple[phones.Device, ...] | None = None  # None: not shown, or Duo did not answer
 
 
 def load_view(
@@ -75,7 +96,26 @@ def load_view(
         may_deactivate=effective.self_deactivate.value,
         duo_origin=f"https://{creds.api_host}" if offered and creds else None,
         last_passed=None if duo_passed is None else datetime.fromtimestamp(duo_passed, UTC),
+        self_phones=effective.self_phones.value if offered else SelfPhones.OFF,
     )
+
+
+def with_devices(console: Console, view: AccountView) -> AccountView:
+    """The view with the user's phones at Duo, where the realm lets users manage them."""
+    if not view.self_phones.may_add:
+        return view
+    try:
+        found = phones.list_devices(
+            console.api.keycloak,
+            view.realm,
+            view.username,
+            ring=console.services.keyring,
+            options=rest_options(console.services.settings),
+        )
+    except BridgeError as exc:
+        event(logger, "self-service phones unavailable", realm=view.realm, reason=str(exc))
+        return view
+    return replace(view, devices=tuple(found))
 
 
 def _targets(console: Console, view: AccountView | None = None) -> list[str]:
@@ -104,11 +144,14 @@ async def home(request: Request) -> Response:
         )
     try:
         view = await run_in_threadpool(
-            lambda: load_view(
-                console.api.keycloak,
-                session.realm,
-                session.username,
-                duo_passed=session.session.duo_passed,
+            lambda: with_devices(
+                console,
+                load_view(
+                    console.api.keycloak,
+                    session.realm,
+                    session.username,
+                    duo_passed=session.session.duo_passed,
+                ),
             )
         )
     except KeycloakError:
@@ -272,10 +315,108 @@ async def deactivate(
     return await _set_activated(console, session, activated=False)
 
 
+async def _phones_allowed(
+    console: Console, session: SignedIn, *, remove: bool
+) -> EffectiveSettings | Response:
+    effective = await _effective(console, session)
+    if isinstance(effective, Response):
+        return effective
+    allowed = effective.self_phones.value
+    if not (allowed.may_remove if remove else allowed.may_add):
+        verb = "remove" if remove else "register"
+        return _back("Not allowed", f"Your realm does not let users {verb} phones here.", 403)
+    return effective
+
+
+async def add_phone(
+    request: Request, console: Console, session: SignedIn, form: FormData
+) -> Response:
+    """Register the signed-in user's mobile number at Duo, and send its SMS activation."""
+    del request
+    allowed = await _phones_allowed(console, session, remove=False)
+    if isinstance(allowed, Response):
+        return allowed
+    try:
+        number = phones.valid_number(str(form.get("number") or ""))
+    except ConfigError as exc:
+        return _back("Not a phone number", f"{exc}.", 400)
+    try:
+        added = await run_in_threadpool(
+            lambda: phones.add_phone(
+                console.api.keycloak,
+                session.realm,
+                session.username,
+                number,
+                ring=console.services.keyring,
+                options=rest_options(console.services.settings),
+            )
+        )
+    except BridgeError as exc:
+        event(logger, "self-service phone refused", realm=session.realm, reason=str(exc))
+        return _back(
+            "Not registered",
+            "Duo could not register this phone; nothing changed. "
+            "If it happens again, tell your administrator.",
+            502 if isinstance(exc, KeycloakError | DuoError) else 400,
+        )
+    console.api.audit(
+        session.caller,
+        session.realm,
+        "add duo phone",
+        user=session.username,
+        phone=added.device.masked,
+        via="self-service",
+    )
+    return pages.redirect(f"{BASE}/?notice=phone-added")
+
+
+async def remove_phone(
+    request: Request, console: Console, session: SignedIn, form: FormData
+) -> Response:
+    """Remove one of the signed-in user's own phones from Duo."""
+    del request
+    allowed = await _phones_allowed(console, session, remove=True)
+    if isinstance(allowed, Response):
+        return allowed
+    phone_id = str(form.get("phone_id") or "")
+    try:
+        removed = await run_in_threadpool(
+            lambda: phones.remove_phone(
+                console.api.keycloak,
+                session.realm,
+                session.username,
+                phone_id,
+                ring=console.services.keyring,
+                options=rest_options(console.services.settings),
+            )
+        )
+    except NotFoundError:
+        return _back("No such phone", "This phone is not one of yours; nothing changed.", 404)
+    except BridgeError as exc:
+        event(logger, "self-service phone refused", realm=session.realm, reason=str(exc))
+        return _back(
+            "Not removed",
+            "Duo could not remove this phone; nothing changed. "
+            "If it happens again, tell your administrator.",
+            502,
+        )
+    console.api.audit(
+        session.caller,
+        session.realm,
+        "remove duo phone",
+        user=session.username,
+        phone=removed.masked,
+        via="self-service",
+    )
+    return pages.redirect(f"{BASE}/?notice=phone-removed")
+
+
 def routes() -> list[Route]:
     return [
         Route("/", home),
         Route("/activate", guarded(ACCOUNT, activate), methods=["POST"]),
         Route("/duo-callback", duo_callback),
         Route("/deactivate", guarded(ACCOUNT, deactivate), methods=["POST"]),
+        Route("/phones", guarded(ACCOUNT, add_phone), methods=["POST"]),
+        Route("/phones/remove", guarded(ACCOUNT, remove_phone), methods=["POST"]),
     ]

@@ -9,6 +9,7 @@ Duo gates these APIs three ways, all answered 403 40301:
 
 * the Admin API comes only with Duo's paid editions (Essentials, Advantage, Premier);
 * the Accounts API only with a managed-service provider's parent account, enabled by Duo;
+* some Admin API methods in child accounts only on request to Duo;
 * each Admin API call needs a permission of the Admin API application ("Grant
   applications", "Grant read resource", ...), which the caller knows and names.
 """
@@ -68,6 +69,12 @@ def refusal_message(detail: str, *, api: Api, permission: str | None, what: str)
             f"Duo refused to {what}: this Duo account's plan does not include the Admin API, "
             "which only Duo's paid editions (Essentials, Advantage, Premier) have; "
             "change the plan or link another account"
+        )
+    if "child account" in lowered:
+        return (
+            f"Duo refused to {what} in the client's child account: Duo makes this Admin API "
+            "method available for child accounts only on request; ask Duo support to enable "
+            "it for the parent account"
         )
     if "accounts api" in lowered or (api is Api.ACCOUNTS and permission is None):
         return (

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from keycloak_duo_bridge.duo.phone_numbers import normalize_e164
 from keycloak_duo_bridge.emulator.control import new_client_id, new_client_secret
 from keycloak_duo_bridge.emulator.errors import (
     RestApiError,
@@ -24,7 +25,6 @@ from keycloak_duo_bridge.emulator.errors import (
     not_found,
 )
 from keycloak_duo_bridge.emulator.model import NEW_USER_POLICIES, Integration, User
-from keycloak_duo_bridge.emulator.phones import normalize_e164
 from keycloak_duo_bridge.emulator.rest_http import Caller, Reply, page, rest_route
 from keycloak_duo_bridge.emulator.rest_model import (
     ADMIN_PERMISSIONS,
@@ -381,13 +381,14 @@ async def get_phone(request: Request, caller: Caller) -> Reply:
 
 
 async def delete_phone(request: Request, caller: Caller) -> Reply:
-    """``DELETE /admin/v1/phones/{phone_id}``: its users lose it; nothing if already gone."""
+    """``DELETE /admin/v1/phones/{phone_id}``: its users lose it (also a phone enrolled at
+    the prompt); nothing if already gone."""
     require(caller.credential, WRITE)
-    phone = caller.state.rest.remove_phone(request.path_params["phone_id"])
-    for user_id in [] if phone is None else phone.users:
-        user = caller.state.user_by_key(user_id)
-        if user is not None and user.device_key == phone.phone_id:  # type: ignore[union-attr]
-            caller.state.set_device(user_id, None, None)
+    phone_id = request.path_params["phone_id"]
+    caller.state.rest.remove_phone(phone_id)
+    for user in caller.state.users():  # Admin API phones, and phones enrolled at the prompt
+        if user.device_key == phone_id and user.phone is not None:
+            caller.state.set_device(user.key, None, None)
     return "", None
 
 

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from keycloak_duo_bridge.duo.phone_numbers import mask
 from keycloak_duo_bridge.emulator._http import HANG_LIMIT, emulator_state
 from keycloak_duo_bridge.emulator.errors import invalid_parameter, missing_parameter
 from keycloak_duo_bridge.emulator.model import User
-from keycloak_duo_bridge.emulator.phones import mask
 from keycloak_duo_bridge.emulator.rest_http import Caller, Reply, rest_route
 from keycloak_duo_bridge.emulator.rest_model import ApiKind, Push, PushAnswer, PushScript
 from keycloak_duo_bridge.emulator.state import EmulatorState

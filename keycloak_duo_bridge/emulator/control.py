@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from keycloak_duo_bridge.duo.phone_numbers import normalize_e164
 from keycloak_duo_bridge.emulator._http import emulator_state
 from keycloak_duo_bridge.emulator.errors import EmulatorError
 from keycloak_duo_bridge.emulator.model import (
@@ -23,7 +24,6 @@ from keycloak_duo_bridge.emulator.model import (
     Integration,
     NewUserPolicy,
 )
-from keycloak_duo_bridge.emulator.phones import normalize_e164
 
 __all__ = [
     "DEFAULT_PHONE",

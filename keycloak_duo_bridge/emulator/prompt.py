@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from keycloak_duo_bridge.duo.phone_numbers import mask, normalize_e164
 from keycloak_duo_bridge.emulator._http import connection, emulator_state
 from keycloak_duo_bridge.emulator.model import AuthResult, Transaction
 from keycloak_duo_bridge.emulator.oauth import callback_url
 from keycloak_duo_bridge.emulator.pages import render
-from keycloak_duo_bridge.emulator.phones import mask, normalize_e164
 from keycloak_duo_bridge.emulator.policy import PUSH_APPROVED, PUSH_DENIED, VALID_PASSCODE
 from keycloak_duo_bridge.emulator.state import EmulatorState
 

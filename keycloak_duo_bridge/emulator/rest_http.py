@@ -39,7 +39,11 @@ Handler = Callable[[Request, "Caller"], Awaitable[Reply]]
 _REFUSALS = {
     "admin_api_not_in_plan": "Your Duo plan does not include the Admin API.",
     "accounts_api_not_enabled": "The Accounts API is not enabled for this account.",
+    "child_methods_on_request": (
+        "This Admin API method is available for child accounts only on request to Duo."
+    ),
 }
+_IN_CHILD_ONLY = "child_methods_on_request"
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,9 @@ async def signed_request(request: Request) -> SignedRequest:
 
 
 def refusal_error(credential: ApiCredential) -> RestApiError | None:
-    """The scripted plan/feature refusal of this credential, if any."""
-    if credential.refusal is None:
+    """The scripted plan/feature refusal of this credential, if any (one that holds only in
+    child accounts is checked where the call names one)."""
+    if credential.refusal is None or credential.refusal == _IN_CHILD_ONLY:
         return None
     return RestApiError(403, 40301, "Access forbidden", _REFUSALS[credential.refusal])
 
@@ -141,6 +146,8 @@ async def _authenticate(request: Request, kinds: Collection[ApiKind]) -> Caller:
             raise invalid_parameter("account_id")
         if account.parent_id != credential.account_id:
             raise invalid_parameter("account_id")
+        if credential.refusal == _IN_CHILD_ONLY:
+            raise RestApiError(403, 40301, "Access forbidden", _REFUSALS[_IN_CHILD_ONLY])
         account_id = child
     elif credential.kind == "accountsapi" and admin:
         raise invalid_parameter("account_id (Accounts API credentials act in a child account)")

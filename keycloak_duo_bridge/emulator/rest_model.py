@@ -23,7 +23,9 @@ __all__ = [
 
 ApiKind = Literal["authapi", "adminapi", "accountsapi"]
 PushAnswer = Literal["approve", "deny", "fraud", "timeout"]
-Refusal = Literal["admin_api_not_in_plan", "accounts_api_not_enabled"]
+# Duo's plan and feature gates: no Admin API on the plan; no Accounts API for the account;
+# Admin API methods in child accounts that Duo enables only on request (refused there only)
+Refusal = Literal["admin_api_not_in_plan", "accounts_api_not_enabled", "child_methods_on_request"]
 
 API_KINDS: tuple[str, ...] = get_args(ApiKind)
 PUSH_ANSWERS: tuple[str, ...] = get_args(PushAnswer)

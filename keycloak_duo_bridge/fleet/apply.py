@@ -18,17 +18,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings, record, tenants, wiring
+from keycloak_duo_bridge.admin import (
+    apps,
+    auth_api_settings,
+    duo_settings,
+    provisioning,
+    record,
+    tenants,
+    wiring,
+)
 from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import Assurance, TenantKind
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
+from keycloak_duo_bridge.duo.rest_client import RestOptions
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
-from keycloak_duo_bridge.fleet.plan import Action, Plan, RealmPlan, declared_attributes
+from keycloak_duo_bridge.fleet.plan import (
+    PROVISION_KEY,
+    Action,
+    Plan,
+    RealmPlan,
+    declared_attributes,
+)
 from keycloak_duo_bridge.fleet.spec import DeclaredCredentials, TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
@@ -58,6 +73,8 @@ class Context:
     template_dir: Path | None
     declared: frozenset[str]
     auth_api_check: AuthApiCheck | None = None  # Duo's /auth/v2/check before Auth API keys
+    duo_options: RestOptions | None = None  # for `duo: provision` (Duo's Admin API)
+    health: duo_settings.HealthCheck | None = None  # proves provisioned keys
 
 
 def apply_plan(
@@ -70,9 +87,13 @@ def apply_plan(
     parallel: int = 4,
     progress: Progress | None = None,
     auth_api_check: AuthApiCheck | None = None,
+    duo_options: RestOptions | None = None,
+    health: duo_settings.HealthCheck | None = None,
 ) -> list[AppliedRealm]:
     """Carry ``plan`` out; a realm that fails is reported, and the others go on. Auth API
-    keys are written only once ``auth_api_check`` (when given) accepts them."""
+    keys are written only once ``auth_api_check`` (when given) accepts them.
+
+    ``duo_options`` and ``health``: how ``duo: provision`` calls Duo and checks the keys."""
     if plan.problems:
         raise ConfigError(f"the plan has problems, nothing applied: {'; '.join(plan.problems)}")
     context = Context(
@@ -81,6 +102,8 @@ def apply_plan(
         template_dir,
         frozenset(r.realm for r in plan.realms if r.spec is not None),
         auth_api_check,
+        duo_options,
+        health,
     )
     todo = [r for r in plan.realms if r.action is not Action.NONE]
     phases: list[tuple[list[RealmPlan], Callable[[Keycloak, RealmPlan, Context], None]]] = [
@@ -135,7 +158,9 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
     assert spec is not None  # noqa: S101 - only deletions have no spec
     if realm.action is Action.CREATE:
         _create(keycloak, realm, spec, context)
+        _provision(keycloak, realm, spec, context)
     else:
+        _provision(keycloak, realm, spec, context)
         _converge_tenant(keycloak, realm, spec)
         _converge_duo(keycloak, realm, spec, context)
         wired = None
@@ -224,6 +249,21 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
 
 def _auth_api_creds(declared: DeclaredCredentials) -> AuthApiCredentials:
     return AuthApiCredentials(declared.ikey, declared.skey.value, declared.api_host)
+
+
+def _provision(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context) -> None:
+    """``duo: provision``, before Duo is switched on: as ``client create --duo-provision``,
+    a failure undoes what it made in Duo, and a realm this apply created goes again."""
+    if not realm.changed(PROVISION_KEY):
+        return
+    provisioning.provision_created(
+        keycloak,
+        spec.name,
+        existed=realm.action is not Action.CREATE,
+        ring=_ring(context),
+        options=context.duo_options or RestOptions(),
+        health=context.health,
+    )
 
 
 def _ring(context: Context) -> KeyRing:

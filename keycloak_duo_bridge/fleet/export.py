@@ -117,7 +117,9 @@ def _duo(
         duo["enabled"] = {"true": True, "false": False}.get(
             a[attr.DUO_ENABLED], a[attr.DUO_ENABLED]
         )
-    if a.get(attr.DUO_IKEY) and a.get(attr.DUO_API_HOST) and a.get(attr.DUO_SKEY):
+    if a.get(attr.DUO_PROVISIONED_IKEY) and a.get(attr.DUO_IKEY) == a[attr.DUO_PROVISIONED_IKEY]:
+        duo["provision"] = True  # its keys come from the partner's link, never a file
+    elif a.get(attr.DUO_IKEY) and a.get(attr.DUO_API_HOST) and a.get(attr.DUO_SKEY):
         duo["ikey"] = a[attr.DUO_IKEY]
         duo["api_host"] = a[attr.DUO_API_HOST]
         duo["skey"] = _skey_reference(tenant.name, _WEB_SDK, a, ring, secrets_dir, base)

@@ -29,6 +29,7 @@ SECRET_SET: Final = "(secret)"  # noqa: S105 - a label, not a secret
 WIRED: Final = "on"
 UNWIRED: Final = "off"
 PARTIAL: Final = "partial"
+PROVISION_KEY: Final = "duo.provision"
 
 
 class Action(StrEnum):
@@ -199,6 +200,7 @@ def _realm_plan(  # noqa: PLR0917
     changes.extend(_app_changes(tenant, found, problems))
     if wires is not None:
         changes.extend(_wiring_change(tenant, found, desired, live, wires))
+    changes.extend(_provision_change(tenant, found))
     action = Action.CREATE if found is None else (Action.UPDATE if changes else Action.NONE)
     return RealmPlan(name, tenant.kind, action, tuple(changes), spec=tenant)
 
@@ -260,6 +262,15 @@ def _link_change(tenant: TenantSpec, found: LiveRealm | None, live: Live) -> lis
     if proof is not None and proof == found.representation.get("id"):
         return []
     return [Change("partner_link", None, "proven")]
+
+
+def _provision_change(tenant: TenantSpec, found: LiveRealm | None) -> list[Change]:
+    """``duo: provision`` on a client that has no recorded Duo application yet (a re-run
+    finds the recorded one, so a provisioned client plans nothing)."""
+    recorded = found.attributes.get(attr.DUO_PROVISIONED_IKEY) if found else None
+    if not tenant.duo.provision or recorded:
+        return []
+    return [Change(PROVISION_KEY, None, "provision")]
 
 
 def _same_secret(

@@ -47,9 +47,11 @@ _DUO_KEYS: Final = frozenset(
         "brokered_username",
         "auth_api",
         "brokered_enrollment",
+        "provision",
     }
 )
 _CREDENTIAL_KEYS: Final = frozenset({"ikey", "api_host", "skey"})
+PROVISION: Final = "provision"  # `duo: provision`, a client's Duo made through the partner link
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class DuoSpec:
     assurance: str | None = None  # "enforce" | "step-up" | "inherit" (the default, enforce)
     # The Auth API keys (CIBA): declared, "inherit" (removed: a client uses its partner's)
     auth_api: DeclaredCredentials | str | None = None
+    provision: bool = False  # clients: Duo's application made through the partner's link
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,9 @@ def _tenant(  # noqa: PLR0917
         else None
     )
     duo = _duo(reader, fields["duo"][1], f"{where}.duo") if "duo" in fields else DuoSpec()
+    if duo.provision and kind is TenantKind.PARTNER:
+        node = fields["duo"][1]
+        raise reader.fail(node, f"{where}.duo", "only a client's Duo is provisioned")
     apps: dict[str, AppMode] = {}
     if "apps" in fields:
         for app, (_, mode) in reader.mapping(fields["apps"][1], f"{where}.apps").items():
@@ -334,6 +340,8 @@ def _app_mode(text: str) -> str:
 
 
 def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
+    if isinstance(node, yaml.ScalarNode) and node.value == PROVISION:
+        return DuoSpec(provision=True)
     fields = reader.mapping(node, where, _DUO_KEYS)
     enabled = None
     if "enabled" in fields:
@@ -367,12 +375,14 @@ def _duo(reader: _Reader, node: yaml.Node, where: str) -> DuoSpec:
             parse_assurance(assurance)
         except ConfigError as exc:
             raise reader.fail(fields["assurance"][1], f"{where}.assurance", str(exc)) from None
+    provision = _provision(reader, fields, where, given_keys=credentials is not None)
     return DuoSpec(
         enabled=enabled,
         credentials=credentials,
         policy=policy,
         assurance=assurance,
         auth_api=_auth_api(reader, fields, where),
+        provision=provision,
     )
 
 
@@ -390,6 +400,27 @@ def _auth_api(
     if found is None:
         raise reader.fail(node, inner, "give ikey, api_host and skey, or inherit")
     return found
+
+
+def _provision(
+    reader: _Reader,
+    fields: dict[str, tuple[yaml.Node, yaml.Node]],
+    where: str,
+    *,
+    given_keys: bool,
+) -> bool:
+    """``provision: true``: the client's Duo is made through its partner's admin link."""
+    if PROVISION not in fields:
+        return False
+    value = fields[PROVISION][1]
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == _BOOL):
+        raise reader.fail(value, f"{where}.provision", "expected true or false")
+    provision = value.value.lower() in {"true", "yes", "on"}
+    if provision and given_keys:
+        raise reader.fail(
+            value, f"{where}.provision", "give either provision or ikey/api_host/skey"
+        )
+    return provision
 
 
 def _opt(

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import httpx2
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import duo_link, duo_settings, provisioning, record, tenants, wiring
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant
+from keycloak_duo_bridge.admin.undo import Undo
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.duo.health import HealthVerdict
@@ -23,7 +25,7 @@ from keycloak_duo_bridge.emulator.rest_model import MAIN_ACCOUNT_ID
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, DuoPermissionError, NotFoundError
 from keycloak_duo_bridge.sandbox import provision as sandbox
-from keycloak_duo_bridge.sandbox.walk import walk_login
+from keycloak_duo_bridge.sandbox.walk import WalkError, browser_like_client, walk_login
 from keycloak_duo_bridge.settings import Settings
 from tests.admin.conftest import Names
 from tests.fixtures_bridge import APP_ID, PASSWORD, Bridge
@@ -219,6 +221,7 @@ def test_a_failed_health_check_undoes_everything(
         (Api.ADMIN, {"permissions": ["adminapi_read_resource"]}, "'Grant applications'"),
         (Api.ADMIN, {"refusal": "admin_api_not_in_plan"}, "paid editions"),
         (Api.ACCOUNTS, {"refusal": "accounts_api_not_enabled"}, "managed-service providers"),
+        (Api.ACCOUNTS, {"refusal": "child_methods_on_request"}, "only on request"),
     ],
 )
 def test_each_refusal_is_named_and_leaves_nothing(  # noqa: PLR0917
@@ -226,17 +229,21 @@ def test_each_refusal_is_named_and_leaves_nothing(  # noqa: PLR0917
     realms: Realms,
     link: Callable[..., None],
     run: Provision,
+    duo_emulator: RunningEmulator,
     api: Api,
     kwargs: dict[str, object],
     said: str,
 ) -> None:
-    """A missing grant, a plan without the Admin API, or no Accounts API: named, no change."""
+    """A missing grant, a plan without the Admin API, no Accounts API, or child-account
+    methods Duo enables on request: named, and nothing left (no child account either)."""
     c = realms[1]
     link(api, **kwargs)
     before = kc.get_realm(c)["attributes"]
     with pytest.raises(DuoPermissionError, match=said):
         run(c)
     assert kc.get_realm(c)["attributes"] == before
+    assert children_named(duo_emulator, c) == []
+    assert apps_named(duo_emulator, c) == []
 
 
 def test_unlinked_and_unprovisioned(
@@ -301,7 +308,7 @@ def test_pure_parts(caplog: pytest.LogCaptureFixture) -> None:
         "username_normalization_policy": "None",
     }
     assert provisioning.planned_removal({}) == []
-    undo = provisioning._Undo()
+    undo = Undo()
 
     def broken() -> None:
         raise RuntimeError("Duo is down")
@@ -320,26 +327,43 @@ def test_rotate_makes_a_new_application_then_retires_the_old(  # noqa: PLR0917
     run: Provision,
     duo_emulator: RunningEmulator,
 ) -> None:
-    """`duo rotate` stores a new child-account application, proven, then deletes the old one;
-    rotating again when the old one is already gone still succeeds."""
+    """`duo rotate` stores a new child-account application, proven, and leaves the old one
+    retiring; `--retire` deletes it; the next rotation deletes an earlier one's, also one
+    already gone; `--grace 0` deletes the old one at once; `--retire` then finds nothing."""
     c = realms[1]
     link(Api.ACCOUNTS)
     first = run(c)
     code, out, err = cli("duo", "rotate", c, "--json")
     assert code == 0, err
     assert '"health_check": "ok"' in out
-    new = kc.get_realm(c)["attributes"][attr.DUO_PROVISIONED_IKEY]
+    assert '"old_retiring_until": 1' in out
+    own = kc.get_realm(c)["attributes"]
+    new = own[attr.DUO_PROVISIONED_IKEY]
     assert new != first.ikey
-    assert kc.get_realm(c)["attributes"][attr.DUO_IKEY] == new
-    assert duo_emulator.state.integration(first.ikey) is None
+    assert (own[attr.DUO_IKEY], own[attr.DUO_RETIRING_IKEY]) == (new, first.ikey)
+    assert duo_emulator.state.integration(first.ikey) is not None  # retiring, not gone
     made = duo_emulator.state.integration(new)
     assert made is not None
     assert made.account_id == first.account_id
     assert made.client_secret not in out + err
-    duo_emulator.state.remove_integration(new)  # gone behind our back
+    code, out, err = cli("duo", "rotate", c, "--retire", "--json")
+    assert (code, f'"retired": "{first.ikey}"' in out) == (0, True), err
+    assert duo_emulator.state.integration(first.ikey) is None
+    assert attr.DUO_RETIRING_IKEY not in kc.get_realm(c)["attributes"]
+
     code, out, err = cli("duo", "rotate", c)
+    assert (code, "finishes logins started with it until" in out) == (0, True), err
+    third = kc.get_realm(c)["attributes"][attr.DUO_PROVISIONED_IKEY]
+    duo_emulator.state.remove_integration(new)  # the retiring one, gone behind our back
+    duo_emulator.state.remove_integration(third)  # and the one in use
+    code, out, err = cli("duo", "rotate", c, "--grace", "0")
     assert code == 0, err
-    assert f"{new} deleted" in out
+    assert f"{third} deleted" in out
+    assert attr.DUO_RETIRING_IKEY not in kc.get_realm(c)["attributes"]
+    code, out, err = cli("duo", "rotate", c, "--retire")
+    assert (code, out.strip()) == (0, f"{c}: nothing retiring"), err
+    code, _, err = cli("duo", "rotate", c, "--grace", "-1")
+    assert (code, "--grace" in err) == (1, True)
 
 
 def test_rotate_refusals_and_failures_change_nothing(
@@ -453,3 +477,116 @@ def test_recorded_objects_gone_and_keys_replaced(  # noqa: PLR0917
     left = kc.get_realm(c)["attributes"]
     assert left[attr.DUO_IKEY] == "D" * 20
     assert attr.DUO_PROVISIONED_ACCOUNT not in left
+
+
+@pytest.mark.parametrize("case", ["in-grace", "retired", "no-grace"])
+def test_rotate_during_a_login_in_flight(  # noqa: PLR0917
+    kc: Keycloak,
+    realms: Realms,
+    link: Callable[..., None],
+    run: Provision,
+    duo_emulator: RunningEmulator,
+    stack_settings: Settings,
+    bridge: Bridge,
+    app_redirect: str,
+    case: str,
+) -> None:
+    """`duo rotate` while Duo has already answered a login (its code is the old
+    application's): in the grace the login finishes; once the old application is retired,
+    or with no grace, it fails closed. A new login uses the new application."""
+    grace = 0 if case == "no-grace" else provisioning.ROTATION_GRACE
+    retired_meanwhile, finishes = case == "retired", case == "in-grace"
+    c = realms[1]
+    link(Api.ADMIN)
+    first = run(c)
+    duo_settings.set_enabled(
+        kc, c, enabled=True, wires=wiring.Wiring.of(stack_settings, bridge.url)
+    )
+    sandbox.ensure_app(stack_settings, c, APP_ID, app_redirect)
+    sandbox.ensure_user(stack_settings, c, "rita", PASSWORD)
+    duo_emulator.control.set_user("rita", behavior="allow", enrolled=True)
+    rotated: list[provisioning.Rotated] = []
+
+    def rotate_before_the_callback(request: httpx2.Request) -> None:
+        if request.url.path.endswith("/step-up/callback") and not rotated:
+            done = provisioning.rotate(
+                kc, c, ring=run.ring, options=run.options, health=run.live, grace=grace
+            )
+            rotated.append(done)
+            if retired_meanwhile:
+                provisioning.retire(kc, c, ring=run.ring, options=run.options)
+
+    def login(session: httpx2.Client | None = None) -> str:
+        walked = walk_login(
+            keycloak_url=stack_settings.keycloak_url,
+            realm=c,
+            client_id=APP_ID,
+            redirect_uri=app_redirect,
+            username="rita",
+            password=PASSWORD,
+            verify=tls_context(duo_emulator.ca_path),
+            client=session,
+        )
+        return str(walked.access_claims[attr.TOKEN_CLAIM]["result"])
+
+    with browser_like_client(tls_context(duo_emulator.ca_path)) as session:
+        session.event_hooks["request"] = [rotate_before_the_callback]
+        if finishes:
+            assert login(session) == "allow"
+        else:
+            with pytest.raises(WalkError):
+                login(session)
+    (done,) = rotated
+    assert done.old_ikey == first.ikey
+    assert bool(done.retiring_until) == (grace > 0)
+    assert login() == "allow"  # a login started now: the new application
+    assert any(e["client_id"] == done.new_ikey for e in duo_emulator.control.events("token"))
+    removed = run.deprovision(c)  # the retiring application too, while in its grace
+    assert removed[0] == f"Duo application {done.new_ikey}"
+    assert len(removed) == (2 if case == "in-grace" else 1)
+    assert duo_emulator.state.integration(first.ikey) is None
+
+
+def test_a_realm_with_ciba_gets_an_auth_api_application_too(
+    kc: Keycloak,
+    realms: Realms,
+    link: Callable[..., None],
+    run: Provision,
+    duo_emulator: RunningEmulator,
+) -> None:
+    """A client realm with a CIBA application also gets a Duo Auth API application, its keys
+    stored and checked as `duo auth-api set` does; a re-run makes none; deprovisioning
+    removes both."""
+    c = realms[1]
+    link(Api.ADMIN)
+    kc.create_client(
+        c,
+        {
+            "clientId": "kiosk",
+            "publicClient": False,
+            "attributes": {provisioning.CIBA_GRANT: "true"},
+        },
+    )
+    done = run(c)
+    assert done.auth_api_ikey is not None
+    assert done.created == (
+        f"Duo application {done.ikey}",
+        f"Duo application {done.auth_api_ikey}",
+    )
+    made = duo_emulator.state.rest.credential(done.auth_api_ikey)
+    assert made is not None
+    assert (made.kind, made.name) == ("authapi", f"Keycloak Globex ({c}) push")
+    own = kc.get_realm(c)["attributes"]
+    assert own[attr.AUTH_API_IKEY] == own[attr.DUO_PROVISIONED_AUTH_API] == done.auth_api_ikey
+    assert made.skey not in str(own)
+    assert done.to_json()["auth_api_ikey"] == done.auth_api_ikey
+    again = run(c)
+    assert (again.auth_api_ikey, again.created) == (done.auth_api_ikey, ())
+    assert run.deprovision(c) == [
+        f"Duo application {done.ikey}",
+        f"Duo Auth API application {done.auth_api_ikey}",
+    ]
+    assert duo_emulator.state.rest.credential(done.auth_api_ikey) is None
+    assert not {attr.AUTH_API_IKEY, attr.DUO_PROVISIONED_AUTH_API} & set(
+        kc.get_realm(c)["attributes"]
+    )

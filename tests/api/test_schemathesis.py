@@ -38,7 +38,7 @@ def test_api_conforms(fleet: Fleet, stack_settings: Settings) -> None:
     schema = schemathesis.openapi.from_asgi("/admin/api/openapi.json", create_app(stack_settings))
     headers = {"Authorization": f"Bearer {fleet.tokens['client-admin']}"}
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 19  # 17, and the Auth API's PUT and DELETE (#16)
+    assert len(operations) == 24  # 17, Auth API PUT/DELETE (#16), phones (#17), IdP policy (#19)
 
     for operation in operations:
 

@@ -156,6 +156,25 @@ def test_accounts_api_not_enabled_is_refused(
     )
 
 
+def test_child_methods_on_request_are_refused_in_child_accounts_only(
+    duo_emulator: RunningEmulator, rest: RestClients
+) -> None:
+    """Scripted refusal: the parent's own Accounts API works, Admin API methods in a child
+    account are refused (403 40301) until Duo enables them on request."""
+    creds = duo_emulator.control.add_api_credentials(
+        "accountsapi", refusal="child_methods_on_request"
+    )
+    child = rest.make(duo_client.Accounts, creds).create_account("Not yet enabled")
+    in_child = rest.make(duo_client.Admin, creds, host=child["api_hostname"])
+    in_child.account_id = child["account_id"]
+    with pytest.raises(RuntimeError) as caught:
+        in_child.create_integration(name="Refused", integration_type="websdk")
+    assert str(caught.value) == (
+        "Received 403 Access forbidden (This Admin API method is available for child"
+        " accounts only on request to Duo.)"
+    )
+
+
 def test_admin_keys_do_not_open_the_accounts_api(
     rest: RestClients, admin_creds: ApiCredentials
 ) -> None:

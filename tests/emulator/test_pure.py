@@ -6,9 +6,9 @@ import jwt
 import pytest
 
 from keycloak_duo_bridge.duo import jose
+from keycloak_duo_bridge.duo.phone_numbers import mask, normalize_e164
 from keycloak_duo_bridge.emulator.assertions import accepted_hosts, numeric_date, redirect_with
 from keycloak_duo_bridge.emulator.claims import access_device
-from keycloak_duo_bridge.emulator.phones import mask, normalize_e164
 from keycloak_duo_bridge.emulator.state import EmulatorState
 
 

@@ -1,4 +1,6 @@
-"""Phone numbers as Duo's enrolment wizard takes them: E.164."""
+"""Phone numbers as Duo takes them: E.164, and shown masked (the last four digits).
+
+Shared by the emulator's wizard and Admin API and by the admin service's phone commands."""
 
 from __future__ import annotations
 
