@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,15 +118,16 @@ def test_off_needs_confirmation_and_changes_merge() -> None:
 
 
 @pytest.mark.parametrize(
-    ("token", "proof"),
+    ("claims", "proof"),
     [
-        (id_token(amr=["pwd", "mfa", "otp"]), "amr:mfa"),
-        (id_token(amr=["hwk"]), "amr:hwk"),
-        (id_token(acr="gold", amr=["pwd"]), "acr:gold"),
+        ({"amr": ["pwd", "mfa", "otp"]}, "amr:mfa"),
+        ({"amr": ["hwk"]}, "amr:hwk"),
+        ({"acr": "gold", "amr": ["pwd"]}, "acr:gold"),
     ],
 )
-def test_an_allowed_amr_or_acr_proves_upstream_mfa(token: str, proof: str) -> None:
+def test_an_allowed_amr_or_acr_proves_upstream_mfa(claims: dict[str, Any], proof: str) -> None:
     """An amr or acr value on the allow-list, in this user's fresh token, is the proof."""
+    token = id_token(**claims)  # minted now: made at collection, it could be stale by the run
     found, missing = find_proof(TRUSTED, upstream(token), now=time.time())
     assert (str(found), missing) == (proof, "")
     assert found is not None
@@ -133,30 +135,40 @@ def test_an_allowed_amr_or_acr_proves_upstream_mfa(token: str, proof: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("policy", "found", "why"),
+    ("policy", "make", "why"),
     [
-        (None, upstream(id_token(amr=["mfa"])), "not trusted"),
-        (IdpPolicy(), upstream(id_token(amr=["mfa"])), "not trusted"),
-        (TRUSTED, upstream(id_token(amr=["mfa"]), provider="saml"), "no stored SAML response"),
-        (TRUSTED, upstream(id_token(amr=["mfa"]), provider="github"), "a github IdP"),
-        (TRUSTED, saml(["urn:two"], time.time() - 3600), "not this login's"),
-        (TRUSTED, saml(["urn:one"], time.time()), "not on the allow-list"),
+        (None, lambda: upstream(id_token(amr=["mfa"])), "not trusted"),
+        (IdpPolicy(), lambda: upstream(id_token(amr=["mfa"])), "not trusted"),
         (
             TRUSTED,
-            Upstream("partner", "oidc", id_token(amr=["mfa"]), LINKS, local_account=True),
+            lambda: upstream(id_token(amr=["mfa"]), provider="saml"),
+            "no stored SAML response",
+        ),
+        (TRUSTED, lambda: upstream(id_token(amr=["mfa"]), provider="github"), "a github IdP"),
+        (TRUSTED, lambda: saml(["urn:two"], time.time() - 3600), "not this login's"),
+        (TRUSTED, lambda: saml(["urn:one"], time.time()), "not on the allow-list"),
+        (
+            TRUSTED,
+            lambda: Upstream("partner", "oidc", id_token(amr=["mfa"]), LINKS, local_account=True),
             "a local account",
         ),
-        (TRUSTED, upstream(None), "no verified upstream ID token"),
-        (TRUSTED, upstream("not-a-token"), "no verified upstream ID token"),
-        (TRUSTED, upstream(id_token(amr=["mfa"], sub="sub-2")), "subject"),
-        (TRUSTED, upstream(id_token(amr=["mfa"], iat=int(time.time()) - 3600)), "this login"),
-        (TRUSTED, upstream(id_token(amr=["mfa"], iat="now")), "this login"),
-        (TRUSTED, upstream(id_token(amr="mfa", acr="silver")), "not on the allow-list"),
+        (TRUSTED, lambda: upstream(None), "no verified upstream ID token"),
+        (TRUSTED, lambda: upstream("not-a-token"), "no verified upstream ID token"),
+        (TRUSTED, lambda: upstream(id_token(amr=["mfa"], sub="sub-2")), "subject"),
+        (
+            TRUSTED,
+            lambda: upstream(id_token(amr=["mfa"], iat=int(time.time()) - 3600)),
+            "this login",
+        ),
+        (TRUSTED, lambda: upstream(id_token(amr=["mfa"], iat="now")), "this login"),
+        (TRUSTED, lambda: upstream(id_token(amr="mfa", acr="silver")), "not on the allow-list"),
     ],
 )
-def test_no_proof_means_duo(policy: IdpPolicy | None, found: Upstream, why: str) -> None:
+def test_no_proof_means_duo(
+    policy: IdpPolicy | None, make: Callable[[], Upstream], why: str
+) -> None:
     """Anything missing or not matching is no proof, and says why."""
-    proof, missing = find_proof(policy, found, now=time.time())
+    proof, missing = find_proof(policy, make(), now=time.time())
     assert proof is None
     assert why in missing
 
