@@ -27,6 +27,7 @@ from keycloak_duo_bridge.attributes import (
     BrokeredEnrollment,
     BrokeredUsername,
     IdpMode,
+    SelfPhones,
     UsernameMapping,
 )
 from keycloak_duo_bridge.errors import ConfigError
@@ -38,6 +39,11 @@ _BROKERED_TEXT = {
 _ENROLLMENT_TEXT = {
     BrokeredEnrollment.ALLOW: "allow (Duo's new-user policy decides)",
     BrokeredEnrollment.KNOWN_ONLY: "known-only (Duo must know brokered users; else denied)",
+}
+_SELF_PHONES_TEXT = {
+    SelfPhones.OFF: "off (the helpdesk registers phones)",
+    SelfPhones.ADD: "add (users register a mobile at /account/duo)",
+    SelfPhones.MANAGE: "manage (users register and remove their phones)",
 }
 _MAPPING_TEXT = {
     UsernameMapping.USERNAME: "the Keycloak username",
@@ -86,6 +92,7 @@ class Explanation:
                 "allowed" if e.self_deactivate.value else "not allowed",
                 e.self_deactivate,
             ),
+            row("self phones", _SELF_PHONES_TEXT[e.self_phones.value], e.self_phones),
             row("duo username", _MAPPING_TEXT[e.username_mapping.value], e.username_mapping),
             row("assurance", _ASSURANCE_TEXT[e.assurance.value], e.assurance),
             row(

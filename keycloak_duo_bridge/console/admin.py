@@ -518,6 +518,7 @@ async def policy(
         remember=_text(form, "remember") or "inherit",
         bypass_groups=[g for g in groups if g] or ["inherit"],
         self_deactivate=_text(form, "self_deactivate") or None,
+        self_phones=_text(form, "self_phones") or None,
     )
     written = await run_in_threadpool(
         duo_settings.set_policy, console.api.keycloak, tenant.name, changes

@@ -23,6 +23,7 @@ from keycloak_duo_bridge.admin.effective import (
     parse_remember,
     resolve_effective,
 )
+from keycloak_duo_bridge.admin.explain import Explanation
 from keycloak_duo_bridge.attributes import (
     AppMode,
     FailMode,
@@ -324,3 +325,25 @@ def test_bypass_groups_compare_whole_escaped_names(
     )
     decision = decide(e, AppMode.INHERIT, user_groups, activated=True)
     assert (decision.outcome is PolicyOutcome.BYPASSED_BY_GROUP) is bypassed
+
+
+@pytest.mark.parametrize(
+    ("own", "partner", "shown", "origin"),
+    [
+        ({}, None, "off (the helpdesk registers phones)", "default"),
+        ({attr.DUO_SELF_PHONES: "manage"}, None, "manage (users register and", "client realm"),
+        ({}, {attr.DUO_SELF_PHONES: "add"}, "add (users register a mobile", "partner realm"),
+    ],
+    ids=["default", "own", "inherited"],
+)
+def test_explain_shows_who_may_register_phones(
+    own: dict[str, str], partner: dict[str, str] | None, shown: str, origin: str
+) -> None:
+    """explain's "self phones" row says what users may do with their phones, and from where."""
+    linked = {**PARTNER, **partner} if partner is not None else None
+    e = resolve_effective({**CLIENT, **own}, linked, realm="c", realm_id="cid")
+    decision = decide(e, AppMode.INHERIT)
+    view = Explanation(e, None, AppMode.INHERIT, None, (), activated=False, decision=decision)
+    value, source = {name: (v, o) for name, v, o in view.rows()}["self phones"]
+    assert value.startswith(shown)
+    assert source.startswith(origin)

@@ -40,6 +40,7 @@ POLICY = (
     attr.DUO_REMEMBER,
     attr.DUO_BYPASS_GROUPS,
     attr.DUO_SELF_DEACTIVATE,
+    attr.DUO_SELF_PHONES,
 )
 
 
@@ -381,6 +382,7 @@ def test_policy_form_saves_and_bad_values_are_shown(
         "remember": "30",
         "bypass_groups": "/staff\r\n\r\n /ops/oncall \r\n",
         "self_deactivate": "true",
+        "self_phones": "manage",
     }
     saved = admin.post(path, policy)
     assert location(saved) == f"/admin/tenants/{provider.client}?notice=policy"
@@ -392,9 +394,15 @@ def test_policy_form_saves_and_bad_values_are_shown(
         attr.DUO_REMEMBER: "30",
         attr.DUO_BYPASS_GROUPS: '["/ops/oncall", "/staff"]',
         attr.DUO_SELF_DEACTIVATE: "true",
+        attr.DUO_SELF_PHONES: "manage",
     }
     assert location(admin.post(path, policy)).endswith("?notice=unchanged")
-    for bad in ({"remember": "abc"}, {"user_mode": "sometimes"}, {"bypass_groups": "staff"}):
+    for bad in (
+        {"remember": "abc"},
+        {"user_mode": "sometimes"},
+        {"bypass_groups": "staff"},
+        {"self_phones": "everything"},
+    ):
         refused = admin.post(path, {**policy, **bad})
         assert refused.status_code == 400, bad
         assert 'role="alert"' in refused.text
