@@ -181,8 +181,8 @@ def test_forged_duo_notes_raise_neither_acr_nor_amr_in_step_up_mode(
     federation: FederationFactory,
 ) -> None:
     """In a step-up realm, a mapper's forged Duo pass (result allow, amr mfa) gives no mfa in
-    amr and no acr mfa, also when the application asks acr_values=mfa: a brokered login
-    passes no level-2 step (the IdP redirector ends the flow), so it stays below mfa."""
+    amr and no acr mfa, also when the application asks acr_values=mfa: where Duo is off for
+    the application, a brokered login passes no Duo step, so it stays below mfa."""
     fed = federation("oidc")
     keycloak = Keycloak.from_settings(fed.tenant.settings)
     published = keycloak.get_realm(fed.tenant.realm)["attributes"]
@@ -190,6 +190,7 @@ def test_forged_duo_notes_raise_neither_acr_nor_amr_in_step_up_mode(
     duo_settings.set_enabled(
         keycloak, fed.tenant.realm, enabled=True, wires=wires, assurance="step-up"
     )
+    apps.set_mode(keycloak, fed.tenant.realm, APP_ID, "off")  # else Duo runs, as in enforce
     forged = {attr.NOTE_RESULT: "allow", attr.NOTE_AMR: "mfa swk"}
     for note, value in forged.items():
         fed.add_mapper(

@@ -82,10 +82,12 @@ public final class DuoAssuranceMapper extends TokenMapper {
             if (settings.acrDuo.equals(token.getAcr())) {
                 token.setAcr(settings.acrBase);
             }
-        } else if (!settings.stepUp || settings.appsRequired.contains(clientId(clientSessionCtx))) {
-            // Where the required action runs Duo ("enforce", or an application "required" in
-            // "step-up"), no level-of-authentication flow tells Keycloak of it, so the level
-            // is the session's Duo pass. Elsewhere in "step-up" Keycloak's levels decide.
+        } else if (!settings.stepUp || settings.appsRequired.contains(clientId(clientSessionCtx))
+                || userSession.getNote(BrokeredIdentity.IDENTITY_PROVIDER_NOTE) != null) {
+            // Where the required action runs Duo ("enforce", an application "required" in
+            // "step-up", or a brokered session in "step-up"), no level-of-authentication flow
+            // tells Keycloak of it, so the level is the session's Duo pass. Elsewhere in
+            // "step-up" Keycloak's levels decide.
             token.setAcr(settings.acrDuo);
         }
     }

@@ -38,7 +38,9 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         ForeignNotes.drop(authSession); // Duo notes an IdP mapper wrote are no pass
         RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
         ClientModel client = authSession.getClient();
-        if (!settings.triggers(client == null ? null : client.getClientId())) {
+        boolean brokered = authSession.getUserSessionNotes()
+                .get(BrokeredIdentity.IDENTITY_PROVIDER_NOTE) != null; // Keycloak's own note
+        if (!settings.triggers(client == null ? null : client.getClientId(), brokered)) {
             return;
         }
         if (hasFreshPass(context, settings)) {

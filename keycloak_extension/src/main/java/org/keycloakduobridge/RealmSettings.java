@@ -99,10 +99,12 @@ final class RealmSettings {
     /**
      * Whether the required action sends a login to this application to the bridge: in
      * "enforce", every application but those Duo is off for; in "step-up", where the flow's
-     * levels decide, only those whose mode is "required".
+     * levels decide, only those whose mode is "required". A brokered login never reaches the
+     * flow's levels (the identity provider redirector ends the flow), so in "step-up" it is
+     * sent as in "enforce": the realm's Duo decision holds for it as for a local login.
      */
-    boolean triggers(String clientId) {
-        if (stepUp) {
+    boolean triggers(String clientId, boolean brokered) {
+        if (stepUp && !brokered) {
             return enabled && clientId != null && appsRequired.contains(clientId);
         }
         return enabled && (clientId == null || !appsOff.contains(clientId));
