@@ -484,6 +484,18 @@ def _saml_provider(tenant: Tenant, idp_realm: str, alias: str) -> dict[str, Any]
 FederationFactory = Callable[..., Federation]
 
 
+def broker(tenant: Tenant, keycloak_admin: KeycloakAdmin, protocol: Protocol) -> Federation:
+    """A new partner IdP realm on ``keycloak_admin``'s Keycloak, brokered into ``tenant``'s
+    realm over ``protocol``; the caller deletes the IdP realm (``keycloak_admin``)."""
+    idp_realm = f"idp-{uuid.uuid4().hex[:8]}"
+    keycloak_admin.create_realm({"realm": idp_realm, "enabled": True})
+    alias = f"partner-{protocol}"
+    federation = Federation(tenant, protocol, idp_realm, alias, keycloak_admin)
+    build = _oidc_provider if protocol == "oidc" else _saml_provider
+    tenant.admin().create_idp(build(tenant, idp_realm, alias))
+    return federation
+
+
 @pytest.fixture
 def federation(
     duo_tenant: TenantFactory, keycloak_admin: KeycloakAdmin, admin_keycloak: Keycloak
@@ -493,14 +505,8 @@ def federation(
     made: list[Federation] = []
 
     def make(protocol: Protocol, **policy: object) -> Federation:
-        tenant = duo_tenant(**policy)
-        idp_realm = f"idp-{uuid.uuid4().hex[:8]}"
-        keycloak_admin.create_realm({"realm": idp_realm, "enabled": True})
-        alias = f"partner-{protocol}"
-        federation = Federation(tenant, protocol, idp_realm, alias, keycloak_admin)
+        federation = broker(duo_tenant(**policy), keycloak_admin, protocol)
         made.append(federation)
-        build = _oidc_provider if protocol == "oidc" else _saml_provider
-        tenant.admin().create_idp(build(tenant, idp_realm, alias))
         return federation
 
     try:

@@ -1,5 +1,6 @@
 """The version smoke: each supported Keycloak release builds the extension, starts it and
-walks Duo logins through a bridge and the emulator (allow, deny, SSO, kc_action, groups).
+walks Duo logins through a bridge and the emulator (allow, deny, SSO, kc_action, groups,
+step-up, and brokered logins over OIDC and SAML).
 
 The session's sandbox (26.7.3) serves its own release; every other tested release gets one
 Keycloak of its own for the module, started once and stopped before the next.
@@ -33,6 +34,7 @@ from tests.fixtures_bridge import (
     settings_for,
     tenant_factory,
 )
+from tests.fixtures_federation import BrokerWalkError, Protocol, broker
 from tests.fixtures_sandbox import say
 from tests.restart_helpers import walk, went_to_duo
 
@@ -214,3 +216,35 @@ def test_step_up_by_acr_values_with_acr_and_amr(release: Release) -> None:
         pytest.raises(WalkError, match="Duo denied the sign-in"),
     ):
         walk(tenant, "sid", client, acr_values="mfa")
+
+
+@pytest.mark.parametrize("protocol", ["oidc", "saml"])
+def test_a_brokered_login_passes_duo_as_its_idp_name(release: Release, protocol: Protocol) -> None:
+    """A partner user brokered in over OIDC or SAML passes Duo under the IdP's name for them,
+    and Duo's deny yields no code."""
+    tenant = release.tenant()
+    settings = release.keycloak.settings
+    master = KeycloakAdmin(
+        server_url=release.keycloak.url,
+        username=settings.sandbox_admin_username,
+        password=settings.sandbox_admin_password.get_secret_value(),
+        realm_name="master",
+        user_realm_name="master",
+    )
+    fed = broker(tenant, master, protocol)
+    try:
+        fed.partner_user("pat")
+        duo_name = fed.duo_name("pat")
+        tenant.emulator.control.set_user(duo_name, behavior="allow", enrolled=True)
+        before = fed.last_event()
+        walked = fed.login("pat")
+        assert walked.duo_hop
+        assert walked.id_claims["duo"]["result"] == "allow"
+        assert fed.duo_names(before) == [duo_name]
+        tenant.emulator.control.set_user(duo_name, behavior="deny", enrolled=True)
+        with pytest.raises(BrokerWalkError, match="Duo denied"):
+            fed.login("pat")
+    finally:
+        for client in fed.sessions:
+            client.close()
+        master.delete_realm(fed.idp_realm)
