@@ -330,9 +330,15 @@ class Federation:
         ]
 
     def upstream_claim(self, name: str, value: str, json_type: str = "String") -> None:
-        """The partner's IdP puts a fixed claim in the tokens it gives the broker (OIDC)."""
+        """The partner's IdP puts a fixed claim in the tokens it gives the broker (OIDC).
+
+        For ``acr``, the client loses Keycloak's own ``acr`` scope first: its mapper has the
+        same priority as this one, so either could write the claim last."""
         admin = self.partner_admin()
         uuid_ = admin.get_client_id("federation-broker")
+        for scope in admin.get_client_default_client_scopes(str(uuid_)):
+            if name == "acr" and scope.get("name") == "acr":
+                admin.delete_client_default_client_scope(str(uuid_), scope["id"])
         admin.add_mapper_to_client(
             str(uuid_),
             {
