@@ -16,7 +16,7 @@ def say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30, help="timed logins per setup")
+    parser.add_argument("--rounds", type=int, default=60, help="timed logins per setup")
     parser.add_argument("--seconds", type=int, default=8, help="rough length of the capacity run")
     parser.add_argument("--load-logins", type=int, default=500, help="logins in the load run")
     parser.add_argument("--load-realms", type=int, default=5, help="realms in the load run")
@@ -40,12 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         running.close(say)
     figures = {
-        "login_ms_password_median": round(timing.password_ms, 1),
-        "login_ms_otp_median": round(timing.otp_ms, 1),
-        "login_ms_duo_median": round(timing.duo_ms, 1),
-        "login_ms_duo_stepup_median": round(timing.duo_step_up_ms, 1),
+        "login_ms_password_median": round(timing.median("password"), 1),
+        "login_ms_otp_median": round(timing.median("otp"), 1),
+        "login_ms_duo_median": round(timing.median("duo"), 1),
+        "login_ms_duo_stepup_median": round(timing.median("duo_step_up"), 1),
+        "otp_added_ms_median": round(timing.added_ms("otp"), 1),
+        "duo_added_ms_median": round(timing.added_ms("duo"), 1),
+        "duo_stepup_added_ms_median": round(timing.added_ms("duo_step_up"), 1),
         "duo_vs_otp_added_time_ratio": round(timing.ratio, 2),
         "duo_vs_otp_added_time_ratio_stepup_mode": round(timing.ratio_step_up, 2),
+        "duo_vs_otp_ratio_unpaired": round(timing.ratio_unpaired, 2),
+        "duo_vs_otp_ratio_unpaired_stepup_mode": round(timing.ratio_step_up_unpaired, 2),
         "stepups_per_second_one_core": round(cap.stepups_per_second_one_core),
         "bridge_cpu_ms_per_stepup": round(cap.bridge_cpu_ms_per_stepup, 2),
         "stepups_per_second_measured": round(cap.stepups_per_second_measured),
