@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from keycloak_duo_bridge.duo import signing
+from keycloak_duo_bridge.duo.protocol import ApplicationKeys
 from keycloak_duo_bridge.errors import DuoConfigError, DuoProtocolError, DuoUnavailableError
 
 __all__ = [
@@ -46,15 +47,8 @@ MAX_PUSHINFO: Final = 200
 
 
 @dataclass(frozen=True)
-class AuthApiCredentials:
-    """One Duo "Auth API" application: integration key, secret key and API host."""
-
-    ikey: str
-    skey: str = field(repr=False)
-    api_host: str
-
-    def url(self, path: str) -> str:
-        return f"https://{self.api_host}{path}"
+class AuthApiCredentials(ApplicationKeys):
+    """One Duo "Auth API" application: its own type, so Web SDK keys never sign an Auth call."""
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ _SERVER_ERROR: Final = 500
 
 
 @dataclass(frozen=True)
-class DuoCredentials:
-    """One Duo application: client id (ikey), secret (skey) and API host."""
+class ApplicationKeys:
+    """The keys of any one Duo application: integration key, secret key and API host."""
 
     ikey: str
     skey: str = field(repr=False)
@@ -39,6 +39,11 @@ class DuoCredentials:
 
     def url(self, path: str) -> str:
         return f"https://{self.api_host}{path}"
+
+
+@dataclass(frozen=True)
+class DuoCredentials(ApplicationKeys):
+    """One Duo Web SDK (OIDC) application: client id (ikey), secret (skey) and API host."""
 
     @property
     def health_url(self) -> str:
