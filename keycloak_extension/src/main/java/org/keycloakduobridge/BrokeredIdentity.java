@@ -10,6 +10,7 @@ import org.keycloak.models.IdentityProviderModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -47,6 +48,20 @@ final class BrokeredIdentity {
     private BrokeredIdentity() {
     }
 
+    /** The IdP this login came through (Keycloak's own note), or null for a local login. */
+    static String loginIdp(AuthenticationSessionModel authSession) {
+        return nonEmpty(authSession.getUserSessionNotes().get(IDENTITY_PROVIDER_NOTE));
+    }
+
+    /** Whether this SSO session began with a login through an IdP (Keycloak's own note). */
+    static boolean brokered(UserSessionModel userSession) {
+        return nonEmpty(userSession.getNote(IDENTITY_PROVIDER_NOTE)) != null;
+    }
+
+    private static String nonEmpty(String value) {
+        return value == null || value.isEmpty() ? null : value;
+    }
+
     static void addClaims(StepUpToken token, KeycloakSession session, RealmModel realm,
             UserModel user, AuthenticationSessionModel authSession) {
         List<Map<String, String>> links = session.users()
@@ -56,8 +71,8 @@ final class BrokeredIdentity {
                 .collect(Collectors.toList());
         token.setOtherClaims("idp_links", links);
         token.setOtherClaims("local_password", user.credentialManager().isConfiguredFor(PASSWORD));
-        String idp = authSession.getUserSessionNotes().get(IDENTITY_PROVIDER_NOTE);
-        if (idp != null && !idp.isEmpty()) {
+        String idp = loginIdp(authSession);
+        if (idp != null) {
             token.setOtherClaims("idp", idp);
             IdentityProviderModel provider = session.identityProviders().getByAlias(idp);
             if (provider != null) {

@@ -83,7 +83,7 @@ public final class DuoAssuranceMapper extends TokenMapper {
                 token.setAcr(settings.acrBase);
             }
         } else if (!settings.stepUp || settings.appsRequired.contains(clientId(clientSessionCtx))
-                || userSession.getNote(BrokeredIdentity.IDENTITY_PROVIDER_NOTE) != null) {
+                || BrokeredIdentity.brokered(userSession)) {
             // Where the required action runs Duo ("enforce", an application "required" in
             // "step-up", or a brokered session in "step-up"), no level-of-authentication flow
             // tells Keycloak of it, so the level is the session's Duo pass. Elsewhere in

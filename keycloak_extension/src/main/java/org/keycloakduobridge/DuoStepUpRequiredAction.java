@@ -38,8 +38,7 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
         ForeignNotes.drop(authSession); // Duo notes an IdP mapper wrote are no pass
         RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
         ClientModel client = authSession.getClient();
-        boolean brokered = authSession.getUserSessionNotes()
-                .get(BrokeredIdentity.IDENTITY_PROVIDER_NOTE) != null; // Keycloak's own note
+        boolean brokered = BrokeredIdentity.loginIdp(authSession) != null;
         if (!settings.triggers(client == null ? null : client.getClientId(), brokered)) {
             return;
         }

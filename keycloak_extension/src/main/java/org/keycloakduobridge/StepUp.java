@@ -115,7 +115,7 @@ final class StepUp {
             case VerdictNames.RESULT_UPSTREAM:
                 // Only for a login through an IdP the realm's record trusts for its MFA, and
                 // the one this verdict names (Keycloak's own note of this login's IdP).
-                String idp = authSession.getUserSessionNotes().get(BrokeredIdentity.IDENTITY_PROVIDER_NOTE);
+                String idp = BrokeredIdentity.loginIdp(authSession);
                 if (idp != null && settings.idpTrusted.contains(idp) && idp.equals(verdict.idp)) {
                     pass(context, verdict);
                 } else {
