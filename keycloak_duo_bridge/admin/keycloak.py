@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -46,6 +47,9 @@ Json = dict[str, Any]
 HTTP_FORBIDDEN: Final = 403
 HTTP_NOT_FOUND: Final = 404
 HTTP_CONFLICT: Final = 409
+# How long a timed-out realm delete is awaited, and how often it is checked.
+DELETE_SETTLE_SECONDS: Final = 180.0
+DELETE_POLL_SECONDS: Final = 2.0
 
 
 class Keycloak:
@@ -201,13 +205,30 @@ class Keycloak:
             missing=f"realm {realm!r}",
         )
 
-    def delete_realm(self, realm: str) -> None:
-        self._call(
-            f"delete realm {realm!r}",
-            None,
-            lambda a: a.delete_realm(realm),
-            missing=f"realm {realm!r}",
-        )
+    def delete_realm(self, realm: str, *, settle_seconds: float = DELETE_SETTLE_SECONDS) -> None:
+        """Delete ``realm``, and return once Keycloak no longer has it.
+
+        Keycloak deletes a realm in one request that removes its clients, roles, users and
+        its client in the admin realm; on a busy node that outlasts the read timeout, while
+        the delete goes on. A timed-out delete is therefore followed by reads until the realm
+        is gone (``settle_seconds`` at most), so a cascade does not stop half-way.
+        """
+        try:
+            self._call(
+                f"delete realm {realm!r}",
+                None,
+                lambda a: a.delete_realm(realm),
+                missing=f"realm {realm!r}",
+            )
+        except KeycloakUnreachableError:
+            deadline = time.monotonic() + settle_seconds
+            while self.find_realm(realm) is not None:
+                if time.monotonic() >= deadline:
+                    raise KeycloakUnreachableError(
+                        f"Keycloak at {self.url} did not finish deleting realm {realm!r}"
+                        f" within {settle_seconds:.0f} s; run the command again"
+                    ) from None
+                time.sleep(DELETE_POLL_SECONDS)
 
     def get_admin_events(self, realm: str, *, first: int = 0, max_results: int = 100) -> list[Json]:
         """The realm's admin events (who changed what, and when), newest first."""
