@@ -67,6 +67,7 @@ REDIRECT_URI = "https://app.scale.invalid/callback"  # the walk stops at it, not
 HOSTNAME = "localhost"
 ADMIN_TIMEOUT = 600  # seconds: Keycloak's admin reads at 1,000 realms can take minutes
 START_TIMEOUT = 1800.0  # seconds for one Keycloak start (startup grows with the realm count)
+HEAP = "-Xms64m -Xmx2g"  # above the tests' 768 MiB, so 1,000 realms do not end in an OOM
 WARM_UP = 5  # untimed logins per realm before the timed rounds (JIT, caches, connections)
 MAPPING = "realm"
 _G1_USED = re.compile(r"garbage-first heap\s+total.*?used (\d+)K")
@@ -570,7 +571,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="timed logins per realm and size")
     parser.add_argument("--budget-minutes", type=float, default=45.0)
     parser.add_argument("--parallel", type=int, default=4, help="fleet workers (as the CLI's)")
-    parser.add_argument("--keycloak-heap", default=production.HEAP, help="JAVA_OPTS_KC_HEAP")
+    parser.add_argument(
+        "--keycloak-heap",
+        default=HEAP,
+        help=f"JAVA_OPTS_KC_HEAP (default {HEAP}: room for 1,000 realms; an OOM ends the run)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="kdb-bench-scale-"))
