@@ -512,14 +512,6 @@ def time_logins(running: Stack, first: str, last: str, rounds: int) -> Logins:
     )
 
 
-def rss_mib(pid: int) -> float:
-    with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Step]:
     running = fleet.running
     step_started = time.perf_counter()
@@ -531,7 +523,7 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
     fleet.ready_for_logins(new_realms)
     fleet.size = size
     grown = time.perf_counter() - step_started
-    rss = rss_mib(running.bridge.pid)
+    rss = running.bridge.rss_mib()
     fixed_started = time.perf_counter()
     running.node.stop()
     running.node.launch()
