@@ -264,6 +264,8 @@ class _Node(production.ProductionNode):
 
 @dataclass
 class Stack:
+    """The running stack, and the emulator integration the partner's Duo settings name."""
+
     settings: Settings
     node: _Node
     emulator: RunningEmulator
@@ -271,7 +273,7 @@ class Stack:
     trust: Path
     ikey: str
     skey: str = field(repr=False)
-    api_host: str = ""
+    api_host: str
 
 
 def java_pid(home: Path) -> int:
@@ -558,10 +560,24 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
-    parser.add_argument("--sizes", type=parse_sizes, default=[10, 100, 500, 1000])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=[10, 100, 500, 1000],
+        help="client realms to grow to and measure at, increasing (default 10,100,500,1000)",
+    )
     parser.add_argument("--rounds", type=int, default=20, help="timed logins per realm and size")
-    parser.add_argument("--budget-minutes", type=float, default=45.0)
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=45.0,
+        help="stop before a size that, extrapolated, would end later than this (default 45)",
+    )
     parser.add_argument("--parallel", type=int, default=4, help="fleet workers (as the CLI's)")
     parser.add_argument(
         "--keycloak-heap",
