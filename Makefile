@@ -9,12 +9,13 @@ SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help venv check test unit demo chromium servers axe clean bench bench-fleet dist
+.PHONY: help venv check test unit demo chromium servers axe clean bench bench-fleet bench-scale dist
 
 help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
 	@echo "make test   - lint, type-check and the whole test suite (real Keycloak, real browser)"
 	@echo "make bench  - login time, bridge capacity, Duo round trips and a load run (not in test)"
+	@echo "make bench-scale - 10 to 1,000 client realms on production Keycloak: apply, plan, logins, memory"
 	@echo "make dist   - the wheel, the sdist and the release jar (supported Keycloak range in its manifest)"
 
 $(VENV)/bin/python:
@@ -78,6 +79,12 @@ bench: venv
 
 bench-fleet: venv
 	$(VENV)/bin/python -m bench.fleet
+
+# Production-mode Keycloak on PostgreSQL (hence `servers`), grown to 1,000 client realms;
+# about an hour, stopping early (and saying so) past --budget-minutes. BENCH_SCALE_ARGS
+# passes options, e.g. BENCH_SCALE_ARGS="--sizes 10,100 --rounds 5".
+bench-scale: venv servers
+	$(VENV)/bin/python -m bench.scale $(BENCH_SCALE_ARGS)
 
 # The wheel and sdist, and the extension jar compiled against the oldest tested Keycloak
 # (fetched from Maven Central, cached); its manifest names that release and the range.

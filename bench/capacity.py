@@ -33,6 +33,7 @@ from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.sandbox import secrets as sandbox_secrets
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.sandbox.walk import browser_like_client, walk_login
+from keycloak_duo_bridge.settings import Settings
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -59,8 +60,15 @@ class BridgeProcess:
 def bridge_process(rig: Rig) -> Iterator[BridgeProcess]:
     """``keycloak-duo-bridge serve``: one uvicorn worker, the rig's settings and secrets."""
     port = free_port()
+    with serve_process(rig.settings, port, ["-m", "keycloak_duo_bridge", "serve"]) as bridge:
+        yield bridge
+
+
+@contextmanager
+def serve_process(settings: Settings, port: int, argv: list[str]) -> Iterator[BridgeProcess]:
+    """``python <argv> --port <port>`` as a bridge with ``settings`` (and their state dir's
+    secrets) in its environment, once its ``/healthz`` answers; stopped on exit."""
     url = f"http://127.0.0.1:{port}"
-    settings = rig.settings
     env = {
         **os.environ,
         **sandbox_secrets.ensure(settings.state_dir),
@@ -73,7 +81,7 @@ def bridge_process(rig: Rig) -> Iterator[BridgeProcess]:
     }
     log = (settings.state_dir / "bench-bridge.log").open("wb")
     child = subprocess.Popen(
-        [sys.executable, "-m", "keycloak_duo_bridge", "serve", "--port", str(port)],
+        [sys.executable, *argv, "--port", str(port)],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log,

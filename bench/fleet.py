@@ -46,24 +46,33 @@ def say(message: str) -> None:
     print(f"[bench-fleet] {message}", file=sys.stderr, flush=True)
 
 
-def tenant_file(partner: str, clients: list[str]) -> str:
+def tenant_file(
+    partner: str,
+    clients: list[str],
+    *,
+    ikey: str = "DIBENCHBENCHBENCH000",
+    api_host: str = "api-bench.example.test",
+    client_fields: tuple[str, ...] = ("duo: {remember: 30}", "apps: {account-console: required}"),
+) -> str:
+    """One partner with Duo on (its skey from ``$BENCH_SKEY``) and ``clients``, each with
+    ``client_fields`` (none: an empty mapping, all inherited)."""
     lines = [
         "version: 1",
         "partners:",
         f"  {partner}:",
         "    duo:",
         "      enabled: true",
-        "      ikey: DIBENCHBENCHBENCH000",
-        "      api_host: api-bench.example.test",
+        f"      ikey: {ikey}",
+        f"      api_host: {api_host}",
         "      skey: env:BENCH_SKEY",
         "    clients:",
     ]
     for client in clients:
-        lines += [
-            f"      {client}:",
-            "        duo: {remember: 30}",
-            "        apps: {account-console: required}",
-        ]
+        if not client_fields:
+            lines.append(f"      {client}: {{}}")
+            continue
+        lines.append(f"      {client}:")
+        lines += [f"        {field}" for field in client_fields]
     return "\n".join(lines) + "\n"
 
 

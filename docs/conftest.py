@@ -10,6 +10,7 @@ from typing import Any
 
 from sybil import Sybil
 from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
+from sybil.sybil import SybilCollection
 
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
@@ -18,6 +19,8 @@ from keycloak_duo_bridge.sandbox.stack import Stack
 # Pages that need only the Duo emulator. Sybil sets up every listed fixture for every page,
 # so these get their own Sybil: running them never starts Keycloak.
 EMULATOR_PAGES = ["duo-emulator.md"]
+# Pages whose blocks are pure (figures and their arithmetic): they start nothing.
+PURE_PAGES = ["scale.md"]
 
 
 KEYCLOAK_FIXTURES = ["keycloak_sandbox", "duo_emulator"]
@@ -43,7 +46,7 @@ def stop_what_the_page_started(namespace: dict[str, Any]) -> None:
 keycloak_pages = Sybil(
     parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
     patterns=["*.md"],
-    excludes=EMULATOR_PAGES,
+    excludes=EMULATOR_PAGES + PURE_PAGES,
     fixtures=KEYCLOAK_FIXTURES,
     teardown=stop_what_the_page_started,
     name="keycloak",
@@ -55,4 +58,9 @@ emulator_pages = Sybil(
     teardown=stop_what_the_page_started,
     name="emulator",
 )
-pytest_collect_file = (keycloak_pages + emulator_pages).pytest()
+pure_pages = Sybil(
+    parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
+    patterns=PURE_PAGES,
+    name="pure",
+)
+pytest_collect_file = SybilCollection([keycloak_pages, emulator_pages, pure_pages]).pytest()

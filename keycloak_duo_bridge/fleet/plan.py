@@ -13,6 +13,8 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
@@ -106,9 +108,11 @@ class LiveRealm:
     apps: Mapping[str, str | None] | None = None  # clientId -> stored mode; None: not read
     wiring: str | None = None  # on | off | partial; None: not read
 
-    @property
-    def attributes(self) -> dict[str, str]:
-        return dict(self.representation.get("attributes") or {})
+    @cached_property
+    def attributes(self) -> Mapping[str, str]:
+        """The realm's attributes, read-only and copied once: a partner's hold a link per
+        client, and each client's plan looks its own up there (a copy each: quadratic)."""
+        return MappingProxyType(dict(self.representation.get("attributes") or {}))
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin.effective import link_attribute
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.envelope import KeyRing, generate_key
@@ -200,3 +202,43 @@ def test_auth_api_keys_plan_by_decryption_and_inherit_removes_them(ring: KeyRing
         .changes
         == ()
     )
+
+
+class CountedReads(Mapping[str, str]):
+    """Attributes that count how often they are walked through (each copy walks them)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.inner = values
+        self.walks = 0
+
+    def __getitem__(self, key: str) -> str:
+        return self.inner[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.walks += 1
+        return iter(self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+def test_a_plan_reads_the_partners_links_once_however_many_clients() -> None:
+    """The partner's attributes (a link per client) are copied once per plan, not once per
+    client: a plan of N clients stays linear in N (issue 18)."""
+    clients = [f"c{index}" for index in range(40)]
+    partner = CountedReads(
+        {attr.TENANT_KIND: "partner", **{link_attribute(c): f"{c}-id" for c in clients}}
+    )
+    realms = {"p": LiveRealm({"realm": "p", "id": "p-id", "attributes": partner})}
+    for name in clients:
+        realms[name] = LiveRealm(
+            realm(name, **{attr.TENANT_KIND: "client", attr.TENANT_PARTNER: "p"})
+        )
+    text = "  p:\n    clients:\n" + "".join(f"      {c}: {{}}\n" for c in clients)
+    plan = make_plan(fleet(text), Live(realms), ring=None, wires=None)
+    assert not plan.has_changes
+    assert partner.walks <= 2
+    found = realms["p"].attributes
+    assert found is realms["p"].attributes
+    with pytest.raises(TypeError):
+        found[attr.TENANT_KIND] = "client"  # type: ignore[index]

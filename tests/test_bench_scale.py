@@ -1,0 +1,149 @@
+"""The scale benchmark's pure parts: percentiles, heap and memory figures, the budget, the
+JSON line (``make bench-scale`` itself runs Keycloak for an hour and is no test)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from bench import scale
+from bench.fleet import tenant_file
+
+G1_HEAP_INFO = """12345:
+ garbage-first heap   total reserved 786432K, committed 131072K, used 52345K [0x0000000700000000)
+  region size 1024K, 3 young (3072K), 0 survivors (0K)
+ Metaspace       used 120000K, committed 121000K, reserved 1179648K
+  class space    used 15000K, committed 15500K, reserved 1048576K
+"""
+
+PARALLEL_HEAP_INFO = """12345:
+ PSYoungGen      total 20480K, used 1000K [0x00000000f5580000, 0x0000000100000000)
+  eden space 16384K, 6% used [0x00000000f5580000,0x00000000f5680000,0x00000000f6580000)
+ ParOldGen       total 51200K, used 30000K [0x00000000e0000000, 0x00000000e3200000)
+  object space 51200K, 58% used [0x00000000e0000000,0x00000000e1d4c000,0x00000000e3200000)
+ Metaspace       used 120000K, committed 121000K, reserved 1179648K
+  class space    used 15000K, committed 15500K, reserved 1048576K
+"""
+
+
+def figures(tenants: int, *, median: float, rss_mib: float) -> scale.SizeFigures:
+    return scale.SizeFigures(
+        tenants=tenants,
+        realms_added=tenants,
+        fleet_apply_seconds=tenants * 0.5,
+        fleet_apply_seconds_per_realm_added=0.5,
+        fleet_apply_seconds_all=tenants * 0.5,
+        fleet_apply_seconds_per_realm_all=0.5,
+        noop_plan_seconds=1.0,
+        noop_plan_seconds_per_realm=0.01,
+        noop_plan_changes=0,
+        login_ms_median_first=median,
+        login_ms_p99_first=median * 2,
+        login_ms_median_last=median / 2,
+        login_ms_p99_last=median,
+        login_failures=0,
+        admin_calls_per_warm_login=0.0,
+        keycloak_start_seconds=30.0,
+        keycloak_heap_mib_after_gc=100.0,
+        bridge_rss_mib=rss_mib,
+        step_seconds=60.0,
+    )
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    """The percentile is linear between closest ranks, and exact at the ends."""
+    values = [float(v) for v in range(1, 21)]
+    assert scale.percentile(values, 50) == 10.5
+    assert scale.percentile(values, 99) == pytest.approx(19.81)
+    assert scale.percentile(values, 100) == 20.0
+    assert scale.percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        scale.percentile([], 50)
+
+
+def test_sizes_must_increase() -> None:
+    """``--sizes`` takes increasing positive sizes and refuses anything else."""
+    assert scale.parse_sizes("10,100, 500") == [10, 100, 500]
+    for bad in ("100,10", "10,10", "0,5", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            scale.parse_sizes(bad)
+
+
+def test_the_fleet_keeps_its_names_as_it_grows() -> None:
+    """A larger fleet starts with the smaller one's clients, so growing only adds realms."""
+    assert scale.client_names(3) == ["scale-c0000", "scale-c0001", "scale-c0002"]
+    assert scale.client_names(100)[:10] == scale.client_names(10)
+
+
+def test_the_tenant_file_can_leave_clients_empty() -> None:
+    """Clients without fields inherit everything; the partner carries the given keys."""
+    text = tenant_file("p", ["a", "b"], ikey="DIX", api_host="h.test", client_fields=())
+    assert "      a: {}\n      b: {}\n" in text
+    assert "ikey: DIX" in text
+    assert "api_host: h.test" in text
+
+
+def test_heap_is_read_from_jcmd() -> None:
+    """G1's heap line gives the used heap; other collectors' generations are summed."""
+    assert scale.heap_used_kib(G1_HEAP_INFO) == 52345
+    assert scale.heap_used_kib(PARALLEL_HEAP_INFO) == 31000
+    with pytest.raises(ValueError, match="no heap figures"):
+        scale.heap_used_kib("12345:\n Metaspace       used 1K, committed 2K, reserved 3K\n")
+
+
+def test_kib_per_tenant_is_the_slope_between_the_extreme_sizes() -> None:
+    """The bridge's growth per tenant compares the largest size with the smallest."""
+    assert scale.kib_per_tenant({10: 50_000.0, 100: 51_000.0, 1000: 60_000.0}) == pytest.approx(
+        10_000 / 990
+    )
+    assert scale.kib_per_tenant({10: 50_000.0}) is None
+
+
+def test_the_budget_extrapolates_the_per_realm_rate() -> None:
+    """A rising per-realm rate is extrapolated to the next size; a falling one is kept."""
+    one = [scale.Step(size=10, added=10, grow_seconds=20.0, fixed_seconds=100.0)]
+    assert scale.predict_seconds(one, 100) == pytest.approx(2.0 * 90 + 100)
+    # rate 2 s/realm around 5 realms, 3 s/realm around 55: 0.02 s/realm more per realm
+    rising = [*one, scale.Step(size=100, added=90, grow_seconds=270.0, fixed_seconds=100.0)]
+    rate = 3.0 + (3.0 - 2.0) / (55 - 5) * (300 - 55)
+    assert scale.predict_seconds(rising, 500) == pytest.approx(rate * 400 + 100 * rate / 3.0)
+    falling = [*one, scale.Step(size=100, added=90, grow_seconds=90.0, fixed_seconds=100.0)]
+    assert scale.predict_seconds(falling, 500) == pytest.approx(1.0 * 400 + 100)
+    assert scale.fits(60, 2639, 45)
+    assert not scale.fits(60, 2641, 45)
+
+
+def test_the_json_line_names_the_goals_figures() -> None:
+    """The JSON line carries the issue's figures at the largest size, and every size."""
+    sizes = [figures(10, median=200.0, rss_mib=100.0), figures(100, median=220.0, rss_mib=101.0)]
+    line = scale.summary(sizes, stopped=None, bench_seconds=321.4)
+    assert line["tenants"] == 100
+    assert line["mapping"] == "realm"
+    assert line["login_median_ratio_max_vs_10"] == 1.1
+    assert line["fleet_apply_seconds_all"] == 50.0
+    assert line["admin_calls_per_warm_login"] == 0.0
+    assert line["bridge_kib_per_tenant"] == pytest.approx(1024 / 90, abs=0.05)
+    assert line["bench_seconds"] == 321
+    assert [s["tenants"] for s in line["sizes"]] == [10, 100]
+    assert json.loads(json.dumps(line)) == line
+    single = scale.summary(sizes[:1], stopped="stopped before 100", bench_seconds=1)
+    assert single["bridge_kib_per_tenant"] is None
+    assert single["stopped_by_budget"] == "stopped before 100"
+
+
+def test_each_size_is_described_for_people() -> None:
+    """Each size gives four readable lines on stderr, starting with its size."""
+    lines = scale.describe(figures(10, median=200.0, rss_mib=100.0))
+    assert len(lines) == 4
+    assert all(line.startswith("10 client realms: ") for line in lines)
+    assert "median/p99 first realm 200.0/400.0" in lines[2]
+
+
+def test_messages_carry_the_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    """Human-readable lines go to stderr with the ``[bench-scale]`` prefix."""
+    scale.say("hello")
+    captured = capsys.readouterr()
+    assert captured.err == "[bench-scale] hello\n"
+    assert captured.out == ""
