@@ -122,7 +122,13 @@ def _compute(args: argparse.Namespace, config: Settings) -> tuple[fleet_spec.Fle
     spec = fleet_spec.load(args.file)
     ring = _ring(config, _has_secrets(spec))
     wires = wiring_of(config) if config.bridge_signing_key else None
-    live = read_live(_connector(config), spec, wiring=wires is not None, parallel=args.parallel)
+    live = read_live(
+        _connector(config),
+        spec,
+        wiring=wires is not None,
+        parallel=args.parallel,
+        every_realm=bool(args.prune),
+    )
     plan = make_plan(
         spec, live, ring=ring, wires=wires, prune=args.prune_match if args.prune else None
     )

@@ -71,6 +71,20 @@ def wiring_state(keycloak: Keycloak, realm: str, representation: Json) -> str:
     return PARTIAL
 
 
+def _declared(connect: Connect, spec: FleetSpec, parallel: int) -> dict[str, Json]:
+    """The declared realms and their partners that exist, one ``GET`` each.
+
+    Not Keycloak's ``GET /admin/realms``: it checks the caller's rights realm by realm, at a
+    cost that grows with the number of realms, so at 500 realms that one call took 300 of a
+    no-op plan's 318 seconds (``make bench-scale``, docs/scale.md).
+    """
+    names = sorted({t.name for t in spec.tenants} | {t.partner for t in spec.tenants if t.partner})
+    found = each(
+        names, lambda kc, name: kc.find_realm(name), connect=connect, parallel=parallel, name=str
+    )
+    return {name: r for name, r in zip(names, found, strict=True) if r is not None}
+
+
 def read_live(
     connect: Connect,
     spec: FleetSpec,
@@ -78,9 +92,14 @@ def read_live(
     wiring: bool,
     parallel: int = 4,
     progress: Progress | None = None,
+    every_realm: bool = False,
 ) -> Live:
-    """Every realm's representation, and the apps and wiring of the declared realms."""
-    representations = {str(r["realm"]): r for r in connect().get_realms()}
+    """The declared realms' representations (with every realm's when ``every_realm``, which
+    ``--prune`` needs), and the declared realms' apps and wiring."""
+    if every_realm:
+        representations = {str(r["realm"]): r for r in connect().get_realms()}
+    else:
+        representations = _declared(connect, spec, parallel)
     present = [t for t in spec.tenants if t.name in representations]
 
     def read(keycloak: Keycloak, tenant: TenantSpec) -> LiveRealm:
