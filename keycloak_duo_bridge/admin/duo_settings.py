@@ -112,29 +112,14 @@ def set_credentials(
     """Check, then store a realm's Duo credentials. ``health=None`` skips the live check."""
     validate_credentials(ikey, skey, api_host, allow_any_host=keycloak.allow_any_duo_host)
     get_tenant(keycloak, realm)
-    verification = "skipped"
-    if health is not None:
-        verdict = health(ikey, skey, api_host)
-        if verdict.status == "invalid_client":
-            raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
-        if verdict.status == "untrusted" and not allow_unverified:
-            raise ConfigError(f"nothing saved: {verdict.message}")
-        if verdict.status != "ok":
-            if not allow_unverified:
-                raise DuoError(
-                    f"{verdict.message}; nothing saved (pass --allow-unverified to save anyway)"
-                )
-            verification = f"unverified: {verdict.message}"
-            log.warning(
-                "saving unverified Duo credentials for realm %s: %s", realm, verdict.message
-            )
-        else:
-            verification = "ok"
+    verification = verify(
+        ikey, skey, api_host, health, allow_unverified=allow_unverified, holder=f"realm {realm}"
+    )
     current = dict(keycloak.get_realm(realm).get("attributes") or {})
     if (
         current.get(attr.DUO_IKEY) == ikey
         and current.get(attr.DUO_API_HOST) == api_host
-        and _same_secret(ring, current.get(attr.DUO_SKEY), skey, realm)
+        and same_secret(ring, current.get(attr.DUO_SKEY), skey, realm)
     ):
         return SetResult(realm, written=False, verification=verification)
     sealed = ring.encrypt(skey, realm=realm, attribute=attr.DUO_SKEY)
@@ -145,7 +130,33 @@ def set_credentials(
     return SetResult(realm, written=written, verification=verification)
 
 
-def _same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
+def verify(
+    ikey: str,
+    skey: str,
+    api_host: str,
+    health: HealthCheck | None,
+    *,
+    allow_unverified: bool,
+    holder: str,
+) -> str:
+    """Duo's live health check of new credentials: ``ok``, ``skipped`` (``health=None``) or
+    ``unverified: ...`` (allowed only with ``allow_unverified``); refuses the rest."""
+    if health is None:
+        return "skipped"
+    verdict = health(ikey, skey, api_host)
+    if verdict.status == "invalid_client":
+        raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
+    if verdict.status == "untrusted" and not allow_unverified:
+        raise ConfigError(f"nothing saved: {verdict.message}")
+    if verdict.status == "ok":
+        return "ok"
+    if not allow_unverified:
+        raise DuoError(f"{verdict.message}; nothing saved (pass --allow-unverified to save anyway)")
+    log.warning("saving unverified Duo credentials for %s: %s", holder, verdict.message)
+    return f"unverified: {verdict.message}"
+
+
+def same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
     if not stored or ring.needs_rotation(stored):
         return False
     try:
