@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
@@ -482,6 +482,16 @@ def resolve_effective(
     )
 
 
+def single_values(representation: Mapping[str, Any]) -> dict[str, str]:
+    """An organization representation's attributes, one value each (Keycloak keeps lists)."""
+    raw: Mapping[str, Any] = representation.get("attributes") or {}
+    return {
+        str(name): str(values[0] if isinstance(values, list) else values)
+        for name, values in raw.items()
+        if values not in (None, [])
+    }
+
+
 def organization_scope(realm: str, organization_id: str) -> str:
     """What an organization's sealed secrets are bound to (their AAD): its realm and its id.
 
@@ -536,7 +546,8 @@ def resolve_organization(
     problems: list[str] = [
         f"{name} is not an organization setting and is ignored on organization {organization!r}"
         for name in sorted(organization_attributes)
-        if name.startswith(attr.PREFIX) and name not in (*ORGANIZATION_ATTRIBUTES, attr.TENANT_KIND)
+        if name.startswith(attr.PREFIX)
+        and name not in (*ORGANIZATION_ATTRIBUTES, attr.TENANT_KIND, attr.RESOLVED)
     ]
     org_apps = _resolve([own], attr.DUO_APPS, parse_apps, _NO_APPS, problems).value
     return replace(
@@ -644,7 +655,8 @@ def decide_member(
     """Whether a member of an organization must pass Duo: if the partner realm's policy OR the
     organization's requires it (each with its own application mode).
 
-    Membership never lowers the requirement: an administrator who may change a user's
+    Settings of no organization (``organization`` is a realm's) decide alone. Membership never
+    lowers the requirement: an administrator who may change a user's
     organizations (or an identity provider that joins users to one) cannot spare them the
     Duo their realm requires; an organization may only add to it.
     """
@@ -659,6 +671,8 @@ def decide_member(
             idp=idp,
         )
 
+    if organization.organization is None:  # a login outside any organization
+        return one(organization)
     realm, member = one(partner), one(organization)
     if member.requires_duo:
         return Decision(

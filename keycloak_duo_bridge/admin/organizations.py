@@ -39,16 +39,16 @@ from keycloak_duo_bridge.admin.effective import (
     parse_apps,
     resolve_effective,
     resolve_organization,
+    single_values,
 )
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
+from keycloak_duo_bridge.admin.record import ORGANIZATIONS_ENABLED
 from keycloak_duo_bridge.admin.templates import validate_realm_name
 from keycloak_duo_bridge.admin.tenants import get_tenant
 from keycloak_duo_bridge.admin.users import find_user
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
-
-ORGANIZATIONS_ENABLED = "organizationsEnabled"  # Keycloak's realm switch
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,6 @@ class Organization:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "client", "as": "organization", "partner": self.partner}
-
-
-def single_values(representation: Json) -> dict[str, str]:
-    """An organization's attributes, one value each (Keycloak keeps lists)."""
-    raw: Mapping[str, Any] = representation.get("attributes") or {}
-    return {
-        str(name): str(values[0] if isinstance(values, list) else values)
-        for name, values in raw.items()
-        if values not in (None, [])
-    }
 
 
 def organization_of(partner: str, representation: Json) -> Organization | None:
@@ -133,7 +123,9 @@ def create_organization(
         "attributes": {attr.TENANT_KIND: [TenantKind.CLIENT.value]},
     }
     keycloak.create_organization(partner, representation)
-    return get_organization(keycloak, partner, name)
+    made = get_organization(keycloak, partner, name)
+    store(keycloak, made, {})  # its record, so the extension reads its members' settings
+    return made
 
 
 def _enabled(keycloak: Keycloak, partner: str) -> bool:
@@ -143,25 +135,14 @@ def _enabled(keycloak: Keycloak, partner: str) -> bool:
 def store(
     keycloak: Keycloak, organization: Organization, changes: Mapping[str, str | None]
 ) -> bool:
-    """Set (``None``: remove) organization attributes, keeping the rest; False, writing
-    nothing, when nothing would change. Keycloak replaces the whole set on PUT, so this reads,
-    merges and writes the representation back."""
+    """Set (``None``: remove) organization settings, keeping the rest, with the record the
+    extension reads; False, writing nothing, when nothing would change. The realm's own
+    settings (the Duo username, brokered users' rules...) are refused."""
     unknown = sorted(set(changes) - set(ORGANIZATION_ATTRIBUTES))
     if unknown:
         raise ConfigError(f"{unknown[0]} is the realm's own setting, not an organization's")
     representation = keycloak.get_organization(organization.partner, organization.id)
-    current = single_values(representation)
-    merged = dict(current)
-    for name, value in changes.items():
-        if value is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = value
-    if merged == current:
-        return False
-    representation["attributes"] = {name: [value] for name, value in merged.items()}
-    keycloak.update_organization(organization.partner, organization.id, representation)
-    return True
+    return record.store_organization(keycloak, organization.partner, representation, changes)
 
 
 def seal_skey(ring: KeyRing, organization: Organization, skey: str) -> str:
@@ -177,7 +158,8 @@ def set_app_mode(keycloak: Keycloak, organization: Organization, client_id: str,
         raise NotFoundError(
             f"application {client_id!r} does not exist in realm {organization.partner!r}"
         )
-    text = organization.attributes.get(attr.DUO_APPS)
+    current = single_values(keycloak.get_organization(organization.partner, organization.id))
+    text = current.get(attr.DUO_APPS)
     modes = parse_apps(text) if text else {}
     modes[client_id] = wanted
     if wanted is AppMode.INHERIT:
