@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -303,14 +303,9 @@ def mask(stored: str | None) -> str | None:
         return "******** (not in kdb1 format)"
 
 
-def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
-    """The realm's own Duo attributes, skey masked (``explain`` shows inherited values)."""
-    tenant = get_tenant(keycloak, realm)
-    a = tenant.attributes
+def own_settings(a: Mapping[str, str]) -> dict[str, str | None]:
+    """The Duo settings a realm or an organization sets itself, skey masked."""
     return {
-        "realm": realm,
-        "kind": tenant.kind.value,
-        "partner": tenant.partner,
         "enabled": a.get(attr.DUO_ENABLED),
         "ikey": a.get(attr.DUO_IKEY),
         "api_host": a.get(attr.DUO_API_HOST),
@@ -321,6 +316,18 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "remember": a.get(attr.DUO_REMEMBER),
         "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
         "self_phones": a.get(attr.DUO_SELF_PHONES),
+    }
+
+
+def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
+    """The realm's own Duo attributes, skey masked (``explain`` shows inherited values)."""
+    tenant = get_tenant(keycloak, realm)
+    a = tenant.attributes
+    return {
+        "realm": realm,
+        "kind": tenant.kind.value,
+        "partner": tenant.partner,
+        **own_settings(a),
         "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
         "brokered_enrollment": a.get(attr.DUO_BROKERED_ENROLLMENT),
         "bridge_url": a.get(attr.BRIDGE_URL),

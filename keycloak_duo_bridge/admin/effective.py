@@ -367,6 +367,30 @@ def _credentials(
     return Sourced(None, Origin.DEFAULT)
 
 
+def _inherited(levels: list[_Level], problems: list[str]) -> dict[str, Any]:
+    """The settings a level leaves unset and the next one gives (a client realm's partner,
+    an organization's realm), in the order their problems are reported."""
+    return {
+        "enabled": _resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
+        "user_mode": _resolve(
+            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
+        ),
+        "fail_mode": _resolve(
+            levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems
+        ),
+        "bypass_groups": _resolve(
+            levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems
+        ),
+        "remember": _resolve(
+            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
+        ),
+        "self_deactivate": _resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
+        "self_phones": _resolve(
+            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
+        ),
+    }
+
+
 def link_attribute(client_realm: str) -> str:
     """The partner-side attribute that proves ``client_realm``'s link."""
     return attr.TENANT_CLIENT_PREFIX + client_realm
@@ -436,20 +460,8 @@ def resolve_effective(
     return EffectiveSettings(
         realm=realm,
         partner=partner,
-        enabled=_resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
         credentials=credentials,
-        user_mode=_resolve(
-            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
-        ),
-        fail_mode=_resolve(levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems),
-        bypass_groups=_resolve(levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems),
-        remember=_resolve(
-            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
-        ),
-        self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
-        self_phones=_resolve(
-            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
-        ),
+        **_inherited(levels, problems),
         username_mapping=_resolve(
             own,
             attr.DUO_USERNAME,
@@ -552,20 +564,8 @@ def resolve_organization(
     org_apps = _resolve([own], attr.DUO_APPS, parse_apps, _NO_APPS, problems).value
     return replace(
         partner,
-        enabled=_resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
         credentials=_credentials(levels, problems),
-        user_mode=_resolve(
-            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
-        ),
-        fail_mode=_resolve(levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems),
-        bypass_groups=_resolve(levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems),
-        remember=_resolve(
-            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
-        ),
-        self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
-        self_phones=_resolve(
-            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
-        ),
+        **_inherited(levels, problems),
         apps={**partner.apps, **org_apps},
         auth_api=_credentials(levels, problems, AUTH_API_NAMES, "Duo Auth API"),
         problems=(*partner.problems, *problems),

@@ -25,7 +25,7 @@ from keycloak_duo_bridge.admin.duo_settings import (
     HealthCheck,
     Policy,
     SetResult,
-    mask,
+    own_settings,
     same_secret,
     validate_credentials,
     verify,
@@ -262,16 +262,7 @@ def show(organization: Organization) -> dict[str, Any]:
     return {
         "organization": organization.name,
         "partner": organization.partner,
-        "enabled": a.get(attr.DUO_ENABLED),
-        "ikey": a.get(attr.DUO_IKEY),
-        "api_host": a.get(attr.DUO_API_HOST),
-        "skey": mask(a.get(attr.DUO_SKEY)),
-        "user_mode": a.get(attr.DUO_USER_MODE),
-        "fail_mode": a.get(attr.DUO_FAIL_MODE),
-        "bypass_groups": a.get(attr.DUO_BYPASS_GROUPS),
-        "remember": a.get(attr.DUO_REMEMBER),
-        "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
-        "self_phones": a.get(attr.DUO_SELF_PHONES),
+        **own_settings(a),
         "apps": a.get(attr.DUO_APPS),
     }
 

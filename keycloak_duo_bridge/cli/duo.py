@@ -12,6 +12,7 @@ from keycloak_duo_bridge.cli import duo_auth_api, duo_link, organizations, provi
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
+    health_check,
     print_json,
     print_table,
     read_skey,
@@ -236,13 +237,7 @@ def set_credentials(args: argparse.Namespace) -> int:
     config = settings()
     ring = key_ring(config)
     skey = read_skey(args)
-    health = (
-        None
-        if args.no_verify
-        else duo_settings.duo_health_check(
-            config.duo_ca_file, allow_any_host=config.duo_allow_any_host
-        )
-    )
+    health = health_check(config, args)
     result = duo_settings.set_credentials(
         connect(config),
         args.realm,

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
-from keycloak_duo_bridge.admin import duo_settings
 from keycloak_duo_bridge.admin import organizations as orgs
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import (
     connect,
+    health_check,
     print_json,
     print_table,
     read_skey,
@@ -68,13 +68,7 @@ def create(args: argparse.Namespace) -> int:
 def set_credentials(args: argparse.Namespace) -> int:
     config = settings()
     keycloak, organization = _find(args)
-    health = (
-        None
-        if args.no_verify
-        else duo_settings.duo_health_check(
-            config.duo_ca_file, allow_any_host=config.duo_allow_any_host
-        )
-    )
+    health = health_check(config, args)
     result = orgs.set_credentials(
         keycloak,
         organization,
