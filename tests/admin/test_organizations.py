@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import organizations, tenants
+from keycloak_duo_bridge.admin import keys, organizations, tenants
 from keycloak_duo_bridge.admin.effective import organization_scope
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.emulator import IntegrationCredentials
-from keycloak_duo_bridge.envelope import KeyRing
+from keycloak_duo_bridge.envelope import KeyRing, key_id_of
 from tests.admin.conftest import Names
 
 pytestmark = pytest.mark.keycloak
@@ -123,3 +124,31 @@ def test_duo_settings_on_an_organization_and_explain(  # noqa: PLR0917
     assert "has no Duo credentials" in refused
     run(cli, "duo", "inherit", partner, "--org", org)
     assert attr.DUO_ENABLED not in organizations.get_organization(kc, partner, org).attributes
+
+
+def test_keys_rotate_reseals_an_organizations_skey(
+    kc: Keycloak, ring: KeyRing, partner: str, names: Names
+) -> None:
+    """`keys check` lists an organization's skey under its scope; `keys rotate` re-seals it
+    under the active key, still bound to its realm and id, and its record stays current."""
+    org = organizations.create_organization(kc, names("org"), partner=partner)
+    organizations.set_credentials(
+        kc,
+        org,
+        ikey="D" * 20,
+        skey="s" * 40,
+        api_host="api-1.duosecurity.com",
+        ring=ring,
+        health=None,
+    )
+    new_ring = KeyRing(active="next", keys={**ring.keys, "next": os.urandom(32)})
+    mine = [r for r in keys.check(kc, new_ring) if r.realm == org.scope]
+    assert [r.state for r in mine] == [keys.KeyState.OLD]
+    rotated = [r for r in keys.rotate(kc, new_ring) if r.realm == org.scope]
+    assert [r.rotated for r in rotated] == [True]
+    sealed = organizations.get_organization(kc, partner, org.name).attributes[attr.DUO_SKEY]
+    assert key_id_of(sealed) == "next"
+    assert new_ring.decrypt(sealed, realm=org.scope, attribute=attr.DUO_SKEY) == "s" * 40
+    # Back under the session's key: the sandbox is shared.
+    keys.rotate(kc, KeyRing(active=ring.active, keys=dict(new_ring.keys)))
+    assert [r.state for r in keys.check(kc, ring) if r.realm == org.scope] == [keys.KeyState.ACTIVE]
