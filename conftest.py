@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures_federation",
     "tests.fixtures_ciba",
     "tests.fixtures_provisioning",
+    "tests.fixtures_organizations",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -112,29 +112,14 @@ def set_credentials(
     """Check, then store a realm's Duo credentials. ``health=None`` skips the live check."""
     validate_credentials(ikey, skey, api_host, allow_any_host=keycloak.allow_any_duo_host)
     get_tenant(keycloak, realm)
-    verification = "skipped"
-    if health is not None:
-        verdict = health(ikey, skey, api_host)
-        if verdict.status == "invalid_client":
-            raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
-        if verdict.status == "untrusted" and not allow_unverified:
-            raise ConfigError(f"nothing saved: {verdict.message}")
-        if verdict.status != "ok":
-            if not allow_unverified:
-                raise DuoError(
-                    f"{verdict.message}; nothing saved (pass --allow-unverified to save anyway)"
-                )
-            verification = f"unverified: {verdict.message}"
-            log.warning(
-                "saving unverified Duo credentials for realm %s: %s", realm, verdict.message
-            )
-        else:
-            verification = "ok"
+    verification = verify(
+        ikey, skey, api_host, health, allow_unverified=allow_unverified, holder=f"realm {realm}"
+    )
     current = dict(keycloak.get_realm(realm).get("attributes") or {})
     if (
         current.get(attr.DUO_IKEY) == ikey
         and current.get(attr.DUO_API_HOST) == api_host
-        and _same_secret(ring, current.get(attr.DUO_SKEY), skey, realm)
+        and same_secret(ring, current.get(attr.DUO_SKEY), skey, realm)
     ):
         return SetResult(realm, written=False, verification=verification)
     sealed = ring.encrypt(skey, realm=realm, attribute=attr.DUO_SKEY)
@@ -145,7 +130,33 @@ def set_credentials(
     return SetResult(realm, written=written, verification=verification)
 
 
-def _same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
+def verify(
+    ikey: str,
+    skey: str,
+    api_host: str,
+    health: HealthCheck | None,
+    *,
+    allow_unverified: bool,
+    holder: str,
+) -> str:
+    """Duo's live health check of new credentials: ``ok``, ``skipped`` (``health=None``) or
+    ``unverified: ...`` (allowed only with ``allow_unverified``); refuses the rest."""
+    if health is None:
+        return "skipped"
+    verdict = health(ikey, skey, api_host)
+    if verdict.status == "invalid_client":
+        raise ConfigError(f"Duo rejected the credentials, nothing saved: {verdict.message}")
+    if verdict.status == "untrusted" and not allow_unverified:
+        raise ConfigError(f"nothing saved: {verdict.message}")
+    if verdict.status == "ok":
+        return "ok"
+    if not allow_unverified:
+        raise DuoError(f"{verdict.message}; nothing saved (pass --allow-unverified to save anyway)")
+    log.warning("saving unverified Duo credentials for %s: %s", holder, verdict.message)
+    return f"unverified: {verdict.message}"
+
+
+def same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
     if not stored or ring.needs_rotation(stored):
         return False
     try:
@@ -292,14 +303,9 @@ def mask(stored: str | None) -> str | None:
         return "******** (not in kdb1 format)"
 
 
-def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
-    """The realm's own Duo attributes, skey masked (``explain`` shows inherited values)."""
-    tenant = get_tenant(keycloak, realm)
-    a = tenant.attributes
+def own_settings(a: Mapping[str, str]) -> dict[str, str | None]:
+    """The Duo settings a realm or an organization sets itself, skey masked."""
     return {
-        "realm": realm,
-        "kind": tenant.kind.value,
-        "partner": tenant.partner,
         "enabled": a.get(attr.DUO_ENABLED),
         "ikey": a.get(attr.DUO_IKEY),
         "api_host": a.get(attr.DUO_API_HOST),
@@ -310,6 +316,18 @@ def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
         "remember": a.get(attr.DUO_REMEMBER),
         "self_deactivate": a.get(attr.DUO_SELF_DEACTIVATE),
         "self_phones": a.get(attr.DUO_SELF_PHONES),
+    }
+
+
+def show(keycloak: Keycloak, realm: str) -> dict[str, Any]:
+    """The realm's own Duo attributes, skey masked (``explain`` shows inherited values)."""
+    tenant = get_tenant(keycloak, realm)
+    a = tenant.attributes
+    return {
+        "realm": realm,
+        "kind": tenant.kind.value,
+        "partner": tenant.partner,
+        **own_settings(a),
         "brokered_username": a.get(attr.DUO_BROKERED_USERNAME),
         "brokered_enrollment": a.get(attr.DUO_BROKERED_ENROLLMENT),
         "bridge_url": a.get(attr.BRIDGE_URL),

@@ -35,9 +35,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
@@ -66,6 +66,7 @@ MAX_REMEMBER_MINUTES = 60 * 24 * 30
 class Origin(StrEnum):
     CLIENT_REALM = "client realm"
     PARTNER_REALM = "partner realm"
+    ORGANIZATION = "organization"
     DEFAULT = "default"
 
 
@@ -119,6 +120,8 @@ class EffectiveSettings:
     # own, never inherited), and until when (epoch seconds)
     retiring: StoredCredentials | None = None
     retiring_until: int = 0
+    # Settings of an organization inside ``realm`` (the partner's): its name, else None
+    organization: str | None = None
 
     def retiring_for(self, ikey: str, *, now: float) -> StoredCredentials | None:
         """The replaced application if a login started with ``ikey`` may still finish."""
@@ -320,6 +323,7 @@ class _Level:
     attributes: Mapping[str, str]
     origin: Origin
     realm: str
+    scope: str | None = None  # what its sealed secrets are bound to, when not ``realm``
 
 
 def _resolve(
@@ -355,13 +359,36 @@ def _credentials(
         if not (ikey or host or skey):
             continue
         if ikey and host and skey:
-            return Sourced(
-                StoredCredentials(ikey, host, skey, level.realm), level.origin, level.realm
-            )
+            holder = level.scope or level.realm
+            return Sourced(StoredCredentials(ikey, host, skey, holder), level.origin, level.realm)
         missing = ", ".join(n for n, v in zip(names, (ikey, host, skey), strict=True) if not v)
         problems.append(f"realm {level.realm!r} has incomplete {what} credentials: {missing} unset")
         return Sourced(None, level.origin, level.realm)
     return Sourced(None, Origin.DEFAULT)
+
+
+def _inherited(levels: list[_Level], problems: list[str]) -> dict[str, Any]:
+    """The settings a level leaves unset and the next one gives (a client realm's partner,
+    an organization's realm), in the order their problems are reported."""
+    return {
+        "enabled": _resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
+        "user_mode": _resolve(
+            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
+        ),
+        "fail_mode": _resolve(
+            levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems
+        ),
+        "bypass_groups": _resolve(
+            levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems
+        ),
+        "remember": _resolve(
+            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
+        ),
+        "self_deactivate": _resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
+        "self_phones": _resolve(
+            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
+        ),
+    }
 
 
 def link_attribute(client_realm: str) -> str:
@@ -433,20 +460,8 @@ def resolve_effective(
     return EffectiveSettings(
         realm=realm,
         partner=partner,
-        enabled=_resolve(levels, attr.DUO_ENABLED, parse_bool, False, problems),  # noqa: FBT003
         credentials=credentials,
-        user_mode=_resolve(
-            levels, attr.DUO_USER_MODE, parse_user_mode, UserMode.REQUIRED, problems
-        ),
-        fail_mode=_resolve(levels, attr.DUO_FAIL_MODE, parse_fail_mode, FailMode.CLOSED, problems),
-        bypass_groups=_resolve(levels, attr.DUO_BYPASS_GROUPS, parse_bypass_groups, (), problems),
-        remember=_resolve(
-            levels, attr.DUO_REMEMBER, parse_remember, RememberMode.SESSION, problems
-        ),
-        self_deactivate=_resolve(levels, attr.DUO_SELF_DEACTIVATE, parse_bool, False, problems),  # noqa: FBT003
-        self_phones=_resolve(
-            levels, attr.DUO_SELF_PHONES, parse_self_phones, SelfPhones.OFF, problems
-        ),
+        **_inherited(levels, problems),
         username_mapping=_resolve(
             own,
             attr.DUO_USERNAME,
@@ -476,6 +491,87 @@ def resolve_effective(
         problems=tuple(problems),
         retiring=_retiring(realm_attributes, realm),
         retiring_until=_retiring_until(realm_attributes),
+    )
+
+
+def single_values(representation: Mapping[str, Any]) -> dict[str, str]:
+    """An organization representation's attributes, one value each (Keycloak keeps lists)."""
+    raw: Mapping[str, Any] = representation.get("attributes") or {}
+    return {
+        str(name): str(values[0] if isinstance(values, list) else values)
+        for name, values in raw.items()
+        if values not in (None, [])
+    }
+
+
+def organization_scope(realm: str, organization_id: str) -> str:
+    """What an organization's sealed secrets are bound to (their AAD): its realm and its id.
+
+    A realm name holds no ``/``, so no realm's scope equals an organization's, and a value
+    sealed for one organization opens for no other organization and no realm.
+    """
+    return f"{realm}/organization/{organization_id}"
+
+
+# What an organization may set for its members; the rest is the realm's own (its users,
+# identity providers and flows are the partner realm's).
+ORGANIZATION_ATTRIBUTES: Final = (
+    attr.DUO_ENABLED,
+    attr.DUO_IKEY,
+    attr.DUO_API_HOST,
+    attr.DUO_SKEY,
+    attr.DUO_USER_MODE,
+    attr.DUO_FAIL_MODE,
+    attr.DUO_BYPASS_GROUPS,
+    attr.DUO_REMEMBER,
+    attr.DUO_SELF_DEACTIVATE,
+    attr.DUO_SELF_PHONES,
+    attr.DUO_APPS,
+    *AUTH_API_NAMES,
+)
+
+
+def resolve_organization(
+    organization_attributes: Mapping[str, str],
+    partner: EffectiveSettings,
+    partner_attributes: Mapping[str, str],
+    *,
+    organization: str,
+    organization_id: str,
+) -> EffectiveSettings:
+    """The settings a member of ``organization`` (inside ``partner``'s realm) gets.
+
+    The link is proven by containment: Keycloak keeps the organization inside the realm, so
+    nothing on it names a partner. What the organization leaves unset comes from the partner
+    realm, as for a client realm; application modes are the organization's entries over the
+    partner's. The username mapping, identity providers, assurance and brokered-user rules
+    stay the realm's: the users, their links and the flows are the realm's.
+    """
+    realm = partner.realm
+    own = _Level(
+        organization_attributes,
+        Origin.ORGANIZATION,
+        organization,
+        organization_scope(realm, organization_id),
+    )
+    levels = [own, _Level(partner_attributes, Origin.PARTNER_REALM, realm)]
+    problems: list[str] = [
+        f"{name} is not an organization setting and is ignored on organization {organization!r}"
+        for name in sorted(organization_attributes)
+        if name.startswith(attr.PREFIX)
+        and name not in (*ORGANIZATION_ATTRIBUTES, attr.TENANT_KIND, attr.RESOLVED)
+    ]
+    org_apps = _resolve([own], attr.DUO_APPS, parse_apps, _NO_APPS, problems).value
+    return replace(
+        partner,
+        credentials=_credentials(levels, problems),
+        **_inherited(levels, problems),
+        apps={**partner.apps, **org_apps},
+        auth_api=_credentials(levels, problems, AUTH_API_NAMES, "Duo Auth API"),
+        problems=(*partner.problems, *problems),
+        retiring=None,
+        retiring_until=0,
+        organization=organization,
     )
 
 
@@ -544,6 +640,47 @@ def decide(
             "mapper could write never spare them Duo",
         )
     return _by_user(effective, user_groups, activated=activated)
+
+
+def decide_member(
+    partner: EffectiveSettings,
+    organization: EffectiveSettings,
+    client_id: str | None,
+    user_groups: Iterable[str] = (),
+    *,
+    activated: bool = False,
+    brokered: bool = False,
+    idp: str | None = None,
+) -> Decision:
+    """Whether a member of an organization must pass Duo: if the partner realm's policy OR the
+    organization's requires it (each with its own application mode).
+
+    Settings of no organization (``organization`` is a realm's) decide alone. Membership never
+    lowers the requirement: an administrator who may change a user's
+    organizations (or an identity provider that joins users to one) cannot spare them the
+    Duo their realm requires; an organization may only add to it.
+    """
+
+    def one(effective: EffectiveSettings) -> Decision:
+        return decide(
+            effective,
+            effective.app_mode(client_id),
+            user_groups,
+            activated=activated,
+            brokered=brokered,
+            idp=idp,
+        )
+
+    if organization.organization is None:  # a login outside any organization
+        return one(organization)
+    realm, member = one(partner), one(organization)
+    if member.requires_duo:
+        return Decision(
+            member.outcome, f"organization {organization.organization}: {member.reason}"
+        )
+    if realm.requires_duo:
+        return Decision(realm.outcome, f"partner realm {partner.realm}: {realm.reason}")
+    return Decision(member.outcome, f"organization {organization.organization}: {member.reason}")
 
 
 def _by_user(

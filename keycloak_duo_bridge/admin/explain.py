@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from keycloak_duo_bridge.admin import apps, record, users
+from keycloak_duo_bridge.admin import apps, organizations, record, users
 from keycloak_duo_bridge.admin.duo_link import link_status
 from keycloak_duo_bridge.admin.duo_settings import mask
 from keycloak_duo_bridge.admin.effective import (
@@ -17,6 +17,7 @@ from keycloak_duo_bridge.admin.effective import (
     Remember,
     Sourced,
     decide,
+    decide_member,
     format_remember,
 )
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy
@@ -65,6 +66,9 @@ class Explanation:
     record: record.RecordState = record.RecordState.CURRENT
     duo_username: str | None = None
     admin_link: str | None = None  # the realm's own Duo admin link: "linked (...)" or None
+    # An organization's members (explain PARTNER --org NAME): the user's membership, and
+    # why the login is decided as it is when the user is not a member
+    member_note: str | None = None
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(setting, value, origin) rows; the skey shows only its key id."""
@@ -126,6 +130,7 @@ class Explanation:
     def to_json(self) -> dict[str, Any]:
         return {
             "realm": self.effective.realm,
+            "organization": self.effective.organization,
             "partner": self.effective.partner,
             "partner_linked": self.effective.linked,
             "record": self.record.value,
@@ -149,6 +154,8 @@ class Explanation:
     def problems(self) -> list[str]:
         """The settings' problems, and what Keycloak does when its record is not current."""
         found = list(self.effective.problems)
+        if self.member_note is not None:
+            found.append(self.member_note)
         found += [
             f"identity provider {alias!r} is off: every login through it goes in without Duo"
             for alias, policy in sorted(self.effective.idps.items())
@@ -174,6 +181,76 @@ def record_state(keycloak: Keycloak, realm: str) -> record.RecordState:
     effective, partner = record.resolve(keycloak, representation)
     own = dict(representation.get("attributes") or {})
     return record.state_of(own, partner if effective.linked else None, realm=realm)
+
+
+def explain_organization(
+    keycloak: Keycloak,
+    organization: organizations.Organization,
+    *,
+    app: str | None = None,
+    username: str | None = None,
+    idp: str | None = None,
+) -> Explanation:
+    """How a login by a member of ``organization`` goes: Duo when the partner realm's policy
+    or the organization's requires it. A ``username`` who is no member (Keycloak's
+    membership) gets the partner realm's settings, which the explanation then shows."""
+    partner = organization.partner
+    resolved = organizations.resolve(keycloak, organization)
+    effective = resolved.organization
+    note = None
+    if app is not None:
+        apps.find_app(keycloak, partner, app)
+    groups: tuple[str, ...] = ()
+    activated = brokered = False
+    duo_name = None
+    if username is not None:
+        status = users.status(keycloak, partner, username)
+        groups, activated, brokered = status.groups, status.activated, bool(status.links)
+        member = organizations.member_of(keycloak, partner, status.user_id)
+        if organization.id not in member:
+            effective = resolved.partner
+            note = (
+                f"user {username!r} is not a member of organization {organization.name!r}: "
+                f"their logins get partner realm {partner!r}'s settings"
+            )
+        try:
+            duo_name = users.duo_name(effective, status)
+        except ConfigError as exc:
+            duo_name = f"({exc})"
+    brokered = brokered or bool(idp)
+    decision = (
+        decide(
+            effective,
+            effective.app_mode(app),
+            groups,
+            activated=activated,
+            brokered=brokered,
+            idp=idp,
+        )
+        if note is not None
+        else decide_member(
+            resolved.partner,
+            effective,
+            app,
+            groups,
+            activated=activated,
+            brokered=brokered,
+            idp=idp,
+        )
+    )
+    return Explanation(
+        effective=effective,
+        app=app,
+        app_mode=effective.app_mode(app) if app is not None else AppMode.INHERIT,
+        username=username,
+        user_groups=groups,
+        activated=activated,
+        decision=decision,
+        idp=idp,
+        record=record_state(keycloak, partner),
+        duo_username=duo_name,
+        member_note=note,
+    )
 
 
 def explain(

@@ -659,6 +659,73 @@ class Keycloak:
             missing=f"execution in realm {realm!r}",
         )
 
+    # -- organizations (a partner's clients kept inside its realm) -------------------------
+
+    def find_organization(self, realm: str, name: str) -> Json | None:
+        """The organization named ``name`` in ``realm``, attributes included, or None."""
+        found = self._call(
+            f"find organization {name!r} in realm {realm!r}",
+            realm,
+            lambda a: a.get_organizations(
+                {"search": name, "exact": "true", "briefRepresentation": "false"}
+            ),
+            missing=f"realm {realm!r}",
+        )
+        return next((o for o in found if o.get("name") == name), None)
+
+    def get_organizations(self, realm: str) -> list[Json]:
+        """Every organization of ``realm``, attributes included."""
+        return self._call(
+            f"list the organizations of realm {realm!r}",
+            realm,
+            lambda a: a.get_organizations({"briefRepresentation": "false"}),
+            missing=f"realm {realm!r}",
+        )
+
+    def get_organization(self, realm: str, organization_id: str) -> Json:
+        return self._call(
+            f"read an organization of realm {realm!r}",
+            realm,
+            lambda a: a.get_organization(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
+    def create_organization(self, realm: str, representation: Json) -> str:
+        """Make an organization; its id."""
+        name = str(representation.get("name"))
+        made = self._call(
+            f"create organization {name!r} in realm {realm!r}",
+            realm,
+            lambda a: a.create_organization(representation),
+            missing=f"realm {realm!r}",
+        )
+        return str(made)
+
+    def update_organization(self, realm: str, organization_id: str, representation: Json) -> None:
+        self._call(
+            f"update an organization of realm {realm!r}",
+            realm,
+            lambda a: a.update_organization(organization_id, representation),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
+    def get_user_organizations(self, realm: str, user_id: str) -> list[Json]:
+        """The organizations the user is a member of (Keycloak's membership)."""
+        return self._call(
+            f"read a user's organizations in realm {realm!r}",
+            realm,
+            lambda a: a.get_user_organizations(user_id),
+            missing=f"user {user_id!r} of realm {realm!r}",
+        )
+
+    def add_organization_member(self, realm: str, organization_id: str, user_id: str) -> None:
+        self._call(
+            f"add a member to an organization of realm {realm!r}",
+            realm,
+            lambda a: a.organization_user_add(user_id, organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
 
 def _translate(exc: PythonKeycloakError, what: str, missing: str, username: str) -> KeycloakError:
     code = exc.response_code

@@ -42,10 +42,16 @@ from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
     link_attribute,
     resolve_effective,
+    resolve_organization,
+    single_values,
 )
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.attributes import AppMode, FailMode, IdpMode, TenantKind
-from keycloak_duo_bridge.errors import NotFoundError
+from keycloak_duo_bridge.errors import ConfigError, NotFoundError
+
+ORGANIZATIONS_ENABLED: Final = "organizationsEnabled"  # Keycloak's realm switch
+# Keycloak keeps an organization's attribute values (its group's) in 255 characters.
+MAX_ORGANIZATION_VALUE: Final = 255
 
 VERSION: Final = 1
 PARTNER_PREFIX: Final = "partner:"
@@ -72,13 +78,25 @@ def fingerprint(own: Mapping[str, str], partner: Mapping[str, str] | None, *, re
     Lines ``name=value`` sorted by name: the realm's ``kdb.*`` attributes but the record, then
     the proven partner's as ``partner:name``, but its record and its links to other clients.
     """
+    return _fingerprint(own, partner, link_attribute(realm))
+
+
+def organization_fingerprint(own: Mapping[str, str], partner: Mapping[str, str]) -> str:
+    """The fingerprint of a client organization's record: as :func:`fingerprint`, over the
+    organization's ``kdb.*`` attributes and its realm's (``partner:name``), with none of the
+    realm's links to client realms."""
+    return _fingerprint(own, partner, None)
+
+
+def _fingerprint(
+    own: Mapping[str, str], partner: Mapping[str, str] | None, mine: str | None
+) -> str:
     lines: dict[str, str] = {
         name: value
         for name, value in own.items()
         if name.startswith(attr.PREFIX) and name != attr.RESOLVED
     }
     if partner is not None:
-        mine = link_attribute(realm)
         for name, value in partner.items():
             if not name.startswith(attr.PREFIX) or name == attr.RESOLVED:
                 continue
@@ -104,11 +122,44 @@ def record(
     """The record for a realm whose settings resolved to ``effective`` (``partner``: the
     partner's attributes, used only when the link is proven)."""
     linked = partner if effective.linked else None
+    cfg = fingerprint(own, linked, realm=effective.realm)
+    return _record(effective, own, linked, cfg, effective.partner if effective.linked else None)
+
+
+def organization_record(
+    effective: EffectiveSettings, own: Mapping[str, str], partner: Mapping[str, str]
+) -> str | None:
+    """The record of a client organization whose members' settings resolved to ``effective``
+    (``own``: its attributes; ``partner``: its realm's): only what the extension combines
+    with the realm's record for a member (the rest is the realm's). None when it would not
+    fit an organization attribute value: the extension then fails closed for the members."""
+    remember = effective.remember.value
+    body = {
+        "v": VERSION,
+        "cfg": organization_fingerprint(own, partner),
+        "enabled": effective.enabled.value,
+        "apps_off": sorted(k for k, v in effective.apps.items() if v is AppMode.OFF),
+        "apps_required": sorted(k for k, v in effective.apps.items() if v is AppMode.REQUIRED),
+        "fail_open": effective.fail_mode.value is FailMode.OPEN,
+        "remember": "window" if isinstance(remember, int) else remember.value,
+        "remember_seconds": remember * 60 if isinstance(remember, int) else 0,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= MAX_ORGANIZATION_VALUE else None
+
+
+def _record(
+    effective: EffectiveSettings,
+    own: Mapping[str, str],
+    linked: Mapping[str, str] | None,
+    cfg: str,
+    partner: str | None,
+) -> str:
     remember = effective.remember.value
     body: dict[str, Any] = {
         "v": VERSION,
-        "cfg": fingerprint(own, linked, realm=effective.realm),
-        "partner": effective.partner if effective.linked else None,
+        "cfg": cfg,
+        "partner": partner,
         "enabled": effective.enabled.value,
         "apps_off": sorted(k for k, v in effective.apps.items() if v is AppMode.OFF),
         "apps_required": sorted(k for k, v in effective.apps.items() if v is AppMode.REQUIRED),
@@ -197,7 +248,70 @@ def store(
     if written and partner and _shapes_clients(current, merged):
         for name in linked_clients(merged):
             refresh(keycloak, name)
+        refresh_organizations(keycloak, realm)
     return written
+
+
+def store_organization(
+    keycloak: Keycloak,
+    realm: str,
+    representation: Json,
+    changes: Mapping[str, str | None],
+    partner: Json | None = None,
+) -> bool:
+    """Set (``None``: remove) a client organization's attributes, keep the rest, and write its
+    record (resolved over its realm, ``partner``: read when not given) in the same call.
+    False, writing nothing, when nothing would change. Keycloak replaces the whole attribute
+    set on PUT, so the whole representation is written back."""
+    for name, value in changes.items():
+        if value is not None and len(value) > MAX_ORGANIZATION_VALUE:
+            raise ConfigError(
+                f"{name} would take {len(value)} characters, and Keycloak keeps at most "
+                f"{MAX_ORGANIZATION_VALUE} in an organization attribute: nothing saved"
+            )
+    partner = partner if partner is not None else keycloak.get_realm(realm)
+    partner_attributes: dict[str, str] = dict(partner.get("attributes") or {})
+    current = single_values(representation)
+    merged = dict(current)
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    realm_settings = resolve_effective(
+        partner_attributes, None, realm=realm, realm_id=str(partner.get("id") or "")
+    )
+    effective = resolve_organization(
+        merged,
+        realm_settings,
+        partner_attributes,
+        organization=str(representation["name"]),
+        organization_id=str(representation["id"]),
+    )
+    resolved = organization_record(effective, merged, partner_attributes)
+    if resolved is None:
+        merged.pop(attr.RESOLVED, None)
+    else:
+        merged[attr.RESOLVED] = resolved
+    if merged == current:
+        return False
+    representation["attributes"] = {name: [value] for name, value in merged.items()}
+    keycloak.update_organization(realm, str(representation["id"]), representation)
+    return True
+
+
+def refresh_organizations(keycloak: Keycloak, realm: str) -> list[str]:
+    """Rewrite the records of the realm's client organizations that are out of date (after a
+    change of the realm's settings); the names of those rewritten."""
+    partner = keycloak.get_realm(realm)
+    if not partner.get(ORGANIZATIONS_ENABLED):
+        return []
+    return [
+        str(o["name"])
+        for o in keycloak.get_organizations(realm)
+        if single_values(o).get(attr.TENANT_KIND) == TenantKind.CLIENT
+        and store_organization(keycloak, realm, o, {}, partner)
+    ]
 
 
 def _store(

@@ -27,7 +27,7 @@ from keycloak_duo_bridge.admin.effective import (
     EffectiveSettings,
     IdpLink,
     PolicyOutcome,
-    decide,
+    decide_member,
     duo_username,
 )
 from keycloak_duo_bridge.assurance import amr_for
@@ -246,6 +246,21 @@ def duo_name(
         raise DuoConfigError(str(exc)) from None
 
 
+async def _settings(
+    services: StepUpServices,
+    realm: str,
+    fingerprint: str,
+    organization: str | None,
+    org_fingerprint: str,
+) -> tuple[EffectiveSettings | None, EffectiveSettings]:
+    """The login's settings: the realm's; or, for a member of a client organization (named
+    by Keycloak in the signed request), the partner realm's and the organization's."""
+    if not organization:
+        return None, await services.realms.effective(realm, fingerprint)
+    member = await services.realms.member(realm, fingerprint, organization, org_fingerprint)
+    return member.partner, member.organization
+
+
 async def _policy(
     services: StepUpServices, request_token: tokens.StepUpRequest
 ) -> tokens.Verdict | Prompt:
@@ -256,13 +271,20 @@ async def _policy(
     application's mode is applied here too (``skip`` / ``app_off``)."""
     realm = request_token.realm
     try:
-        effective = await services.realms.effective(realm, request_token.fingerprint)
+        partner, effective = await _settings(
+            services,
+            realm,
+            request_token.fingerprint,
+            request_token.organization,
+            request_token.org_fingerprint,
+        )
     except KeycloakError as exc:
         event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
         return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
-    decision = decide(
+    decision = decide_member(
+        partner or effective,
         effective,
-        effective.app_mode(request_token.client_id),
+        request_token.client_id,
         request_token.groups,
         activated=request_token.activated,
         brokered=bool(request_token.idp_links),
@@ -484,6 +506,8 @@ async def step_up(request: Request) -> Response:
         expires=int(time.time()) + PENDING_LIFETIME,
         duo_username=decided.duo_username,
         duo_ikey=decided.credentials.ikey,
+        organization=request_token.organization or "",
+        org_fingerprint=request_token.org_fingerprint,
     )
     url = services.duo.authorize_url(
         decided.credentials,
@@ -556,7 +580,13 @@ async def _exchange(
     """Duo's verified claims for ``code``, or the failing verdict. Never fails open, and
     never trips the circuit: the exchange is not a health check."""
     try:
-        effective = await services.realms.effective(pending.realm, pending.fingerprint)
+        _, effective = await _settings(
+            services,
+            pending.realm,
+            pending.fingerprint,
+            pending.organization,
+            pending.org_fingerprint,
+        )
         creds = duo_credentials(services.keyring, effective, started_with=pending.duo_ikey)
     except KeycloakError:
         return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)

@@ -40,6 +40,8 @@ class Pending:
     expires: int
     duo_username: str  # the name Duo knows the user by, under the realm's mapping
     duo_ikey: str = ""  # the application the login started with (a rotation may follow)
+    organization: str = ""  # the member's client organization (id), when the login has one
+    org_fingerprint: str = ""
 
 
 def seal(pending: Pending, ring: KeyRing) -> str:

@@ -11,14 +11,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 from cachetools import TTLCache
 
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, resolve_effective
-from keycloak_duo_bridge.attributes import TENANT_PARTNER
+from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
+    resolve_effective,
+    resolve_organization,
+    single_values,
+)
+from keycloak_duo_bridge.attributes import TENANT_KIND, TENANT_PARTNER, TenantKind
 from keycloak_duo_bridge.errors import (
     KeycloakAuthError,
     KeycloakError,
@@ -39,6 +44,16 @@ class _Entry:
     expires: float
     effective: EffectiveSettings
     frontend_url: str | None
+    attributes: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a member of a client organization gets: the partner realm's settings and the
+    organization's (resolved over the partner's)."""
+
+    partner: EffectiveSettings
+    organization: EffectiveSettings
 
 
 class RealmSource:
@@ -56,12 +71,39 @@ class RealmSource:
         self._http = http
         self._clock = clock
         self._cache: dict[str, _Entry] = {}
+        self._members: dict[str, tuple[str, float, EffectiveSettings]] = {}
         self._token: str | None = None
         self._token_expires = 0.0
         self._warned = False
 
     async def effective(self, realm: str, fingerprint: str) -> EffectiveSettings:
         return (await self._entry(realm, fingerprint)).effective
+
+    async def member(
+        self, realm: str, fingerprint: str, organization: str, org_fingerprint: str
+    ) -> Member:
+        """The settings of a member of ``organization`` (an id) in ``realm``, cached per
+        organization while both fingerprints hold, so a warm login makes no admin call."""
+        entry = await self._entry(realm, fingerprint)
+        key = f"{realm}/{organization}"
+        both = f"{fingerprint}/{org_fingerprint}"
+        cached = self._members.get(key)
+        now = self._clock()
+        if cached is not None and cached[0] == both and cached[1] > now:
+            return Member(entry.effective, cached[2])
+        representation = await self.admin_json(f"{realm}/organizations/{organization}")
+        attributes = single_values(representation)
+        if attributes.get(TENANT_KIND) != TenantKind.CLIENT:
+            raise NotFoundError(f"organization {organization!r} of {realm!r} is no client")
+        settings = resolve_organization(
+            attributes,
+            entry.effective,
+            entry.attributes,
+            organization=str(representation.get("name") or organization),
+            organization_id=organization,
+        )
+        self._members[key] = (both, now + self._settings.bridge_settings_ttl, settings)
+        return Member(entry.effective, settings)
 
     async def frontend_url(self, realm: str, fingerprint: str) -> str | None:
         """The realm's branding URL (``frontendUrl``), which becomes its token issuer's base."""
@@ -85,6 +127,7 @@ class RealmSource:
             now + self._settings.bridge_settings_ttl,
             resolve_effective(attributes, partner, realm=realm, realm_id=realm_id),
             (attributes.get("frontendUrl") or "").rstrip("/") or None,
+            attributes,
         )
         self._cache[realm] = entry
         return entry

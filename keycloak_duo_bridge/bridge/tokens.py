@@ -68,6 +68,10 @@ class StepUpRequest:
     # stored on the user's link (SamlAuthnContext.java)
     idp_saml_context: tuple[str, ...] = ()
     idp_saml_instant: int = 0
+    # the client organization the user belongs to (Keycloak's membership, or the one Keycloak
+    # selected at login), by id, and the fingerprint of its attributes (MemberSettings.java)
+    organization: str | None = None
+    org_fingerprint: str = ""
 
 
 def peek(token: str) -> jws.Jws:
@@ -202,6 +206,8 @@ def verify_request(
         idp_id_token=_optional(claims, "idp_id_token"),
         idp_saml_context=_strings(claims.get("idp_saml_context")),
         idp_saml_instant=_instant(claims.get("idp_saml_instant")),
+        organization=_optional(claims, "org"),
+        org_fingerprint=str(claims.get("org_cfg") or ""),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from keycloak_duo_bridge.admin.duo_settings import HealthCheck, duo_health_check
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.errors import ConfigError
@@ -87,3 +88,10 @@ def read_skey(args: argparse.Namespace) -> str:
     if not sys.stdin.isatty():
         raise ConfigError("give the skey with --skey-file or --skey-env (no terminal to prompt)")
     return getpass.getpass("Duo secret key (skey): ").strip()
+
+
+def health_check(config: Settings, args: argparse.Namespace) -> HealthCheck | None:
+    """Duo's live check of new credentials, unless ``--no-verify``."""
+    if args.no_verify:
+        return None
+    return duo_health_check(config.duo_ca_file, allow_any_host=config.duo_allow_any_host)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from keycloak_duo_bridge.admin import apps, users
-from keycloak_duo_bridge.cli import phones
+from keycloak_duo_bridge.cli import organizations, phones
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 from keycloak_duo_bridge.errors import ConfigError
@@ -32,6 +32,7 @@ def register(subparsers: Subparsers) -> None:
         **examples(
             "keycloak-duo-bridge app set globex demo-app --mode required",
             "keycloak-duo-bridge app set --partner acme --all-clients payroll --mode off",
+            "keycloak-duo-bridge app set acme payroll --org initech --mode required",
         ),
     )
     put.add_argument("realm", nargs="?", help="the realm (or use --partner/--all-clients)")
@@ -45,6 +46,7 @@ def register(subparsers: Subparsers) -> None:
         help="required: always Duo; off: never; inherit: as the realm says",
     )
     put.add_argument("--partner", help="with --all-clients: every client realm of a partner")
+    organizations.add_org(put)
     put.add_argument("--all-clients", metavar="CLIENT_ID", help="the application, by clientId")
     add_json(put)
     put.set_defaults(handler=set_mode)
@@ -103,6 +105,10 @@ def register(subparsers: Subparsers) -> None:
 
 
 def set_mode(args: argparse.Namespace) -> int:
+    if args.org:
+        if args.partner or args.all_clients or not (args.realm and args.client_id):
+            raise ConfigError("with --org, name the partner realm and the CLIENT_ID")
+        return organizations.set_app_mode(args)
     keycloak = connect(settings())
     if args.partner or args.all_clients:
         if not (args.partner and args.all_clients) or args.realm or args.client_id:

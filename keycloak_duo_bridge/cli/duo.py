@@ -8,10 +8,11 @@ from pathlib import Path
 from keycloak_duo_bridge.admin import duo_settings, record
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.tenants import get_tenant, list_tenants
-from keycloak_duo_bridge.cli import duo_auth_api, duo_link, provisioning
+from keycloak_duo_bridge.cli import duo_auth_api, duo_link, organizations, provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     connect,
+    health_check,
     print_json,
     print_table,
     read_skey,
@@ -49,7 +50,7 @@ def register(subparsers: Subparsers) -> None:
             "--skey-env DUO_SKEY",
         ),
     )
-    put.add_argument("realm", help="the partner or client realm")
+    _realm(put)
     put.add_argument("--ikey", required=True, help="integration key (client id), 20 characters")
     put.add_argument("--host", required=True, help="API hostname[:port]")
     source = put.add_mutually_exclusive_group()
@@ -68,7 +69,7 @@ def register(subparsers: Subparsers) -> None:
         help="remove a realm's own credentials (use partner's)",
         description="Remove the realm's own Duo credentials, so it uses its partner's again.",
     )
-    clear.add_argument("realm", help="the partner or client realm")
+    _realm(clear)
     add_json(clear)
     clear.set_defaults(handler=clear_credentials)
 
@@ -84,7 +85,7 @@ def register(subparsers: Subparsers) -> None:
             "keycloak-duo-bridge duo policy globex --fail-mode open --remember 480",
         ),
     )
-    policy.add_argument("realm", help="the partner or client realm")
+    _realm(policy)
     policy.add_argument(
         "--user-mode",
         metavar="required|opt-in|inherit",
@@ -175,7 +176,7 @@ def register(subparsers: Subparsers) -> None:
             else {}
         )
         action = actions.add_parser(name, help=text, description=about, **extra)
-        action.add_argument("realm", help="the partner or client realm")
+        _realm(action)
         if enabled:
             action.add_argument(
                 "--assurance",
@@ -216,7 +217,7 @@ def register(subparsers: Subparsers) -> None:
             " ones, with what the partner adds)."
         ),
     )
-    show.add_argument("realm", help="the partner or client realm")
+    _realm(show)
     add_json(show)
     show.set_defaults(handler=show_settings)
 
@@ -225,17 +226,18 @@ def register(subparsers: Subparsers) -> None:
     provisioning.register_rotate(actions)
 
 
+def _realm(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("realm", help="the partner or client realm")
+    organizations.add_org(parser)
+
+
 def set_credentials(args: argparse.Namespace) -> int:
+    if args.org:
+        return organizations.set_credentials(args)
     config = settings()
     ring = key_ring(config)
     skey = read_skey(args)
-    health = (
-        None
-        if args.no_verify
-        else duo_settings.duo_health_check(
-            config.duo_ca_file, allow_any_host=config.duo_allow_any_host
-        )
-    )
+    health = health_check(config, args)
     result = duo_settings.set_credentials(
         connect(config),
         args.realm,
@@ -263,6 +265,8 @@ def set_credentials(args: argparse.Namespace) -> int:
 
 
 def clear_credentials(args: argparse.Namespace) -> int:
+    if args.org:
+        return organizations.clear_credentials(args)
     written = duo_settings.clear_credentials(connect(settings()), args.realm)
     if args.json:
         print_json({"realm": args.realm, "credentials": "removed" if written else "not_set"})
@@ -283,6 +287,8 @@ def set_policy(args: argparse.Namespace) -> int:
         brokered_username=args.brokered_username,
         brokered_enrollment=args.brokered_enrollment,
     )
+    if args.org:
+        return organizations.set_policy(args, policy)
     written = duo_settings.set_policy(connect(settings()), args.realm, policy)
     if args.json:
         print_json({"realm": args.realm, "policy": "saved" if written else "unchanged"})
@@ -292,6 +298,10 @@ def set_policy(args: argparse.Namespace) -> int:
 
 
 def switch(args: argparse.Namespace) -> int:
+    if args.org:
+        if getattr(args, "assurance", None):
+            raise ConfigError("assurance is the partner realm's own; set it without --org")
+        return organizations.switch(args)
     config = settings()
     touched = duo_settings.set_enabled(
         connect(config),
@@ -326,6 +336,8 @@ def sync_records(args: argparse.Namespace) -> int:
 
 
 def show_settings(args: argparse.Namespace) -> int:
+    if args.org:
+        return organizations.show(args)
     shown = duo_settings.show(connect(settings()), args.realm)
     if args.json:
         print_json(shown)

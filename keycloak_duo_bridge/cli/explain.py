@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 
 from keycloak_duo_bridge.admin import explain as explaining
+from keycloak_duo_bridge.admin import organizations as orgs
+from keycloak_duo_bridge.cli import organizations
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, print_table, settings
 from keycloak_duo_bridge.cli._common import Subparsers, examples
 
@@ -22,9 +24,11 @@ def register(subparsers: Subparsers) -> None:
         **examples(
             "keycloak-duo-bridge explain globex",
             "keycloak-duo-bridge explain globex --app demo-app --user alice",
+            "keycloak-duo-bridge explain acme --org initech --user bob",
         ),
     )
     parser.add_argument("realm", help="the partner or client realm")
+    organizations.add_org(parser)
     parser.add_argument(
         "--app", metavar="CLIENT_ID", help="decide for this application (default: any)"
     )
@@ -43,16 +47,27 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = explaining.explain(
-        connect(settings()), args.realm, app=args.app, username=args.user, idp=args.idp
-    )
+    keycloak = connect(settings())
+    if args.org:
+        found = explaining.explain_organization(
+            keycloak,
+            orgs.get_organization(keycloak, args.realm, args.org),
+            app=args.app,
+            username=args.user,
+            idp=args.idp,
+        )
+    else:
+        found = explaining.explain(
+            keycloak, args.realm, app=args.app, username=args.user, idp=args.idp
+        )
     if args.json:
         print_json(found.to_json())
         return 0
     effective = found.effective
     link = "" if effective.linked else ", link not proven: nothing inherited"
     partner = f" (partner {effective.partner}{link})" if effective.partner else ""
-    print(f"realm {effective.realm}{partner}")
+    member = f"organization {effective.organization} in " if effective.organization else ""
+    print(f"{member}realm {effective.realm}{partner}")
     print_table(("setting", "value", "from"), found.rows())
     app = f"app {found.app} (mode {found.app_mode.value})" if found.app else "any app (inherit)"
     if found.username:

@@ -8,7 +8,7 @@ from keycloak_duo_bridge.admin import provisioning as admin_provisioning
 from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.cli import provisioning
+from keycloak_duo_bridge.cli import organizations, provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     confirm,
@@ -20,6 +20,7 @@ from keycloak_duo_bridge.cli._admin import (
     wiring_of,
 )
 from keycloak_duo_bridge.cli._common import Subparsers, examples
+from keycloak_duo_bridge.errors import ConfigError
 
 _ABOUT = {
     TenantKind.PARTNER: (
@@ -39,6 +40,7 @@ _CREATE_EXAMPLES = {
     TenantKind.CLIENT: (
         "keycloak-duo-bridge client create globex --partner acme",
         "keycloak-duo-bridge client create globex --partner acme --display-name Globex --json",
+        "keycloak-duo-bridge client create initech --partner acme --as organization",
     ),
 }
 
@@ -64,6 +66,7 @@ def register(subparsers: Subparsers) -> None:
             create.add_argument("--branding-url", help="becomes the realm's frontendUrl")
         else:
             create.add_argument("--partner", required=True, help="the partner this client is under")
+            organizations.add_as(create)
             create.add_argument(
                 "--duo-provision",
                 action="store_true",
@@ -139,6 +142,12 @@ def _print(tenant: Tenant, *, as_json: bool) -> None:
 
 
 def create_tenant(args: argparse.Namespace) -> int:
+    if getattr(args, "mapping", None) == organizations.ORGANIZATION:
+        if args.duo_provision:
+            raise ConfigError(
+                "--duo-provision makes a client realm's Duo application; not with --as organization"
+            )
+        return organizations.create(args)
     config = settings()
     keycloak = connect(config)
     client = args.kind is not TenantKind.PARTNER

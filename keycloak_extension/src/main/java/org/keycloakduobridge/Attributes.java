@@ -9,6 +9,8 @@ final class Attributes {
     static final String RESOLVED = "kdb.resolved";
     /** On a partner realm, {@code kdb.tenant.client.<client realm>}: the link's proof. */
     static final String TENANT_CLIENT_PREFIX = "kdb.tenant.client.";
+    /** A realm's or organization's tenant kind; a client organization carries "client". */
+    static final String TENANT_KIND = "kdb.tenant.kind";
     static final String USER_ACTIVATED = "kdb.duo.activated";
     static final String PREFIX = "kdb.";
 

@@ -21,12 +21,14 @@ public final class DuoStepUpAuthenticator implements Authenticator {
 
     @Override
     public void authenticate(AuthenticationFlowContext context) {
-        StepUp.start(StepUpContext.of(context), RealmSettings.of(context.getSession(), context.getRealm()));
+        StepUp.start(StepUpContext.of(context), RealmSettings.forLogin(context.getSession(), context.getRealm(), context.getUser(),
+                context.getAuthenticationSession()));
     }
 
     @Override
     public void action(AuthenticationFlowContext context) {
-        StepUp.finish(StepUpContext.of(context), RealmSettings.of(context.getSession(), context.getRealm()));
+        StepUp.finish(StepUpContext.of(context), RealmSettings.forLogin(context.getSession(), context.getRealm(), context.getUser(),
+                context.getAuthenticationSession()));
     }
 
     @Override

@@ -36,7 +36,8 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
             return; // loop guard: after success Keycloak re-evaluates triggers
         }
         ForeignNotes.drop(authSession); // Duo notes an IdP mapper wrote are no pass
-        RealmSettings settings = RealmSettings.of(context.getSession(), context.getRealm());
+        RealmSettings settings = RealmSettings.forLogin(context.getSession(), context.getRealm(), context.getUser(),
+                context.getAuthenticationSession());
         ClientModel client = authSession.getClient();
         boolean brokered = BrokeredIdentity.loginIdp(authSession) != null;
         if (!settings.triggers(client == null ? null : client.getClientId(), brokered)) {
@@ -89,12 +90,14 @@ public final class DuoStepUpRequiredAction implements RequiredActionProvider {
 
     @Override
     public void requiredActionChallenge(RequiredActionContext context) {
-        StepUp.start(StepUpContext.of(context), RealmSettings.of(context.getSession(), context.getRealm()));
+        StepUp.start(StepUpContext.of(context), RealmSettings.forLogin(context.getSession(), context.getRealm(), context.getUser(),
+                context.getAuthenticationSession()));
     }
 
     @Override
     public void processAction(RequiredActionContext context) {
-        StepUp.finish(StepUpContext.of(context), RealmSettings.of(context.getSession(), context.getRealm()));
+        StepUp.finish(StepUpContext.of(context), RealmSettings.forLogin(context.getSession(), context.getRealm(), context.getUser(),
+                context.getAuthenticationSession()));
     }
 
     @Override

@@ -11,7 +11,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.OrganizationModel;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.sessions.AuthenticationSessionModel;
 import org.keycloak.util.JsonSerialization;
 
 /**
@@ -51,6 +54,11 @@ final class RealmSettings {
     final String acrBase;
     /** Identity providers trusted for their own MFA: an "upstream" verdict needs one. */
     final Set<String> idpTrusted;
+    /** A member's client organization: its settings (its own record), id and fingerprint. */
+    final RealmSettings member;
+    final String organizationId;
+    /** A member of several client organizations, none selected: the login is refused. */
+    final boolean ambiguousOrganization;
 
     private RealmSettings(Map<String, Object> record, boolean current, String fingerprint) {
         this.current = current;
@@ -83,6 +91,89 @@ final class RealmSettings {
             this.acrBase = null;
             this.idpTrusted = Collections.emptySet();
         }
+        this.member = null;
+        this.organizationId = null;
+        this.ambiguousOrganization = false;
+    }
+
+    /**
+     * The realm's settings for a member of a client organization ({@code member}: the
+     * organization's record; null with {@code ambiguous}). Membership never lowers what the
+     * realm requires: Duo runs when the realm's or the organization's settings say so, a
+     * bypass passes only when both fail open, and a pass is remembered only as long as both
+     * allow.
+     */
+    private RealmSettings(RealmSettings realm, RealmSettings member, String organizationId,
+            boolean ambiguous) {
+        this.current = realm.current && (member == null || member.current);
+        this.fingerprint = realm.fingerprint;
+        this.bridgeUrl = realm.bridgeUrl;
+        this.bridgeJwks = realm.bridgeJwks;
+        this.enabled = realm.enabled;
+        this.appsOff = realm.appsOff;
+        this.appsRequired = realm.appsRequired;
+        this.failOpen = realm.failOpen && member != null && member.failOpen;
+        this.stepUp = realm.stepUp;
+        this.acrDuo = realm.acrDuo;
+        this.acrBase = realm.acrBase;
+        this.idpTrusted = realm.idpTrusted;
+        this.member = member;
+        this.organizationId = organizationId;
+        this.ambiguousOrganization = ambiguous;
+        if (member == null || rank(realm) >= rank(member)) {
+            this.remember = member == null ? REMEMBER_EVERY_LOGIN : realm.remember;
+            this.rememberSeconds = member == null ? 0L : realm.rememberSeconds;
+        } else {
+            this.remember = member.remember;
+            this.rememberSeconds = member.rememberSeconds;
+        }
+    }
+
+    /** How strict a remember setting is: every login, then a window, then the session. */
+    private static long rank(RealmSettings settings) {
+        if (REMEMBER_SESSION.equals(settings.remember)) {
+            return 0L;
+        }
+        if (REMEMBER_WINDOW.equals(settings.remember)) {
+            return Long.MAX_VALUE / 2 - settings.rememberSeconds;
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /**
+     * The settings of a login: the realm's, or, for a member of a client organization
+     * ({@link Membership}, from Keycloak's state), the realm's combined with the
+     * organization's record.
+     */
+    static RealmSettings forLogin(KeycloakSession session, RealmModel realm, UserModel user,
+            AuthenticationSessionModel authSession) {
+        RealmSettings own = of(session, realm);
+        Membership membership = Membership.of(session, realm, user, authSession);
+        if (membership.ambiguous) {
+            return new RealmSettings(own, null, null, true);
+        }
+        if (membership.organization == null) {
+            return own;
+        }
+        return new RealmSettings(own, ofOrganization(realm, membership.organization),
+                membership.organization.getId(), false);
+    }
+
+    /** A client organization's record, current when it matches its and its realm's attributes. */
+    static RealmSettings ofOrganization(RealmModel realm, OrganizationModel organization) {
+        Map<String, String> own = new TreeMap<>();
+        for (Map.Entry<String, List<String>> entry : organization.getAttributes().entrySet()) {
+            String value = Membership.first(organization.getAttributes(), entry.getKey());
+            if (value != null) {
+                own.put(entry.getKey(), value);
+            }
+        }
+        Map<String, Object> record = read(own.get(Attributes.RESOLVED));
+        String fingerprint = fingerprint(own, realm.getAttributes(), null);
+        boolean current = record != null
+                && Integer.valueOf(VERSION).equals(record.get("v"))
+                && fingerprint.equals(record.get("cfg"));
+        return new RealmSettings(record, current, fingerprint);
     }
 
     static RealmSettings of(KeycloakSession session, RealmModel realm) {
@@ -104,6 +195,9 @@ final class RealmSettings {
      * sent as in "enforce": the realm's Duo decision holds for it as for a local login.
      */
     boolean triggers(String clientId, boolean brokered) {
+        if (ambiguousOrganization || member != null && member.triggers(clientId, brokered)) {
+            return true;
+        }
         if (stepUp && !brokered) {
             return enabled && clientId != null && appsRequired.contains(clientId);
         }
@@ -145,16 +239,24 @@ final class RealmSettings {
      * and its links to other clients. The same function as {@code record.fingerprint}.
      */
     static String fingerprint(RealmModel realm, RealmModel partner) {
+        return fingerprint(realm.getAttributes(), partner == null ? null : partner.getAttributes(),
+                Attributes.TENANT_CLIENT_PREFIX + realm.getName());
+    }
+
+    /**
+     * The same over attribute maps; {@code mine}: the one link to a client realm that counts
+     * (null: none, for a client organization's record, as {@code record.organization_fingerprint}).
+     */
+    static String fingerprint(Map<String, String> own, Map<String, String> partner, String mine) {
         Map<String, String> all = new TreeMap<>();
-        for (Map.Entry<String, String> entry : realm.getAttributes().entrySet()) {
+        for (Map.Entry<String, String> entry : own.entrySet()) {
             String name = entry.getKey();
             if (name.startsWith(Attributes.PREFIX) && !name.equals(Attributes.RESOLVED)) {
                 all.put(name, entry.getValue());
             }
         }
         if (partner != null) {
-            String mine = Attributes.TENANT_CLIENT_PREFIX + realm.getName();
-            for (Map.Entry<String, String> entry : partner.getAttributes().entrySet()) {
+            for (Map.Entry<String, String> entry : partner.entrySet()) {
                 String name = entry.getKey();
                 if (!name.startsWith(Attributes.PREFIX) || name.equals(Attributes.RESOLVED)) {
                     continue;

@@ -45,6 +45,13 @@ final class StepUp {
                             + "Contact your administrator.");
             return;
         }
+        if (settings.ambiguousOrganization) {
+            refuse(context, "duo_organization_ambiguous",
+                    "the user is a member of several client organizations and none is selected",
+                    "Your account belongs to several organizations. Sign in again and choose "
+                            + "one, or contact your administrator.");
+            return;
+        }
         AuthenticationSessionModel authSession = context.authSession();
         UserModel user = context.user();
         String nonce = random();
@@ -66,6 +73,10 @@ final class StepUp {
         token.setOtherClaims("return_url", returnUrl.toString());
         token.setOtherClaims("realm", realm.getName());
         token.setOtherClaims("cfg", settings.fingerprint);
+        if (settings.member != null) { // the user's client organization, from Keycloak's state
+            token.setOtherClaims("org", settings.organizationId);
+            token.setOtherClaims("org_cfg", settings.member.fingerprint);
+        }
         token.setOtherClaims("activated", "true".equals(user.getFirstAttribute(Attributes.USER_ACTIVATED)));
         // For a realm that names users to Duo by email: the bridge takes only a verified one.
         token.setOtherClaims("email", user.getEmail());

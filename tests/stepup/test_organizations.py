@@ -1,0 +1,70 @@
+"""Logins by members of a client organization, in Chromium, on real Keycloak: the member gets
+the organization's Duo integration and application modes, anyone else the partner's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page
+
+from keycloak_duo_bridge.admin import organizations
+from tests.browser_steps import auth_url, tokens_for
+from tests.fixtures_bridge import APP2_ID
+from tests.fixtures_organizations import Partner, duo_ikeys, sign_in
+
+pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
+
+
+def test_a_member_gets_the_organizations_duo_and_others_the_partners(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member passes Duo with the organization's integration; a user in no organization
+    with the partner's. The organization requires Duo for an application the partner has off:
+    its members pass Duo there, other users do not."""
+    tenant = org_partner.tenant
+    org, integration = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    organizations.set_app_mode(org_partner.keycloak, org, APP2_ID, "required")
+    tenant.user("mona")
+    tenant.user("nick")
+    organizations.add_member(org_partner.keycloak, org, "mona")
+    seen = duo_ikeys(page, tenant)
+
+    sign_in(page, tenant, "mona")
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen == [integration.client_id]
+    page.goto(auth_url(tenant))  # the session's pass counts (the organization's record is
+    tokens_for(page, tenant)  # current: a stale one would fail closed and ask Duo again)
+    assert seen == [integration.client_id]
+    page.context.clear_cookies()
+    sign_in(page, tenant, "nick")
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen[1:] == [tenant.integration.client_id]
+
+    page.context.clear_cookies()
+    sign_in(page, tenant, "nick", client_id=APP2_ID)
+    assert "duo" not in tokens_for(page, tenant, APP2_ID)
+    assert len(seen) == 2
+    page.context.clear_cookies()
+    sign_in(page, tenant, "mona", client_id=APP2_ID)
+    assert tokens_for(page, tenant, APP2_ID)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen[2:] == [integration.client_id]
+
+
+def test_a_member_of_two_organizations_with_none_selected_is_refused(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member of two client organizations, with none selected by Keycloak, is refused with
+    the reason; no organization is picked for them."""
+    tenant = org_partner.tenant
+    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    second, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    tenant.user("olga")
+    organizations.add_member(org_partner.keycloak, first, "olga")
+    organizations.add_member(org_partner.keycloak, second, "olga")
+    seen = duo_ikeys(page, tenant)
+    sign_in(page, tenant, "olga")
+    page.get_by_text("belongs to several organizations").wait_for()
+    assert seen == []
+    [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
+    assert error["error"] == "duo_organization_ambiguous"
