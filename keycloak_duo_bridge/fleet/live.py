@@ -1,8 +1,9 @@
 """Reading live Keycloak for a plan, and the bounded worker pool that apply shares.
 
-Every realm comes from one ``GET /admin/realms``; the declared realms that exist then get
-their applications (when the file sets app modes) and their wiring read, in parallel, one
-admin connection per worker thread.
+The declared realms and their partners are read one ``GET`` each (every realm, from one
+``GET /admin/realms``, only for ``--prune``); those that exist then get their applications
+(when the file sets app modes) and their wiring read, in parallel, one admin connection per
+worker thread.
 """
 
 from __future__ import annotations
