@@ -75,9 +75,9 @@ def wiring_state(keycloak: Keycloak, realm: str, representation: Json) -> str:
 def _declared(connect: Connect, spec: FleetSpec, parallel: int) -> dict[str, Json]:
     """The declared realms and their partners that exist, one ``GET`` each.
 
-    Not Keycloak's ``GET /admin/realms``: it checks the caller's rights realm by realm, at a
-    cost that grows with the number of realms, so at 500 realms that one call took 300 of a
-    no-op plan's 318 seconds (``make bench-scale``, docs/scale.md).
+    Not Keycloak's ``GET /admin/realms``, which builds and checks every realm in one call:
+    at 500 realms it alone took 300 s, and a no-op plan with it 318 s; with these reads
+    212 s (``make bench-scale``, docs/scale.md). Each read still costs more as realms grow.
     """
     names = sorted({t.name for t in spec.tenants} | {t.partner for t in spec.tenants if t.partner})
     found = each(
