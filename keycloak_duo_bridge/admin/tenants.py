@@ -109,10 +109,21 @@ def is_linked(client: Tenant, partner: Tenant | None) -> bool:
 
 
 def clients_of(keycloak: Keycloak, partner: str) -> list[Tenant]:
-    """The partner's clients: realms that name it and that its side names (the link rule)."""
-    tenants = list_tenants(keycloak)
-    owner = next((t for t in tenants if t.name == partner), None)
-    return [t for t in tenants if is_linked(t, owner)]
+    """The partner's clients, by name: realms that name it and that its side names (the link
+    rule). Read from the partner's side, one realm at a time, not from Keycloak's listing of
+    every realm, whose cost grows faster than the number of realms (docs/scale.md)."""
+    found = keycloak.find_realm(partner)
+    owner = tenant_of(found) if found is not None else None
+    if owner is None:
+        return []
+    names = sorted(
+        name.removeprefix(attr.TENANT_CLIENT_PREFIX)
+        for name in owner.attributes
+        if name.startswith(attr.TENANT_CLIENT_PREFIX)
+    )
+    realms = (keycloak.find_realm(name) for name in names)
+    clients = (tenant_of(r) for r in realms if r is not None)
+    return [c for c in clients if c is not None and is_linked(c, owner)]
 
 
 @dataclass(frozen=True)
