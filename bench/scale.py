@@ -1,20 +1,25 @@
 """``python -m bench.scale`` (``make bench-scale``): one partner with 10, 100, 500 and 1,000
-client realms, on production-mode Keycloak with PostgreSQL (issue 18).
+clients, kept as organizations inside the partner's realm and as client realms, side by side
+on production-mode Keycloak with PostgreSQL (issue 18).
 
 It starts its own stack on free ports: Debian's PostgreSQL, Keycloak after ``kc.sh build``
-(``start --optimized``, TLS), the Duo emulator and the bridge as its own process. The fleet
-grows size by size (a tenant file of N clients, ``fleet apply``), and at each size it measures:
+(``start --optimized``, TLS), the Duo emulator and the bridge as its own process. Each mapping
+has its own partner; organizations run first, so each mapping is measured on a Keycloak that
+holds (almost) only its own tenants. A fleet grows size by size (a tenant file of N clients,
+``fleet apply``), and at each size it measures:
 
-* ``fleet apply`` seconds per realm added, and for the whole fleet so far;
+* ``fleet apply`` seconds per tenant added, and for the whole fleet so far;
 * a no-op ``plan``;
-* the median and p99 server time of a Duo login (password + Duo) in the first client realm
-  and in the last, and the bridge's Keycloak admin calls per warm login;
+* the median and p99 server time of a Duo login (password + Duo) of a user of the first
+  client and of the last, and the bridge's Keycloak admin calls per warm login;
 * Keycloak's start time (the node restarted at that size) and its heap after a full GC;
-* the bridge's RSS once it has served a Duo login in every client realm, hence KiB per tenant.
+* the bridge's RSS once it has served a Duo login in every client, hence KiB per tenant.
 
 Before a size that, by extrapolation from the measured rates, would end past
-``--budget-minutes``, it stops and says so. Human-readable lines go to stderr; the last line
-on stdout is one JSON object for the recommended mapping (realms) at the largest size reached.
+``--budget-minutes`` (shared by the mappings), it stops that mapping and says so.
+Human-readable lines go to stderr; the last line on stdout is one JSON object: the
+recommended mapping's figures at its largest size (see :func:`recommended`), and every
+mapping's under ``mappings``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import httpx2
 from bench.capacity import BridgeProcess, serve_process
 from bench.counted_bridge import COUNT_PATH
 from bench.fleet import tenant_file
+from keycloak_duo_bridge.admin import organizations
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.duo.client import tls_context
@@ -59,7 +65,8 @@ from keycloak_duo_bridge.sandbox.tls import server_tls, trust_bundle
 from keycloak_duo_bridge.sandbox.walk import Walk, browser_like_client, walk_login
 from keycloak_duo_bridge.settings import Settings, key_ring, load_settings
 
-PARTNER = "scale-partner"
+PARTNER = "scale-partner"  # the realm mapping's partner
+ORG_PARTNER = "scale-orgs"  # the organization mapping's partner, which holds the organizations
 APP = "scale-app"
 USER = "dora"
 PASSWORD = "scale password 1"  # noqa: S105 - a sandbox user's password
@@ -69,7 +76,14 @@ ADMIN_TIMEOUT = 600  # seconds: Keycloak's admin reads at 1,000 realms can take 
 START_TIMEOUT = 1800.0  # seconds for one Keycloak start (startup grows with the realm count)
 HEAP = "-Xms64m -Xmx2g"  # above the tests' 768 MiB, so 1,000 realms do not end in an OOM
 WARM_UP = 5  # untimed logins per realm before the timed rounds (JIT, caches, connections)
-MAPPING = "realm"
+REALM = "realm"
+ORGANIZATION = "organization"
+MAPPINGS = (ORGANIZATION, REALM)
+DEFAULT_MAPPING = REALM  # the design card's: a realm per client
+# issue 18's goals at 1,000 tenants
+GOAL_LOGIN_RATIO = 1.2
+GOAL_APPLY_SECONDS = 600.0
+GOAL_KIB_PER_TENANT = 50.0
 _G1_USED = re.compile(r"garbage-first heap\s+total.*?used (\d+)K")
 _GEN_USED = re.compile(r"^ (?!Metaspace|class space)\S.*?total \d+K, used (\d+)K", re.MULTILINE)
 
@@ -91,9 +105,22 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def client_names(size: int) -> list[str]:
-    """The client realms of a fleet of ``size``: the same names at every size, so it grows."""
-    return [f"scale-c{index:04d}" for index in range(size)]
+def client_names(size: int, mapping: str = REALM) -> list[str]:
+    """The clients of a fleet of ``size``: the same names at every size, so it grows (an
+    organization's name differs from a realm's: a client name is unique across both)."""
+    prefix = "scale-o" if mapping == ORGANIZATION else "scale-c"
+    return [f"{prefix}{index:04d}" for index in range(size)]
+
+
+def parse_mappings(text: str) -> list[str]:
+    """``"organization,realm"``: the mappings to measure, in that order, each once."""
+    mappings = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [m for m in mappings if m not in MAPPINGS]
+    if not mappings or unknown or len(set(mappings)) != len(mappings):
+        raise argparse.ArgumentTypeError(
+            f"mappings are {' and '.join(MAPPINGS)}, each at most once: {text!r}"
+        )
+    return mappings
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -164,13 +191,13 @@ class SizeFigures:
     """Everything measured at one fleet size."""
 
     tenants: int
-    realms_added: int
+    tenants_added: int
     fleet_apply_seconds: float
-    fleet_apply_seconds_per_realm_added: float
+    fleet_apply_seconds_per_tenant_added: float
     fleet_apply_seconds_all: float
-    fleet_apply_seconds_per_realm_all: float
+    fleet_apply_seconds_per_tenant_all: float
     noop_plan_seconds: float
-    noop_plan_seconds_per_realm: float
+    noop_plan_seconds_per_tenant: float
     noop_plan_changes: int
     login_ms_median_first: float
     login_ms_p99_first: float
@@ -191,16 +218,16 @@ class SizeFigures:
 def summary(
     sizes: Sequence[SizeFigures],
     *,
+    mapping: str,
     stopped: str | None,
-    bench_seconds: float,
 ) -> dict[str, Any]:
-    """The JSON line: the largest size's figures for the realm mapping, its ratios against
-    the smallest size, and every size's figures under ``sizes``."""
+    """One mapping's figures: the largest size's, its ratios against the smallest size, the
+    goals it meets there, and every size's figures under ``sizes``."""
     first, last = sizes[0], sizes[-1]
     per_tenant = kib_per_tenant({s.tenants: s.bridge_rss_mib * 1024 for s in sizes})
-    return {
+    figures = {
         "tenants": last.tenants,
-        "mapping": MAPPING,
+        "mapping": mapping,
         "baseline_tenants": first.tenants,
         "login_median_ratio_max_vs_10": round(last.login_median_max / first.login_median_max, 3),
         "login_ms_median_first": last.login_ms_median_first,
@@ -208,7 +235,7 @@ def summary(
         "login_ms_p99_first": last.login_ms_p99_first,
         "login_ms_p99_last": last.login_ms_p99_last,
         "fleet_apply_seconds_all": last.fleet_apply_seconds_all,
-        "fleet_apply_seconds_per_realm_all": last.fleet_apply_seconds_per_realm_all,
+        "fleet_apply_seconds_per_tenant_all": last.fleet_apply_seconds_per_tenant_all,
         "noop_plan_seconds": last.noop_plan_seconds,
         "admin_calls_per_warm_login": last.admin_calls_per_warm_login,
         "bridge_kib_per_tenant": None if per_tenant is None else round(per_tenant, 1),
@@ -216,34 +243,71 @@ def summary(
         "keycloak_start_seconds": last.keycloak_start_seconds,
         "keycloak_heap_mib_after_gc": last.keycloak_heap_mib_after_gc,
         "stopped_by_budget": stopped,
-        "bench_seconds": round(bench_seconds),
-        "sizes": [asdict(s) for s in sizes],
+    }
+    return {**figures, "goals_met": goals_met(figures), "sizes": [asdict(s) for s in sizes]}
+
+
+def goals_met(figures: Mapping[str, Any]) -> dict[str, bool]:
+    """Issue 18's goals, each met or not by one mapping's figures (a figure not measured,
+    such as the KiB per tenant from a single size, meets nothing)."""
+    per_tenant = figures["bridge_kib_per_tenant"]
+    return {
+        "login_median_ratio_max_vs_10": figures["login_median_ratio_max_vs_10"] <= GOAL_LOGIN_RATIO,
+        "fleet_apply_seconds_all": figures["fleet_apply_seconds_all"] <= GOAL_APPLY_SECONDS,
+        "admin_calls_per_warm_login": figures["admin_calls_per_warm_login"] == 0,
+        "bridge_kib_per_tenant": per_tenant is not None and per_tenant < GOAL_KIB_PER_TENANT,
     }
 
 
-def describe(figures: SizeFigures) -> list[str]:
+def recommended(mappings: Mapping[str, Mapping[str, Any]]) -> str:
+    """The mapping to recommend: the one that reached the most tenants, then the one that
+    meets more goals there, then the design card's default (realms)."""
+
+    def rank(name: str) -> tuple[int, int, bool]:
+        figures = mappings[name]
+        met = sum(figures["goals_met"].values())
+        return figures["tenants"], met, name == DEFAULT_MAPPING
+
+    return max(mappings, key=rank)
+
+
+def report(mappings: Mapping[str, Mapping[str, Any]], *, bench_seconds: float) -> dict[str, Any]:
+    """The JSON line: the recommended mapping's figures at the top level, and every
+    mapping's figures under ``mappings``, so they can be compared side by side."""
+    best = recommended(mappings)
+    top = {k: v for k, v in mappings[best].items() if k != "sizes"}
+    return {
+        **top,
+        "recommended_mapping": best,
+        "bench_seconds": round(bench_seconds),
+        "mappings": dict(mappings),
+    }
+
+
+def describe(figures: SizeFigures, mapping: str = REALM) -> list[str]:
     """The human-readable lines for one size."""
     f = figures
+    what = f"{f.tenants} client {'organizations' if mapping == ORGANIZATION else 'realms'}"
     return [
         (
-            f"{f.tenants} client realms: fleet apply {f.fleet_apply_seconds:.1f} s for"
-            f" {f.realms_added} added ({f.fleet_apply_seconds_per_realm_added:.3f} s/realm);"
+            f"{what}: fleet apply {f.fleet_apply_seconds:.1f} s for"
+            f" {f.tenants_added} added ({f.fleet_apply_seconds_per_tenant_added:.3f} s each);"
             f" whole fleet {f.fleet_apply_seconds_all:.1f} s"
-            f" ({f.fleet_apply_seconds_per_realm_all:.3f} s/realm)"
+            f" ({f.fleet_apply_seconds_per_tenant_all:.3f} s each)"
         ),
         (
-            f"{f.tenants} client realms: no-op plan {f.noop_plan_seconds:.2f} s"
-            f" ({f.noop_plan_seconds_per_realm:.4f} s/realm, {f.noop_plan_changes} changes)"
+            f"{what}: no-op plan {f.noop_plan_seconds:.2f} s"
+            f" ({f.noop_plan_seconds_per_tenant:.4f} s each, {f.noop_plan_changes} changes)"
         ),
         (
-            f"{f.tenants} client realms: Duo login ms median/p99 first realm"
-            f" {f.login_ms_median_first:.1f}/{f.login_ms_p99_first:.1f}, last realm"
+            f"{what}: Duo login ms median/p99 first client"
+            f" {f.login_ms_median_first:.1f}/{f.login_ms_p99_first:.1f}, last client"
             f" {f.login_ms_median_last:.1f}/{f.login_ms_p99_last:.1f};"
             f" {f.admin_calls_per_warm_login:.3f} admin calls per warm login;"
             f" {f.login_failures} failed"
         ),
         (
-            f"{f.tenants} client realms: Keycloak started in {f.keycloak_start_seconds:.1f} s,"
+            f"{what}: Keycloak started in {f.keycloak_start_seconds:.1f} s,"
             f" heap after full GC {f.keycloak_heap_mib_after_gc:.1f} MiB;"
             f" bridge RSS {f.bridge_rss_mib:.1f} MiB; step took {f.step_seconds:.0f} s"
         ),
@@ -365,17 +429,48 @@ def stack(work: Path, heap: str) -> Iterator[Stack]:
 # -- one size -------------------------------------------------------------------------------
 
 
-class Fleet:
-    """The growing fleet: its tenant file, plan and apply, and the realms ready for logins."""
+@dataclass(frozen=True)
+class Target:
+    """Where one client's user logs in: the realm (the client's own, or the partner's that
+    holds the client organization) and the user's name."""
 
-    def __init__(self, running: Stack, work: Path, parallel: int) -> None:
+    realm: str
+    username: str
+
+
+def member_name(organization: str) -> str:
+    """The user of a client organization (its partner realm holds every organization's)."""
+    return f"{USER}-{organization}"
+
+
+def password_form(body: str) -> dict[str, str] | None:
+    """The second form of Keycloak's identity-first login (a realm with organizations): the
+    password, once the username was given; None on any other page."""
+    return {"password": PASSWORD} if 'name="password"' in body else None
+
+
+class Fleet:
+    """One mapping's growing fleet: its tenant file, plan and apply, and the clients ready
+    for logins."""
+
+    def __init__(self, running: Stack, work: Path, parallel: int, mapping: str = REALM) -> None:
         self.running = running
         self.work = work
         self.parallel = parallel
+        self.mapping = mapping
+        self.partner = ORG_PARTNER if mapping == ORGANIZATION else PARTNER
         self.size = 0
         self.apply_seconds_all = 0.0
         self.ring = key_ring(running.settings)
         self.wires = Wiring.of(running.settings)
+
+    def names(self, size: int) -> list[str]:
+        return client_names(size, self.mapping)
+
+    def target(self, name: str) -> Target:
+        if self.mapping == ORGANIZATION:
+            return Target(self.partner, member_name(name))
+        return Target(name, USER)
 
     def connect(self) -> Keycloak:
         return Keycloak.from_settings(self.running.settings, timeout=ADMIN_TIMEOUT)
@@ -387,15 +482,15 @@ class Fleet:
     def grow(self, size: int) -> tuple[float, float, int]:
         """Apply a tenant file of ``size`` clients: (apply seconds, no-op plan seconds,
         changes the no-op plan still found)."""
-        path = self.work / f"fleet-{size}.yaml"
+        path = self.work / f"fleet-{self.mapping}-{size}.yaml"
         stack_ = self.running
         path.write_text(
             tenant_file(
-                PARTNER,
-                client_names(size),
+                self.partner,
+                self.names(size),
                 ikey=stack_.ikey,
                 api_host=stack_.api_host,
-                client_fields=(),
+                client_fields=("as: organization",) if self.mapping == ORGANIZATION else (),
             ),
             encoding="utf-8",
         )
@@ -407,7 +502,7 @@ class Fleet:
         applied = time.perf_counter() - started
         failed = [o for o in outcomes if o.error]
         if failed:
-            raise RuntimeError(f"fleet apply failed for {len(failed)} realms: {failed[:3]}")
+            raise RuntimeError(f"fleet apply failed for {len(failed)} tenants: {failed[:3]}")
         self.apply_seconds_all += applied
         started = time.perf_counter()
         noop = self.plan(fleet)
@@ -415,25 +510,34 @@ class Fleet:
         changes = sum(r.action is not Action.NONE for r in noop.realms)
         return applied, planned, changes
 
-    def ready_for_logins(self, realms: Sequence[str]) -> None:
-        """An application and the user in each realm, and one Duo login there (which fills
-        the bridge's caches for the realm)."""
+    def ready_for_logins(self, names: Sequence[str]) -> None:
+        """An application, and a user of each client (a member, for an organization), and
+        one Duo login by that user (which fills the bridge's caches for the client)."""
         settings = self.running.settings
         control = self.running.emulator.control
+        if self.size == 0:
+            provision.ensure_app(settings, self.partner, APP, REDIRECT_URI)
 
-        def prepare(_keycloak: Keycloak, realm: str) -> None:
-            # a client realm inherits Duo, so it names its users "<realm>:<username>"
-            control.set_user(f"{realm}:{USER}", behavior="allow", enrolled=True)
-            provision.ensure_app(settings, realm, APP, REDIRECT_URI)
-            provision.ensure_user(settings, realm, USER, PASSWORD)
-            walk(self.running, realm)
+        def prepare(keycloak: Keycloak, name: str) -> None:
+            target = self.target(name)
+            # an inherited integration names users "<realm>:<username>"; the partner's own
+            # names them plainly: both, so either naming finds an enrolled user
+            for duo_name in (f"{target.realm}:{target.username}", target.username):
+                control.set_user(duo_name, behavior="allow", enrolled=True)
+            if self.mapping == REALM:
+                provision.ensure_app(settings, name, APP, REDIRECT_URI)
+            provision.ensure_user(settings, target.realm, target.username, PASSWORD)
+            if self.mapping == ORGANIZATION:
+                organization = organizations.get_organization(keycloak, self.partner, name)
+                organizations.add_member(keycloak, organization, target.username)
+            walk(self.running, target)
 
-        def progress(done: int, total: int, _realm: str) -> None:
+        def progress(done: int, total: int, _name: str) -> None:
             if done % 100 == 0:
-                say(f"  {done}/{total} realms have an app, the user and a first Duo login")
+                say(f"  {done}/{total} clients have their user and a first Duo login")
 
         each(
-            list(realms),
+            list(names),
             prepare,
             connect=self.connect,
             parallel=self.parallel,
@@ -442,26 +546,27 @@ class Fleet:
         )
 
 
-def walk(running: Stack, realm: str, client: httpx2.Client | None = None) -> Walk:
-    """One password + Duo login of the user in ``realm``."""
+def walk(running: Stack, target: Target, client: httpx2.Client | None = None) -> Walk:
+    """One password + Duo login of the user of ``target``."""
     own = client is None
     session = client or browser_like_client(tls_context(running.trust))
     try:
         session.cookies.clear()
         walked = walk_login(
             keycloak_url=running.settings.keycloak_url,
-            realm=realm,
+            realm=target.realm,
             client_id=APP,
             redirect_uri=REDIRECT_URI,
-            username=USER,
+            username=target.username,
             password=PASSWORD,
             client=session,
+            extra_form=password_form,
         )
     finally:
         if own:
             session.close()
     if not any(running.bridge.url.split("://", 1)[1] in hop.url for hop in walked.hops):
-        raise RuntimeError(f"a login in {realm} did not go through the bridge")
+        raise RuntimeError(f"a login of {target.username} did not go through the bridge")
     return walked
 
 
@@ -479,26 +584,27 @@ class Logins:
     failures: int
 
 
-def time_logins(running: Stack, first: str, last: str, rounds: int) -> Logins:
-    """Interleaved Duo logins in the first and the last realm: server ms, admin calls."""
-    realms = [first, last] if first != last else [first]
-    times: dict[str, list[float]] = {realm: [] for realm in realms}
+def time_logins(running: Stack, first: Target, last: Target, rounds: int) -> Logins:
+    """Interleaved Duo logins of the first and the last client's users: server ms, admin
+    calls."""
+    targets = [first, last] if first != last else [first]
+    times: dict[Target, list[float]] = {target: [] for target in targets}
     failures = 0
-    clients = {realm: browser_like_client(tls_context(running.trust)) for realm in realms}
+    clients = {target: browser_like_client(tls_context(running.trust)) for target in targets}
     try:
         for _ in range(WARM_UP):
-            for realm in realms:
-                walk(running, realm, clients[realm])
+            for target in targets:
+                walk(running, target, clients[target])
         before = admin_calls(running.bridge)
         for _ in range(rounds):
-            for realm in realms:
+            for target in targets:
                 try:
-                    walked = walk(running, realm, clients[realm])
+                    walked = walk(running, target, clients[target])
                 except Exception as exc:  # noqa: BLE001 - a failed login is a figure
                     failures += 1
-                    say(f"login in {realm} failed: {str(exc)[-200:]}")
+                    say(f"login of {target.username} failed: {str(exc)[-200:]}")
                     continue
-                times[realm].append(sum(hop.seconds for hop in walked.hops) * 1000)
+                times[target].append(sum(hop.seconds for hop in walked.hops) * 1000)
         calls = admin_calls(running.bridge) - before
     finally:
         for client in clients.values():
@@ -518,11 +624,11 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
     running = fleet.running
     step_started = time.perf_counter()
     added = size - fleet.size
-    new_realms = client_names(size)[fleet.size :]
-    say(f"growing the fleet from {fleet.size} to {size} client realms")
+    new = fleet.names(size)[fleet.size :]
+    say(f"growing the {fleet.mapping} fleet from {fleet.size} to {size} clients")
     applied, planned, changes = fleet.grow(size)
     say(f"  applied in {applied:.1f} s; no-op plan {planned:.2f} s ({changes} changes)")
-    fleet.ready_for_logins(new_realms)
+    fleet.ready_for_logins(new)
     fleet.size = size
     grown = time.perf_counter() - step_started
     rss = running.bridge.rss_mib()
@@ -530,20 +636,20 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
     running.node.stop()
     running.node.launch()
     start_seconds = running.node.wait(START_TIMEOUT)
-    names = client_names(size)
-    logins = time_logins(running, names[0], names[-1], rounds)
+    names = fleet.names(size)
+    logins = time_logins(running, fleet.target(names[0]), fleet.target(names[-1]), rounds)
     heap = heap_after_gc_mib(running.settings, running.node.home)
     fixed = time.perf_counter() - fixed_started
-    realms_added = added + (1 if size == added else 0)  # the partner, the first time
+    tenants_added = added + (1 if size == added else 0)  # the partner, the first time
     figures = SizeFigures(
         tenants=size,
-        realms_added=realms_added,
+        tenants_added=tenants_added,
         fleet_apply_seconds=round(applied, 2),
-        fleet_apply_seconds_per_realm_added=round(applied / realms_added, 4),
+        fleet_apply_seconds_per_tenant_added=round(applied / tenants_added, 4),
         fleet_apply_seconds_all=round(fleet.apply_seconds_all, 2),
-        fleet_apply_seconds_per_realm_all=round(fleet.apply_seconds_all / (size + 1), 4),
+        fleet_apply_seconds_per_tenant_all=round(fleet.apply_seconds_all / (size + 1), 4),
         noop_plan_seconds=round(planned, 3),
-        noop_plan_seconds_per_realm=round(planned / (size + 1), 5),
+        noop_plan_seconds_per_tenant=round(planned / (size + 1), 5),
         noop_plan_changes=changes,
         login_ms_median_first=round(logins.median_first, 1),
         login_ms_p99_first=round(logins.p99_first, 1),
@@ -559,6 +665,33 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
     return figures, Step(size, added, grown, fixed)
 
 
+def grow_mapping(
+    fleet: Fleet, sizes: Sequence[int], rounds: int, budget: tuple[float, float]
+) -> tuple[list[SizeFigures], str | None]:
+    """Grow one mapping's fleet size by size, stopping before a size that would end past
+    the budget (``(started, minutes)``); the figures, and why it stopped early, if it did."""
+    started, minutes = budget
+    results: list[SizeFigures] = []
+    steps: list[Step] = []
+    for size in sizes:
+        if steps:
+            elapsed = time.perf_counter() - started
+            predicted = predict_seconds(steps, size)
+            if not fits(elapsed, predicted, minutes):
+                stopped = (
+                    f"stopped before {size} {fleet.mapping}s: about {predicted / 60:.0f} more"
+                    f" minutes after {elapsed / 60:.0f} would pass the {minutes:g}-minute budget"
+                )
+                say(stopped)
+                return results, stopped
+        figures, step = measure_size(fleet, size, rounds)
+        results.append(figures)
+        steps.append(step)
+        for line in describe(figures, fleet.mapping):
+            say(line)
+    return results, None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale",
@@ -569,14 +702,21 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes",
         type=parse_sizes,
         default=[10, 100, 500, 1000],
-        help="client realms to grow to and measure at, increasing (default 10,100,500,1000)",
+        help="clients to grow to and measure at, increasing (default 10,100,500,1000)",
     )
-    parser.add_argument("--rounds", type=int, default=20, help="timed logins per realm and size")
+    parser.add_argument(
+        "--mappings",
+        type=parse_mappings,
+        default=list(MAPPINGS),
+        help="the mappings to measure, in order (default organization,realm)",
+    )
+    parser.add_argument("--rounds", type=int, default=20, help="timed logins per client and size")
     parser.add_argument(
         "--budget-minutes",
         type=float,
-        default=45.0,
-        help="stop before a size that, extrapolated, would end later than this (default 45)",
+        default=90.0,
+        help="stop a mapping before a size that, extrapolated, would end later than this"
+        " (default 90, for the whole run)",
     )
     parser.add_argument("--parallel", type=int, default=4, help="fleet workers (as the CLI's)")
     parser.add_argument(
@@ -587,36 +727,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="kdb-bench-scale-"))
-    results: list[SizeFigures] = []
-    steps: list[Step] = []
-    stopped: str | None = None
+    measured: dict[str, dict[str, Any]] = {}
     try:
         with stack(work, args.keycloak_heap) as running:
-            fleet = Fleet(running, work, args.parallel)
-            for size in args.sizes:
-                if steps:
-                    elapsed = time.perf_counter() - started
-                    predicted = predict_seconds(steps, size)
-                    if not fits(elapsed, predicted, args.budget_minutes):
-                        stopped = (
-                            f"stopped before {size} realms: about {predicted / 60:.0f} more"
-                            f" minutes after {elapsed / 60:.0f} would pass the"
-                            f" {args.budget_minutes:g}-minute budget"
-                        )
-                        say(stopped)
-                        break
-                figures, step = measure_size(fleet, size, args.rounds)
-                results.append(figures)
-                steps.append(step)
-                for line in describe(figures):
-                    say(line)
+            for mapping in args.mappings:
+                fleet = Fleet(running, work, args.parallel, mapping)
+                budget = (started, args.budget_minutes)
+                results, stopped = grow_mapping(fleet, args.sizes, args.rounds, budget)
+                if results:
+                    measured[mapping] = summary(results, mapping=mapping, stopped=stopped)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if not results:
+    if not measured:
         return 1
-    print(
-        json.dumps(summary(results, stopped=stopped, bench_seconds=time.perf_counter() - started))
-    )
+    print(json.dumps(report(measured, bench_seconds=time.perf_counter() - started)))
     return 0
 
 
