@@ -199,6 +199,7 @@ class SizeFigures:
     noop_plan_seconds: float
     noop_plan_seconds_per_tenant: float
     noop_plan_changes: int
+    admin_read_ms_median: float  # one GET of the partner realm by the fleet's admin
     login_ms_median_first: float
     login_ms_p99_first: float
     login_ms_median_last: float
@@ -237,6 +238,7 @@ def summary(
         "fleet_apply_seconds_all": last.fleet_apply_seconds_all,
         "fleet_apply_seconds_per_tenant_all": last.fleet_apply_seconds_per_tenant_all,
         "noop_plan_seconds": last.noop_plan_seconds,
+        "admin_read_ms_median": last.admin_read_ms_median,
         "admin_calls_per_warm_login": last.admin_calls_per_warm_login,
         "bridge_kib_per_tenant": None if per_tenant is None else round(per_tenant, 1),
         "bridge_rss_mib": last.bridge_rss_mib,
@@ -297,7 +299,8 @@ def describe(figures: SizeFigures, mapping: str = REALM) -> list[str]:
         ),
         (
             f"{what}: no-op plan {f.noop_plan_seconds:.2f} s"
-            f" ({f.noop_plan_seconds_per_tenant:.4f} s each, {f.noop_plan_changes} changes)"
+            f" ({f.noop_plan_seconds_per_tenant:.4f} s each, {f.noop_plan_changes} changes);"
+            f" one admin read of the partner realm {f.admin_read_ms_median:.1f} ms"
         ),
         (
             f"{what}: Duo login ms median/p99 first client"
@@ -546,6 +549,23 @@ class Fleet:
         )
 
 
+ADMIN_READS = 20
+
+
+def time_admin_reads(fleet: Fleet) -> float:
+    """The median ms of one admin ``GET`` of the partner realm by the fleet's admin (the
+    master realm's): Keycloak's own cost per admin request at this size, which every
+    ``plan`` read pays."""
+    keycloak = fleet.connect()
+    keycloak.get_realm(fleet.partner)  # the token, the connection
+    times = []
+    for _ in range(ADMIN_READS):
+        started = time.perf_counter()
+        keycloak.get_realm(fleet.partner)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def walk(running: Stack, target: Target, client: httpx2.Client | None = None) -> Walk:
     """One password + Duo login of the user of ``target``."""
     own = client is None
@@ -630,6 +650,7 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
     say(f"  applied in {applied:.1f} s; no-op plan {planned:.2f} s ({changes} changes)")
     fleet.ready_for_logins(new)
     fleet.size = size
+    admin_read = time_admin_reads(fleet)
     grown = time.perf_counter() - step_started
     rss = running.bridge.rss_mib()
     fixed_started = time.perf_counter()
@@ -651,6 +672,7 @@ def measure_size(fleet: Fleet, size: int, rounds: int) -> tuple[SizeFigures, Ste
         noop_plan_seconds=round(planned, 3),
         noop_plan_seconds_per_tenant=round(planned / (size + 1), 5),
         noop_plan_changes=changes,
+        admin_read_ms_median=round(admin_read, 1),
         login_ms_median_first=round(logins.median_first, 1),
         login_ms_p99_first=round(logins.p99_first, 1),
         login_ms_median_last=round(logins.median_last, 1),

@@ -41,6 +41,7 @@ def figures(
         noop_plan_seconds=1.0,
         noop_plan_seconds_per_tenant=0.01,
         noop_plan_changes=0,
+        admin_read_ms_median=5.0,
         login_ms_median_first=median,
         login_ms_p99_first=median * 2,
         login_ms_median_last=median / 2,
