@@ -195,10 +195,20 @@ final class RealmSettings {
      * sent as in "enforce": the realm's Duo decision holds for it as for a local login.
      */
     boolean triggers(String clientId, boolean brokered) {
-        if (ambiguousOrganization || member != null && member.triggers(clientId, brokered)) {
+        if (ambiguousOrganization
+                || member != null && member.triggersIn(stepUp, clientId, brokered)) {
             return true;
         }
-        if (stepUp && !brokered) {
+        return triggersIn(stepUp, clientId, brokered);
+    }
+
+    /**
+     * Whether these settings send the login on under the realm's assurance mode: a client
+     * organization's record follows the realm's mode (the flows are the realm's), so in
+     * "step-up" its members meet Duo at the flow's level 2 or where an application requires it.
+     */
+    private boolean triggersIn(boolean stepUpMode, String clientId, boolean brokered) {
+        if (stepUpMode && !brokered) {
             return enabled && clientId != null && appsRequired.contains(clientId);
         }
         return enabled && (clientId == null || !appsOff.contains(clientId));
