@@ -140,13 +140,13 @@ def _show(plan: Plan, *, as_json: bool) -> None:
         print_json(plan.to_json())
         return
     rows = [
-        (r.realm, r.kind.value, r.action.value, c.key, c.before, c.after)
+        (r.realm, r.label, r.action.value, c.key, c.before, c.after)
         for r in plan.realms
         if r.action is not Action.NONE
         for c in (r.changes or (None,))
         if c is not None
     ] + [
-        (r.realm, r.kind.value, r.action.value, None, None, None)
+        (r.realm, r.label, r.action.value, None, None, None)
         for r in plan.realms
         if r.action is not Action.NONE and not r.changes
     ]
