@@ -146,10 +146,13 @@ def add(keycloak: Keycloak, partner: str, representation: Json) -> Organization:
     :func:`create_organization`: for a caller that made them already (``apply`` does, once
     per plan). ``representation`` gets the new organization's id."""
     representation["id"] = keycloak.create_organization(partner, representation)
-    made = organization_of(partner, representation)
-    if made is None:
-        raise ConfigError(f"organization {representation['name']!r} is not a client")
-    return made
+    return Organization(
+        partner,
+        str(representation["name"]),
+        representation["id"],
+        single_values(representation),
+        representation.get("description"),
+    )
 
 
 def set_display_name(
@@ -159,6 +162,11 @@ def set_display_name(
     current one, and write it."""
     representation["description"] = display_name
     keycloak.update_organization(organization.partner, organization.id, representation)
+
+
+def delete(keycloak: Keycloak, organization: Organization) -> None:
+    """Delete the client organization; its members stay users of the partner realm."""
+    keycloak.delete_organization(organization.partner, organization.id)
 
 
 def _enabled(keycloak: Keycloak, partner: str) -> bool:

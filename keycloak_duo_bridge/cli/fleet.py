@@ -182,7 +182,11 @@ def run_apply(args: argparse.Namespace) -> int:
             )
     if not args.json:
         _show(plan, as_json=False)
-    doomed = [r.realm for r in plan.realms if r.action is Action.DELETE]
+    doomed = [
+        f"{r.realm} (an organization of {r.partner}: its members stay)" if r.partner else r.realm
+        for r in plan.realms
+        if r.action is Action.DELETE
+    ]
     if doomed and not confirm(
         f"Delete realm(s) {', '.join(doomed)} and all their users?", yes=args.yes
     ):

@@ -159,7 +159,10 @@ def _is(realm: RealmPlan, kind: TenantKind, *, deleted: bool) -> bool:
 
 
 def _delete(keycloak: Keycloak, realm: RealmPlan, _context: Context) -> None:
-    tenants.delete_tenant(keycloak, realm.realm)
+    if realm.mapping == ORGANIZATION:
+        organization_apply.delete(keycloak, realm)
+    else:
+        tenants.delete_tenant(keycloak, realm.realm)
 
 
 def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:

@@ -49,6 +49,16 @@ def converge(
     spec = realm.spec
     assert spec is not None  # noqa: S101 - organizations are only declared ones
     name = str(spec.partner)
+    credentials = spec.duo.credentials if realm.changed("duo.skey") else None
+    if credentials is not None:  # checked before anything is made
+        validate_credentials(
+            credentials.ikey,
+            credentials.skey.value,
+            credentials.api_host,
+            allow_any_host=keycloak.allow_any_duo_host,
+        )
+        if ring is None:
+            raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
     if realm.action is Action.CREATE:
         representation = organizations.new_representation(spec.name, spec.display_name)
         organization = organizations.add(keycloak, name, representation)
@@ -62,15 +72,10 @@ def converge(
                 keycloak, organization, spec.display_name, representation
             )
     changes = organization_attributes(spec)
-    credentials = spec.duo.credentials
-    if credentials is not None and realm.changed("duo.skey"):
-        skey = credentials.skey.value
-        validate_credentials(
-            credentials.ikey, skey, credentials.api_host, allow_any_host=keycloak.allow_any_duo_host
+    if credentials is not None and ring is not None:
+        changes[attr.DUO_SKEY] = organizations.seal_skey(
+            ring, organization, credentials.skey.value
         )
-        if ring is None:
-            raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
-        changes[attr.DUO_SKEY] = organizations.seal_skey(ring, organization, skey)
     if app_modes:
         stored = organization.attributes.get(attr.DUO_APPS)
         modes = parse_apps(stored) if stored else {}
@@ -79,3 +84,10 @@ def converge(
     organizations.store(
         keycloak, organization, changes, representation=representation, partner=partner
     )
+
+
+def delete(keycloak: Keycloak, realm: RealmPlan) -> None:
+    """Delete a client organization that ``--prune`` found undeclared."""
+    found = organizations.organization_of(str(realm.partner), dict(realm.current or {}))
+    assert found is not None  # noqa: S101 - the plan prunes client organizations only
+    organizations.delete(keycloak, found)

@@ -76,6 +76,7 @@ class RealmPlan:
     mapping: str = REALM  # a client kept as a realm, or as an organization of its partner
     # an organization's live representation, as the partner's listing returned it
     current: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    partner: str | None = field(default=None, compare=False)  # an organization's realm
 
     @property
     def label(self) -> str:
@@ -215,6 +216,7 @@ def make_plan(
         for tenant in spec.tenants
     ]
     if prune is not None:
+        realms.extend(_prune_organizations(spec, live, prune))
         realms.extend(_prune(spec, live, desired, prune, problems))
     return Plan(tuple(realms), tuple(problems))
 
@@ -315,7 +317,14 @@ def _organization_plan(
     changes.extend(_organization_apps(tenant, current, live.applications.get(partner), problems))
     action = Action.CREATE if found is None else (Action.UPDATE if changes else Action.NONE)
     return RealmPlan(
-        name, tenant.kind, action, tuple(changes), tenant, mapping=ORGANIZATION, current=found
+        name,
+        tenant.kind,
+        action,
+        tuple(changes),
+        tenant,
+        mapping=ORGANIZATION,
+        current=found,
+        partner=partner,
     )
 
 
@@ -450,6 +459,26 @@ def _wiring_change(
             state = PARTIAL
     want = WIRED if on else UNWIRED
     return [] if state == want else [Change("duo.wiring", state, want)]
+
+
+def _prune_organizations(spec: FleetSpec, live: Live, pattern: str) -> list[RealmPlan]:
+    """The client organizations of declared partners that the file does not declare."""
+    declared = spec.names()
+    return [
+        RealmPlan(
+            name,
+            TenantKind.CLIENT,
+            Action.DELETE,
+            mapping=ORGANIZATION,
+            current=found,
+            partner=partner,
+        )
+        for partner, held in sorted(live.organizations.items())
+        for name, found in sorted(held.items())
+        if name not in declared
+        and fnmatch.fnmatch(name, pattern)
+        and single_values(found).get(attr.TENANT_KIND) == TenantKind.CLIENT
+    ]
 
 
 def _prune(

@@ -310,3 +310,31 @@ partners:
     assert f"problem: client '{theirs}' is an organization of realm '{q}', not '{p}'" in out
     tenants.delete_tenant(kc, p)
     tenants.delete_tenant(kc, q)
+
+
+def test_prune_deletes_undeclared_organizations_of_declared_partners(
+    cli: Cli,
+    kc: Keycloak,
+    setup: tuple[Path, str, str, str, Callable[[str], None]],
+    names: Names,
+) -> None:
+    """--prune plans the deletion of a client organization the file leaves out, asks first,
+    and deletes it; the declared ones stay."""
+    path, p, org, bare, _ = setup
+    assert cli("apply", path)[0] == 0
+    extra = names("ox")
+    organizations.create_organization(kc, extra, partner=p)
+    match = f"*-{p.rsplit('-', 1)[1]}"
+    code, out, _ = cli("plan", path, "--prune", "--prune-match", match, "--json")
+    assert code == 2, out
+    assert json.loads(out)["realms"] == [
+        {"realm": extra, "kind": "client", "action": "delete", "as": "organization", "changes": []}
+    ]
+    code, _, err = cli("apply", path, "--prune", "--prune-match", match)
+    assert (code, "refusing without a terminal" in err) == (1, True)
+    assert kc.find_organization(p, extra) is not None
+    code, out, _ = cli("apply", path, "--prune", "--prune-match", match, "--yes")
+    assert code == 0, out
+    assert kc.find_organization(p, extra) is None
+    assert [o.name for o in organizations.list_organizations(kc, p)] == sorted([org, bare])
+    tenants.delete_tenant(kc, p, cascade=True)

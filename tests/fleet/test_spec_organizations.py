@@ -36,10 +36,12 @@ def test_clients_are_realms_unless_declared_organizations(tmp_path: Path) -> Non
           skey: env:ORG_SKEY
           remember: 480
         apps: {{payroll: required}}
+      wayne: {{as: organization}}
 """,
         tmp_path,
     )
-    _, globex, hooli, initech = fleet.tenants
+    _, globex, hooli, initech, wayne = fleet.tenants
+    assert (wayne.mapping, wayne.duo) == ("organization", spec.DuoSpec())
     assert (globex.mapping, globex.is_organization) == ("realm", False)
     assert hooli.mapping == "realm"
     assert (initech.mapping, initech.is_organization) == ("organization", True)
