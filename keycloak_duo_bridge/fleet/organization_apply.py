@@ -73,9 +73,7 @@ def converge(
             )
     changes = organization_attributes(spec)
     if credentials is not None and ring is not None:
-        changes[attr.DUO_SKEY] = organizations.seal_skey(
-            ring, organization, credentials.skey.value
-        )
+        changes[attr.DUO_SKEY] = organizations.seal_skey(ring, organization, credentials.skey.value)
     if app_modes:
         stored = organization.attributes.get(attr.DUO_APPS)
         modes = parse_apps(stored) if stored else {}
