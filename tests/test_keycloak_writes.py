@@ -23,6 +23,7 @@ def test_every_write_of_the_adapter_is_found_by_its_name() -> None:
         "create_realm",
         "delete_client_scope",
         "delete_flow",
+        "delete_organization",
         "delete_realm",
         "delete_required_action",
         "grant_realm_view",

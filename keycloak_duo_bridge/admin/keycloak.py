@@ -709,6 +709,15 @@ class Keycloak:
             missing=f"organization {organization_id!r} of realm {realm!r}",
         )
 
+    def delete_organization(self, realm: str, organization_id: str) -> None:
+        """Delete an organization (its members stay users of the realm)."""
+        self._call(
+            f"delete an organization of realm {realm!r}",
+            realm,
+            lambda a: a.delete_organization(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
     def get_user_organizations(self, realm: str, user_id: str) -> list[Json]:
         """The organizations the user is a member of (Keycloak's membership)."""
         return self._call(

@@ -59,6 +59,7 @@ class Organization:
     name: str
     id: str
     attributes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    description: str | None = field(default=None, compare=False)  # its display name
 
     @property
     def scope(self) -> str:
@@ -74,7 +75,14 @@ def organization_of(partner: str, representation: Json) -> Organization | None:
     attributes = single_values(representation)
     if attributes.get(attr.TENANT_KIND) != TenantKind.CLIENT:
         return None
-    return Organization(partner, str(representation["name"]), str(representation["id"]), attributes)
+    description = representation.get("description")
+    return Organization(
+        partner,
+        str(representation["name"]),
+        str(representation["id"]),
+        attributes,
+        None if description is None else str(description),
+    )
 
 
 def get_organization(keycloak: Keycloak, partner: str, name: str) -> Organization:
@@ -115,17 +123,50 @@ def create_organization(
             )
         return found
     record.store(keycloak, partner, fields={ORGANIZATIONS_ENABLED: True})
-    representation: Json = {
+    keycloak.create_organization(partner, new_representation(name, display_name))
+    made = get_organization(keycloak, partner, name)
+    store(keycloak, made, {})  # its record, so the extension reads its members' settings
+    return made
+
+
+def new_representation(name: str, display_name: str | None = None) -> Json:
+    """What a new client organization is made from: name = alias = the client's name."""
+    return {
         "name": name,
         "alias": name,
         "enabled": True,
         "description": display_name or name,
         "attributes": {attr.TENANT_KIND: [TenantKind.CLIENT.value]},
     }
-    keycloak.create_organization(partner, representation)
-    made = get_organization(keycloak, partner, name)
-    store(keycloak, made, {})  # its record, so the extension reads its members' settings
-    return made
+
+
+def add(keycloak: Keycloak, partner: str, representation: Json) -> Organization:
+    """Make the organization ``representation`` (from :func:`new_representation`) in a partner
+    realm whose organizations are on, in one call, without the checks of
+    :func:`create_organization`: for a caller that made them already (``apply`` does, once
+    per plan). ``representation`` gets the new organization's id."""
+    representation["id"] = keycloak.create_organization(partner, representation)
+    return Organization(
+        partner,
+        str(representation["name"]),
+        representation["id"],
+        single_values(representation),
+        representation.get("description"),
+    )
+
+
+def set_display_name(
+    keycloak: Keycloak, organization: Organization, display_name: str, representation: Json
+) -> None:
+    """Set the organization's display name (its description) in ``representation``, its
+    current one, and write it."""
+    representation["description"] = display_name
+    keycloak.update_organization(organization.partner, organization.id, representation)
+
+
+def delete(keycloak: Keycloak, organization: Organization) -> None:
+    """Delete the client organization; its members stay users of the partner realm."""
+    keycloak.delete_organization(organization.partner, organization.id)
 
 
 def _enabled(keycloak: Keycloak, partner: str) -> bool:
@@ -133,16 +174,26 @@ def _enabled(keycloak: Keycloak, partner: str) -> bool:
 
 
 def store(
-    keycloak: Keycloak, organization: Organization, changes: Mapping[str, str | None]
+    keycloak: Keycloak,
+    organization: Organization,
+    changes: Mapping[str, str | None],
+    *,
+    representation: Json | None = None,
+    partner: Json | None = None,
 ) -> bool:
     """Set (``None``: remove) organization settings, keeping the rest, with the record the
     extension reads; False, writing nothing, when nothing would change. The realm's own
-    settings (the Duo username, brokered users' rules...) are refused."""
+    settings (the Duo username, brokered users' rules...) are refused. ``representation``
+    (the organization's) and ``partner`` (its realm's), when the caller has them current,
+    spare their reads."""
     unknown = sorted(set(changes) - set(ORGANIZATION_ATTRIBUTES))
     if unknown:
         raise ConfigError(f"{unknown[0]} is the realm's own setting, not an organization's")
-    representation = keycloak.get_organization(organization.partner, organization.id)
-    return record.store_organization(keycloak, organization.partner, representation, changes)
+    if representation is None:
+        representation = keycloak.get_organization(organization.partner, organization.id)
+    return record.store_organization(
+        keycloak, organization.partner, representation, changes, partner
+    )
 
 
 def seal_skey(ring: KeyRing, organization: Organization, skey: str) -> str:

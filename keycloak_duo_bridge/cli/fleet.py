@@ -140,13 +140,13 @@ def _show(plan: Plan, *, as_json: bool) -> None:
         print_json(plan.to_json())
         return
     rows = [
-        (r.realm, r.kind.value, r.action.value, c.key, c.before, c.after)
+        (r.realm, r.label, r.action.value, c.key, c.before, c.after)
         for r in plan.realms
         if r.action is not Action.NONE
         for c in (r.changes or (None,))
         if c is not None
     ] + [
-        (r.realm, r.kind.value, r.action.value, None, None, None)
+        (r.realm, r.label, r.action.value, None, None, None)
         for r in plan.realms
         if r.action is not Action.NONE and not r.changes
     ]
@@ -182,7 +182,11 @@ def run_apply(args: argparse.Namespace) -> int:
             )
     if not args.json:
         _show(plan, as_json=False)
-    doomed = [r.realm for r in plan.realms if r.action is Action.DELETE]
+    doomed = [
+        f"{r.realm} (an organization of {r.partner}: its members stay)" if r.partner else r.realm
+        for r in plan.realms
+        if r.action is Action.DELETE
+    ]
     if doomed and not confirm(
         f"Delete realm(s) {', '.join(doomed)} and all their users?", yes=args.yes
     ):

@@ -13,8 +13,8 @@ the bridge's; then come only the calls Keycloak's realm import cannot replace (s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes as attr
@@ -29,13 +29,14 @@ from keycloak_duo_bridge.admin import (
 )
 from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.idp_policy import format_idps
-from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import Assurance, TenantKind
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.duo.rest_client import RestOptions
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
+from keycloak_duo_bridge.fleet import organization_apply
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
 from keycloak_duo_bridge.fleet.plan import (
     PROVISION_KEY,
@@ -44,7 +45,7 @@ from keycloak_duo_bridge.fleet.plan import (
     RealmPlan,
     declared_attributes,
 )
-from keycloak_duo_bridge.fleet.spec import DeclaredCredentials, TenantSpec
+from keycloak_duo_bridge.fleet.spec import ORGANIZATION, DeclaredCredentials, TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
 _AUTH_API = ("duo.auth_api.ikey", "duo.auth_api.api_host", "duo.auth_api.skey")
@@ -75,6 +76,8 @@ class Context:
     auth_api_check: AuthApiCheck | None = None  # Duo's /auth/v2/check before Auth API keys
     duo_options: RestOptions | None = None  # for `duo: provision` (Duo's Admin API)
     health: duo_settings.HealthCheck | None = None  # proves provisioned keys
+    # the partner realms of client organizations, read once before the organizations
+    partners: Mapping[str, Json] = field(default_factory=dict)
 
 
 def apply_plan(
@@ -106,9 +109,11 @@ def apply_plan(
         health,
     )
     todo = [r for r in plan.realms if r.action is not Action.NONE]
+    created = [r for r in todo if _is(r, TenantKind.CLIENT, deleted=False)]
     phases: list[tuple[list[RealmPlan], Callable[[Keycloak, RealmPlan, Context], None]]] = [
         ([r for r in todo if _is(r, TenantKind.PARTNER, deleted=False)], _converge),
-        ([r for r in todo if _is(r, TenantKind.CLIENT, deleted=False)], _converge),
+        ([r for r in created if r.mapping != ORGANIZATION], _converge),
+        ([r for r in created if r.mapping == ORGANIZATION], _converge_organization),
         ([r for r in todo if _is(r, TenantKind.CLIENT, deleted=True)], _delete),
         ([r for r in todo if _is(r, TenantKind.PARTNER, deleted=True)], _delete),
     ]
@@ -121,11 +126,15 @@ def apply_plan(
             progress(done + finished, total, realm)
 
     for realms, step in phases:
+        if realms and step is _converge_organization:  # after their partners are made
+            partners = {str(r.spec.partner) for r in realms if r.spec is not None}
+            context = replace(context, partners=organization_apply.prepare(connect(), partners))
 
         def work(
             keycloak: Keycloak,
             realm: RealmPlan,
             step: Callable[[Keycloak, RealmPlan, Context], None] = step,
+            context: Context = context,
         ) -> AppliedRealm:
             try:
                 step(keycloak, realm, context)
@@ -150,7 +159,10 @@ def _is(realm: RealmPlan, kind: TenantKind, *, deleted: bool) -> bool:
 
 
 def _delete(keycloak: Keycloak, realm: RealmPlan, _context: Context) -> None:
-    tenants.delete_tenant(keycloak, realm.realm)
+    if realm.mapping == ORGANIZATION:
+        organization_apply.delete(keycloak, realm)
+    else:
+        tenants.delete_tenant(keycloak, realm.realm)
 
 
 def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
@@ -174,6 +186,11 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
             apps.set_mode(keycloak, spec.name, client_id, mode)
     if context.wires is not None:
         _rewire_followers(keycloak, realm, spec, context.wires, context.declared)
+
+
+def _converge_organization(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
+    partner = context.partners[str(realm.spec.partner if realm.spec else None)]
+    organization_apply.converge(keycloak, realm, partner, context.ring, _app_modes(realm))
 
 
 def _converge_assurance(keycloak: Keycloak, spec: TenantSpec, *, wired: bool | None) -> None:

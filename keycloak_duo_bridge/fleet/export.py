@@ -18,8 +18,8 @@ from typing import Any, Final
 import yaml
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps
-from keycloak_duo_bridge.admin.effective import parse_bypass_groups
+from keycloak_duo_bridge.admin import apps, organizations
+from keycloak_duo_bridge.admin.effective import parse_apps, parse_bypass_groups
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, parse_idps
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.tenants import Tenant, list_tenants
@@ -70,6 +70,10 @@ def export(
             body["partners"][tenant.name] = entry
         else:  # partners sort before their clients
             body["partners"][owner].setdefault("clients", {})[tenant.name] = entry
+    for partner in [t for t in found if t.kind is TenantKind.PARTNER and t.name in chosen]:
+        for organization in organizations.list_organizations(keycloak, partner.name):
+            clients = body["partners"][partner.name].setdefault("clients", {})
+            clients[organization.name] = _organization(organization, ring, secrets_dir, base)
     return HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
 
 
@@ -84,7 +88,7 @@ def _tenant(
         entry["display_name"] = tenant.display_name
     if tenant.kind is TenantKind.PARTNER and tenant.branding_url:
         entry["branding_url"] = tenant.branding_url
-    duo = _duo(tenant, ring, secrets_dir, base)
+    duo = _duo(tenant.name, tenant.name, tenant.attributes, ring, secrets_dir, base)
     if duo:
         entry["duo"] = duo
     modes = {
@@ -100,6 +104,28 @@ def _tenant(
     return entry
 
 
+def _organization(
+    organization: organizations.Organization,
+    ring: KeyRing | None,
+    secrets_dir: Path | None,
+    base: Path | None,
+) -> dict[str, Any]:
+    """A client kept as an organization: ``as: organization``, its display name (the
+    organization's description), its own Duo settings and app modes."""
+    entry: dict[str, Any] = {"as": "organization"}
+    description = organization.description
+    if description and description != organization.name:
+        entry["display_name"] = description
+    a = organization.attributes
+    duo = _duo(organization.name, organization.scope, a, ring, secrets_dir, base)
+    if duo:
+        entry["duo"] = duo
+    stored = parse_apps(a[attr.DUO_APPS]) if a.get(attr.DUO_APPS) else {}
+    if stored:
+        entry["apps"] = {client_id: mode.value for client_id, mode in sorted(stored.items())}
+    return entry
+
+
 def _idp(policy: IdpPolicy) -> dict[str, Any]:
     body = policy.stored()
     out: dict[str, Any] = {"policy": body.pop("mode"), **body}
@@ -108,10 +134,16 @@ def _idp(policy: IdpPolicy) -> dict[str, Any]:
     return out
 
 
-def _duo(
-    tenant: Tenant, ring: KeyRing | None, secrets_dir: Path | None, base: Path | None
+def _duo(  # noqa: PLR0917
+    holder: str,
+    scope: str,
+    a: Mapping[str, str],
+    ring: KeyRing | None,
+    secrets_dir: Path | None,
+    base: Path | None,
 ) -> dict[str, Any]:
-    a = tenant.attributes
+    """The Duo settings of the realm or organization ``holder``; ``scope``: what its sealed
+    skeys are bound to (a realm's name, an organization's realm and id)."""
     duo: dict[str, Any] = {}
     if attr.DUO_ENABLED in a:
         duo["enabled"] = {"true": True, "false": False}.get(
@@ -122,7 +154,7 @@ def _duo(
     elif a.get(attr.DUO_IKEY) and a.get(attr.DUO_API_HOST) and a.get(attr.DUO_SKEY):
         duo["ikey"] = a[attr.DUO_IKEY]
         duo["api_host"] = a[attr.DUO_API_HOST]
-        duo["skey"] = _skey_reference(tenant.name, _WEB_SDK, a, ring, secrets_dir, base)
+        duo["skey"] = _skey_reference(holder, _WEB_SDK, a, ring, secrets_dir, base, scope)
     for key, name in (
         ("user_mode", attr.DUO_USER_MODE),
         ("fail_mode", attr.DUO_FAIL_MODE),
@@ -142,7 +174,7 @@ def _duo(
         duo["auth_api"] = {
             "ikey": a[attr.AUTH_API_IKEY],
             "api_host": a[attr.AUTH_API_HOST],
-            "skey": _skey_reference(tenant.name, _AUTH_API, a, ring, secrets_dir, base),
+            "skey": _skey_reference(holder, _AUTH_API, a, ring, secrets_dir, base, scope),
         }
     return duo
 
@@ -154,7 +186,10 @@ def _skey_reference(  # noqa: PLR0917
     ring: KeyRing | None,
     secrets_dir: Path | None,
     base: Path | None,
+    scope: str | None = None,
 ) -> str:
+    """``env:``/``file:`` named after ``realm``; ``scope``: what the skey is sealed for (an
+    organization's realm and id; default the realm)."""
     attribute, prefix, suffix = kind
     stored = stored_attributes[attribute]
     if secrets_dir is None:
@@ -166,6 +201,6 @@ def _skey_reference(  # noqa: PLR0917
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # also when the file was there before
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(ring.decrypt(stored, realm=realm, attribute=attribute) + "\n")
+        out.write(ring.decrypt(stored, realm=scope or realm, attribute=attribute) + "\n")
     target = Path(os.path.relpath(path.resolve(), base.resolve())) if base else path.resolve()
     return f"file:{target.as_posix()}"

@@ -9,13 +9,14 @@ worker thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.apps import stored_modes as apps_of
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
+from keycloak_duo_bridge.admin.record import ORGANIZATIONS_ENABLED
 from keycloak_duo_bridge.fleet.plan import PARTIAL, UNWIRED, WIRED, Live, LiveRealm
 from keycloak_duo_bridge.fleet.spec import FleetSpec, TenantSpec
 
@@ -122,4 +123,44 @@ def read_live(
     )
     realms = {name: LiveRealm(r) for name, r in representations.items()}
     realms.update({t.name: found for t, found in zip(present, detailed, strict=True)})
-    return Live(realms)
+    organizations, applications = _organizations(connect, spec, representations, parallel)
+    return Live(realms, organizations, applications)
+
+
+def _organizations(
+    connect: Connect, spec: FleetSpec, representations: Mapping[str, Json], parallel: int
+) -> tuple[dict[str, dict[str, Json]], dict[str, frozenset[str]]]:
+    """The organizations of each declared partner that has them switched on, one listing
+    (paged by the client, every page) per partner and never a read per organization; and
+    the applications of the partners whose client organizations set app modes."""
+    partners = [
+        p.name
+        for p in spec.partners
+        if p.name in representations and representations[p.name].get(ORGANIZATIONS_ENABLED)
+    ]
+    listed = each(
+        partners,
+        lambda kc, name: kc.get_organizations(name),
+        connect=connect,
+        parallel=parallel,
+        name=str,
+    )
+    organizations = {
+        partner: {str(o["name"]): o for o in found}
+        for partner, found in zip(partners, listed, strict=True)
+    }
+    with_apps = sorted(
+        {
+            str(t.partner)
+            for t in spec.clients
+            if t.is_organization and t.apps and str(t.partner) in representations
+        }
+    )
+    clients = each(
+        with_apps,
+        lambda kc, name: frozenset(str(c["clientId"]) for c in kc.get_clients(name)),
+        connect=connect,
+        parallel=parallel,
+        name=str,
+    )
+    return organizations, dict(zip(with_apps, clients, strict=True))

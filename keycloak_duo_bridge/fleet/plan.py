@@ -18,13 +18,27 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import link_attribute, resolve_effective
+from keycloak_duo_bridge.admin.effective import (
+    ORGANIZATION_ATTRIBUTES,
+    link_attribute,
+    organization_scope,
+    parse_apps,
+    resolve_effective,
+    single_values,
+)
 from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL, tenant_of
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
-from keycloak_duo_bridge.fleet.spec import REALM_KEYS, DeclaredCredentials, FleetSpec, TenantSpec
+from keycloak_duo_bridge.fleet.spec import (
+    ORGANIZATION,
+    REALM,
+    REALM_KEYS,
+    DeclaredCredentials,
+    FleetSpec,
+    TenantSpec,
+)
 
 SECRET_CHANGED: Final = "(changed)"  # noqa: S105 - a label, not a secret
 SECRET_SET: Final = "(secret)"  # noqa: S105 - a label, not a secret
@@ -59,17 +73,29 @@ class RealmPlan:
     action: Action
     changes: tuple[Change, ...] = ()
     spec: TenantSpec | None = field(default=None, compare=False, repr=False)
+    mapping: str = REALM  # a client kept as a realm, or as an organization of its partner
+    # an organization's live representation, as the partner's listing returned it
+    current: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    partner: str | None = field(default=None, compare=False)  # an organization's realm
+
+    @property
+    def label(self) -> str:
+        """What the plan's table calls it: partner, client or organization."""
+        return ORGANIZATION if self.mapping == ORGANIZATION else self.kind.value
 
     def changed(self, key: str) -> bool:
         return any(c.key == key for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "realm": self.realm,
             "kind": self.kind.value,
             "action": self.action.value,
             "changes": [c.to_json() for c in self.changes],
         }
+        if self.mapping == ORGANIZATION:
+            out["as"] = ORGANIZATION
+        return out
 
 
 @dataclass(frozen=True)
@@ -117,9 +143,17 @@ class LiveRealm:
 
 @dataclass(frozen=True)
 class Live:
-    """Every realm (representations), plus app modes and wiring of the declared ones."""
+    """Every realm (representations), plus app modes and wiring of the declared ones, and
+    the organizations of the declared partners (one listing each) with the applications of
+    those whose organizations set app modes."""
 
     realms: Mapping[str, LiveRealm]
+    organizations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    applications: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def organization_partner(self, name: str) -> str | None:
+        """The partner realm that holds an organization named ``name``, if one does."""
+        return next((p for p, found in self.organizations.items() if name in found), None)
 
 
 def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:
@@ -176,10 +210,13 @@ def make_plan(
         current = found.attributes if found else {}
         desired[tenant.name] = desired_attributes(current, tenant)
     realms = [
-        _realm_plan(tenant, live.realms.get(tenant.name), desired, live, ring, wires, problems)
+        _organization_plan(tenant, live, ring, problems)
+        if tenant.is_organization
+        else _realm_plan(tenant, live.realms.get(tenant.name), desired, live, ring, wires, problems)
         for tenant in spec.tenants
     ]
     if prune is not None:
+        realms.extend(_prune_organizations(spec, live, prune))
         realms.extend(_prune(spec, live, desired, prune, problems))
     return Plan(tuple(realms), tuple(problems))
 
@@ -194,6 +231,13 @@ def _realm_plan(  # noqa: PLR0917
     problems: list[str],
 ) -> RealmPlan:
     name = tenant.name
+    holder = live.organization_partner(name) if tenant.kind is TenantKind.CLIENT else None
+    if holder is not None:
+        problems.append(
+            f"client {name!r} is declared as a realm but is an organization of realm "
+            f"{holder!r} (`client move` moves a client between the mappings)"
+        )
+        return RealmPlan(name, tenant.kind, Action.NONE, spec=tenant)
     if found is not None:
         existing = tenant_of(dict(found.representation))
         if existing is None or existing.kind is not tenant.kind:
@@ -238,6 +282,96 @@ def _attribute_changes(
         )
     elif auth_api is not None and current.get(attr.AUTH_API_SKEY):
         changes.append(Change("duo.auth_api.skey", SECRET_SET, None, secret=True))
+    return changes
+
+
+def organization_attributes(spec: TenantSpec) -> dict[str, str | None]:
+    """The organization attributes ``spec`` sets (None: removes), the skey and apps aside."""
+    declared = declared_attributes(spec)
+    return {name: value for name, value in declared.items() if name in ORGANIZATION_ATTRIBUTES}
+
+
+def _organization_plan(
+    tenant: TenantSpec, live: Live, ring: KeyRing | None, problems: list[str]
+) -> RealmPlan:
+    """A client kept as an organization of its partner's realm: created, or its attributes,
+    skey (sealed for the realm and the organization) and app modes compared."""
+    name, partner = tenant.name, str(tenant.partner)
+    unchanged = RealmPlan(name, tenant.kind, Action.NONE, spec=tenant, mapping=ORGANIZATION)
+    if name in live.realms:
+        problems.append(
+            f"client {name!r} is declared as an organization but is a realm "
+            "(`client move` moves a client between the mappings)"
+        )
+        return unchanged
+    holder = live.organization_partner(name)
+    if holder is not None and holder != partner:
+        problems.append(f"client {name!r} is an organization of realm {holder!r}, not {partner!r}")
+        return unchanged
+    found = live.organizations.get(partner, {}).get(name)
+    current = single_values(found) if found is not None else {}
+    if found is not None and current.get(attr.TENANT_KIND) != TenantKind.CLIENT:
+        problems.append(f"organization {name!r} exists in realm {partner!r} and is not a client")
+        return unchanged
+    changes = _organization_changes(tenant, found, current, ring)
+    changes.extend(_organization_apps(tenant, current, live.applications.get(partner), problems))
+    action = Action.CREATE if found is None else (Action.UPDATE if changes else Action.NONE)
+    return RealmPlan(
+        name,
+        tenant.kind,
+        action,
+        tuple(changes),
+        tenant,
+        mapping=ORGANIZATION,
+        current=found,
+        partner=partner,
+    )
+
+
+def _organization_changes(
+    tenant: TenantSpec,
+    found: Mapping[str, Any] | None,
+    current: Mapping[str, str],
+    ring: KeyRing | None,
+) -> list[Change]:
+    changes: list[Change] = []
+    description = found.get("description") if found is not None else None
+    if tenant.display_name is not None and description != tenant.display_name:
+        changes.append(Change("display_name", description, tenant.display_name))
+    declared = organization_attributes(tenant)
+    for key, attribute in REALM_KEYS.items():
+        if attribute in declared and current.get(attribute) != declared[attribute]:
+            changes.append(Change(key, current.get(attribute), declared[attribute]))
+    credentials = tenant.duo.credentials
+    if credentials is not None:
+        stored = current.get(attr.DUO_SKEY)
+        # sealed for the realm and the organization's id; a new one has no id (nor skey) yet
+        scope = organization_scope(str(tenant.partner), str(found["id"])) if found else ""
+        if not _same_secret(ring, stored, credentials.skey.value, scope, attr.DUO_SKEY):
+            before = SECRET_SET if stored else None
+            changes.append(Change("duo.skey", before, SECRET_CHANGED, secret=True))
+    return changes
+
+
+def _organization_apps(
+    tenant: TenantSpec,
+    current: Mapping[str, str],
+    known: frozenset[str] | None,
+    problems: list[str],
+) -> list[Change]:
+    """The organization's own app modes (entries over the partner realm's); ``known``: the
+    partner realm's applications (None: not read, the partner is made by this apply)."""
+    stored = parse_apps(current[attr.DUO_APPS]) if current.get(attr.DUO_APPS) else {}
+    changes = []
+    for client_id, mode in tenant.apps.items():
+        if known is not None and client_id not in known:
+            problems.append(f"application {client_id!r} does not exist in realm {tenant.partner!r}")
+            continue
+        before = stored.get(client_id)
+        if (before or AppMode.INHERIT) is not mode:
+            changes.append(
+                Change(f"apps.{client_id}", before.value if before else None, mode.value)
+            )
     return changes
 
 
@@ -325,6 +459,26 @@ def _wiring_change(
             state = PARTIAL
     want = WIRED if on else UNWIRED
     return [] if state == want else [Change("duo.wiring", state, want)]
+
+
+def _prune_organizations(spec: FleetSpec, live: Live, pattern: str) -> list[RealmPlan]:
+    """The client organizations of declared partners that the file does not declare."""
+    declared = spec.names()
+    return [
+        RealmPlan(
+            name,
+            TenantKind.CLIENT,
+            Action.DELETE,
+            mapping=ORGANIZATION,
+            current=found,
+            partner=partner,
+        )
+        for partner, held in sorted(live.organizations.items())
+        for name, found in sorted(held.items())
+        if name not in declared
+        and fnmatch.fnmatch(name, pattern)
+        and single_values(found).get(attr.TENANT_KIND) == TenantKind.CLIENT
+    ]
 
 
 def _prune(

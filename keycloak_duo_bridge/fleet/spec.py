@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -52,6 +52,19 @@ _DUO_KEYS: Final = frozenset(
 )
 _CREDENTIAL_KEYS: Final = frozenset({"ikey", "api_host", "skey"})
 PROVISION: Final = "provision"  # `duo: provision`, a client's Duo made through the partner link
+REALM: Final = "realm"  # a client kept as a realm of its own (the default)
+ORGANIZATION: Final = "organization"  # a client kept as an organization of its partner's realm
+# What a client organization cannot declare, and why: these are the partner realm's own
+# (its users, identity providers and flows), or not carried to organizations yet (issue 18).
+_NOT_FOR_ORGANIZATIONS: Final = {
+    "idps": "identity providers are the partner realm's own, not an organization's",
+    "duo_username": "the Duo username mapping is the partner realm's own setting",
+    "brokered_username": "brokered users' rules are the partner realm's own settings",
+    "brokered_enrollment": "brokered users' rules are the partner realm's own settings",
+    "assurance": "the assurance mode is the partner realm's own (its flow binding)",
+    "auth_api": "Duo Auth API (CIBA) keys are not supported for organizations yet",
+    PROVISION: "provisioning an organization's Duo application is not supported yet",
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,11 @@ class TenantSpec:
     apps: dict[str, AppMode] = field(default_factory=dict)
     # every identity provider whose Duo policy is not ``duo``; None: not managed
     idps: dict[str, IdpPolicy] | None = None
+    mapping: str = REALM  # a client's: ``realm`` or ``organization`` (in its partner's realm)
+
+    @property
+    def is_organization(self) -> bool:
+        return self.mapping == ORGANIZATION
 
 
 @dataclass(frozen=True)
@@ -239,10 +257,42 @@ def _partner(reader: _Reader, name: str, key: yaml.Node, node: yaml.Node) -> lis
         for client, (ckey, cnode) in reader.mapping(clients, f"{where}.clients").items():
             cwhere = f"{where}.clients.{client}"
             cfields = reader.mapping(
-                cnode, cwhere, frozenset({"display_name", "duo", "apps", "idps"})
+                cnode, cwhere, frozenset({"display_name", "duo", "apps", "idps", "as"})
             )
-            out.append(_tenant(reader, client, ckey, cfields, cwhere, TenantKind.CLIENT, name))
+            client_spec = _tenant(reader, client, ckey, cfields, cwhere, TenantKind.CLIENT, name)
+            mapping = _mapping(reader, cfields, cwhere)
+            if mapping == ORGANIZATION:
+                _refuse_for_organization(reader, cfields, cwhere)
+                client_spec = replace(client_spec, mapping=mapping)
+            out.append(client_spec)
     return out
+
+
+def _mapping(reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str) -> str:
+    """``as: realm`` (the default) or ``as: organization``."""
+    if "as" not in fields:
+        return REALM
+    node = fields["as"][1]
+    value = reader.text(node, f"{where}.as")
+    if value not in {REALM, ORGANIZATION}:
+        raise reader.fail(node, f"{where}.as", f"expected realm or organization, not {value!r}")
+    return value
+
+
+def _refuse_for_organization(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str
+) -> None:
+    """What a client organization cannot declare, refused with the reason."""
+    if "idps" in fields:
+        raise reader.fail(fields["idps"][0], f"{where}.idps", _NOT_FOR_ORGANIZATIONS["idps"])
+    if "duo" not in fields:
+        return
+    node = fields["duo"][1]
+    if isinstance(node, yaml.ScalarNode):  # `duo: provision`, the only scalar _duo accepts
+        raise reader.fail(node, f"{where}.duo", _NOT_FOR_ORGANIZATIONS[PROVISION])
+    for name, (key, _) in reader.mapping(node, f"{where}.duo").items():
+        if name in _NOT_FOR_ORGANIZATIONS:
+            raise reader.fail(key, f"{where}.duo.{name}", _NOT_FOR_ORGANIZATIONS[name])
 
 
 def _tenant(  # noqa: PLR0917
