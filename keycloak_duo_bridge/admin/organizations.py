@@ -357,6 +357,13 @@ def show(organization: Organization) -> dict[str, Any]:
     }
 
 
+def summary(organization: Organization) -> dict[str, Any]:
+    """What ``client show`` gives: where the client lives, and its own Duo settings."""
+    own = show(organization)
+    del own["organization"], own["partner"]
+    return {**organization.describe(), "duo": own}
+
+
 def member_of(keycloak: Keycloak, partner: str, user_id: str) -> set[str]:
     """The ids of the organizations a user of ``partner``'s realm is a member of, from
     Keycloak's membership (never from the user's or a client's attributes)."""

@@ -171,11 +171,12 @@ def set_app_mode(args: argparse.Namespace) -> int:
 
 def show_client(args: argparse.Namespace, organization: orgs.Organization) -> int:
     """``client show``: where the client lives, and its own Duo settings (``duo show``)."""
-    duo = {k: v for k, v in orgs.show(organization).items() if k not in ("organization", "partner")}
+    shown = orgs.summary(organization)
     if args.json:
-        print_json({**organization.describe(), "duo": duo})
+        print_json(shown)
     else:
-        rows = [*organization.describe().items(), *((f"duo {k}", v) for k, v in duo.items())]
+        duo = shown.pop("duo")
+        rows = [*shown.items(), *((f"duo {k}", v) for k, v in duo.items())]
         print_table(("field", "value"), rows)
     return 0
 

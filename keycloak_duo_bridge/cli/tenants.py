@@ -48,6 +48,15 @@ _CREATE_EXAMPLES = {
 }
 
 
+_DELETE_ORGANIZATION = {
+    TenantKind.PARTNER: "",
+    TenantKind.CLIENT: (
+        " A client kept as an organization is deleted without its members: they stay users"
+        " of the partner realm."
+    ),
+}
+
+
 def register(subparsers: Subparsers) -> None:
     for kind in TenantKind:
         word = kind.value
@@ -82,7 +91,7 @@ def register(subparsers: Subparsers) -> None:
         show = actions.add_parser(
             "show",
             help=f"show one {word}",
-            description=f"Show the {word} realm NAME: its kind, display name and links.",
+            description=f"Show the {word} NAME: its kind, display name and links.",
         )
         show.add_argument("name", help=f"the {word}'s realm name")
         add_json(show)
@@ -119,6 +128,7 @@ def register(subparsers: Subparsers) -> None:
             help=f"delete a {word} realm",
             description=(
                 f"Delete the {word} realm NAME and all its users, after asking (or with --yes)."
+                + _DELETE_ORGANIZATION[kind]
             ),
         )
         delete.add_argument("name", help=f"the {word}'s realm name")
