@@ -14,7 +14,6 @@ from keycloak_duo_bridge.admin import organizations
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.keycloak import SandboxKeycloak
-from keycloak_duo_bridge.settings import Settings
 from tests.api.conftest import Call, Fleet, make_user, token
 
 pytestmark = pytest.mark.keycloak
@@ -45,9 +44,14 @@ def other_admin(keycloak_sandbox: SandboxKeycloak, fleet: Fleet) -> str:
 
 
 @pytest.fixture
-def org(stack_settings: Settings, fleet: Fleet) -> organizations.Organization:
+def kc(admin_keycloak: Keycloak) -> Keycloak:
+    """The admin service's adapter, to read what Keycloak holds."""
+    return admin_keycloak
+
+
+@pytest.fixture
+def org(kc: Keycloak, fleet: Fleet) -> organizations.Organization:
     """A client organization of partner p, with partner p's user "plain" as a member."""
-    kc = Keycloak.from_settings(stack_settings)
     made = organizations.create_organization(kc, f"api-o-{uuid.uuid4().hex[:8]}", partner=fleet.p)
     organizations.add_member(kc, made, "plain")
     return made
@@ -64,7 +68,7 @@ def _as(call: Call, client: TestClient, other_admin: str, role: str) -> Call:
 
 
 def test_create_list_and_show_an_organization_client(
-    call: Call, fleet: Fleet, stack_settings: Settings, caplog: pytest.LogCaptureFixture
+    call: Call, fleet: Fleet, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A partner admin creates a client with "as": "organization"; the listings show it under
     the partner, to the partner's admins and master only; showing it gives its Duo settings."""
@@ -99,13 +103,12 @@ def test_create_list_and_show_an_organization_client(
 def test_duo_settings_of_an_organization_client(
     call: Call,
     fleet: Fleet,
-    stack_settings: Settings,
+    kc: Keycloak,
     duo_emulator: RunningEmulator,
     org: organizations.Organization,
 ) -> None:
     """A partner admin sets an organization's credentials (skey sealed), policy, switch and
     app mode, explains a member's login, and clears them; realm-only settings are refused."""
-    kc = Keycloak.from_settings(stack_settings)
     base = f"/tenants/{fleet.p}/organizations/{org.name}"
     duo = duo_emulator.control.add_integration()
     body = {"ikey": duo.client_id, "skey": duo.client_secret, "api_host": duo.api_host}
@@ -148,7 +151,7 @@ def test_only_the_partners_admins_reach_an_organization(  # noqa: PLR0917
     call: Call,
     client: TestClient,
     fleet: Fleet,
-    stack_settings: Settings,
+    kc: Keycloak,
     other_admin: str,
     org: organizations.Organization,
     role: str,
@@ -157,7 +160,6 @@ def test_only_the_partners_admins_reach_an_organization(  # noqa: PLR0917
     """A client realm's admin under the same partner, a member of the organization, and
     another partner's admin are refused every operation on an organization client, through
     the partner's path (403) and through their own realm's (404); nothing is written."""
-    kc = Keycloak.from_settings(stack_settings)
     before = kc.get_organization(fleet.p, org.id)
     method, suffix, body = OPERATIONS[operation]
     attacker = _as(call, client, other_admin, role)
@@ -174,13 +176,12 @@ def test_refused_listings_and_the_partners_own_delete(  # noqa: PLR0917
     call: Call,
     client: TestClient,
     fleet: Fleet,
-    stack_settings: Settings,
+    kc: Keycloak,
     other_admin: str,
     org: organizations.Organization,
 ) -> None:
     """Another partner's admin cannot list the partner's organizations nor see them in
     /tenants; the partner's admin deletes one, and its members stay users of the realm."""
-    kc = Keycloak.from_settings(stack_settings)
     other = _as(call, client, other_admin, "other-partner-admin")
     assert other("GET", f"/tenants/{fleet.p}/organizations").status_code == 403
     assert org.name not in {t["name"] for t in other("GET", "/tenants").json()}
