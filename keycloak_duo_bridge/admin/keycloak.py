@@ -674,7 +674,8 @@ class Keycloak:
         return next((o for o in found if o.get("name") == name), None)
 
     def get_organizations(self, realm: str) -> list[Json]:
-        """Every organization of ``realm``, attributes included."""
+        """Every organization of ``realm``, attributes included: python-keycloak reads them
+        in pages (``first``/``max``, 100 a page) until a page comes back short."""
         return self._call(
             f"list the organizations of realm {realm!r}",
             realm,
@@ -710,11 +711,19 @@ class Keycloak:
         )
 
     def delete_organization(self, realm: str, organization_id: str) -> None:
-        """Delete an organization (its members stay users of the realm)."""
+        """Delete an organization; Keycloak keeps its member users in the realm."""
         self._call(
             f"delete an organization of realm {realm!r}",
             realm,
             lambda a: a.delete_organization(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
+    def get_organization_members_count(self, realm: str, organization_id: str) -> int:
+        return self._call(
+            f"count the members of an organization of realm {realm!r}",
+            realm,
+            lambda a: a.get_organization_members_count(organization_id),
             missing=f"organization {organization_id!r} of realm {realm!r}",
         )
 

@@ -44,7 +44,7 @@ from keycloak_duo_bridge.admin.effective import (
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.record import ORGANIZATIONS_ENABLED
 from keycloak_duo_bridge.admin.templates import validate_realm_name
-from keycloak_duo_bridge.admin.tenants import get_tenant
+from keycloak_duo_bridge.admin.tenants import Tenant, get_tenant, tenant_of
 from keycloak_duo_bridge.admin.users import find_user
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.envelope import KeyRing
@@ -59,7 +59,7 @@ class Organization:
     name: str
     id: str
     attributes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-    description: str | None = field(default=None, compare=False)  # its display name
+    display_name: str | None = field(default=None, compare=False)  # its description
 
     @property
     def scope(self) -> str:
@@ -69,19 +69,23 @@ class Organization:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "client", "as": "organization", "partner": self.partner}
 
+    def describe(self) -> dict[str, Any]:
+        """What ``client show`` and ``client list`` give: as :meth:`to_json`, with the name
+        people see."""
+        return {**self.to_json(), "display_name": self.display_name}
+
 
 def organization_of(partner: str, representation: Json) -> Organization | None:
     """The client an organization representation stands for, or None for other ones."""
     attributes = single_values(representation)
     if attributes.get(attr.TENANT_KIND) != TenantKind.CLIENT:
         return None
-    description = representation.get("description")
     return Organization(
         partner,
         str(representation["name"]),
         str(representation["id"]),
         attributes,
-        None if description is None else str(description),
+        representation.get("description") or None,
     )
 
 
@@ -96,10 +100,87 @@ def get_organization(keycloak: Keycloak, partner: str, name: str) -> Organizatio
 
 def list_organizations(keycloak: Keycloak, partner: str) -> list[Organization]:
     """The partner's clients kept as organizations, sorted by name."""
-    if not keycloak.get_realm(partner).get(ORGANIZATIONS_ENABLED):
+    return _listed(keycloak, keycloak.get_realm(partner))
+
+
+def _listed(keycloak: Keycloak, partner: Json) -> list[Organization]:
+    """The client organizations of a partner realm (its representation): one listing, none
+    when its organizations are off."""
+    if not partner.get(ORGANIZATIONS_ENABLED):
         return []
-    found = (organization_of(partner, o) for o in keycloak.get_organizations(partner))
+    name = str(partner["realm"])
+    found = (organization_of(name, o) for o in keycloak.get_organizations(name))
     return sorted((o for o in found if o is not None), key=lambda o: o.name)
+
+
+def _partners(realms: list[Json]) -> list[Json]:
+    """The partner realms among ``realms`` that have organizations on."""
+    return [
+        r
+        for r in realms
+        if r.get(ORGANIZATIONS_ENABLED)
+        and (r.get("attributes") or {}).get(attr.TENANT_KIND) == TenantKind.PARTNER
+    ]
+
+
+def find_client(keycloak: Keycloak, name: str) -> Organization | None:
+    """The client organization ``name`` when no realm is named so (a client name is unique
+    across both mappings): looked up by name in each partner realm with organizations on,
+    one search each; None when there is none."""
+    if keycloak.find_realm(name) is not None:
+        return None
+    for partner in _partners(keycloak.get_realms()):
+        found = keycloak.find_organization(str(partner["realm"]), name)
+        organization = organization_of(str(partner["realm"]), found) if found else None
+        if organization is not None:
+            return organization
+    return None
+
+
+def tenant_tree(keycloak: Keycloak) -> list[Tenant | Organization]:
+    """Every tenant, partners first, each partner's clients after it (realms and
+    organizations), sorted by name: one realm listing, then one organization listing per
+    partner realm with organizations on, never a call per organization."""
+    realms = keycloak.get_realms()
+    found: list[Tenant | Organization] = [t for t in map(tenant_of, realms) if t is not None]
+    for partner in _partners(realms):
+        found.extend(_listed(keycloak, partner))
+    return sorted(found, key=_place)
+
+
+def _place(tenant: Tenant | Organization) -> tuple[str, bool, str]:
+    if isinstance(tenant, Organization):
+        return (tenant.partner, True, tenant.name)
+    return (tenant.partner or tenant.name, tenant.kind is TenantKind.CLIENT, tenant.name)
+
+
+def update(keycloak: Keycloak, organization: Organization, *, display_name: str | None) -> bool:
+    """Change the name people see (the organization's description); True if written."""
+    if not display_name or display_name == organization.display_name:
+        return False
+    representation = keycloak.get_organization(organization.partner, organization.id)
+    set_display_name(keycloak, organization, display_name, representation)
+    return True
+
+
+def refuse_move(organization: Organization, partner: str | None) -> None:
+    """An organization stays with its partner: ConfigError naming why for another one."""
+    if partner is not None and partner != organization.partner:
+        raise ConfigError(
+            f"client {organization.name!r} is an organization inside realm "
+            f"{organization.partner!r}, whose users are its members: it cannot move to "
+            f"partner {partner!r}; nothing changed"
+        )
+
+
+def member_count(keycloak: Keycloak, organization: Organization) -> int:
+    """How many users of the partner realm are members of the organization."""
+    return keycloak.get_organization_members_count(organization.partner, organization.id)
+
+
+def delete(keycloak: Keycloak, organization: Organization) -> None:
+    """Delete the organization and its Duo settings; its members stay users of the realm."""
+    keycloak.delete_organization(organization.partner, organization.id)
 
 
 def create_organization(
@@ -162,11 +243,6 @@ def set_display_name(
     current one, and write it."""
     representation["description"] = display_name
     keycloak.update_organization(organization.partner, organization.id, representation)
-
-
-def delete(keycloak: Keycloak, organization: Organization) -> None:
-    """Delete the client organization; its members stay users of the partner realm."""
-    keycloak.delete_organization(organization.partner, organization.id)
 
 
 def _enabled(keycloak: Keycloak, partner: str) -> bool:
@@ -316,6 +392,13 @@ def show(organization: Organization) -> dict[str, Any]:
         **own_settings(a),
         "apps": a.get(attr.DUO_APPS),
     }
+
+
+def summary(organization: Organization) -> dict[str, Any]:
+    """What ``client show`` gives: where the client lives, and its own Duo settings."""
+    own = show(organization)
+    del own["organization"], own["partner"]
+    return {**organization.describe(), "duo": own}
 
 
 def member_of(keycloak: Keycloak, partner: str, user_id: str) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -31,6 +31,7 @@ from keycloak_duo_bridge.admin import (
     explain,
     idps,
     keys,
+    organizations,
     phones,
     provisioning,
     tenants,
@@ -38,6 +39,7 @@ from keycloak_duo_bridge.admin import (
 )
 from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import ApiServices, auth
 from keycloak_duo_bridge.api.models import (
@@ -126,22 +128,46 @@ class Api:
             raise NotFoundError(f"realm {realm!r} is not a partner or client")
         return tenant
 
+    async def organization(self, request: Request) -> tuple[auth.Caller, Organization]:
+        """The caller, if they may manage the partner realm ``{realm}``, and its client
+        organization ``{org}``: only the partner's admins and master's reach it (a client
+        realm's admins manage no partner, and Keycloak has no organization-level admin)."""
+        realm, name = request.path_params["realm"], request.path_params["org"]
+        caller, tenant = await self.guard(request, realm)
+        if tenant.kind is not TenantKind.PARTNER:
+            raise NotFoundError(f"realm {realm!r} is a client realm: it holds no organizations")
+        found = await run_in_threadpool(organizations.get_organization, self.keycloak, realm, name)
+        return caller, found
+
     def audit(self, caller: auth.Caller, realm: str, action: str, **details: Any) -> None:
         """Record a change: who, which realm, what (``details``: never a secret), when."""
         event(audit_log, "admin change", by=caller.to_json(), realm=realm, action=action, **details)
 
     def visible(self, caller: auth.Caller) -> list[Tenant]:
-        """The tenants ``caller`` may manage, partners first (one admin call)."""
-        admin_realm = self.settings.keycloak_admin_realm
+        """The tenant realms ``caller`` may manage, partners first (one admin call)."""
         every = tenants.list_tenants(self.keycloak)
-        by_name = {t.name: t for t in every}
-        return [
-            t
-            for t in every
-            if auth.may_manage(
-                caller, t, admin_realm=admin_realm, partner=by_name.get(t.partner or "")
-            )
-        ]
+        return [t for t in self._managed(caller, every) if isinstance(t, Tenant)]
+
+    def visible_clients(self, caller: auth.Caller) -> list[Tenant | Organization]:
+        """As :meth:`visible`, with the client organizations under their partner (one
+        organization listing per partner realm that has organizations)."""
+        return self._managed(caller, organizations.tenant_tree(self.keycloak))
+
+    def _managed(
+        self, caller: auth.Caller, every: Sequence[Tenant | Organization]
+    ) -> list[Tenant | Organization]:
+        """Those of ``every`` the caller may manage: an organization is managed by who
+        manages its partner realm."""
+        admin_realm = self.settings.keycloak_admin_realm
+        by_name = {t.name: t for t in every if isinstance(t, Tenant)}
+
+        def manages(t: Tenant | Organization) -> bool:
+            if isinstance(t, Organization):
+                return auth.may_manage(caller, by_name.get(t.partner), admin_realm=admin_realm)
+            partner = by_name.get(t.partner or "")
+            return auth.may_manage(caller, t, admin_realm=admin_realm, partner=partner)
+
+        return [t for t in every if manages(t)]
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
@@ -172,8 +198,12 @@ def _api(request: Request) -> Api:
 async def list_tenants(request: Request) -> Response:
     api = _api(request)
     caller = await api.caller(request)
-    visible = await run_in_threadpool(api.visible, caller)
-    return JSONResponse([t.to_json() for t in visible])
+    visible = await run_in_threadpool(api.visible_clients, caller)
+    return JSONResponse([_view(t) for t in visible])
+
+
+def _view(tenant: Tenant | Organization) -> dict[str, Any]:
+    return tenant.describe() if isinstance(tenant, Organization) else tenant.to_json()
 
 
 async def show_tenant(request: Request) -> Response:
@@ -212,6 +242,8 @@ async def create_client(request: Request) -> Response:
     api = _api(request)
     body: NewClient = await _body(request, NewClient)
     caller, _ = await api.guard(request, body.partner)
+    if body.mapping == "organization":
+        return await _create_organization(api, caller, body)
     existed = body.duo_provision and await run_in_threadpool(
         provisioning.exists, api.keycloak, body.name
     )
@@ -244,6 +276,18 @@ async def create_client(request: Request) -> Response:
     api.audit(caller, body.name, "create client", partner=body.partner)  # once it stays
     api.audit(caller, body.name, "provision duo", ikey=done.ikey, created=list(done.created))
     return JSONResponse({**tenant.to_json(), "duo_provisioned": done.to_json()}, status_code=201)
+
+
+async def _create_organization(api: Api, caller: auth.Caller, body: NewClient) -> Response:
+    if body.duo_provision:
+        raise ConfigError("duo_provision makes a client realm's Duo application: not with as")
+    made = await run_in_threadpool(
+        lambda: organizations.create_organization(
+            api.keycloak, body.name, partner=body.partner, display_name=body.display_name
+        )
+    )
+    api.audit(caller, body.partner, "create client organization", organization=body.name)
+    return JSONResponse(made.describe(), status_code=201)
 
 
 async def delete_tenant(request: Request) -> Response:
@@ -522,6 +566,142 @@ async def set_app_mode_across(request: Request) -> Response:
     )
 
 
+# -- clients kept as organizations of a partner realm: /tenants/{realm}/organizations/{org}
+
+
+async def list_organizations(request: Request) -> Response:
+    api = _api(request)
+    realm = request.path_params["realm"]
+    await api.guard(request, realm)
+    found = await run_in_threadpool(organizations.list_organizations, api.keycloak, realm)
+    return JSONResponse([o.describe() for o in found])
+
+
+async def show_organization(request: Request) -> Response:
+    _, organization = await _api(request).organization(request)
+    return JSONResponse(organizations.summary(organization))
+
+
+async def delete_organization(request: Request) -> Response:
+    api = _api(request)
+    caller, organization = await api.organization(request)
+    members = await run_in_threadpool(organizations.member_count, api.keycloak, organization)
+    await run_in_threadpool(organizations.delete, api.keycloak, organization)
+    api.audit(
+        caller, organization.partner, "delete client organization", organization=organization.name
+    )
+    return JSONResponse({"deleted": [organization.name], "members_kept": members})
+
+
+def _org_written(organization: Organization, *, written: bool) -> Response:
+    return JSONResponse(
+        {"realm": organization.partner, "organization": organization.name, "written": written}
+    )
+
+
+async def set_organization_credentials(request: Request) -> Response:
+    api = _api(request)
+    caller, organization = await api.organization(request)
+    body: CredentialsBody = await _body(request, CredentialsBody)
+    result = await run_in_threadpool(
+        lambda: organizations.set_credentials(
+            api.keycloak,
+            organization,
+            ikey=body.ikey,
+            skey=body.skey,
+            api_host=body.api_host,
+            ring=api.services.keyring,
+            health=None,
+        )
+    )
+    api.audit(
+        caller,
+        organization.partner,
+        "set duo credentials",
+        organization=organization.name,
+        ikey=body.ikey,
+        api_host=body.api_host,
+    )
+    return _org_written(organization, written=result.written)
+
+
+async def clear_organization_credentials(request: Request) -> Response:
+    api = _api(request)
+    caller, organization = await api.organization(request)
+    written = await run_in_threadpool(organizations.clear_credentials, api.keycloak, organization)
+    api.audit(caller, organization.partner, "clear duo credentials", organization=organization.name)
+    return _org_written(organization, written=written)
+
+
+async def set_organization_policy(request: Request) -> Response:
+    api = _api(request)
+    caller, organization = await api.organization(request)
+    body: DuoPolicy = await _body(request, DuoPolicy)
+    policy = duo_settings.Policy(**body.model_dump())
+    written = await run_in_threadpool(organizations.set_policy, api.keycloak, organization, policy)
+    api.audit(
+        caller,
+        organization.partner,
+        "set duo policy",
+        organization=organization.name,
+        **body.model_dump(exclude_none=True),
+    )
+    return _org_written(organization, written=written)
+
+
+async def set_organization_enabled(request: Request) -> Response:
+    api = _api(request)
+    caller, organization = await api.organization(request)
+    body: DuoSwitch = await _body(request, DuoSwitch)
+    if body.assurance is not None:
+        raise ConfigError("the assurance mode is the partner realm's own, not an organization's")
+    written = await run_in_threadpool(
+        lambda: organizations.set_enabled(api.keycloak, organization, enabled=body.enabled)
+    )
+    api.audit(
+        caller,
+        organization.partner,
+        "switch duo",
+        organization=organization.name,
+        enabled=body.enabled,
+    )
+    return _org_written(organization, written=written)
+
+
+async def set_organization_app_mode(request: Request) -> Response:
+    api = _api(request)
+    client_id = request.path_params["client_id"]
+    caller, organization = await api.organization(request)
+    body: AppModeBody = await _body(request, AppModeBody)
+    written = await run_in_threadpool(
+        organizations.set_app_mode, api.keycloak, organization, client_id, body.mode
+    )
+    api.audit(
+        caller,
+        organization.partner,
+        "set app mode",
+        organization=organization.name,
+        app=client_id,
+        mode=body.mode,
+    )
+    return _org_written(organization, written=written)
+
+
+async def explain_organization(request: Request) -> Response:
+    api = _api(request)
+    _, organization = await api.organization(request)
+    query = request.query_params
+    found = await run_in_threadpool(
+        lambda: explain.explain_organization(
+            api.keycloak,
+            organization,
+            app=query.get("app") or None,
+            username=query.get("user") or None,
+        )
+    )
+    return JSONResponse(found.to_json())
+
+
 async def key_report(request: Request, *, rotate: bool) -> Response:
     api = _api(request)
     caller = await api.caller(request)
@@ -588,6 +768,7 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
 
 
 _REALM: Final = "/tenants/{realm:str}"
+_ORG: Final = f"{_REALM}/organizations/{{org:str}}"
 OPERATIONS: Final = (
     Operation(
         "/tenants",
@@ -737,6 +918,62 @@ OPERATIONS: Final = (
         list_idp_policies,
         "the realm's identity providers and their Duo policies",
         many=True,
+    ),
+    Operation(
+        f"{_REALM}/organizations",
+        "GET",
+        list_organizations,
+        "a partner's clients kept as organizations",
+        returns=TenantView,
+        many=True,
+    ),
+    Operation(_ORG, "GET", show_organization, "a client organization and its own Duo settings"),
+    Operation(_ORG, "DELETE", delete_organization, "delete a client organization (members stay)"),
+    Operation(
+        f"{_ORG}/duo/credentials",
+        "PUT",
+        set_organization_credentials,
+        "store a client organization's Duo credentials",
+        body=CredentialsBody,
+        returns=Written,
+    ),
+    Operation(
+        f"{_ORG}/duo/credentials",
+        "DELETE",
+        clear_organization_credentials,
+        "remove a client organization's own credentials (its partner's then apply)",
+        returns=Written,
+    ),
+    Operation(
+        f"{_ORG}/duo/policy",
+        "PUT",
+        set_organization_policy,
+        "set a client organization's Duo policy",
+        body=DuoPolicy,
+        returns=Written,
+    ),
+    Operation(
+        f"{_ORG}/duo/enabled",
+        "PUT",
+        set_organization_enabled,
+        "switch Duo on, off or inherit for a client organization",
+        body=DuoSwitch,
+        returns=Written,
+    ),
+    Operation(
+        f"{_ORG}/apps/{{client_id:str}}",
+        "PUT",
+        set_organization_app_mode,
+        "set an application's mode for a client organization's members",
+        body=AppModeBody,
+        returns=Written,
+    ),
+    Operation(
+        f"{_ORG}/explain",
+        "GET",
+        explain_organization,
+        "a client organization's effective settings, and the decision for an app and user",
+        query=("app", "user"),
     ),
 )
 DOCUMENT: Final = document(OPERATIONS)

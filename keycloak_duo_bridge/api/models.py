@@ -27,6 +27,9 @@ class NewClient(_Body):
     display_name: str | None = None
     # make the client's Duo application through the partner's Duo admin link (issue 17)
     duo_provision: bool = False
+    #: "realm" (default): a realm of its own; "organization": an organization of the
+    #: partner's realm (issue 18)
+    mapping: Literal["realm", "organization"] = Field("realm", alias="as")
 
 
 class CredentialsBody(_Body):
@@ -95,6 +98,7 @@ class TenantView(BaseModel):
     display_name: str | None = None
     partner: str | None = None  # clients
     branding_url: str | None = None  # partners
+    as_: Literal["organization"] | None = Field(None, alias="as")  # a client organization
     # a client created with duo_provision: ikey, api_host, account_id, created, health_check
     duo_provisioned: dict[str, Any] | None = None
 

@@ -11,6 +11,7 @@ from keycloak_duo_bridge.admin import organizations as orgs
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.cli._admin import (
+    confirm,
     connect,
     health_check,
     print_json,
@@ -18,6 +19,7 @@ from keycloak_duo_bridge.cli._admin import (
     read_skey,
     settings,
 )
+from keycloak_duo_bridge.errors import ConfigError
 from keycloak_duo_bridge.settings import key_ring
 
 REALM: Final = "realm"
@@ -161,4 +163,56 @@ def set_app_mode(args: argparse.Namespace) -> int:
     else:
         state = "set" if written else "unchanged"
         print(f"{_where(organization)}: {args.client_id} mode {args.mode} ({state})")
+    return 0
+
+
+# -- `client show|update|delete NAME` when the client is an organization ------------------
+
+
+def show_client(args: argparse.Namespace, organization: orgs.Organization) -> int:
+    """``client show``: where the client lives, and its own Duo settings (``duo show``)."""
+    shown = orgs.summary(organization)
+    if args.json:
+        print_json(shown)
+    else:
+        duo = shown.pop("duo")
+        rows = [*shown.items(), *((f"duo {k}", v) for k, v in duo.items())]
+        print_table(("field", "value"), rows)
+    return 0
+
+
+def update_client(
+    args: argparse.Namespace, keycloak: Keycloak, organization: orgs.Organization
+) -> int:
+    """``client update``: its display name; another partner is refused."""
+    orgs.refuse_move(organization, args.partner)
+    orgs.update(keycloak, organization, display_name=args.display_name)
+    changed = orgs.get_organization(keycloak, organization.partner, organization.name)
+    if args.json:
+        print_json(changed.describe())
+    else:
+        print_table(("field", "value"), list(changed.describe().items()))
+    return 0
+
+
+def delete_client(
+    args: argparse.Namespace, keycloak: Keycloak, organization: orgs.Organization
+) -> int:
+    """``client delete``: the organization, after asking; its members stay in the realm."""
+    if args.duo_deprovision:
+        raise ConfigError(
+            "--duo-deprovision removes what provisioning made for a client realm; "
+            f"client {organization.name!r} is an organization"
+        )
+    members = orgs.member_count(keycloak, organization)
+    question = (
+        f"Delete organization {organization.name} of partner {organization.partner} and its"
+        f" Duo settings? Its {members} member user(s) stay users of realm"
+        f" {organization.partner}, with the partner's Duo settings"
+    )
+    if not confirm(question, yes=args.yes):
+        print("nothing deleted")
+        return 1
+    orgs.delete(keycloak, organization)
+    print(f"deleted: organization {organization.name} of partner {organization.partner}")
     return 0

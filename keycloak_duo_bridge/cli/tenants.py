@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from keycloak_duo_bridge.admin import organizations as admin_organizations
 from keycloak_duo_bridge.admin import provisioning as admin_provisioning
 from keycloak_duo_bridge.admin import tenants
+from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.cli import organizations, provisioning
@@ -45,6 +48,15 @@ _CREATE_EXAMPLES = {
 }
 
 
+_DELETE_ORGANIZATION = {
+    TenantKind.PARTNER: "",
+    TenantKind.CLIENT: (
+        " A client kept as an organization is deleted without its members: they stay users"
+        " of the partner realm."
+    ),
+}
+
+
 def register(subparsers: Subparsers) -> None:
     for kind in TenantKind:
         word = kind.value
@@ -79,7 +91,7 @@ def register(subparsers: Subparsers) -> None:
         show = actions.add_parser(
             "show",
             help=f"show one {word}",
-            description=f"Show the {word} realm NAME: its kind, display name and links.",
+            description=f"Show the {word} NAME: its kind, display name and links.",
         )
         show.add_argument("name", help=f"the {word}'s realm name")
         add_json(show)
@@ -116,6 +128,7 @@ def register(subparsers: Subparsers) -> None:
             help=f"delete a {word} realm",
             description=(
                 f"Delete the {word} realm NAME and all its users, after asking (or with --yes)."
+                + _DELETE_ORGANIZATION[kind]
             ),
         )
         delete.add_argument("name", help=f"the {word}'s realm name")
@@ -185,18 +198,31 @@ def create_tenant(args: argparse.Namespace) -> int:
 
 
 def show_tenant(args: argparse.Namespace) -> int:
-    tenant = tenants.get_tenant(connect(settings()), args.name, args.kind)
+    keycloak = connect(settings())
+    organization = _organization(keycloak, args)
+    if organization is not None:
+        return organizations.show_client(args, organization)
+    tenant = tenants.get_tenant(keycloak, args.name, args.kind)
     _print(tenant, as_json=args.json)
     return 0
 
 
+def _organization(keycloak: Keycloak, args: argparse.Namespace) -> Organization | None:
+    """The client organization NAME, for the client commands, when no realm is named so."""
+    if args.kind is TenantKind.PARTNER:
+        return None
+    return admin_organizations.find_client(keycloak, args.name)
+
+
 def list_tenants(args: argparse.Namespace) -> int:
-    found = tenants.list_tenants(connect(settings()))
+    found = admin_organizations.tenant_tree(connect(settings()))
     if args.json:
-        print_json([t.to_json() for t in found])
+        print_json([t.describe() if isinstance(t, Organization) else t.to_json() for t in found])
         return 0
     rows = [
-        (
+        (f"  └─ {t.name}", "client (organization)", t.display_name, None)
+        if isinstance(t, Organization)
+        else (
             t.name if t.kind is TenantKind.PARTNER else f"  └─ {t.name}",
             t.kind.value,
             t.display_name,
@@ -211,6 +237,9 @@ def list_tenants(args: argparse.Namespace) -> int:
 def update_tenant(args: argparse.Namespace) -> int:
     config = settings()
     keycloak = connect(config)
+    organization = _organization(keycloak, args)
+    if organization is not None:
+        return organizations.update_client(args, keycloak, organization)
     if args.kind is TenantKind.PARTNER:
         tenants.update_partner(
             keycloak,
@@ -234,6 +263,9 @@ def update_tenant(args: argparse.Namespace) -> int:
 def delete_tenant(args: argparse.Namespace) -> int:
     config = settings()
     keycloak = connect(config)
+    organization = _organization(keycloak, args)
+    if organization is not None:
+        return organizations.delete_client(args, keycloak, organization)
     tenants.get_tenant(keycloak, args.name, args.kind)
     doomed = tenants.planned_deletion(keycloak, args.name, cascade=args.cascade)
     in_duo = provisioning.planned(keycloak, args.name) if args.duo_deprovision else []

@@ -113,7 +113,7 @@ def _organization(
     """A client kept as an organization: ``as: organization``, its display name (the
     organization's description), its own Duo settings and app modes."""
     entry: dict[str, Any] = {"as": "organization"}
-    description = organization.description
+    description = organization.display_name
     if description and description != organization.name:
         entry["display_name"] = description
     a = organization.attributes

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from keycloak_duo_bridge.admin import tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.wiring import Wiring
 from keycloak_duo_bridge.cli import main
@@ -101,3 +102,30 @@ def cli(
         return code, out, err
 
     return run
+
+
+Expect = Callable[..., str]
+
+
+@pytest.fixture
+def expect(cli: Callable[..., tuple[int, str, str]]) -> Expect:
+    """``expect(*ARGS, code=0)``: run the command, assert its exit code; its output, or on
+    failure what it printed to stderr."""
+
+    def run(*argv: str | Path, code: int = 0) -> str:
+        got, out, err = cli(*argv)
+        assert got == code, (argv, out, err)
+        return out if code == 0 else err
+
+    return run
+
+
+@pytest.fixture
+def partner_realm(kc: Keycloak, names: Names) -> Iterator[str]:
+    """A partner realm with the user ``member-one``, deleted afterwards with what it holds."""
+    name = names("oc")
+    tenants.create_partner(kc, name)
+    kc._admin.change_current_realm(name)
+    kc._admin.create_user({"username": "member-one", "enabled": True})
+    yield name
+    tenants.delete_tenant(kc, name, cascade=True)

@@ -38,7 +38,8 @@ def test_api_conforms(fleet: Fleet, stack_settings: Settings) -> None:
     schema = schemathesis.openapi.from_asgi("/admin/api/openapi.json", create_app(stack_settings))
     headers = {"Authorization": f"Bearer {fleet.tokens['client-admin']}"}
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    assert len(operations) == 24  # 17, Auth API PUT/DELETE (#16), phones (#17), IdP policy (#19)
+    assert len(operations) == 33  # 17, Auth API PUT/DELETE (#16), phones (#17), IdP policy (#19),
+    # client organizations (#18): list, show, delete, 5 Duo settings, explain
 
     for operation in operations:
 

@@ -118,7 +118,7 @@ def test_apply_creates_organizations_then_plans_nothing_then_one_change(  # noqa
     assert all_writes["create_organization"] == 2
     assert all_writes["update_organization"] == 2
     made = organizations.get_organization(kc, p, org)
-    assert made.description == "Initech"
+    assert made.display_name == "Initech"
     assert made.attributes[attr.DUO_IKEY] == org_duo.client_id
     assert made.attributes[attr.DUO_REMEMBER] == "480"
     assert made.attributes[attr.DUO_USER_MODE] == "opt-in"
@@ -190,7 +190,7 @@ def test_changed_skey_display_name_and_app_plan_and_apply(  # noqa: PLR0917
     ]
     assert cli("apply", path)[0] == 0
     made = organizations.get_organization(kc, p, org)
-    assert made.description == "Initrode"
+    assert made.display_name == "Initrode"
     opened = ring.decrypt(made.attributes[attr.DUO_SKEY], realm=made.scope, attribute=attr.DUO_SKEY)
     assert opened == integration.client_secret
     assert json.loads(made.attributes[attr.DUO_APPS]) == {"account-console": "required"}
