@@ -21,6 +21,7 @@ def test_every_write_of_the_adapter_is_found_by_its_name() -> None:
         "create_flow",
         "create_organization",
         "create_realm",
+        "create_user",
         "delete_client_scope",
         "delete_flow",
         "delete_realm",
