@@ -215,7 +215,7 @@ def _realm_refusals(source: ClientRealm, partner: PartnerRealm) -> list[str]:
             f"realm {source.name!r} sets {', '.join(own_settings)}, the realm's own setting(s):"
             f" an organization takes realm {partner.name!r}'s; clear them first"
         )
-    apps = parse_apps(source.attributes.get(attr.DUO_APPS) or "")
+    apps = parse_apps(source.attributes.get(attr.DUO_APPS) or "{}")
     missing_apps = sorted(set(apps) - partner.clients)
     if missing_apps:
         refusals.append(
