@@ -477,6 +477,14 @@ class Keycloak:
             missing=f"realm {realm!r}",
         )
 
+    def delete_user(self, realm: str, user_id: str) -> None:
+        self._call(
+            f"delete a user of realm {realm!r}",
+            realm,
+            lambda a: a.delete_user(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+
     def update_user(self, realm: str, user_id: str, representation: Json) -> None:
         self._call(
             f"update a user of realm {realm!r}",
@@ -780,6 +788,23 @@ class Keycloak:
             realm,
             lambda a: a.get_user_organizations(user_id),
             missing=f"user {user_id!r} of realm {realm!r}",
+        )
+
+    def get_organization_members(self, realm: str, organization_id: str) -> list[Json]:
+        """The users who are members of the organization, attributes included."""
+        return self._call(
+            f"list the members of an organization of realm {realm!r}",
+            realm,
+            lambda a: a.get_organization_members(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
+        )
+
+    def delete_organization(self, realm: str, organization_id: str) -> None:
+        self._call(
+            f"delete an organization of realm {realm!r}",
+            realm,
+            lambda a: a.delete_organization(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
         )
 
     def add_organization_member(self, realm: str, organization_id: str, user_id: str) -> None:

@@ -13,18 +13,20 @@ where, and the client realm is left whole.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import organizations, tenants
+from keycloak_duo_bridge.admin import organizations, tenants, wiring
 from keycloak_duo_bridge.admin.effective import ORGANIZATION_ATTRIBUTES, resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.move_plan import (
+    ClientOrganization,
     ClientRealm,
+    NewRealm,
     PartnerRealm,
     Plan,
     SourceUser,
     plan_to_organization,
+    plan_to_realm,
 )
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
@@ -133,18 +135,12 @@ class MoveError(KeycloakError):
     """A move stopped midway; the message says what exists where."""
 
 
-@dataclass(frozen=True)
-class Moved:
-    plan: Plan
-    organization: organizations.Organization
-
-
 def move_to_organization(
     keycloak: Keycloak,
     ring: KeyRing,
     name: str,
     exported: Mapping[str, tuple[Json, ...]] | None = None,
-) -> Moved:
+) -> Plan:
     """Move client realm ``name`` to an organization of its partner (see the module)."""
     planned, source = plan(keycloak, ring, name, exported)
     if not planned.movable:
@@ -159,24 +155,29 @@ def move_to_organization(
             user_id = keycloak.create_user(partner, body)
             made.append(str(body["username"]))
             keycloak.add_organization_member(partner, organization.id, user_id)
-        verify(keycloak, organization, planned)
+        verify(keycloak, partner, planned, organization)
     except BridgeError as exc:
         where = (
             f"organization {name!r} exists in realm {partner!r} with users {made or 'none'}"
             if organization is not None
-            else "nothing was made"
+            else "no organization was made"
         )
         raise MoveError(
             f"moving client {name!r} stopped: {exc}. {where}; realm {name!r} is untouched"
             " and still holds every user"
         ) from exc
     tenants.delete_tenant(keycloak, name)
-    return Moved(planned, organizations.get_organization(keycloak, partner, name))
+    return planned
 
 
-def verify(keycloak: Keycloak, organization: organizations.Organization, planned: Plan) -> None:
-    """Every moved user is in the partner realm, a member, with the credentials planned."""
-    realm = organization.partner
+def verify(
+    keycloak: Keycloak,
+    realm: str,
+    planned: Plan,
+    organization: organizations.Organization | None = None,
+) -> None:
+    """Every moved user is in ``realm`` (a member of ``organization`` if given) with the
+    credentials, attributes and groups planned; KeycloakError naming the first that is not."""
     for body in planned.new_users:
         username = str(body["username"])
         user = keycloak.find_user(realm, username)
@@ -186,7 +187,148 @@ def verify(keycloak: Keycloak, organization: organizations.Organization, planned
         wanted = sorted(str(c["type"]) for c in body["credentials"])
         if keycloak.get_credential_types(realm, user_id) != wanted:
             raise KeycloakError(f"user {username!r} has not the credentials {wanted} in {realm!r}")
-        if organization.id not in organizations.member_of(keycloak, realm, user_id):
+        attributes = user.get("attributes") or {}
+        lost = sorted(
+            k for k, v in (body.get("attributes") or {}).items() if attributes.get(k) != v
+        )
+        if lost:
+            raise KeycloakError(
+                f"user {username!r} lost the attributes {', '.join(lost)} in realm {realm!r}"
+                " (its user profile does not keep them)"
+            )
+        missing = sorted(set(body["groups"]) - set(keycloak.get_user_group_paths(realm, user_id)))
+        if missing:
+            raise KeycloakError(f"user {username!r} is not in the groups {', '.join(missing)}")
+        if organization is not None and organization.id not in organizations.member_of(
+            keycloak, realm, user_id
+        ):
             raise KeycloakError(
                 f"user {username!r} is no member of organization {organization.name!r}"
             )
+
+
+# -- an organization back to a realm of its own -----------------------------------------
+
+
+def read_organization(
+    keycloak: Keycloak, ring: KeyRing, partner: str, name: str
+) -> ClientOrganization:
+    """The client organization ``name`` of ``partner`` as the plan needs it."""
+    organization = organizations.get_organization(keycloak, partner, name)
+    representation = keycloak.get_realm(partner)
+    own: dict[str, str] = dict(representation.get("attributes") or {})
+    settings = resolve_effective(own, None, realm=partner, realm_id=str(representation["id"]))
+    problems = []
+    for sealed in SEALED:
+        try:
+            if organization.attributes.get(sealed):
+                ring.decrypt(
+                    organization.attributes[sealed], realm=organization.scope, attribute=sealed
+                )
+        except DecryptionError as exc:
+            problems.append(f"{sealed}: {exc}; set it again before moving")
+    names = {o["id"]: str(o["name"]) for o in keycloak.get_organizations(partner)}
+    members: list[SourceUser] = []
+    elsewhere: dict[str, tuple[str, ...]] = {}
+    for user in keycloak.get_organization_members(partner, organization.id):
+        user_id = str(user["id"])
+        member = SourceUser(
+            user,
+            tuple(keycloak.get_user_group_paths(partner, user_id)),
+            tuple(keycloak.get_credential_types(partner, user_id)),
+        )
+        members.append(member)
+        others = organizations.member_of(keycloak, partner, user_id) - {organization.id}
+        if others:
+            elsewhere[member.username] = tuple(sorted(names.get(o, o) for o in others))
+    return ClientOrganization(
+        name=name,
+        partner=partner,
+        attributes=dict(organization.attributes),
+        partner_mapping=settings.username_mapping.value,
+        members=tuple(members),
+        elsewhere=elsewhere,
+        problems=tuple(problems),
+    )
+
+
+def _new_realm_attributes(source: ClientOrganization) -> dict[str, str]:
+    return {
+        attr.TENANT_KIND: TenantKind.CLIENT.value,
+        attr.TENANT_PARTNER: source.partner,
+        **{k: v for k, v in source.attributes.items() if k in ORGANIZATION_ATTRIBUTES},
+    }
+
+
+def plan_back(
+    keycloak: Keycloak,
+    ring: KeyRing,
+    partner: str,
+    name: str,
+    exported: Mapping[str, tuple[Json, ...]] | None = None,
+) -> tuple[Plan, ClientOrganization]:
+    """The plan of moving organization ``name`` of ``partner`` to a realm; it writes nothing."""
+    source = read_organization(keycloak, ring, partner, name)
+    partner_attributes = tenants.get_tenant(keycloak, partner, TenantKind.PARTNER).attributes
+    effective = resolve_effective(
+        _new_realm_attributes(source), partner_attributes, realm=name, realm_id=None
+    )
+    new = NewRealm(name, effective.username_mapping.value, keycloak.find_realm(name) is not None)
+    return plan_to_realm(source, new, exported), source
+
+
+def move_to_realm(
+    keycloak: Keycloak,
+    ring: KeyRing,
+    partner: str,
+    name: str,
+    exported: Mapping[str, tuple[Json, ...]] | None = None,
+    *,
+    wires: wiring.Wiring | None = None,
+) -> Plan:
+    """Move client organization ``name`` of ``partner`` to a client realm of its own, made
+    from the client realm template (wired with ``wires`` when Duo is on for it); its members
+    leave the partner realm only once the copy is checked."""
+    planned, source = plan_back(keycloak, ring, partner, name, exported)
+    if not planned.movable:
+        raise ConfigError(f"client {name!r} cannot move: " + "; ".join(planned.refusals))
+    organization = organizations.get_organization(keycloak, partner, name)
+    attributes = _new_realm_attributes(source)
+    for sealed in SEALED:
+        if sealed in attributes:
+            clear = ring.decrypt(attributes[sealed], realm=organization.scope, attribute=sealed)
+            attributes[sealed] = ring.encrypt(clear, realm=name, attribute=sealed)
+    partner_attributes = tenants.get_tenant(keycloak, partner, TenantKind.PARTNER).attributes
+    on = resolve_effective(attributes, partner_attributes, realm=name, realm_id=None).enabled.value
+    made: list[str] = []
+    created = False
+    try:
+        tenants.new_tenant(
+            keycloak,
+            tenants.NewTenant(
+                TenantKind.CLIENT,
+                name,
+                partner=partner,
+                attributes=attributes,
+                wires=wires if on else None,
+            ),
+        )
+        created = True
+        for body in planned.new_users:
+            keycloak.create_user(name, body)
+            made.append(str(body["username"]))
+        verify(keycloak, name, planned)
+    except BridgeError as exc:
+        where = (
+            f"realm {name!r} exists with users {made or 'none'}" if created else "no realm was made"
+        )
+        raise MoveError(
+            f"moving client {name!r} stopped: {exc}. {where}; organization {name!r} of realm"
+            f" {partner!r} is untouched and still holds every member"
+        ) from exc
+    for body in planned.new_users:
+        user = keycloak.find_user(partner, str(body["username"]))
+        if user is not None:
+            keycloak.delete_user(partner, str(user["id"]))
+    keycloak.delete_organization(partner, organization.id)
+    return planned

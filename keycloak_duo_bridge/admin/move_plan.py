@@ -225,38 +225,50 @@ def _realm_refusals(source: ClientRealm, partner: PartnerRealm) -> list[str]:
     return refusals
 
 
+@dataclass(frozen=True)
+class Side:
+    """A realm users move from or to, and how Duo names its users."""
+
+    realm: str
+    mapping: UsernameMapping
+    taken_usernames: frozenset[str] = frozenset()  # lower-cased
+    taken_emails: frozenset[str] = frozenset()  # lower-cased
+
+
 def _user_refusals(
-    source: ClientRealm,
-    partner: PartnerRealm,
+    users: tuple[SourceUser, ...],
+    source: Side,
+    destination: Side,
     exported: Mapping[str, tuple[Json, ...]] | None,
 ) -> list[str]:
     refusals: list[str] = []
-    with_secrets = [u.username for u in source.users if u.credential_types]
+    with_secrets = [u.username for u in users if u.credential_types]
     if with_secrets and exported is None:
         refusals.append(
             f"users {', '.join(with_secrets)} have passwords or OTP credentials, which"
             " Keycloak's admin API never returns: export them with"
-            f" `{export_command(source.name)}` and give --users-from"
+            f" `{export_command(source.realm)}` and give --users-from"
         )
-    for user in source.users:
+    for user in users:
         name = user.username
-        if name.lower() in partner.taken_usernames:
-            refusals.append(f"username {name!r} already exists in realm {partner.name!r}")
-        if user.email and user.email.lower() in partner.taken_emails:
-            refusals.append(f"email {user.email!r} already exists in realm {partner.name!r}")
-        before = _duo_name(source.username_mapping, source.name, user)
-        after = _duo_name(partner.username_mapping, partner.name, user)
+        if name.lower() in destination.taken_usernames:
+            refusals.append(f"username {name!r} already exists in realm {destination.realm!r}")
+        if user.email and user.email.lower() in destination.taken_emails:
+            refusals.append(f"email {user.email!r} already exists in realm {destination.realm!r}")
+        before = _duo_name(source.mapping, source.realm, user)
+        after = _duo_name(destination.mapping, destination.realm, user)
         if before != after:
             refusals.append(
                 f"user {name!r} is {before!r} at Duo and would be {after!r} under realm"
-                f" {partner.name!r}'s Duo username mapping: the Duo enrolment would not match"
+                f" {destination.realm!r}'s Duo username mapping: the Duo enrolment would not"
+                " match"
             )
         if exported is not None and user.credential_types:
             carried = sorted(str(c.get("type")) for c in exported.get(name.lower(), ()))
             if carried != sorted(user.credential_types):
                 refusals.append(
                     f"the export file gives user {name!r} credentials {carried or 'none'},"
-                    f" realm {source.name!r} has {sorted(user.credential_types)}: export again"
+                    f" realm {source.realm!r} has {sorted(user.credential_types)}: export again"
                 )
     return refusals
 
@@ -275,7 +287,13 @@ def plan_to_organization(
     exported: Mapping[str, tuple[Json, ...]] | None = None,
 ) -> Plan:
     """The move of client realm ``source`` to an organization of ``partner``'s realm."""
-    refusals = _realm_refusals(source, partner) + _user_refusals(source, partner, exported)
+    users = _user_refusals(
+        source.users,
+        Side(source.name, source.username_mapping),
+        Side(partner.name, partner.username_mapping, partner.taken_usernames, partner.taken_emails),
+        exported,
+    )
+    refusals = _realm_refusals(source, partner) + users
     carried = tuple(sorted(n for n in source.attributes if n in ORGANIZATION_ATTRIBUTES))
     given = exported or {}
     return Plan(
@@ -296,3 +314,73 @@ def read_export(text: str, realm: str) -> dict[str, tuple[Json, ...]]:
     except ValueError:
         raise ConfigError("--users-from: the file is not JSON (a `kc.sh export` file)") from None
     return exported_credentials(data, realm)
+
+
+@dataclass(frozen=True)
+class ClientOrganization:
+    """The client organization to move to a realm of its own, read from Keycloak."""
+
+    name: str
+    partner: str
+    attributes: Mapping[str, str] = field(repr=False)
+    partner_mapping: UsernameMapping  # how Duo names the members now
+    members: tuple[SourceUser, ...] = ()
+    elsewhere: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # other orgs
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewRealm:
+    """The client realm the organization is to become (made from the client template)."""
+
+    name: str
+    username_mapping: UsernameMapping  # how Duo will name its users
+    exists: bool = False
+
+
+def plan_to_realm(
+    source: ClientOrganization,
+    new: NewRealm,
+    exported: Mapping[str, tuple[Json, ...]] | None = None,
+) -> Plan:
+    """The move of client organization ``source`` to a client realm of its own."""
+    refusals = list(source.problems)
+    if new.exists:
+        refusals.append(f"a realm named {new.name!r} exists already")
+    for member in source.members:
+        others = source.elsewhere.get(member.username)
+        if others:
+            refusals.append(
+                f"user {member.username!r} is also a member of organization(s)"
+                f" {', '.join(others)}, which stay in realm {source.partner!r}"
+            )
+        if member.groups:
+            refusals.append(
+                f"user {member.username!r} is in groups {', '.join(member.groups)} of realm"
+                f" {source.partner!r}, which a new client realm does not have"
+            )
+    apps = parse_apps(source.attributes.get(attr.DUO_APPS) or "{}")
+    missing_apps = sorted(set(apps) - TEMPLATE_CLIENTS)
+    if missing_apps:
+        refusals.append(
+            f"organization {source.name!r} sets Duo modes for applications of realm"
+            f" {source.partner!r} ({', '.join(missing_apps)}) that realm {new.name!r} would"
+            " not have"
+        )
+    refusals += _user_refusals(
+        source.members,
+        Side(source.partner, source.partner_mapping),
+        Side(new.name, new.username_mapping),
+        exported,
+    )
+    carried = tuple(sorted(n for n in source.attributes if n in ORGANIZATION_ATTRIBUTES))
+    given = exported or {}
+    return Plan(
+        client=source.name,
+        source=f"organization {source.name} of realm {source.partner}",
+        destination=f"realm {new.name}",
+        settings=carried,
+        users=tuple(u.username for u in source.members),
+        refusals=tuple(refusals),
+        new_users=tuple(new_user(u, given.get(u.username.lower(), ())) for u in source.members),
+    )

@@ -12,16 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx2
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_settings, move, organizations, tenants
+from keycloak_duo_bridge.admin import duo_settings, move, organizations, record, tenants
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
-from keycloak_duo_bridge.admin.move_plan import read_export
+from keycloak_duo_bridge.admin.move_plan import Plan, read_export
+from keycloak_duo_bridge.admin.users import ACTIVATED
 from keycloak_duo_bridge.duo.client import tls_context
 from keycloak_duo_bridge.emulator import IntegrationCredentials
 from keycloak_duo_bridge.envelope import KeyRing
-from keycloak_duo_bridge.errors import ConfigError
+from keycloak_duo_bridge.errors import ConfigError, KeycloakError
 from keycloak_duo_bridge.sandbox.walk import walk_login
 from keycloak_duo_bridge.settings import key_ring
 from tests.admin.conftest import Names
@@ -67,7 +69,7 @@ def client_realm_with_user(
         "firstName": "Pat",
         "lastName": "Mover",
         "enabled": True,
-        "attributes": {"department": ["ops"]},
+        "attributes": {attr.USER_ACTIVATED: [ACTIVATED]},
         "requiredActions": [],
     }
     kc.create_user(name, {**user, "credentials": [credential]})
@@ -77,9 +79,19 @@ def client_realm_with_user(
     return export
 
 
+@pytest.fixture
+def moving(org_partner: Partner) -> Iterator[str]:
+    """The name of a client realm to move into the partner; deleted afterwards if it stays."""
+    name = f"mv-{uuid.uuid4().hex[:8]}"
+    yield name
+    if org_partner.keycloak.find_realm(name) is not None:
+        tenants.delete_tenant(org_partner.keycloak, name)
+
+
 def test_a_client_realm_moves_to_an_organization_and_its_user_signs_in_unchanged(
     org_partner: Partner,
     integration: IntegrationCredentials,
+    moving: str,
     tmp_path: Path,
 ) -> None:
     """After the move the client realm is gone; its user signs in to the partner realm with
@@ -87,7 +99,7 @@ def test_a_client_realm_moves_to_an_organization_and_its_user_signs_in_unchanged
     re-sealed for the organization."""
     kc, tenant = org_partner.keycloak, org_partner.tenant
     ring = key_ring(tenant.settings)
-    name, username = f"mv-{uuid.uuid4().hex[:8]}", f"pat-{uuid.uuid4().hex[:6]}"
+    name, username = moving, f"pat-{uuid.uuid4().hex[:6]}"
     export = client_realm_with_user(kc, name, tenant.realm, username, tmp_path)
     duo_settings.set_credentials(
         kc,
@@ -103,7 +115,7 @@ def test_a_client_realm_moves_to_an_organization_and_its_user_signs_in_unchanged
     moved = move.move_to_organization(kc, ring, name, exported)
 
     assert kc.find_realm(name) is None
-    assert moved.plan.users == (username,)
+    assert moved.users == (username,)
     org = organizations.get_organization(kc, tenant.realm, name)
     assert org.attributes[attr.DUO_IKEY] == integration.client_id
     sealed = org.attributes[attr.DUO_SKEY]
@@ -112,7 +124,7 @@ def test_a_client_realm_moves_to_an_organization_and_its_user_signs_in_unchanged
     )
     user = kc.find_user(tenant.realm, username)
     assert user is not None
-    assert user["attributes"]["department"] == ["ops"]
+    assert user["attributes"][attr.USER_ACTIVATED] == [ACTIVATED]  # Duo opt-in kept
     tenant.emulator.control.set_user(username, behavior="allow", enrolled=True)
     walk = walk_login(
         keycloak_url=tenant.settings.keycloak_url,
@@ -160,6 +172,9 @@ def test_the_plan_writes_nothing_and_refusals_list_every_reason(  # noqa: PLR091
     monkeypatch.setattr("keycloak_duo_bridge.cli.move.connect", lambda _config: kc)
     writes.clear()
 
+    code, _, err = cli("client", "move", name, "--to", "organization", "--users-from", tmp_path)
+    assert code == 1
+    assert "--users-from: cannot read" in err
     code, out, _ = cli("client", "move", name, "--to", "organization", "--users-from", export)
     assert code == 0, out
     assert "clash" in out
@@ -200,3 +215,157 @@ def test_a_user_without_credentials_moves_without_an_export(
     user = kc.find_user(partner, "nopass")
     assert user is not None
     assert org.id in organizations.member_of(kc, partner, str(user["id"]))
+
+
+def test_the_copy_is_verified_user_by_user(kc: Keycloak, partner: str) -> None:
+    """The check before the source is deleted names a user who is missing, lacks a
+    credential, an attribute or a group, or is no member of the organization."""
+    org = organizations.create_organization(kc, f"vo-{uuid.uuid4().hex[:6]}", partner=partner)
+    kc.create_user(partner, {"username": "checked", "enabled": True})
+    plain: Json = {"username": "checked", "credentials": [], "groups": []}
+    for body, problem in (
+        ({**plain, "username": "ghost"}, "is missing from realm"),
+        ({**plain, "credentials": [{"type": "password"}]}, "has not the credentials"),
+        ({**plain, "attributes": {"department": ["ops"]}}, "lost the attributes department"),
+        ({**plain, "groups": ["/nowhere"]}, "is not in the groups /nowhere"),
+        (plain, "is no member of organization"),
+    ):
+        planned = Plan("c", "realm c", "organization c", (), ("checked",), (), (body,))
+        with pytest.raises(KeycloakError, match=problem):
+            move.verify(kc, partner, planned, org)
+
+
+def test_a_failed_move_says_what_exists_and_keeps_the_realm(
+    kc: Keycloak, ring: KeyRing, partner: str, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Keycloak failure midway (injected into the adapter) stops the move before the
+    client realm is deleted, and says what was made where."""
+    name = names("mf")
+    tenants.create_client(kc, name, partner=partner)
+    kc.create_user(name, {"username": "stays", "enabled": True})
+
+    def refuse(*_args: object) -> str:
+        raise KeycloakError("Keycloak refused (injected)")
+
+    monkeypatch.setattr(kc, "create_organization", refuse)
+    with pytest.raises(move.MoveError, match=r"no organization was made; realm .* is untouched"):
+        move.move_to_organization(kc, ring, name)
+    monkeypatch.undo()
+    monkeypatch.setattr(kc, "create_user", refuse)
+    with pytest.raises(
+        move.MoveError, match=f"organization '{name}' exists in realm .* users none"
+    ):
+        move.move_to_organization(kc, ring, name)
+    assert kc.find_user(name, "stays") is not None
+    monkeypatch.undo()
+    record.store(kc, name, {attr.DUO_SKEY: "not sealed"})
+    planned, _ = move.plan(kc, ring, name)
+    assert planned.refusals[0].startswith("kdb.duo.skey: the stored secret is not in kdb1")
+
+    other = names("mb")
+    kc.create_user(partner, {"username": "member2", "enabled": True})
+    back = organizations.create_organization(kc, other, partner=partner)
+    organizations.add_member(kc, back, "member2")
+    monkeypatch.setattr(kc, "create_realm", refuse)
+    with pytest.raises(move.MoveError, match=r"no realm was made; organization .* is untouched"):
+        move.move_to_realm(kc, ring, partner, other)
+    monkeypatch.undo()
+    monkeypatch.setattr(kc, "create_user", refuse)
+    with pytest.raises(move.MoveError, match=f"realm '{other}' exists with users none"):
+        move.move_to_realm(kc, ring, partner, other)
+    assert organizations.get_organization(kc, partner, other).id == back.id
+
+
+def password_accepted(keycloak_url: str, realm: str, username: str, password: str) -> bool:
+    """Whether Keycloak takes the password (a direct grant of admin-cli; an account that
+    still has Duo to pass is "not fully set up", which comes after the password check)."""
+    answer = httpx2.post(
+        f"{keycloak_url}/realms/{realm}/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": username,
+            "password": password,
+        },
+    )
+    return answer.is_success or "not fully set up" in answer.text
+
+
+def test_an_organization_moves_back_to_a_realm_of_its_own(
+    org_partner: Partner, moving: str, tmp_path: Path
+) -> None:
+    """Organization → realm: a client realm linked to the partner holds the member with the
+    same password and the organization's Duo integration (re-sealed for the realm); the
+    organization and the member leave the partner realm."""
+    kc, tenant = org_partner.keycloak, org_partner.tenant
+    ring = key_ring(tenant.settings)
+    org, integration = org_partner.organization(moving)
+    username = f"oli-{uuid.uuid4().hex[:6]}"
+    credential = hashed_password(PASSWORD)
+    kc.create_user(
+        tenant.realm, {"username": username, "enabled": True, "credentials": [credential]}
+    )
+    organizations.add_member(kc, org, username)
+    export = {"realm": tenant.realm, "users": [{"username": username, "credentials": [credential]}]}
+    exported = read_export(json.dumps(export), tenant.realm)
+
+    moved = move.move_to_realm(kc, ring, tenant.realm, moving, exported)
+
+    assert moved.users == (username,)
+    assert kc.find_organization(tenant.realm, moving) is None
+    assert kc.find_user(tenant.realm, username) is None
+    client = tenants.get_tenant(kc, moving)
+    assert tenants.is_linked(client, tenants.get_tenant(kc, tenant.realm))
+    assert client.attributes[attr.DUO_IKEY] == integration.client_id
+    sealed = client.attributes[attr.DUO_SKEY]
+    assert ring.decrypt(sealed, realm=moving, attribute=attr.DUO_SKEY) == integration.client_secret
+    url = tenant.settings.keycloak_url
+    assert password_accepted(url, moving, username, PASSWORD)
+    assert not password_accepted(url, moving, username, "not the password")
+
+
+def test_a_member_of_another_organization_is_refused_and_nothing_is_written(  # noqa: PLR0917
+    cli: Cli,
+    kc: Keycloak,
+    ring: KeyRing,
+    partner: str,
+    writes: Counter[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A member who also belongs to another organization cannot move back to a realm: the
+    plan (and --yes) refuse with the reason and write nothing, as for an skey that does not
+    open; --to realm needs --partner. A lone member without credentials moves."""
+    first = organizations.create_organization(kc, f"ra-{uuid.uuid4().hex[:6]}", partner=partner)
+    second = organizations.create_organization(kc, f"rb-{uuid.uuid4().hex[:6]}", partner=partner)
+    kc.create_user(partner, {"username": "twice", "enabled": True})
+    organizations.add_member(kc, first, "twice")
+    organizations.add_member(kc, second, "twice")
+    organizations.store(kc, first, {attr.DUO_SKEY: "not sealed"})
+    monkeypatch.setattr("keycloak_duo_bridge.cli.move.connect", lambda _config: kc)
+    writes.clear()
+    code, out, _ = cli(
+        "client", "move", first.name, "--partner", partner, "--to", "realm", "--yes", "--json"
+    )
+    assert code == 1
+    refused = json.loads(out)["refused"]
+    assert refused[0].startswith("kdb.duo.skey: the stored secret is not in kdb1")
+    assert refused[1:] == [
+        (
+            f"user 'twice' is also a member of organization(s) {second.name}, which stay in"
+            f" realm {partner!r}"
+        )
+    ]
+    with pytest.raises(ConfigError, match="cannot move"):
+        move.move_to_realm(kc, ring, partner, first.name)
+    assert sum(writes.values()) == 0
+    code, _, err = cli("client", "move", first.name, "--to", "realm")
+    assert code == 1
+    assert "--to realm needs --partner" in err
+    solo = organizations.create_organization(kc, f"rc-{uuid.uuid4().hex[:6]}", partner=partner)
+    kc.create_user(partner, {"username": "solo", "enabled": True})
+    organizations.add_member(kc, solo, "solo")
+    code, out, err = cli(
+        "client", "move", solo.name, "--partner", partner, "--to", "realm", "--yes"
+    )
+    assert code == 0, (out, err)
+    assert kc.find_user(solo.name, "solo") is not None

@@ -8,11 +8,14 @@ import pytest
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.move_plan import (
+    ClientOrganization,
     ClientRealm,
+    NewRealm,
     PartnerRealm,
     SourceUser,
     exported_credentials,
     plan_to_organization,
+    plan_to_realm,
     read_export,
 )
 from keycloak_duo_bridge.attributes import UsernameMapping
@@ -170,3 +173,57 @@ def test_export_files_of_each_kc_sh_layout_are_read() -> None:
             exported_credentials(bad, "globex")
     with pytest.raises(ConfigError, match="not JSON"):
         read_export("{", "globex")
+
+
+def organization(**changes: object) -> ClientOrganization:
+    fields: dict[str, object] = {
+        "name": "initech",
+        "partner": "acme",
+        "attributes": {attr.TENANT_KIND: "client", attr.DUO_IKEY: "DI2", attr.RESOLVED: "r"},
+        "partner_mapping": UsernameMapping.USERNAME,
+        "members": (user("milton", "password"),),
+    }
+    return ClientOrganization(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_an_organization_moves_back_to_a_realm_with_its_members() -> None:
+    """A plain organization moves to a new client realm: its Duo settings and members, with
+    their exported credentials from the partner realm."""
+    export = {"realm": "acme", "users": [{"username": "milton", "credentials": [PASSWORD]}]}
+    planned = plan_to_realm(
+        organization(),
+        NewRealm("initech", UsernameMapping.USERNAME),
+        exported_credentials(export, "acme"),
+    )
+    assert planned.movable
+    assert planned.source == "organization initech of realm acme"
+    assert planned.destination == "realm initech"
+    assert planned.settings == (attr.DUO_IKEY,)
+    assert [b["credentials"][0]["type"] for b in planned.new_users] == ["password"]
+
+
+def test_what_a_new_realm_cannot_carry_is_refused() -> None:
+    """A realm of that name, members of other organizations or in the partner's groups,
+    application modes for the partner's applications, a Duo name that would change and a
+    missing export are each refused."""
+    refused = plan_to_realm(
+        organization(
+            attributes={attr.DUO_APPS: '{"demo-app": "off", "account-console": "required"}'},
+            members=(user("milton", "password", groups=("/ops",)), user("bob")),
+            elsewhere={"bob": ("globex",)},
+            problems=("kdb.duo.skey: does not open",),
+        ),
+        NewRealm("initech", UsernameMapping.REALM_QUALIFIED, exists=True),
+    ).refusals
+    texts = "\n".join(refused)
+    for reason in (
+        "does not open",
+        "a realm named 'initech' exists already",
+        "user 'bob' is also a member of organization(s) globex",
+        "user 'milton' is in groups /ops of realm 'acme'",
+        "applications of realm 'acme' (demo-app)",
+        "kc.sh export --dir DIR --realm acme --users same_file",
+        "user 'milton' is 'milton' at Duo and would be 'initech:milton'",
+    ):
+        assert reason in texts
+    assert len(refused) == 8
