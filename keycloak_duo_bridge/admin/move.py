@@ -36,6 +36,18 @@ SEALED = (attr.DUO_SKEY, attr.AUTH_API_SKEY)
 FEDERATION = "org.keycloak.storage.UserStorageProvider"
 
 
+def unopened(ring: KeyRing, attributes: Mapping[str, str], scope: str) -> tuple[str, ...]:
+    """Why each sealed secret among ``attributes`` does not open for ``scope`` (none: all do)."""
+    problems = []
+    for sealed in SEALED:
+        try:
+            if attributes.get(sealed):
+                ring.decrypt(attributes[sealed], realm=scope, attribute=sealed)
+        except DecryptionError as exc:
+            problems.append(f"{sealed}: {exc}; set it again before moving")
+    return tuple(problems)
+
+
 def read_client_realm(keycloak: Keycloak, ring: KeyRing, name: str) -> ClientRealm:
     """The client realm ``name`` as the plan needs it (its users' secrets excepted)."""
     client = tenants.get_tenant(keycloak, name, TenantKind.CLIENT)
@@ -44,13 +56,7 @@ def read_client_realm(keycloak: Keycloak, ring: KeyRing, name: str) -> ClientRea
         raise ConfigError(f"client {name!r} is not linked to partner {client.partner!r}")
     own = dict(client.attributes)
     settings = resolve_effective(own, partner.attributes, realm=name, realm_id=client.realm_id)
-    problems = []
-    for sealed in SEALED:
-        try:
-            if own.get(sealed):
-                ring.decrypt(own[sealed], realm=name, attribute=sealed)
-        except DecryptionError as exc:
-            problems.append(f"{sealed}: {exc}; set it again before moving")
+    problems = unopened(ring, own, name)
     users = tuple(
         SourceUser(
             user,
@@ -73,7 +79,7 @@ def read_client_realm(keycloak: Keycloak, ring: KeyRing, name: str) -> ClientRea
         federation=tuple(str(c["name"]) for c in keycloak.get_components(name, FEDERATION)),
         roles=tuple(keycloak.get_realm_role_names(name)),
         groups=tuple(keycloak.get_group_paths(name)),
-        problems=tuple(problems),
+        problems=problems,
     )
 
 
@@ -218,15 +224,7 @@ def read_organization(
     representation = keycloak.get_realm(partner)
     own: dict[str, str] = dict(representation.get("attributes") or {})
     settings = resolve_effective(own, None, realm=partner, realm_id=str(representation["id"]))
-    problems = []
-    for sealed in SEALED:
-        try:
-            if organization.attributes.get(sealed):
-                ring.decrypt(
-                    organization.attributes[sealed], realm=organization.scope, attribute=sealed
-                )
-        except DecryptionError as exc:
-            problems.append(f"{sealed}: {exc}; set it again before moving")
+    problems = unopened(ring, organization.attributes, organization.scope)
     names = {o["id"]: str(o["name"]) for o in keycloak.get_organizations(partner)}
     members: list[SourceUser] = []
     elsewhere: dict[str, tuple[str, ...]] = {}
@@ -248,7 +246,7 @@ def read_organization(
         partner_mapping=settings.username_mapping.value,
         members=tuple(members),
         elsewhere=elsewhere,
-        problems=tuple(problems),
+        problems=problems,
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import apps, console_client
 from keycloak_duo_bridge.admin.effective import ORGANIZATION_ATTRIBUTES, duo_username, parse_apps
 from keycloak_duo_bridge.admin.keycloak import Json
 from keycloak_duo_bridge.attributes import UsernameMapping
@@ -25,17 +26,7 @@ from keycloak_duo_bridge.errors import ConfigError
 
 # The applications every realm made from the client realm template has: Keycloak's own and
 # the bridge's console client. A client realm with others has applications of its own.
-TEMPLATE_CLIENTS: Final = frozenset(
-    {
-        "account",
-        "account-console",
-        "admin-cli",
-        "broker",
-        "realm-management",
-        "security-admin-console",
-        "kdb-console",
-    }
-)
+TEMPLATE_CLIENTS: Final = apps.BUILT_IN_CLIENTS | {console_client.CLIENT_ID}
 # The realm roles Keycloak gives every realm (plus ``default-roles-<realm>``).
 TEMPLATE_ROLES: Final = frozenset({"offline_access", "uma_authorization"})
 # What a user's create call carries over, besides groups and credentials.
@@ -293,17 +284,34 @@ def plan_to_organization(
         Side(partner.name, partner.username_mapping, partner.taken_usernames, partner.taken_emails),
         exported,
     )
-    refusals = _realm_refusals(source, partner) + users
-    carried = tuple(sorted(n for n in source.attributes if n in ORGANIZATION_ATTRIBUTES))
+    return _plan(
+        source.name,
+        (f"realm {source.name}", f"organization {source.name} of realm {partner.name}"),
+        source.attributes,
+        source.users,
+        refusals=_realm_refusals(source, partner) + users,
+        exported=exported,
+    )
+
+
+def _plan(
+    client: str,
+    where: tuple[str, str],
+    attributes: Mapping[str, str],
+    users: tuple[SourceUser, ...],
+    *,
+    refusals: list[str],
+    exported: Mapping[str, tuple[Json, ...]] | None,
+) -> Plan:
     given = exported or {}
     return Plan(
-        client=source.name,
-        source=f"realm {source.name}",
-        destination=f"organization {source.name} of realm {partner.name}",
-        settings=carried,
-        users=tuple(u.username for u in source.users),
+        client=client,
+        source=where[0],
+        destination=where[1],
+        settings=tuple(sorted(n for n in attributes if n in ORGANIZATION_ATTRIBUTES)),
+        users=tuple(u.username for u in users),
         refusals=tuple(refusals),
-        new_users=tuple(new_user(u, given.get(u.username.lower(), ())) for u in source.users),
+        new_users=tuple(new_user(u, given.get(u.username.lower(), ())) for u in users),
     )
 
 
@@ -373,14 +381,11 @@ def plan_to_realm(
         Side(new.name, new.username_mapping),
         exported,
     )
-    carried = tuple(sorted(n for n in source.attributes if n in ORGANIZATION_ATTRIBUTES))
-    given = exported or {}
-    return Plan(
-        client=source.name,
-        source=f"organization {source.name} of realm {source.partner}",
-        destination=f"realm {new.name}",
-        settings=carried,
-        users=tuple(u.username for u in source.members),
-        refusals=tuple(refusals),
-        new_users=tuple(new_user(u, given.get(u.username.lower(), ())) for u in source.members),
+    return _plan(
+        source.name,
+        (f"organization {source.name} of realm {source.partner}", f"realm {new.name}"),
+        source.attributes,
+        source.members,
+        refusals=refusals,
+        exported=exported,
     )
