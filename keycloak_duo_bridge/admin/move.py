@@ -34,6 +34,7 @@ from keycloak_duo_bridge.errors import BridgeError, ConfigError, KeycloakError
 
 SEALED = (attr.DUO_SKEY, attr.AUTH_API_SKEY)
 FEDERATION = "org.keycloak.storage.UserStorageProvider"
+REALM_ADMIN = "realm-management"  # the application whose roles administer a realm
 
 
 def unopened(ring: KeyRing, attributes: Mapping[str, str], scope: str) -> tuple[str, ...]:
@@ -62,6 +63,7 @@ def read_client_realm(keycloak: Keycloak, ring: KeyRing, name: str) -> ClientRea
             user,
             tuple(keycloak.get_user_group_paths(name, str(user["id"]))),
             tuple(keycloak.get_credential_types(name, str(user["id"]))),
+            tuple(keycloak.get_effective_client_roles(name, str(user["id"]), REALM_ADMIN)),
         )
         for user in keycloak.get_users(name)
     )
@@ -102,7 +104,6 @@ def read_partner(keycloak: Keycloak, source: ClientRealm) -> PartnerRealm:
         name=name,
         username_mapping=settings.username_mapping.value,
         clients=frozenset(str(c["clientId"]) for c in keycloak.get_clients(name)),
-        roles=frozenset(keycloak.get_realm_role_names(name)),
         groups=frozenset(keycloak.get_group_paths(name)),
         taken_usernames=frozenset(taken),
         taken_emails=frozenset(emails),
@@ -234,6 +235,7 @@ def read_organization(
             user,
             tuple(keycloak.get_user_group_paths(partner, user_id)),
             tuple(keycloak.get_credential_types(partner, user_id)),
+            tuple(keycloak.get_effective_client_roles(partner, user_id, REALM_ADMIN)),
         )
         members.append(member)
         others = organizations.member_of(keycloak, partner, user_id) - {organization.id}

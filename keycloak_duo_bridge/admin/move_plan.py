@@ -49,6 +49,7 @@ class SourceUser:
     representation: Json
     groups: tuple[str, ...] = ()
     credential_types: tuple[str, ...] = ()
+    admin_roles: tuple[str, ...] = ()  # of the realm's realm-management application
 
     @property
     def username(self) -> str:
@@ -84,7 +85,6 @@ class PartnerRealm:
     name: str
     username_mapping: UsernameMapping
     clients: frozenset[str] = frozenset()
-    roles: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     taken_usernames: frozenset[str] = frozenset()  # lower-cased, of the moving users'
     taken_emails: frozenset[str] = frozenset()  # lower-cased, of the moving users'
@@ -185,15 +185,25 @@ def _realm_refusals(source: ClientRealm, partner: PartnerRealm) -> list[str]:
                 f"realm {source.name!r} has {what} ({', '.join(found)}); those belong to a"
                 " realm, and an organization's members use the partner realm's"
             )
-    defaults = {*TEMPLATE_ROLES, f"default-roles-{source.name}"}
-    roles = sorted(set(source.roles) - defaults - partner.roles)
+    roles = sorted(set(source.roles) - TEMPLATE_ROLES - {f"default-roles-{source.name}"})
+    if roles:
+        refusals.append(
+            f"realm {source.name!r} has realm roles of its own ({', '.join(roles)}): users'"
+            " role mappings are not carried"
+        )
     groups = sorted(set(source.groups) - partner.groups)
-    for what, missing in (("realm roles", roles), ("groups", groups)):
-        if missing:
-            refusals.append(
-                f"realm {partner.name!r} lacks the {what} {', '.join(missing)} of realm"
-                f" {source.name!r}; create them there first"
-            )
+    if groups:
+        refusals.append(
+            f"realm {partner.name!r} lacks the groups {', '.join(groups)} of realm"
+            f" {source.name!r}; create them there first"
+        )
+    admins = [u.username for u in source.users if u.admin_roles]
+    if admins:
+        refusals.append(
+            f"users {', '.join(admins)} administer realm {source.name!r} (realm-management"
+            " roles): an organization has no administrators of its own, and those of"
+            f" realm {partner.name!r} administer every client"
+        )
     own_settings = sorted(
         name
         for name in source.attributes
@@ -361,6 +371,11 @@ def plan_to_realm(
             refusals.append(
                 f"user {member.username!r} is also a member of organization(s)"
                 f" {', '.join(others)}, which stay in realm {source.partner!r}"
+            )
+        if member.admin_roles:
+            refusals.append(
+                f"user {member.username!r} administers realm {source.partner!r}"
+                " (realm-management roles), which moving would delete them from"
             )
         if member.groups:
             refusals.append(

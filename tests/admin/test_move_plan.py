@@ -95,6 +95,7 @@ def test_every_reason_is_listed() -> None:
             custom_flows=("my-browser",),
             federation=("ldap",),
             roles=("auditor", "offline_access"),
+            users=(SourceUser({"username": "ann"}, ("/ops",), ("password",), ("manage-realm",)),),
             groups=("/ops", "/finance"),
             problems=("kdb.duo.skey: does not decrypt",),
         ),
@@ -108,14 +109,15 @@ def test_every_reason_is_listed() -> None:
         "identity providers (google)",
         "authentication flows of its own (my-browser)",
         "user federation (ldap)",
-        "lacks the realm roles auditor",
+        "has realm roles of its own (auditor)",
+        "users ann administer realm 'globex'",
         "lacks the groups /finance",
         "sets kdb.duo.assurance",
         "has no application gone",
         "kc.sh export --dir DIR --realm globex --users same_file",
     ):
         assert reason in texts
-    assert len(refused) == 11
+    assert len(refused) == 12
 
 
 def test_users_that_clash_or_would_lose_their_duo_enrolment_are_refused() -> None:
@@ -209,7 +211,10 @@ def test_what_a_new_realm_cannot_carry_is_refused() -> None:
     refused = plan_to_realm(
         organization(
             attributes={attr.DUO_APPS: '{"demo-app": "off", "account-console": "required"}'},
-            members=(user("milton", "password", groups=("/ops",)), user("bob")),
+            members=(
+                user("milton", "password", groups=("/ops",)),
+                SourceUser({"username": "bob"}, (), (), ("view-users",)),
+            ),
             elsewhere={"bob": ("globex",)},
             problems=("kdb.duo.skey: does not open",),
         ),
@@ -224,6 +229,7 @@ def test_what_a_new_realm_cannot_carry_is_refused() -> None:
         "applications of realm 'acme' (demo-app)",
         "kc.sh export --dir DIR --realm acme --users same_file",
         "user 'milton' is 'milton' at Duo and would be 'initech:milton'",
+        "user 'bob' administers realm 'acme'",
     ):
         assert reason in texts
-    assert len(refused) == 8
+    assert len(refused) == 9
