@@ -326,9 +326,7 @@ def move_to_realm(
             f"moving client {name!r} stopped: {exc}. {where}; organization {name!r} of realm"
             f" {partner!r} is untouched and still holds every member"
         ) from exc
-    for body in planned.new_users:
-        user = keycloak.find_user(partner, str(body["username"]))
-        if user is not None:
-            keycloak.delete_user(partner, str(user["id"]))
+    for member in source.members:
+        keycloak.delete_user(partner, str(member.representation["id"]))
     keycloak.delete_organization(partner, organization.id)
     return planned

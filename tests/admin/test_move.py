@@ -199,10 +199,14 @@ def test_a_user_without_credentials_moves_without_an_export(
     cli: Cli, kc: Keycloak, partner: str, names: Names, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client realm whose users have no password moves with --yes and no file; the
-    partner's new organization holds them as members."""
+    partner's new organization holds them as members, in the same groups."""
     name = names("mn")
     tenants.create_client(kc, name, partner=partner)
-    kc.create_user(name, {"username": "nopass", "enabled": True})
+    for realm in (name, partner):
+        kc._admin.change_current_realm(realm)
+        staff = kc._admin.create_group({"name": "staff"})
+        kc._admin.create_group({"name": "night"}, parent=staff)
+    kc.create_user(name, {"username": "nopass", "enabled": True, "groups": ["/staff/night"]})
     monkeypatch.setattr("keycloak_duo_bridge.cli.move.connect", lambda _config: kc)
     code, out, err = cli("client", "move", name, "--to", "organization", "--yes")
     assert code == 0, (out, err)
@@ -211,6 +215,7 @@ def test_a_user_without_credentials_moves_without_an_export(
     user = kc.find_user(partner, "nopass")
     assert user is not None
     assert org.id in organizations.member_of(kc, partner, str(user["id"]))
+    assert kc.get_user_group_paths(partner, str(user["id"])) == ["/staff/night"]
 
 
 def test_the_copy_is_verified_user_by_user(kc: Keycloak, partner: str) -> None:
@@ -234,8 +239,9 @@ def test_the_copy_is_verified_user_by_user(kc: Keycloak, partner: str) -> None:
 def test_a_failed_move_says_what_exists_and_keeps_the_realm(
     kc: Keycloak, ring: KeyRing, partner: str, names: Names, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Keycloak failure midway (injected into the adapter) stops the move before the
-    client realm is deleted, and says what was made where."""
+    """A Keycloak failure midway (injected into the adapter) stops the move, either way,
+    before the source is deleted, and says what was made where; a sealed secret that does
+    not open and a client realm its partner does not name are refused."""
     name = names("mf")
     tenants.create_client(kc, name, partner=partner)
     kc.create_user(name, {"username": "stays", "enabled": True})
@@ -270,6 +276,12 @@ def test_a_failed_move_says_what_exists_and_keeps_the_realm(
     with pytest.raises(move.MoveError, match=f"realm '{other}' exists with users none"):
         move.move_to_realm(kc, ring, partner, other)
     assert organizations.get_organization(kc, partner, other).id == back.id
+
+    realm_id = str(kc.get_realm(name)["id"])
+    record.link(kc, partner, name, None)  # the partner no longer names the client
+    with pytest.raises(ConfigError, match="is not linked to partner"):
+        move.plan(kc, ring, name)
+    record.link(kc, partner, name, realm_id)  # so the partner's clean-up finds it
 
 
 def password_accepted(keycloak_url: str, realm: str, username: str, password: str) -> bool:
