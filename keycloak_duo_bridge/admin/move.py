@@ -236,6 +236,7 @@ def read_organization(
             tuple(keycloak.get_user_group_paths(partner, user_id)),
             tuple(keycloak.get_credential_types(partner, user_id)),
             tuple(keycloak.get_effective_client_roles(partner, user_id, REALM_ADMIN)),
+            tuple(alias for alias, _ in keycloak.get_user_links(partner, user_id)),
         )
         members.append(member)
         others = organizations.member_of(keycloak, partner, user_id) - {organization.id}

@@ -50,6 +50,7 @@ class SourceUser:
     groups: tuple[str, ...] = ()
     credential_types: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()  # of the realm's realm-management application
+    identity_providers: tuple[str, ...] = ()  # the user's links (their aliases)
 
     @property
     def username(self) -> str:
@@ -371,6 +372,12 @@ def plan_to_realm(
             refusals.append(
                 f"user {member.username!r} is also a member of organization(s)"
                 f" {', '.join(others)}, which stay in realm {source.partner!r}"
+            )
+        if member.identity_providers:
+            refusals.append(
+                f"user {member.username!r} signs in through identity provider(s)"
+                f" {', '.join(member.identity_providers)} of realm {source.partner!r}, which a"
+                " new client realm does not have"
             )
         if member.admin_roles:
             refusals.append(

@@ -205,15 +205,15 @@ def test_an_organization_moves_back_to_a_realm_with_its_members() -> None:
 
 
 def test_what_a_new_realm_cannot_carry_is_refused() -> None:
-    """A realm of that name, members of other organizations or in the partner's groups,
-    application modes for the partner's applications, a Duo name that would change and a
-    missing export are each refused."""
+    """A realm of that name; members of other organizations, in the partner's groups, its
+    administrators or brokered through its identity providers; application modes for the
+    partner's applications; a Duo name that would change and a missing export: each refused."""
     refused = plan_to_realm(
         organization(
             attributes={attr.DUO_APPS: '{"demo-app": "off", "account-console": "required"}'},
             members=(
                 user("milton", "password", groups=("/ops",)),
-                SourceUser({"username": "bob"}, (), (), ("view-users",)),
+                SourceUser({"username": "bob"}, (), (), ("view-users",), ("google",)),
             ),
             elsewhere={"bob": ("globex",)},
             problems=("kdb.duo.skey: does not open",),
@@ -230,6 +230,7 @@ def test_what_a_new_realm_cannot_carry_is_refused() -> None:
         "kc.sh export --dir DIR --realm acme --users same_file",
         "user 'milton' is 'milton' at Duo and would be 'initech:milton'",
         "user 'bob' administers realm 'acme'",
+        "user 'bob' signs in through identity provider(s) google of realm 'acme'",
     ):
         assert reason in texts
-    assert len(refused) == 9
+    assert len(refused) == 10
