@@ -130,6 +130,8 @@ BUILT_IN_NAMES: Final = {
     "client_realm-management": "Realm Management",
     "client_security-admin-console": "Security Admin Console",
 }
+# Keycloak's own applications, which every realm has.
+BUILT_IN_CLIENTS: Final = frozenset(key.removeprefix("client_") for key in BUILT_IN_NAMES)
 _MESSAGE_KEY: Final = re.compile(r"\$\{([^}]*)\}")
 
 

@@ -413,6 +413,78 @@ class Keycloak:
         )
         return any(c.get("type") == "password" for c in credentials)
 
+    def get_users(self, realm: str) -> list[Json]:
+        """Every user of ``realm``, attributes included (never a credential's secret)."""
+        return self._call(
+            f"list the users of realm {realm!r}",
+            realm,
+            lambda a: a.get_users({"briefRepresentation": "false"}),
+            missing=f"realm {realm!r}",
+        )
+
+    def find_users_by_email(self, realm: str, email: str) -> list[Json]:
+        """The users of ``realm`` whose email is exactly ``email``."""
+        found = self._call(
+            f"look up an email in realm {realm!r}",
+            realm,
+            lambda a: a.get_users({"email": email, "exact": "true"}),
+            missing=f"realm {realm!r}",
+        )
+        return [u for u in found if str(u.get("email", "")).lower() == email.lower()]
+
+    def get_credential_types(self, realm: str, user_id: str) -> list[str]:
+        """The types of the user's credentials, sorted (Keycloak never returns their secrets)."""
+        credentials = self._call(
+            f"read a user's credential types in realm {realm!r}",
+            realm,
+            lambda a: a.get_credentials(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+        return sorted(str(c.get("type")) for c in credentials)
+
+    def get_group_paths(self, realm: str) -> list[str]:
+        """The paths of every group of ``realm``, subgroups included, sorted."""
+        groups = self._call(
+            f"list the groups of realm {realm!r}",
+            realm,
+            lambda a: a.get_groups(full_hierarchy=True),
+            missing=f"realm {realm!r}",
+        )
+        paths: list[str] = []
+        pending = list(groups)
+        while pending:
+            group = pending.pop()
+            paths.append(str(group["path"]))
+            pending.extend(group.get("subGroups") or [])
+        return sorted(paths)
+
+    def get_realm_role_names(self, realm: str) -> list[str]:
+        """The names of the realm's roles, sorted."""
+        roles = self._call(
+            f"list the roles of realm {realm!r}",
+            realm,
+            lambda a: a.get_realm_roles(),
+            missing=f"realm {realm!r}",
+        )
+        return sorted(str(role["name"]) for role in roles)
+
+    def create_user(self, realm: str, representation: Json) -> str:
+        """Make a user (with the groups and credentials its representation names); its id."""
+        return self._call(
+            f"create a user in realm {realm!r}",
+            realm,
+            lambda a: a.create_user(representation),
+            missing=f"realm {realm!r}",
+        )
+
+    def delete_user(self, realm: str, user_id: str) -> None:
+        self._call(
+            f"delete a user of realm {realm!r}",
+            realm,
+            lambda a: a.delete_user(user_id),
+            missing=f"user in realm {realm!r}",
+        )
+
     def update_user(self, realm: str, user_id: str, representation: Json) -> None:
         self._call(
             f"update a user of realm {realm!r}",
@@ -734,6 +806,15 @@ class Keycloak:
             realm,
             lambda a: a.get_user_organizations(user_id),
             missing=f"user {user_id!r} of realm {realm!r}",
+        )
+
+    def get_organization_members(self, realm: str, organization_id: str) -> list[Json]:
+        """The users who are members of the organization, attributes included."""
+        return self._call(
+            f"list the members of an organization of realm {realm!r}",
+            realm,
+            lambda a: a.get_organization_members(organization_id),
+            missing=f"organization {organization_id!r} of realm {realm!r}",
         )
 
     def add_organization_member(self, realm: str, organization_id: str, user_id: str) -> None:

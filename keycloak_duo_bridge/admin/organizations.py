@@ -203,6 +203,14 @@ def create_organization(
                 f"organization {name!r} already exists in realm {partner!r} and is not a client"
             )
         return found
+    return make_organization(keycloak, name, partner=partner, display_name=display_name)
+
+
+def make_organization(
+    keycloak: Keycloak, name: str, *, partner: str, display_name: str | None = None
+) -> Organization:
+    """Make the client organization ``name`` in ``partner``'s realm, which has none of that
+    name (the caller checked), switching the realm's organizations on."""
     record.store(keycloak, partner, fields={ORGANIZATIONS_ENABLED: True})
     keycloak.create_organization(partner, new_representation(name, display_name))
     made = get_organization(keycloak, partner, name)

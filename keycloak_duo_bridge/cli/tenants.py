@@ -11,7 +11,7 @@ from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.attributes import TenantKind
-from keycloak_duo_bridge.cli import organizations, provisioning
+from keycloak_duo_bridge.cli import move, organizations, provisioning
 from keycloak_duo_bridge.cli._admin import (
     add_json,
     confirm,
@@ -144,6 +144,8 @@ def register(subparsers: Subparsers) -> None:
                 help="also remove the Duo application (and child account) provisioning made",
             )
         delete.set_defaults(handler=delete_tenant, kind=kind, cascade=False, duo_deprovision=False)
+        if kind is TenantKind.CLIENT:
+            move.register(actions)
 
 
 def _print(tenant: Tenant, *, as_json: bool) -> None:

@@ -48,16 +48,6 @@ from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import DecryptionError
 from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, NotFoundError
 
-BUILT_IN_CLIENTS: Final = frozenset(
-    {
-        "account",
-        "account-console",
-        "admin-cli",
-        "broker",
-        "realm-management",
-        "security-admin-console",
-    }
-)
 NOTICES: Final = {
     "switched": "The Duo switch is saved.",
     "credentials": "The Duo credentials are saved.",
@@ -169,7 +159,7 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
     rows = [
         AppRow(app.client_id, app.name, app.mode.value, _effect(effective, app.mode))
         for app in apps.list_apps(keycloak, tenant.name)
-        if app.client_id not in BUILT_IN_CLIENTS
+        if app.client_id not in apps.BUILT_IN_CLIENTS
     ]
     own = duo_settings.show(keycloak, tenant.name)
     groups = own.get("bypass_groups")
