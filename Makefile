@@ -15,7 +15,7 @@ help:
 	@echo "make demo   - sandbox Keycloak + Duo emulator + bridge, with a walked login"
 	@echo "make test   - lint, type-check and the whole test suite (real Keycloak, real browser)"
 	@echo "make bench  - login time, bridge capacity, Duo round trips and a load run (not in test)"
-	@echo "make bench-scale - 10 to 1,000 client realms on production Keycloak: apply, plan, logins, memory"
+	@echo "make bench-scale - 10 to 1,000 clients as organizations and as realms on production Keycloak: apply, plan, logins, memory"
 	@echo "make dist   - the wheel, the sdist and the release jar (supported Keycloak range in its manifest)"
 
 $(VENV)/bin/python:
