@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 
 from keycloak_duo_bridge.admin import organizations
 from tests.browser_steps import auth_url, tokens_for
-from tests.fixtures_bridge import APP2_ID
+from tests.fixtures_bridge import APP2_ID, PASSWORD
 from tests.fixtures_organizations import Partner, duo_ikeys, sign_in
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
@@ -68,3 +68,26 @@ def test_a_member_of_two_organizations_with_none_selected_is_refused(
     assert seen == []
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_organization_ambiguous"
+
+
+def test_a_member_of_two_organizations_gets_the_one_keycloak_selected(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member of two client organizations who picks one on Keycloak's organization
+    selection page (the app asked for the organization scope) passes Duo with that
+    organization's integration, not the other's."""
+    tenant = org_partner.tenant
+    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    second, integration = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    tenant.user("rita")
+    organizations.add_member(org_partner.keycloak, first, "rita")
+    organizations.add_member(org_partner.keycloak, second, "rita")
+    seen = duo_ikeys(page, tenant)
+    page.goto(auth_url(tenant, scope="openid organization"))
+    page.fill("#username", "rita")
+    page.click("#kc-login")
+    page.click(f"#organization-{second.name}")  # Keycloak's selection page
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen == [integration.client_id]
