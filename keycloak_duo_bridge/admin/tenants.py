@@ -83,7 +83,13 @@ def tenant_of(representation: Json) -> Tenant | None:
 
 def get_tenant(keycloak: Keycloak, name: str, kind: TenantKind | None = None) -> Tenant:
     """The tenant ``name``; NotFoundError if there is no such realm, or it is no tenant."""
-    tenant = tenant_of(keycloak.get_realm(name))
+    return tenant_in(keycloak.get_realm(name), name, kind)
+
+
+def tenant_in(representation: Json, name: str, kind: TenantKind | None = None) -> Tenant:
+    """The tenant realm ``name``'s representation stands for; NotFoundError if it is no
+    tenant (of ``kind``)."""
+    tenant = tenant_of(representation)
     if tenant is None or (kind is not None and tenant.kind is not kind):
         what = kind.value if kind is not None else "partner or client"
         raise NotFoundError(f"realm {name!r} is not a {what}")
@@ -262,9 +268,11 @@ def create_client(
     :mod:`~keycloak_duo_bridge.admin.wiring`) if ``wires`` is given.
     """
     validate_realm_name(name)
-    owner = get_tenant(keycloak, partner, TenantKind.PARTNER)
+    partner_realm = keycloak.get_realm(partner)
+    owner = tenant_in(partner_realm, partner, TenantKind.PARTNER)
     existing = keycloak.find_realm(name)
     if existing is None:
+        _refuse_organization_name(keycloak, partner_realm, name)
         own = {attr.TENANT_KIND: TenantKind.CLIENT.value, attr.TENANT_PARTNER: partner}
         # realm_id=None: the link is written with the realm, so judge the state it will have.
         on = resolve_effective(own, owner.attributes, realm=name, realm_id=None).enabled.value
@@ -292,6 +300,18 @@ def create_client(
     if wires is not None:
         wiring.reconcile(keycloak, name, wires)
     return get_tenant(keycloak, name)
+
+
+def _refuse_organization_name(keycloak: Keycloak, partner: Json, name: str) -> None:
+    """A client is a realm or an organization of its partner, never both: ConfigError when
+    the partner realm keeps an organization named ``name``."""
+    realm = str(partner["realm"])
+    if partner.get("organizationsEnabled") and keycloak.find_organization(realm, name):
+        raise ConfigError(
+            f"partner {realm!r} keeps an organization named {name!r}: a client is a realm or"
+            f" an organization (`client move {name} --partner {realm} --to realm` makes it a"
+            " realm); nothing was created"
+        )
 
 
 def _require_kind(representation: Json, name: str, kind: TenantKind) -> Tenant:

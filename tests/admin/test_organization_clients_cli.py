@@ -173,3 +173,16 @@ def test_delete_asks_then_deletes_and_keeps_the_members(
     assert kc.find_organization(partner_realm, org) is None
     assert kc.find_user(partner_realm, "member-one") is not None
     assert "does not exist" in expect("client", "delete", org, "--yes", code=1)
+
+
+def test_a_client_realm_is_refused_the_name_of_its_partners_organization(
+    expect: Expect, kc: Keycloak, partner_realm: str, names: Names
+) -> None:
+    """`client create NAME --partner P` refuses when P keeps a client organization NAME: a
+    client is a realm or an organization, never both, and no realm is made."""
+    org = names("org")
+    expect("client", "create", org, "--partner", partner_realm, "--as", "organization")
+    refused = expect("client", "create", org, "--partner", partner_realm, code=1)
+    assert f"partner {partner_realm!r} keeps an organization named {org!r}" in refused
+    assert "client move" in refused
+    assert kc.find_realm(org) is None
