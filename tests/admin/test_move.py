@@ -141,15 +141,6 @@ def test_a_client_realm_moves_to_an_organization_and_its_user_signs_in_unchanged
     assert walk.id_claims["preferred_username"] == username
 
 
-@pytest.fixture
-def partner(kc: Keycloak, names: Names) -> Iterator[str]:
-    """A partner realm, deleted afterwards with its clients."""
-    name = names("mp")
-    tenants.create_partner(kc, name)
-    yield name
-    tenants.delete_tenant(kc, name, cascade=True)
-
-
 def test_the_plan_writes_nothing_and_refusals_list_every_reason(  # noqa: PLR0917
     cli: Cli,
     kc: Keycloak,
