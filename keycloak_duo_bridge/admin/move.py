@@ -179,10 +179,11 @@ def _undo_organization(keycloak: Keycloak, partner: str, name: str, made: Mappin
         for user_id in made.values():
             keycloak.delete_user(partner, user_id)
         found = _organization_named(keycloak, partner, name)
-        if found is None and not made:
+        doomed = [] if found is None else [str(found["id"])]
+        for organization_id in doomed:
+            keycloak.delete_organization(partner, organization_id)
+        if not (doomed or made):
             return "nothing was made"
-        if found is not None:
-            keycloak.delete_organization(partner, str(found["id"]))
     except BridgeError as exc:
         return (
             f"removing what it made failed too ({exc}): organization {name!r} and users"

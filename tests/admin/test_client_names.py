@@ -88,11 +88,11 @@ def legacy(kc: Keycloak, partner_realm: str, partner: str, names: Names) -> dict
     organization of both partners, ``mixed`` a client realm of the first partner and an
     organization of the second, ``home`` a client realm and an organization of the first."""
     twice, mixed, home = names("twice"), names("mixed"), names("home")
-    for name, holder in ((twice, partner_realm), (twice, partner), (mixed, partner)):
-        organizations.make_organization(kc, name, partner=holder)  # the caller checks: none
     for name in (mixed, home):
         tenants.create_client(kc, name, partner=partner_realm)
-    organizations.make_organization(kc, home, partner=partner_realm)
+    held = ((twice, partner_realm), (twice, partner), (mixed, partner), (home, partner_realm))
+    for name, holder in held:
+        organizations.make_organization(kc, name, partner=holder)  # the caller checks: none
     return {"twice": twice, "mixed": mixed, "home": home}
 
 
