@@ -224,7 +224,7 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
         own=own,
         effective=effective,
         apps=rows,
-        bypass_groups=_shown_groups(own.get("bypass_groups")),
+        bypass_groups=shown_groups(own.get("bypass_groups")),
         auth_api=AuthApiView(
             ikey=tenant.attributes.get(attr.AUTH_API_IKEY, ""),
             api_host=tenant.attributes.get(attr.AUTH_API_HOST, ""),
@@ -242,7 +242,7 @@ def load_organization_view(
     member."""
     resolved = organizations.resolve(keycloak, organization)
     stored = organization.attributes.get(attr.DUO_APPS)
-    modes = _stored_apps(stored) if stored else {}
+    modes = stored_app_modes(stored) if stored else {}
     rows = [
         AppRow(
             app.client_id,
@@ -263,20 +263,20 @@ def load_organization_view(
         own=own,
         effective=resolved.organization,
         apps=rows,
-        bypass_groups=_shown_groups(own.get("bypass_groups")),
+        bypass_groups=shown_groups(own.get("bypass_groups")),
         auth_api=None,
         organization=organization,
     )
 
 
-def _stored_apps(stored: str) -> dict[str, AppMode]:
+def stored_app_modes(stored: str) -> dict[str, AppMode]:
     try:
         return parse_apps(stored)
     except ConfigError:
         return {}
 
 
-def _shown_groups(stored: str | None) -> str:
+def shown_groups(stored: str | None) -> str:
     return "\n".join(_groups(stored)) if stored else ""
 
 
