@@ -146,6 +146,8 @@ class Api:
         tenant = await self.authorize(caller, realm)
         if tenant.kind is not TenantKind.PARTNER:
             raise NotFoundError(f"realm {realm!r} is a client realm: it holds no organizations")
+        if not is_realm_name(name):  # a client's name is one (see validate_realm_name)
+            raise NotFoundError(f"partner {realm!r} has no client organization {name!r}")
         return await run_in_threadpool(organizations.get_organization, self.keycloak, realm, name)
 
     def audit(self, caller: auth.Caller, realm: str, action: str, **details: Any) -> None:

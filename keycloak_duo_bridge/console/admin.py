@@ -356,7 +356,9 @@ async def _authorized(
         return pages.message("Not yours", "You may not manage this realm.", status=403)
     except NotFoundError:
         return pages.message(
-            "Unknown tenant", "This is not a partner or client you may manage.", status=404
+            "Unknown realm",
+            "This realm is not a partner or client, or holds no such client organization.",
+            status=404,
         )
     except KeycloakError:
         return _unavailable()

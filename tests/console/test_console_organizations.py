@@ -113,6 +113,8 @@ def test_partner_admin_manages_a_client_organization(
     assert f"<h1>{org_setup.org.display_name}</h1>" in shown.text
     assert f"organization <code>{org_setup.org.name}</code>" in shown.text
     assert "Auth API" not in shown.text  # an organization has no Auth API keys of its own
+    misnamed = f"/admin/tenants/{provider.partner}/organizations/{'x' * 300}"
+    assert admin.get(misnamed).status_code == 404
     no_keys = admin.post(f"{url}/duo/enabled", {"enabled": "on"})
     assert (no_keys.status_code, "no Duo credentials" in no_keys.text) == (400, True)
 
