@@ -326,8 +326,9 @@ def test_policy_form_saves_and_bad_values_are_shown(
 def test_switch_credentials_and_app_forms(
     page: Page, provider: Provider, admin_keycloak: Keycloak
 ) -> None:
-    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400.
-    The partner's page preselects its current state, and both pages head alike."""
+    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400;
+    stored keys can be removed. The partner's page preselects its current state, and both
+    pages head alike."""
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     partner, client = (f"/admin/tenants/{r}" for r in (provider.partner, provider.client))
     suffix = provider.client[3:]
@@ -370,7 +371,12 @@ def test_switch_credentials_and_app_forms(
     stored = realm_attributes(admin_keycloak, provider.client)
     assert stored[attr.DUO_API_HOST] == dead_host
     assert creds.client_secret not in str(stored)
-    assert admin.get(location(saved)).status_code == 200
+    assert "Remove credentials" in admin.get(location(saved)).text
+    cleared = admin.post(f"{client}/duo/credentials/clear")
+    assert location(cleared).endswith("?notice=credentials_cleared")
+    assert attr.DUO_SKEY not in realm_attributes(admin_keycloak, provider.client)
+    again = admin.post(f"{client}/duo/credentials/clear")
+    assert location(again).endswith("?notice=unchanged")
 
     assert admin.post(f"{client}/apps/{APP2_ID}", {"mode": "maybe"}).status_code == 400
     assert admin.post(f"{client}/apps/no-such-app", {"mode": "off"}).status_code == 400
