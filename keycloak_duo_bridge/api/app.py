@@ -154,14 +154,10 @@ class Api:
         """Record a change: who, which realm, what (``details``: never a secret), when."""
         event(audit_log, "admin change", by=caller.to_json(), realm=realm, action=action, **details)
 
-    def visible(self, caller: auth.Caller) -> list[Tenant]:
-        """The tenant realms ``caller`` may manage, partners first (one admin call)."""
-        every = tenants.list_tenants(self.keycloak)
-        return [t for t in self._managed(caller, every) if isinstance(t, Tenant)]
-
     def visible_clients(self, caller: auth.Caller) -> list[Tenant | Organization]:
-        """As :meth:`visible`, with the client organizations under their partner (one
-        organization listing per partner realm that has organizations)."""
+        """The tenants ``caller`` may manage, partners first, each partner's clients (realms
+        and organizations) after it: one realm listing, then one organization listing per
+        partner realm that has organizations."""
         return self._managed(caller, organizations.tenant_tree(self.keycloak))
 
     def _managed(
