@@ -7,6 +7,7 @@ session cookie, as in ``test_console_http.py``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -139,7 +140,7 @@ def test_partner_admin_manages_a_client_organization(
     assert admin.post(f"{url}/apps/no-such-app", {"mode": "off"}).status_code == 400
     stored = org_setup.stored()
     assert (stored[attr.DUO_ENABLED], stored[attr.DUO_USER_MODE]) == ("true", "opt-in")
-    assert stored[attr.DUO_APPS] == f'{{"{APP2_ID}": "required"}}'
+    assert json.loads(stored[attr.DUO_APPS]) == {APP2_ID: "required"}
     page_now = admin.get(url).text
     assert re.findall(r'name="enabled" value="(\w+)"\s*checked', page_now) == ["on"]
     assert "Duo for users who activated it" in page_now
