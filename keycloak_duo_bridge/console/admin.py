@@ -10,6 +10,12 @@ Both offer: the Duo switch, the credentials (the skey is
 write-only: never rendered back), "Test connection", the Auth API keys for sign-in without a
 browser (CIBA: checked live with Duo's ``/auth/v2/check`` before they are saved, skey
 write-only too), the policy, and one switch per application (required / off / inherit).
+
+A client kept as an organization of its partner's realm has the same page under the
+partner's (``/tenants/{partner}/organizations/{name}``), whose forms run through the same
+handlers (each :data:`Target`-aware function picks the realm's or the organization's library
+call); who manages the partner realm manages its organizations. It has no Auth API keys or
+identity providers of its own.
 """
 
 from __future__ import annotations
