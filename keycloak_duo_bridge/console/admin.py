@@ -15,7 +15,8 @@ A client kept as an organization of its partner's realm has the same page under 
 partner's (``/tenants/{partner}/organizations/{name}``), whose forms run through the same
 handlers (each :data:`Target`-aware function picks the realm's or the organization's library
 call); who manages the partner realm manages its organizations. It has no Auth API keys or
-identity providers of its own.
+identity providers on its page (the realm's own; nothing sets an organization's Auth API
+keys yet).
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ class IdpRow:
 @dataclass(frozen=True)
 class TenantView:
     """What a tenant's page shows: of a realm (``tenant``), or of a client organization
-    (``organization``, kept in partner realm ``tenant``), which has no Auth API keys or
-    identity providers of its own."""
+    (``organization``, kept in partner realm ``tenant``), whose page shows no Auth API keys
+    or identity providers."""
 
     tenant: Tenant
     own: dict[str, Any]
