@@ -14,9 +14,8 @@ write-only too), the policy, and one switch per application (required / off / in
 A client kept as an organization of its partner's realm has the same page under the
 partner's (``/tenants/{partner}/organizations/{name}``), whose forms run through the same
 handlers (each :data:`Target`-aware function picks the realm's or the organization's library
-call); who manages the partner realm manages its organizations. It has no Auth API keys or
-identity providers on its page (the realm's own; nothing sets an organization's Auth API
-keys yet).
+call); who manages the partner realm manages its organizations. Its page shows no identity
+providers (the realm's own) and no Auth API keys (nothing sets an organization's yet).
 """
 
 from __future__ import annotations
