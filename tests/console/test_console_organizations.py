@@ -149,9 +149,12 @@ def test_partner_admin_manages_a_client_organization(
     cleared = admin.post(f"{url}/duo/credentials/clear")
     assert location(cleared).endswith("=credentials_cleared")
     assert attr.DUO_SKEY not in org_setup.stored()
-    for text in (shown.text, tested.text, page_now, caplog.text):
+    audited = [r.__dict__["fields"] for r in caplog.records if r.getMessage() == "admin change"]
+    assert {(f["realm"], f["organization"], f["via"]) for f in audited} == {
+        (provider.partner, org_setup.org.name, "console")
+    }
+    for text in (shown.text, tested.text, page_now, caplog.text, str(audited)):
         assert creds.client_secret not in text
-    assert f'"organization": "{org_setup.org.name}"' in caplog.text  # audited under it
 
 
 def test_master_admin_sees_client_organizations(page: Page, org_setup: OrgSetup) -> None:
