@@ -15,7 +15,7 @@ A client kept as an organization of its partner's realm has the same page under 
 partner's (``/tenants/{partner}/organizations/{name}``), whose forms run through the same
 handlers (each :data:`Target`-aware function picks the realm's or the organization's library
 call); who manages the partner realm manages its organizations. Its page shows no identity
-providers (the realm's own) and no Auth API keys (nothing sets an organization's yet).
+providers (the realm's own) and no Auth API keys (the CLI sets an organization's).
 """
 
 from __future__ import annotations
