@@ -26,7 +26,14 @@ from keycloak_duo_bridge.envelope import DecryptionError
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import key_ring
 from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD
-from tests.fixtures_console import Browserless, Provider, location, sign_in, sign_in_as_master
+from tests.fixtures_console import (
+    Browserless,
+    Provider,
+    axe_violations,
+    location,
+    sign_in,
+    sign_in_as_master,
+)
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -202,7 +209,8 @@ def test_organization_member_who_is_no_admin_is_refused(
 
 
 def test_switching_an_organizations_duo_on_in_the_browser(page: Page, org_setup: OrgSetup) -> None:
-    """In the browser, the partner's admin picks On for the organization and saves it."""
+    """In the browser, the partner's admin picks On for the organization and saves it; the
+    page passes axe-core."""
     provider = org_setup.provider
     creds = provider.integration
     organizations.set_credentials(
@@ -217,6 +225,7 @@ def test_switching_an_organizations_duo_on_in_the_browser(page: Page, org_setup:
     sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     page.goto(f"{provider.bridge.url}/admin/")
     page.click(f'a[href="{org_setup.url}"]')
+    assert axe_violations(page) == []
     page.check('input[name="enabled"][value="on"]')
     page.click("text=Save switch")
     assert page.locator('p[role="status"]').inner_text() == "The Duo switch is saved."
