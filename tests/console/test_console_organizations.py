@@ -40,8 +40,7 @@ pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
 @dataclass
 class OrgSetup:
-    """A partner (``provider``) holding client organization ``org``, with both demo
-    applications in the partner realm."""
+    """The provider's partner holding client organization ``org`` and both demo apps."""
 
     provider: Provider
     org: Organization
@@ -108,8 +107,7 @@ def changes_refused(user: Browserless, url: str, status: int, setup: OrgSetup) -
 def test_partner_admin_manages_a_client_organization(
     page: Page, org_setup: OrgSetup, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The partner's admin sees the organization under the partner, and switches, sets,
-    tests and clears its credentials, policy and application modes; no skey is ever shown."""
+    """The partner's admin sets, tests and clears an organization's Duo; no skey is shown."""
     caplog.set_level(logging.INFO)
     provider, url = org_setup.provider, org_setup.url
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
@@ -209,8 +207,7 @@ def test_organization_member_who_is_no_admin_is_refused(
 
 
 def test_switching_an_organizations_duo_on_in_the_browser(page: Page, org_setup: OrgSetup) -> None:
-    """In the browser, the partner's admin picks On for the organization and saves it; the
-    page passes axe-core."""
+    """In Chromium the partner's admin switches the organization's Duo on (axe-clean page)."""
     provider = org_setup.provider
     creds = provider.integration
     organizations.set_credentials(
