@@ -1,17 +1,21 @@
-"""The console in the browser: realm administrators, tenants without Duo yet, and axe-core."""
+"""The console in the browser and over raw HTTP: realm administrators, tenants without Duo
+yet, signing in and carrying the session to raw requests, and axe-core."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from playwright.sync_api import Page
 
 from keycloak_duo_bridge.admin import console_client, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.console.state import ADMIN
 from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import Settings
@@ -69,8 +73,11 @@ def provider(
 
 
 def keycloak_sign_in(page: Page, username: str) -> None:
-    """Fill Keycloak's login form with the test password."""
+    """Fill Keycloak's login form with the test password (a realm with organizations asks
+    for the username first)."""
     page.fill("#username", username)
+    if page.locator("#password").count() == 0:
+        page.click("#kc-login")
     page.fill("#password", PASSWORD)
     page.click("#kc-login")
 
@@ -86,3 +93,105 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
                                   nodes: v.nodes.map(n => n.target.join(" "))}))"""
     )
     return found
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def assert_secure_headers(response: httpx2.Response) -> None:
+    """The console's headers: a CSP without scripts or framing, no sniffing, no frames."""
+    csp = response.headers["content-security-policy"]
+    directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
+    assert directives["default-src"] == "'none'", csp
+    assert directives["frame-ancestors"] == "'none'", csp
+    assert "script-src" not in csp
+    assert "'unsafe-inline'" not in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@dataclass
+class Browserless:
+    """Raw requests to the bridge, optionally carrying a session cookie."""
+
+    bridge_url: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    csrf: str = ""
+
+    def _send(
+        self, method: str, path: str, headers: dict[str, str], **kwargs: Any
+    ) -> httpx2.Response:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = httpx2.request(
+            method,
+            self.bridge_url.rstrip("/") + path,
+            headers={**({"Cookie": cookie} if cookie else {}), **headers},
+            follow_redirects=False,
+            timeout=30,
+            **kwargs,
+        )
+        assert_secure_headers(response)
+        return response
+
+    def get(self, path: str) -> httpx2.Response:
+        return self._send("GET", path, {})
+
+    def post(
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        *,
+        csrf: str | None = None,
+        origin: str | None = None,
+    ) -> httpx2.Response:
+        """A form POST as the page sends it: this session's CSRF token, the bridge's Origin."""
+        form = {"csrf": self.csrf if csrf is None else csrf, **(data or {})}
+        if csrf == "":
+            form.pop("csrf")
+        headers = {"Origin": origin or self.bridge_url.rstrip("/")}
+        return self._send("POST", path, headers, data=form)
+
+
+def sign_in(
+    page: Page,
+    bridge: Bridge,
+    part: str,
+    realm: str,
+    username: str,
+    *,
+    password: str = PASSWORD,
+) -> Browserless:
+    """Sign in with the browser, then carry its session cookie to raw requests."""
+    base = "/admin" if part == ADMIN else "/account/duo"
+    page.goto(f"{bridge.url}{base}/login?realm={realm}")
+    if password == PASSWORD:
+        keycloak_sign_in(page, username)
+    else:
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("#kc-login")
+    page.wait_for_url(f"{bridge.url}{base}/")
+    name = f"kdb_{part}_session"
+    cookie = next(c for c in page.context.cookies() if c["name"] == name)
+    client = Browserless(bridge.url, {name: cookie["value"]})
+    match = CSRF.search(client.get(f"{base}/").text)
+    assert match is not None
+    client.csrf = match.group(1)
+    return client
+
+
+def sign_in_as_master(page: Page, bridge: Bridge, settings: Settings) -> Browserless:
+    """Sign in to the console as the sandbox's admin, in realm master."""
+    return sign_in(
+        page,
+        bridge,
+        ADMIN,
+        "master",
+        settings.keycloak_admin_username,
+        password=settings.keycloak_admin_password.get_secret_value(),
+    )
+
+
+def location(response: httpx2.Response) -> str:
+    assert response.status_code in {302, 303}, response.text
+    return response.headers["location"]

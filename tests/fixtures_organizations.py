@@ -17,7 +17,8 @@ from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.browser_steps import auth_url
-from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD, Bridge, Tenant
+from tests.fixtures_bridge import APP2_ID, APP_ID, Bridge, Tenant
+from tests.fixtures_console import keycloak_sign_in
 
 
 @dataclass
@@ -79,11 +80,7 @@ def sign_in(page: Page, tenant: Tenant, username: str, **extra: str) -> None:
     """Keycloak's identity-first login of a realm with organizations: the username, then the
     password."""
     page.goto(auth_url(tenant, **extra))
-    page.fill("#username", username)
-    if page.locator("#password").count() == 0:
-        page.click("#kc-login")
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
+    keycloak_sign_in(page, username)
 
 
 def duo_ikeys(page: Page, tenant: Tenant) -> list[str]:

@@ -132,25 +132,32 @@ class Api:
         """The caller, if they may manage the partner realm ``{realm}``, and its client
         organization ``{org}``: only the partner's admins and master's reach it (a client
         realm's admins manage no partner, and Keycloak has no organization-level admin)."""
-        realm, name = request.path_params["realm"], request.path_params["org"]
-        caller, tenant = await self.guard(request, realm)
+        caller = await self.caller(request)
+        found = await self.authorize_organization(
+            caller, request.path_params["realm"], request.path_params["org"]
+        )
+        return caller, found
+
+    async def authorize_organization(
+        self, caller: auth.Caller, realm: str, name: str
+    ) -> Organization:
+        """The client organization ``name`` of partner realm ``realm``, if ``caller`` may
+        manage that realm (as :meth:`authorize` decides): Forbidden or NotFound if not."""
+        tenant = await self.authorize(caller, realm)
         if tenant.kind is not TenantKind.PARTNER:
             raise NotFoundError(f"realm {realm!r} is a client realm: it holds no organizations")
-        found = await run_in_threadpool(organizations.get_organization, self.keycloak, realm, name)
-        return caller, found
+        if not is_realm_name(name):  # a client's name is one (see validate_realm_name)
+            raise NotFoundError(f"partner {realm!r} has no client organization {name!r}")
+        return await run_in_threadpool(organizations.get_organization, self.keycloak, realm, name)
 
     def audit(self, caller: auth.Caller, realm: str, action: str, **details: Any) -> None:
         """Record a change: who, which realm, what (``details``: never a secret), when."""
         event(audit_log, "admin change", by=caller.to_json(), realm=realm, action=action, **details)
 
-    def visible(self, caller: auth.Caller) -> list[Tenant]:
-        """The tenant realms ``caller`` may manage, partners first (one admin call)."""
-        every = tenants.list_tenants(self.keycloak)
-        return [t for t in self._managed(caller, every) if isinstance(t, Tenant)]
-
     def visible_clients(self, caller: auth.Caller) -> list[Tenant | Organization]:
-        """As :meth:`visible`, with the client organizations under their partner (one
-        organization listing per partner realm that has organizations)."""
+        """The tenants ``caller`` may manage, partners first, each partner's clients (realms
+        and organizations) after it: one realm listing, then one organization listing per
+        partner realm that has organizations."""
         return self._managed(caller, organizations.tenant_tree(self.keycloak))
 
     def _managed(

@@ -10,6 +10,12 @@ Both offer: the Duo switch, the credentials (the skey is
 write-only: never rendered back), "Test connection", the Auth API keys for sign-in without a
 browser (CIBA: checked live with Duo's ``/auth/v2/check`` before they are saved, skey
 write-only too), the policy, and one switch per application (required / off / inherit).
+
+A client kept as an organization of its partner's realm has the same page under the
+partner's (``/tenants/{partner}/organizations/{name}``), whose forms run through the same
+handlers (each :data:`Target`-aware function picks the realm's or the organization's library
+call); who manages the partner realm manages its organizations. Its page shows no identity
+providers (the realm's own) and no Auth API keys (the CLI sets an organization's).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -27,17 +33,28 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import apps, auth_api_settings, duo_settings, idps
+from keycloak_duo_bridge.admin import (
+    apps,
+    auth_api_settings,
+    duo_settings,
+    idps,
+    organizations,
+    tenants,
+)
 from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
 from keycloak_duo_bridge.admin.effective import (
+    Decision,
     EffectiveSettings,
     PolicyOutcome,
     decide,
+    decide_member,
+    parse_apps,
     parse_bypass_groups,
 )
 from keycloak_duo_bridge.admin.explain import effective_settings
 from keycloak_duo_bridge.admin.idp_policy import policy_of
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api.app import Forbidden
 from keycloak_duo_bridge.attributes import AppMode, TenantKind, UserMode
@@ -51,6 +68,7 @@ from keycloak_duo_bridge.errors import ConfigError, DuoError, KeycloakError, Not
 NOTICES: Final = {
     "switched": "The Duo switch is saved.",
     "credentials": "The Duo credentials are saved.",
+    "credentials_cleared": "The Duo credentials are removed.",
     "auth_api": "The Duo Auth API keys are saved.",
     "auth_api_cleared": "The Duo Auth API keys are removed.",
     "unchanged": "Nothing changed.",
@@ -83,19 +101,41 @@ class ConnectionVerdict:
     message: str
 
 
+# What a page of the console is about: a tenant realm, or a client kept as an organization
+# of its partner's realm.
+Target = Tenant | Organization
+
+
+def url_of(target: Target) -> str:
+    """The console page of a tenant realm or of a client organization."""
+    if isinstance(target, Organization):
+        return f"/admin/tenants/{target.partner}/organizations/{target.name}"
+    return f"/admin/tenants/{target.name}"
+
+
+def kind_of(target: Target) -> str:
+    """What the navigation says a tenant is."""
+    return "client organization" if isinstance(target, Organization) else target.kind.value
+
+
+def _is_partner(target: Target) -> bool:
+    return isinstance(target, Tenant) and target.kind is TenantKind.PARTNER
+
+
 @dataclass(frozen=True)
 class Branch:
-    tenant: Tenant
-    clients: tuple[Tenant, ...]
+    tenant: Target
+    clients: tuple[Target, ...]
 
 
-def tree(visible: list[Tenant]) -> list[Branch]:
-    """Partners with their clients; a client whose partner is not visible stands alone."""
-    partners = {t.name for t in visible if t.kind is TenantKind.PARTNER}
+def tree(visible: list[Target]) -> list[Branch]:
+    """Partners with their clients (realms and organizations); a client whose partner is
+    not visible stands alone."""
+    partners = {t.name for t in visible if _is_partner(t)}
     return [
-        Branch(t, tuple(c for c in visible if c.partner == t.name))
+        Branch(t, tuple(c for c in visible if not _is_partner(c) and c.partner == t.name))
         for t in visible
-        if t.kind is TenantKind.PARTNER or t.partner not in partners
+        if _is_partner(t) or t.partner not in partners
     ]
 
 
@@ -113,8 +153,7 @@ _EFFECTS: Final = {
 }
 
 
-def _effect(effective: EffectiveSettings, mode: AppMode) -> str:
-    decision = decide(effective, mode, activated=True)
+def _effect(effective: EffectiveSettings, decision: Decision) -> str:
     if decision.outcome is not PolicyOutcome.REQUIRED:
         return _EFFECTS[decision.outcome]
     if effective.user_mode.value is UserMode.OPT_IN:
@@ -135,13 +174,23 @@ class IdpRow:
 
 @dataclass(frozen=True)
 class TenantView:
+    """What a tenant's page shows: of a realm (``tenant``), or of a client organization
+    (``organization``, kept in partner realm ``tenant``), whose page shows no Auth API keys
+    or identity providers."""
+
     tenant: Tenant
     own: dict[str, Any]
     effective: EffectiveSettings
     apps: list[AppRow]
     bypass_groups: str
-    auth_api: AuthApiView
+    auth_api: AuthApiView | None
     idps: list[IdpRow] = field(default_factory=list)
+    organization: Organization | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the page's forms post."""
+        return url_of(self.organization or self.tenant)
 
 
 @dataclass(frozen=True)
@@ -154,15 +203,23 @@ class AuthApiView:
     skey_stored: bool
 
 
+def _applications(keycloak: Keycloak, realm: str) -> list[apps.AppInfo]:
+    """The realm's own applications (Keycloak's built-in clients left out)."""
+    return [a for a in apps.list_apps(keycloak, realm) if a.client_id not in apps.BUILT_IN_CLIENTS]
+
+
 def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
     effective = effective_settings(keycloak, tenant.name)
     rows = [
-        AppRow(app.client_id, app.name, app.mode.value, _effect(effective, app.mode))
-        for app in apps.list_apps(keycloak, tenant.name)
-        if app.client_id not in apps.BUILT_IN_CLIENTS
+        AppRow(
+            app.client_id,
+            app.name,
+            app.mode.value,
+            _effect(effective, decide(effective, app.mode, activated=True)),
+        )
+        for app in _applications(keycloak, tenant.name)
     ]
     own = duo_settings.show(keycloak, tenant.name)
-    groups = own.get("bypass_groups")
     found = idps.show_idp_policies(keycloak, tenant.name)
     idp_rows = [
         IdpRow(a, p.mode.value, " ".join(p.amr), " ".join(p.acr), " ".join(p.saml_context))
@@ -173,7 +230,7 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
         own=own,
         effective=effective,
         apps=rows,
-        bypass_groups="\n".join(_groups(groups)) if groups else "",
+        bypass_groups=shown_groups(own.get("bypass_groups")),
         auth_api=AuthApiView(
             ikey=tenant.attributes.get(attr.AUTH_API_IKEY, ""),
             api_host=tenant.attributes.get(attr.AUTH_API_HOST, ""),
@@ -181,6 +238,52 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
         ),
         idps=idp_rows,
     )
+
+
+def load_organization_view(
+    keycloak: Keycloak, partner: Tenant, organization: Organization
+) -> TenantView:
+    """A client organization's page: its own settings, what its members get, and each of
+    the partner realm's applications with the organization's switch and its effect on a
+    member."""
+    resolved = organizations.resolve(keycloak, organization)
+    stored = organization.attributes.get(attr.DUO_APPS)
+    modes = stored_app_modes(stored) if stored else {}
+    rows = [
+        AppRow(
+            app.client_id,
+            app.name,
+            modes.get(app.client_id, AppMode.INHERIT).value,
+            _effect(
+                resolved.organization,
+                decide_member(
+                    resolved.partner, resolved.organization, app.client_id, activated=True
+                ),
+            ),
+        )
+        for app in _applications(keycloak, organization.partner)
+    ]
+    own = organizations.show(organization)
+    return TenantView(
+        tenant=partner,
+        own=own,
+        effective=resolved.organization,
+        apps=rows,
+        bypass_groups=shown_groups(own.get("bypass_groups")),
+        auth_api=None,
+        organization=organization,
+    )
+
+
+def stored_app_modes(stored: str) -> dict[str, AppMode]:
+    try:
+        return parse_apps(stored)
+    except ConfigError:
+        return {}
+
+
+def shown_groups(stored: str | None) -> str:
+    return "\n".join(_groups(stored)) if stored else ""
 
 
 def _groups(stored: str) -> list[str]:
@@ -198,10 +301,17 @@ async def _page(
     *,
     status: int = 200,
 ) -> Response:
-    visible = await run_in_threadpool(console.api.visible, session.caller)
+    visible = await run_in_threadpool(console.api.visible_clients, session.caller)
     return pages.render(
         template,
-        {"session": session, "tree": tree(visible), "part": "admin", **context},
+        {
+            "session": session,
+            "tree": tree(visible),
+            "part": "admin",
+            "url_of": url_of,
+            "kind_of": kind_of,
+            **context,
+        },
         status=status,
         form_targets=[console.keycloak_origin],
     )
@@ -227,13 +337,35 @@ async def home(request: Request) -> Response:
         return _unavailable()
 
 
-async def _authorized(console: Console, session: SignedIn, realm: str) -> Tenant | Response:
+T = TypeVar("T", bound=Target)
+Finder = Callable[[Console, SignedIn, Request], Awaitable[T]]
+
+
+async def _realm(console: Console, session: SignedIn, request: Request) -> Tenant:
+    """The tenant realm ``{realm}``, if the signed-in admin may manage it."""
+    return await console.api.authorize(session.caller, request.path_params["realm"])
+
+
+async def _organization(console: Console, session: SignedIn, request: Request) -> Organization:
+    """The client organization ``{org}`` of partner realm ``{realm}``, if the signed-in admin
+    may manage that realm (Keycloak's roles decide, as for the realm's own page)."""
+    params = request.path_params
+    return await console.api.authorize_organization(session.caller, params["realm"], params["org"])
+
+
+async def _authorized(
+    console: Console, session: SignedIn, request: Request, find: Finder[T]
+) -> T | Response:
     try:
-        return await console.api.authorize(session.caller, realm)
+        return await find(console, session, request)
     except Forbidden:
         return pages.message("Not yours", "You may not manage this realm.", status=403)
     except NotFoundError:
-        return pages.message("Unknown realm", "This realm is not a partner or client.", status=404)
+        return pages.message(
+            "Unknown realm",
+            "This realm is not a partner or client, or holds no such client organization.",
+            status=404,
+        )
     except KeycloakError:
         return _unavailable()
 
@@ -242,10 +374,18 @@ def _unavailable() -> Response:
     return pages.message("Keycloak is unavailable", "Try again shortly.", status=502)
 
 
+def _view(keycloak: Keycloak, target: Target) -> TenantView:
+    """The page's view of a realm or of a client organization."""
+    if isinstance(target, Tenant):
+        return load_view(keycloak, target)
+    partner = tenants.get_tenant(keycloak, target.partner)
+    return load_organization_view(keycloak, partner, target)
+
+
 async def _tenant_page(
     console: Console,
     session: SignedIn,
-    tenant: Tenant,
+    target: Target,
     *,
     notice: str | None = None,
     error: str | None = None,
@@ -254,16 +394,15 @@ async def _tenant_page(
     status: int = 200,
 ) -> Response:
     try:
-        view = await run_in_threadpool(load_view, console.api.keycloak, tenant)
-        partner = tenant.kind is TenantKind.PARTNER
+        view = await run_in_threadpool(_view, console.api.keycloak, target)
         return await _page(
             console,
             session,
             "tenant.html",
             {
-                "title": tenant.display_name or tenant.name,
+                "title": target.display_name or target.name,
                 "view": view,
-                "partner": partner,
+                "partner": _is_partner(target),
                 "notice": NOTICES.get(notice or ""),
                 "error": error,
                 "verdict": verdict,
@@ -276,29 +415,34 @@ async def _tenant_page(
         return _unavailable()
 
 
-async def tenant_page(request: Request) -> Response:
-    console = console_of(request)
-    session = await console.session(request, ADMIN)
-    if session is None:
-        return pages.redirect("/admin/")
-    found = await _authorized(console, session, request.path_params["realm"])
-    if isinstance(found, Response):
-        return found
-    tested = _opened_test(console, session, found, request.query_params.get("tested"))
-    if tested is None:
-        return await _tenant_page(
-            console, session, found, notice=request.query_params.get("notice")
-        )
-    verdict, typed = tested
-    return await _tenant_page(console, session, found, verdict=verdict, typed=typed)
+def show(find: Finder[T]) -> Callable[[Request], Awaitable[Response]]:
+    """A tenant's page (a realm's or a client organization's), found by ``find``."""
+
+    async def page(request: Request) -> Response:
+        console = console_of(request)
+        session = await console.session(request, ADMIN)
+        if session is None:
+            return pages.redirect("/admin/")
+        found = await _authorized(console, session, request, find)
+        if isinstance(found, Response):
+            return found
+        tested = _opened_test(console, session, found, request.query_params.get("tested"))
+        if tested is None:
+            return await _tenant_page(
+                console, session, found, notice=request.query_params.get("notice")
+            )
+        verdict, typed = tested
+        return await _tenant_page(console, session, found, verdict=verdict, typed=typed)
+
+    return page
 
 
 def _sealed_test(
-    console: Console, session: SignedIn, tenant: Tenant, verdict: HealthVerdictLike, form: FormData
+    console: Console, session: SignedIn, target: Target, verdict: HealthVerdictLike, form: FormData
 ) -> str:
     """The test's result and the typed ikey and host (never the skey), sealed for the URL."""
     data = {
-        "realm": tenant.name,
+        "realm": url_of(target),
         "by": session.username,
         "status": verdict.status,
         "message": verdict.message[:512],
@@ -310,9 +454,9 @@ def _sealed_test(
 
 
 def _opened_test(
-    console: Console, session: SignedIn, tenant: Tenant, value: str | None
+    console: Console, session: SignedIn, target: Target, value: str | None
 ) -> tuple[ConnectionVerdict, dict[str, str]] | None:
-    """What :func:`_sealed_test` sealed for this realm and administrator, while fresh."""
+    """What :func:`_sealed_test` sealed for this page and administrator, while fresh."""
     if not value:
         return None
     try:
@@ -320,7 +464,7 @@ def _opened_test(
     except DecryptionError:
         return None
     texts = {name: str(data.get(name, "")) for name in _TESTED_FIELDS}
-    if (data.get("realm"), data.get("by")) != (tenant.name, session.username) or not (
+    if (data.get("realm"), data.get("by")) != (url_of(target), session.username) or not (
         isinstance(data.get("expires"), int) and data["expires"] >= time.time()
     ):
         return None
@@ -328,18 +472,17 @@ def _opened_test(
     return verdict, {"ikey": texts["ikey"], "api_host": texts["api_host"]}
 
 
-Action = Callable[
-    [Console, SignedIn, Tenant, FormData, Request], Awaitable[str | HealthVerdictLike]
-]
+Action = Callable[[Console, SignedIn, T, FormData, Request], Awaitable[str | HealthVerdictLike]]
 
 
-def change(action: Action) -> Callable[[Request], Awaitable[Response]]:
-    """A form on a tenant's page: authorize, act, then show the page again."""
+def change(action: Action[T], find: Finder[T]) -> Callable[[Request], Awaitable[Response]]:
+    """A form on a tenant's page (found by ``find``): authorize, act, then show the page
+    again."""
 
     async def handler(
         request: Request, console: Console, session: SignedIn, form: FormData
     ) -> Response:
-        found = await _authorized(console, session, request.path_params["realm"])
+        found = await _authorized(console, session, request, find)
         if isinstance(found, Response):
             return found
         try:
@@ -351,9 +494,9 @@ def change(action: Action) -> Callable[[Request], Awaitable[Response]]:
         except KeycloakError:
             return _unavailable()
         if isinstance(done, str):
-            return pages.redirect(f"/admin/tenants/{found.name}?notice={done}")
+            return pages.redirect(f"{url_of(found)}?notice={done}")
         sealed = _sealed_test(console, session, found, done, form)
-        return pages.redirect(f"/admin/tenants/{found.name}?{urlencode({'tested': sealed})}")
+        return pages.redirect(f"{url_of(found)}?{urlencode({'tested': sealed})}")
 
     return guarded(ADMIN, handler)
 
@@ -369,73 +512,111 @@ def _text(form: FormData, name: str, limit: int = 512) -> str:
 _SWITCH: Final = {"on": True, "off": False, "inherit": None}
 
 
+def _audit(
+    console: Console, session: SignedIn, target: Target, action: str, **details: Any
+) -> None:
+    """Audit a change of the console: a client organization's under its partner realm."""
+    if isinstance(target, Organization):
+        realm, details = target.partner, {"organization": target.name, **details}
+    else:
+        realm = target.name
+    console.api.audit(session.caller, realm, action, **details, via="console")
+
+
+def _switched(console: Console, target: Target, *, enabled: bool | None) -> bool | list[str]:
+    keycloak = console.api.keycloak
+    if isinstance(target, Organization):
+        return organizations.set_enabled(keycloak, target, enabled=enabled)
+    wires = console.api.services.wires
+    return duo_settings.set_enabled(keycloak, target.name, enabled=enabled, wires=wires)
+
+
 async def switch(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
     del request
     choice = _text(form, "enabled")
-    if choice not in _SWITCH or (choice == "inherit" and tenant.kind is TenantKind.PARTNER):
-        raise ConfigError(
-            "choose on or off" + ("" if tenant.kind is TenantKind.PARTNER else " or inherit")
-        )
-    api = console.api
-    await run_in_threadpool(
-        lambda: duo_settings.set_enabled(
-            api.keycloak, tenant.name, enabled=_SWITCH[choice], wires=api.services.wires
-        )
-    )
-    api.audit(session.caller, tenant.name, "switch duo", enabled=_SWITCH[choice], via="console")
+    partner = _is_partner(target)
+    if choice not in _SWITCH or (choice == "inherit" and partner):
+        raise ConfigError("choose on or off" + ("" if partner else " or inherit"))
+    await run_in_threadpool(lambda: _switched(console, target, enabled=_SWITCH[choice]))
+    _audit(console, session, target, "switch duo", enabled=_SWITCH[choice])
     return "switched"
 
 
+def _set_credentials(
+    console: Console, target: Target, form: FormData, **typed: str
+) -> duo_settings.SetResult:
+    settings = console.services.settings
+    keycloak = console.api.keycloak
+    options: dict[str, Any] = {
+        **typed,
+        "ring": console.services.keyring,
+        "health": duo_settings.duo_health_check(
+            settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
+        ),
+        "allow_unverified": form.get("allow_unverified") == "yes",
+    }
+    if isinstance(target, Organization):
+        return organizations.set_credentials(keycloak, target, **options)
+    return duo_settings.set_credentials(keycloak, target.name, **options)
+
+
 async def credentials(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
     del request
     ikey, skey, host = _text(form, "ikey"), _text(form, "skey"), _text(form, "api_host")
-    settings = console.services.settings
     try:
         result = await run_in_threadpool(
-            lambda: duo_settings.set_credentials(
-                console.api.keycloak,
-                tenant.name,
-                ikey=ikey,
-                skey=skey,
-                api_host=host,
-                ring=console.services.keyring,
-                health=duo_settings.duo_health_check(
-                    settings.duo_ca_file, allow_any_host=settings.duo_allow_any_host
-                ),
-                allow_unverified=form.get("allow_unverified") == "yes",
-            )
+            lambda: _set_credentials(console, target, form, ikey=ikey, skey=skey, api_host=host)
         )
     except DuoError as exc:
         raise DuoError(
             f"Duo did not answer, nothing saved: {exc}. "
             "Tick “Save even if Duo is unreachable” to save anyway."
         ) from None
-    console.api.audit(
-        session.caller, tenant.name, "set duo credentials", ikey=ikey, api_host=host, via="console"
-    )
+    _audit(console, session, target, "set duo credentials", ikey=ikey, api_host=host)
     return "credentials" if result.written else "unchanged"
 
 
+def _cleared(keycloak: Keycloak, target: Target) -> bool:
+    if isinstance(target, Organization):
+        return organizations.clear_credentials(keycloak, target)
+    return duo_settings.clear_credentials(keycloak, target.name)
+
+
+async def clear_credentials(
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
+) -> str:
+    """Remove the target's own Duo credentials (a client then uses its partner's)."""
+    del form, request
+    written = await run_in_threadpool(_cleared, console.api.keycloak, target)
+    _audit(console, session, target, "clear duo credentials")
+    return "credentials_cleared" if written else "unchanged"
+
+
+def _sealed_scope(target: Target) -> str:
+    """What the target's stored skey is sealed for: the realm, or realm and organization."""
+    return target.scope if isinstance(target, Organization) else target.name
+
+
 async def test_connection(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> HealthVerdictLike:
     """A live health check with the typed keys, or the stored ones where a field is blank."""
     del session, request
-    stored = tenant.attributes
+    stored = target.attributes
     ikey = _text(form, "ikey") or stored.get(attr.DUO_IKEY, "")
     host = _text(form, "api_host") or stored.get(attr.DUO_API_HOST, "")
     skey = _text(form, "skey")
     if not skey:
         sealed = stored.get(attr.DUO_SKEY)
         if not sealed:
-            raise ConfigError("enter the secret key (this realm has none stored)")
+            raise ConfigError("enter the secret key (none is stored here)")
         try:
             skey = console.services.keyring.decrypt(
-                sealed, realm=tenant.name, attribute=attr.DUO_SKEY
+                sealed, realm=_sealed_scope(target), attribute=attr.DUO_SKEY
             )
         except DecryptionError as exc:
             raise ConfigError(f"the stored secret key cannot be read: {exc}") from None
@@ -497,8 +678,14 @@ async def clear_auth_api(
     return "auth_api_cleared" if written else "unchanged"
 
 
+def _policy_set(keycloak: Keycloak, target: Target, changes: duo_settings.Policy) -> bool:
+    if isinstance(target, Organization):
+        return organizations.set_policy(keycloak, target, changes)
+    return duo_settings.set_policy(keycloak, target.name, changes)
+
+
 async def policy(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
     del request
     groups = [line.strip() for line in _text(form, "bypass_groups", 4096).splitlines()]
@@ -510,31 +697,25 @@ async def policy(
         self_deactivate=_text(form, "self_deactivate") or None,
         self_phones=_text(form, "self_phones") or None,
     )
-    written = await run_in_threadpool(
-        duo_settings.set_policy, console.api.keycloak, tenant.name, changes
-    )
-    console.api.audit(
-        session.caller,
-        tenant.name,
-        "set duo policy",
-        changes=changes.changes(),
-        via="console",
-    )
+    written = await run_in_threadpool(_policy_set, console.api.keycloak, target, changes)
+    _audit(console, session, target, "set duo policy", changes=changes.changes())
     return "policy" if written else "unchanged"
 
 
+def _mode_set(keycloak: Keycloak, target: Target, client_id: str, mode: str) -> bool:
+    if isinstance(target, Organization):
+        return organizations.set_app_mode(keycloak, target, client_id, mode)
+    return apps.set_mode(keycloak, target.name, client_id, mode).written
+
+
 async def app_mode(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
     client_id = request.path_params["client_id"]
     mode = _text(form, "mode")
-    result = await run_in_threadpool(
-        apps.set_mode, console.api.keycloak, tenant.name, client_id, mode
-    )
-    console.api.audit(
-        session.caller, tenant.name, "set app mode", app=client_id, mode=mode, via="console"
-    )
-    return "app" if result.written else "unchanged"
+    written = await run_in_threadpool(_mode_set, console.api.keycloak, target, client_id, mode)
+    _audit(console, session, target, "set app mode", app=client_id, mode=mode)
+    return "app" if written else "unchanged"
 
 
 async def idp_policy(
@@ -561,17 +742,32 @@ async def idp_policy(
     return "idp" if written else "unchanged"
 
 
+# The forms a realm's page and a client organization's page both have, under their page.
+SHARED: Final[tuple[tuple[str, Action[Target]], ...]] = (
+    ("/duo/enabled", switch),
+    ("/duo/credentials", credentials),
+    ("/duo/credentials/clear", clear_credentials),
+    ("/duo/test", test_connection),
+    ("/duo/policy", policy),
+    ("/apps/{client_id:str}", app_mode),
+)
+
+
+def _pages(base: str, find: Finder[T]) -> list[Route]:
+    """A tenant's page at ``base`` and the forms it shares with every tenant's page."""
+    return [
+        Route(base, show(find)),
+        *(Route(base + path, change(act, find), methods=["POST"]) for path, act in SHARED),
+    ]
+
+
 def routes() -> list[Route]:
     realm = "/tenants/{realm:str}"
     return [
         Route("/", home),
-        Route(realm, tenant_page),
-        Route(f"{realm}/duo/enabled", change(switch), methods=["POST"]),
-        Route(f"{realm}/duo/credentials", change(credentials), methods=["POST"]),
-        Route(f"{realm}/duo/test", change(test_connection), methods=["POST"]),
-        Route(f"{realm}/duo/auth-api", change(auth_api), methods=["POST"]),
-        Route(f"{realm}/duo/auth-api/clear", change(clear_auth_api), methods=["POST"]),
-        Route(f"{realm}/duo/policy", change(policy), methods=["POST"]),
-        Route(f"{realm}/apps/{{client_id:str}}", change(app_mode), methods=["POST"]),
-        Route(f"{realm}/idps/{{alias:str}}", change(idp_policy), methods=["POST"]),
+        *_pages(realm, _realm),
+        *_pages(f"{realm}/organizations/{{org:str}}", _organization),
+        Route(f"{realm}/duo/auth-api", change(auth_api, _realm), methods=["POST"]),
+        Route(f"{realm}/duo/auth-api/clear", change(clear_auth_api, _realm), methods=["POST"]),
+        Route(f"{realm}/idps/{{alias:str}}", change(idp_policy, _realm), methods=["POST"]),
     ]

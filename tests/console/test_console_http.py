@@ -11,7 +11,6 @@ import re
 import ssl
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -28,12 +27,19 @@ from keycloak_duo_bridge.console.state import ADMIN, Session
 from keycloak_duo_bridge.emulator import RunningEmulator
 from keycloak_duo_bridge.sandbox.ports import free_port
 from keycloak_duo_bridge.settings import Settings, cookie_ring
-from tests.fixtures_bridge import APP2_ID, PASSWORD, Bridge, Tenant, TenantFactory
-from tests.fixtures_console import Provider, keycloak_sign_in
+from tests.fixtures_bridge import APP2_ID, Bridge, Tenant, TenantFactory
+from tests.fixtures_console import (
+    CSRF,
+    Browserless,
+    Provider,
+    keycloak_sign_in,
+    location,
+    sign_in,
+    sign_in_as_master,
+)
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 POLICY = (
     attr.DUO_USER_MODE,
     attr.DUO_FAIL_MODE,
@@ -42,60 +48,6 @@ POLICY = (
     attr.DUO_SELF_DEACTIVATE,
     attr.DUO_SELF_PHONES,
 )
-
-
-def assert_secure_headers(response: httpx2.Response) -> None:
-    """The console's headers: a CSP without scripts or framing, no sniffing, no frames."""
-    csp = response.headers["content-security-policy"]
-    directives = dict(d.strip().partition(" ")[::2] for d in csp.split(";"))
-    assert directives["default-src"] == "'none'", csp
-    assert directives["frame-ancestors"] == "'none'", csp
-    assert "script-src" not in csp
-    assert "'unsafe-inline'" not in csp
-    assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["x-content-type-options"] == "nosniff"
-
-
-@dataclass
-class Browserless:
-    """Raw requests to the bridge, optionally carrying a session cookie."""
-
-    bridge_url: str
-    cookies: dict[str, str] = field(default_factory=dict)
-    csrf: str = ""
-
-    def _send(
-        self, method: str, path: str, headers: dict[str, str], **kwargs: Any
-    ) -> httpx2.Response:
-        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = httpx2.request(
-            method,
-            self.bridge_url.rstrip("/") + path,
-            headers={**({"Cookie": cookie} if cookie else {}), **headers},
-            follow_redirects=False,
-            timeout=30,
-            **kwargs,
-        )
-        assert_secure_headers(response)
-        return response
-
-    def get(self, path: str) -> httpx2.Response:
-        return self._send("GET", path, {})
-
-    def post(
-        self,
-        path: str,
-        data: dict[str, str] | None = None,
-        *,
-        csrf: str | None = None,
-        origin: str | None = None,
-    ) -> httpx2.Response:
-        """A form POST as the page sends it: this session's CSRF token, the bridge's Origin."""
-        form = {"csrf": self.csrf if csrf is None else csrf, **(data or {})}
-        if csrf == "":
-            form.pop("csrf")
-        headers = {"Origin": origin or self.bridge_url.rstrip("/")}
-        return self._send("POST", path, headers, data=form)
 
 
 def set_cookie(response: httpx2.Response, name: str) -> str:
@@ -109,53 +61,8 @@ def cookie_value(header: str) -> str:
     return header.split(";", 1)[0].partition("=")[2].strip('"')
 
 
-def sign_in(
-    page: Page,
-    bridge: Bridge,
-    part: str,
-    realm: str,
-    username: str,
-    *,
-    password: str = PASSWORD,
-) -> Browserless:
-    """Sign in with the browser, then carry its session cookie to raw requests."""
-    base = "/admin" if part == ADMIN else "/account/duo"
-    page.goto(f"{bridge.url}{base}/login?realm={realm}")
-    if password == PASSWORD:
-        keycloak_sign_in(page, username)
-    else:
-        page.fill("#username", username)
-        page.fill("#password", password)
-        page.click("#kc-login")
-    page.wait_for_url(f"{bridge.url}{base}/")
-    name = f"kdb_{part}_session"
-    cookie = next(c for c in page.context.cookies() if c["name"] == name)
-    client = Browserless(bridge.url, {name: cookie["value"]})
-    match = CSRF.search(client.get(f"{base}/").text)
-    assert match is not None
-    client.csrf = match.group(1)
-    return client
-
-
-def sign_in_as_master(page: Page, bridge: Bridge, settings: Settings) -> Browserless:
-    """Sign in to the console as the sandbox's admin, in realm master."""
-    return sign_in(
-        page,
-        bridge,
-        ADMIN,
-        "master",
-        settings.keycloak_admin_username,
-        password=settings.keycloak_admin_password.get_secret_value(),
-    )
-
-
 def realm_attributes(keycloak: Keycloak, realm: str) -> dict[str, str]:
     return dict(keycloak.get_realm(realm).get("attributes") or {})
-
-
-def location(response: httpx2.Response) -> str:
-    assert response.status_code in {302, 303}, response.text
-    return response.headers["location"]
 
 
 # -- signing in ---------------------------------------------------------------------------
@@ -419,8 +326,9 @@ def test_policy_form_saves_and_bad_values_are_shown(
 def test_switch_credentials_and_app_forms(
     page: Page, provider: Provider, admin_keycloak: Keycloak
 ) -> None:
-    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400.
-    The partner's page preselects its current state, and both pages head alike."""
+    """Switch: inherit refused for a partner, on refused without keys; bad keys and apps 400;
+    stored keys can be removed. The partner's page preselects its current state, and both
+    pages head alike."""
     admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
     partner, client = (f"/admin/tenants/{r}" for r in (provider.partner, provider.client))
     suffix = provider.client[3:]
@@ -463,7 +371,12 @@ def test_switch_credentials_and_app_forms(
     stored = realm_attributes(admin_keycloak, provider.client)
     assert stored[attr.DUO_API_HOST] == dead_host
     assert creds.client_secret not in str(stored)
-    assert admin.get(location(saved)).status_code == 200
+    assert "Remove credentials" in admin.get(location(saved)).text
+    cleared = admin.post(f"{client}/duo/credentials/clear")
+    assert location(cleared).endswith("?notice=credentials_cleared")
+    assert attr.DUO_SKEY not in realm_attributes(admin_keycloak, provider.client)
+    again = admin.post(f"{client}/duo/credentials/clear")
+    assert location(again).endswith("?notice=unchanged")
 
     assert admin.post(f"{client}/apps/{APP2_ID}", {"mode": "maybe"}).status_code == 400
     assert admin.post(f"{client}/apps/no-such-app", {"mode": "off"}).status_code == 400
@@ -503,7 +416,7 @@ def test_test_connection_with_the_stored_key_or_none(
     assert "Duo unreachable" not in admin.get(location(stale)).text
     none = admin.post(f"/admin/tenants/{provider.client}/duo/test", {"skey": ""})
     assert none.status_code == 400
-    assert "this realm has none stored" in none.text
+    assert "none is stored here" in none.text
     record.store(admin_keycloak, tenant.realm, {attr.DUO_SKEY: "garbage"})
     try:
         unreadable = admin.post(f"/admin/tenants/{tenant.realm}/duo/test", {"skey": ""})

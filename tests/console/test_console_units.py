@@ -29,12 +29,13 @@ from starlette.testclient import TestClient
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import console_client, duo_settings
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.admin.tenants import Tenant
 from keycloak_duo_bridge.api import auth
 from keycloak_duo_bridge.api.app import Api
 from keycloak_duo_bridge.api.auth import Caller
 from keycloak_duo_bridge.app import Services, build_services, create_app
-from keycloak_duo_bridge.attributes import TenantKind
+from keycloak_duo_bridge.attributes import AppMode, TenantKind
 from keycloak_duo_bridge.console import account, admin, oidc, pages
 from keycloak_duo_bridge.console.app import Console as ConsolePages
 from keycloak_duo_bridge.console.app import ConsoleServices
@@ -750,6 +751,41 @@ def test_tree_puts_clients_under_their_partner_or_alone() -> None:
         admin.Branch(q, ()),
         admin.Branch(c2, ()),
     ]
+
+
+ORG = Organization("p", "o1", "id-1", {}, "Org one")
+
+
+def test_tree_puts_client_organizations_under_their_partner() -> None:
+    """A partner's client organizations sit under it, next to its client realms."""
+    p, c1 = tenant("p", TenantKind.PARTNER), tenant("c1", TenantKind.CLIENT, "p")
+    assert admin.tree([p, c1, ORG]) == [admin.Branch(p, (c1, ORG))]
+
+
+def test_pages_of_realms_and_organizations() -> None:
+    """A realm's page is under its name, an organization's under its partner's page."""
+    assert admin.url_of(tenant("c1", TenantKind.CLIENT, "p")) == "/admin/tenants/c1"
+    assert admin.url_of(ORG) == "/admin/tenants/p/organizations/o1"
+    assert admin.kind_of(ORG) == "client organization"
+    assert admin.kind_of(tenant("p", TenantKind.PARTNER)) == "partner"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [('{"kdb-app": "off"}', {"kdb-app": AppMode.OFF}), ('{"kdb-app": "maybe"}', {})],
+)
+def test_an_organizations_stored_app_modes_or_none_when_unreadable(
+    stored: str, shown: dict[str, AppMode]
+) -> None:
+    """An organization's application switches as stored; unreadable ones show as inherit."""
+    assert admin.stored_app_modes(stored) == shown
+
+
+def test_shown_bypass_groups_one_a_line_or_blank() -> None:
+    """Stored bypass groups show one a line; none stored, or unreadable, show blank."""
+    assert admin.shown_groups(None) == ""
+    assert admin.shown_groups('["/a", "/b"]') == "/a\n/b"
+    assert admin.shown_groups("/a") == ""
 
 
 class Vanishing:
