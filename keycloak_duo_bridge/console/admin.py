@@ -21,7 +21,7 @@ providers (the realm's own) and no Auth API keys (the CLI sets an organization's
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
@@ -41,6 +41,7 @@ from keycloak_duo_bridge.admin import (
     organizations,
     tenants,
 )
+from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.duo_settings import HealthVerdictLike
 from keycloak_duo_bridge.admin.effective import (
     Decision,
@@ -202,6 +203,15 @@ class AuthApiView:
     api_host: str
     skey_stored: bool
 
+    @classmethod
+    def of(cls, attributes: Mapping[str, str]) -> AuthApiView:
+        """The keys a realm's or an organization's own attributes hold."""
+        return cls(
+            ikey=attributes.get(attr.AUTH_API_IKEY, ""),
+            api_host=attributes.get(attr.AUTH_API_HOST, ""),
+            skey_stored=bool(attributes.get(attr.AUTH_API_SKEY)),
+        )
+
 
 def _applications(keycloak: Keycloak, realm: str) -> list[apps.AppInfo]:
     """The realm's own applications (Keycloak's built-in clients left out)."""
@@ -231,11 +241,7 @@ def load_view(keycloak: Keycloak, tenant: Tenant) -> TenantView:
         effective=effective,
         apps=rows,
         bypass_groups=shown_groups(own.get("bypass_groups")),
-        auth_api=AuthApiView(
-            ikey=tenant.attributes.get(attr.AUTH_API_IKEY, ""),
-            api_host=tenant.attributes.get(attr.AUTH_API_HOST, ""),
-            skey_stored=bool(tenant.attributes.get(attr.AUTH_API_SKEY)),
-        ),
+        auth_api=AuthApiView.of(tenant.attributes),
         idps=idp_rows,
     )
 
@@ -270,7 +276,7 @@ def load_organization_view(
         effective=resolved.organization,
         apps=rows,
         bypass_groups=shown_groups(own.get("bypass_groups")),
-        auth_api=None,
+        auth_api=AuthApiView.of(organization.attributes),
         organization=organization,
     )
 
@@ -628,8 +634,21 @@ async def test_connection(
     return await run_in_threadpool(check, ikey, skey, host)
 
 
+def _auth_api_set(
+    console: Console, target: Target, creds: AuthApiCredentials, check: AuthApiCheck
+) -> bool:
+    keycloak, ring = console.api.keycloak, console.services.keyring
+    if isinstance(target, Organization):
+        found = organizations.set_auth_api(keycloak, target, creds=creds, ring=ring, check=check)
+    else:
+        found = auth_api_settings.set_auth_api(
+            keycloak, target.name, creds=creds, ring=ring, check=check
+        )
+    return found.written
+
+
 async def auth_api(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
     """Store the Auth API keys once Duo's ``/auth/v2/check`` accepts them (no check, no save)."""
     del request
@@ -641,40 +660,29 @@ async def auth_api(
         settings.duo_ca_file, settings.duo_read_timeout, allow_any_host=settings.duo_allow_any_host
     )
     try:
-        result = await run_in_threadpool(
-            lambda: auth_api_settings.set_auth_api(
-                console.api.keycloak,
-                tenant.name,
-                creds=creds,
-                ring=console.services.keyring,
-                check=check,
-            )
-        )
+        written = await run_in_threadpool(_auth_api_set, console, target, creds, check)
     except DuoError:
         raise DuoError(
             "Duo's Auth API did not answer, so the keys could not be checked: nothing saved. "
             "Try again later."
         ) from None
-    console.api.audit(
-        session.caller,
-        tenant.name,
-        "set duo auth api",
-        ikey=creds.ikey,
-        api_host=creds.api_host,
-        via="console",
-    )
-    return "auth_api" if result.written else "unchanged"
+    _audit(console, session, target, "set duo auth api", ikey=creds.ikey, api_host=creds.api_host)
+    return "auth_api" if written else "unchanged"
+
+
+def _auth_api_clear(keycloak: Keycloak, target: Target) -> bool:
+    if isinstance(target, Organization):
+        return organizations.clear_auth_api(keycloak, target)
+    return auth_api_settings.clear_auth_api(keycloak, target.name)
 
 
 async def clear_auth_api(
-    console: Console, session: SignedIn, tenant: Tenant, form: FormData, request: Request
+    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
 ) -> str:
-    """Remove the realm's own Auth API keys (a client realm then uses its partner's)."""
+    """Remove the realm's or organization's own Auth API keys (it then uses its partner's)."""
     del form, request
-    written = await run_in_threadpool(
-        auth_api_settings.clear_auth_api, console.api.keycloak, tenant.name
-    )
-    console.api.audit(session.caller, tenant.name, "clear duo auth api", via="console")
+    written = await run_in_threadpool(_auth_api_clear, console.api.keycloak, target)
+    _audit(console, session, target, "clear duo auth api")
     return "auth_api_cleared" if written else "unchanged"
 
 
@@ -749,6 +757,8 @@ SHARED: Final[tuple[tuple[str, Action[Target]], ...]] = (
     ("/duo/credentials/clear", clear_credentials),
     ("/duo/test", test_connection),
     ("/duo/policy", policy),
+    ("/duo/auth-api", auth_api),
+    ("/duo/auth-api/clear", clear_auth_api),
     ("/apps/{client_id:str}", app_mode),
 )
 
@@ -767,7 +777,5 @@ def routes() -> list[Route]:
         Route("/", home),
         *_pages(realm, _realm),
         *_pages(f"{realm}/organizations/{{org:str}}", _organization),
-        Route(f"{realm}/duo/auth-api", change(auth_api, _realm), methods=["POST"]),
-        Route(f"{realm}/duo/auth-api/clear", change(clear_auth_api, _realm), methods=["POST"]),
         Route(f"{realm}/idps/{{alias:str}}", change(idp_policy, _realm), methods=["POST"]),
     ]

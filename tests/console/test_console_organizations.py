@@ -22,6 +22,7 @@ from keycloak_duo_bridge.admin import console_client, organizations, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.console.state import ADMIN
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import DecryptionError
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import key_ring
@@ -94,6 +95,8 @@ def changes_refused(user: Browserless, url: str, status: int, setup: OrgSetup) -
         "/duo/credentials/clear": {},
         "/duo/test": {},
         "/duo/policy": {"user_mode": "opt-in"},
+        "/duo/auth-api": {"authapi_ikey": creds.client_id, "authapi_skey": creds.client_secret},
+        "/duo/auth-api/clear": {},
         f"/apps/{APP_ID}": {"mode": "off"},
     }
     for path, data in forms.items():
@@ -118,7 +121,7 @@ def test_partner_admin_manages_a_client_organization(
     assert shown.status_code == 200
     assert f"<h1>{org_setup.org.display_name}</h1>" in shown.text
     assert f"organization <code>{org_setup.org.name}</code>" in shown.text
-    assert "Auth API" not in shown.text  # an organization has no Auth API keys of its own
+    assert "No secret key stored." in shown.text  # its own Auth API keys: none yet
     misnamed = f"/admin/tenants/{provider.partner}/organizations/{'x' * 300}"
     assert admin.get(misnamed).status_code == 404
     no_keys = admin.post(f"{url}/duo/enabled", {"enabled": "on"})
@@ -160,6 +163,27 @@ def test_partner_admin_manages_a_client_organization(
     }
     for text in (shown.text, tested.text, page_now, caplog.text, str(audited)):
         assert creds.client_secret not in text
+
+
+def test_partner_admin_sets_an_organizations_auth_api_keys(
+    page: Page, org_setup: OrgSetup, auth_api_creds: AuthApiCredentials
+) -> None:
+    """The partner's admin saves an organization's own Auth API keys, checked with Duo and
+    the skey sealed for the organization (never shown), then removes them."""
+    provider, url, push = org_setup.provider, org_setup.url, auth_api_creds
+    admin = sign_in(page, provider.bridge, ADMIN, provider.partner, provider.admin_user)
+    keys = {"authapi_ikey": push.ikey, "authapi_skey": push.skey, "authapi_host": push.api_host}
+    assert location(admin.post(f"{url}/duo/auth-api", keys)).endswith("=auth_api")
+    sealed = org_setup.stored()[attr.AUTH_API_SKEY]
+    ring = key_ring(provider.settings)
+    opened = ring.decrypt(sealed, realm=org_setup.org.scope, attribute=attr.AUTH_API_SKEY)
+    assert opened == push.skey
+    shown = admin.get(url).text
+    assert "A secret key is stored; it is never shown." in shown
+    assert push.skey not in shown
+    gone = admin.post(f"{url}/duo/auth-api/clear")
+    assert location(gone).endswith("=auth_api_cleared")
+    assert attr.AUTH_API_SKEY not in org_setup.stored()
 
 
 def test_master_admin_sees_client_organizations(page: Page, org_setup: OrgSetup) -> None:
