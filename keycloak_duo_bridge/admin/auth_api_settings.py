@@ -28,7 +28,7 @@ from keycloak_duo_bridge.duo.protocol import check_api_host
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
 from keycloak_duo_bridge.errors import ConfigError, DuoConfigError, DuoError, DuoUnavailableError
 
-__all__ = ["AuthApiCheck", "clear_auth_api", "live_check", "set_auth_api", "verify"]
+__all__ = ["AuthApiCheck", "clear_auth_api", "live_check", "same_secret", "set_auth_api", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def set_auth_api(
     if (
         current.get(attr.AUTH_API_IKEY) == creds.ikey
         and current.get(attr.AUTH_API_HOST) == creds.api_host
-        and _same_secret(ring, current.get(attr.AUTH_API_SKEY), creds.skey, realm)
+        and same_secret(ring, current.get(attr.AUTH_API_SKEY), creds.skey, realm)
     ):
         return SetResult(realm, written=False, verification=verification)
     sealed = ring.encrypt(creds.skey, realm=realm, attribute=attr.AUTH_API_SKEY)
@@ -106,7 +106,7 @@ def set_auth_api(
     return SetResult(realm, written=written, verification=verification)
 
 
-def _same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
+def same_secret(ring: KeyRing, stored: str | None, skey: str, realm: str) -> bool:
     if not stored or ring.needs_rotation(stored):
         return False
     try:

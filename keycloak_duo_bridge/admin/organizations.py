@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import record
+from keycloak_duo_bridge.admin import auth_api_settings, record
+from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.duo_settings import (
     HealthCheck,
     Policy,
@@ -47,6 +48,7 @@ from keycloak_duo_bridge.admin.templates import validate_realm_name
 from keycloak_duo_bridge.admin.tenants import Tenant, get_tenant, tenant_of
 from keycloak_duo_bridge.admin.users import find_user
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, NotFoundError
 
@@ -364,6 +366,48 @@ def clear_credentials(keycloak: Keycloak, organization: Organization) -> bool:
     """Remove the organization's own credentials, so its members use the partner's."""
     return store(
         keycloak, organization, {attr.DUO_IKEY: None, attr.DUO_API_HOST: None, attr.DUO_SKEY: None}
+    )
+
+
+def set_auth_api(
+    keycloak: Keycloak,
+    organization: Organization,
+    *,
+    creds: AuthApiCredentials,
+    ring: KeyRing,
+    check: AuthApiCheck | None,
+) -> SetResult:
+    """Check, then store the organization's own Duo Auth API credentials (Duo Push for its
+    members' CIBA logins), the skey sealed for it; ``check=None`` skips the live check."""
+    any_host = keycloak.allow_any_duo_host
+    validate_credentials(creds.ikey, creds.skey, creds.api_host, allow_any_host=any_host)
+    verification = auth_api_settings.verify(creds, check, allow_any_host=any_host)
+    current = organization.attributes
+    if (
+        current.get(attr.AUTH_API_IKEY) == creds.ikey
+        and current.get(attr.AUTH_API_HOST) == creds.api_host
+        and auth_api_settings.same_secret(
+            ring, current.get(attr.AUTH_API_SKEY), creds.skey, organization.scope
+        )
+    ):
+        return SetResult(organization.name, written=False, verification=verification)
+    sealed = ring.encrypt(creds.skey, realm=organization.scope, attribute=attr.AUTH_API_SKEY)
+    changes = {
+        attr.AUTH_API_IKEY: creds.ikey,
+        attr.AUTH_API_HOST: creds.api_host,
+        attr.AUTH_API_SKEY: sealed,
+    }
+    return SetResult(
+        organization.name, written=store(keycloak, organization, changes), verification=verification
+    )
+
+
+def clear_auth_api(keycloak: Keycloak, organization: Organization) -> bool:
+    """Remove the organization's own Auth API credentials, so its members use the partner's."""
+    return store(
+        keycloak,
+        organization,
+        {attr.AUTH_API_IKEY: None, attr.AUTH_API_HOST: None, attr.AUTH_API_SKEY: None},
     )
 
 

@@ -17,14 +17,14 @@ from keycloak_duo_bridge.settings import key_ring, load_settings
 SKEY = "s" * 40
 
 
-def test_only_a_current_seal_of_the_same_skey_is_the_same_secret(tmp_path: Path) -> None:
+def test_only_a_current_seal_of_the_same_skey_is_thesame_secret(tmp_path: Path) -> None:
     """Same skey under the active key: same; another realm's seal, another key, none: not."""
     settings = load_settings(
         **{k.removeprefix("KDB_").lower(): v for k, v in secrets.ensure(tmp_path).items()}
     )
     ring = key_ring(settings)
     sealed = ring.encrypt(SKEY, realm="r", attribute=attr.AUTH_API_SKEY)
-    same = auth_api_settings._same_secret
+    same = auth_api_settings.same_secret
     assert same(ring, sealed, SKEY, "r")
     assert not same(ring, sealed, SKEY, "other")
     assert not same(ring, None, SKEY, "r")
