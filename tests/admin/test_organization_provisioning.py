@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
@@ -28,83 +29,114 @@ pytestmark = pytest.mark.keycloak
 Cli = Callable[..., tuple[int, str, str]]
 
 
-def made_for(emulator: RunningEmulator, name: str) -> list[str]:
-    """What the emulator holds for client ``name``: applications, API ones, child accounts."""
-    apps = [i.client_id for i in emulator.state.integrations() if f"({name})" in i.name]
-    api = [c.ikey for c in emulator.state.rest.credentials() if f"({name})" in c.name]
-    children = emulator.state.rest.children(MAIN_ACCOUNT_ID)
-    return apps + api + [a.account_id for a in children if a.name == name]
+@dataclass
+class World:
+    """A partner realm, its link to the emulator made on demand, and provisioning there."""
+
+    kc: Keycloak
+    ring: KeyRing
+    partner: str
+    emulator: RunningEmulator
+    options: RestOptions
+    link: Callable[..., object]
+    names: Names
+
+    def made_for(self, name: str) -> list[str]:
+        """What the emulator holds for client ``name``: applications and child accounts."""
+        state = self.emulator.state
+        apps = [i.client_id for i in state.integrations() if f"({name})" in i.name]
+        api = [c.ikey for c in state.rest.credentials() if f"({name})" in c.name]
+        children = state.rest.children(MAIN_ACCOUNT_ID)
+        return apps + api + [a.account_id for a in children if a.name == name]
+
+    def own(self, organization: Organization) -> dict[str, str]:
+        """The organization's attributes as Keycloak has them now."""
+        found = organizations.get_organization(self.kc, organization.partner, organization.name)
+        return dict(found.attributes)
+
+    def with_ciba(self) -> None:
+        """An application of the partner realm with Keycloak's CIBA grant on."""
+        self.kc.create_client(
+            self.partner,
+            {
+                "clientId": "kiosk",
+                "publicClient": False,
+                "attributes": {provisioning.CIBA_GRANT: "true"},
+            },
+        )
+
+    def provision(
+        self, organization: Organization, health: duo_settings.HealthCheck | None
+    ) -> provisioning.Provisioned:
+        return provisioning.provision(
+            self.kc, organization, ring=self.ring, options=self.options, health=health
+        )
+
+    def deprovision(self, organization: Organization) -> list[str]:
+        return provisioning.deprovision(self.kc, organization, ring=self.ring, options=self.options)
 
 
-def own(kc: Keycloak, organization: Organization) -> dict[str, str]:
-    """The organization's attributes as Keycloak has them now."""
-    return dict(
-        organizations.get_organization(kc, organization.partner, organization.name).attributes
-    )
-
-
-def with_ciba(kc: Keycloak, realm: str) -> None:
-    """An application of ``realm`` with Keycloak's CIBA grant on."""
-    kc.create_client(
-        realm,
-        {
-            "clientId": "kiosk",
-            "publicClient": False,
-            "attributes": {provisioning.CIBA_GRANT: "true"},
-        },
-    )
-
-
-def test_cli_provisions_an_organization_sealed_for_it_and_deprovisions_on_delete(  # noqa: PLR0917
-    cli: Cli,
+@pytest.fixture
+def world(  # noqa: PLR0917
     kc: Keycloak,
     ring: KeyRing,
     partner_realm: str,
     link_partner: LinkPartner,
     names: Names,
     duo_emulator: RunningEmulator,
+    duo_rest_options: RestOptions,
+) -> World:
+    """A partner realm (deleted afterwards with its organizations); ``world.link(api)``
+    links it to the emulator."""
+    return World(
+        kc,
+        ring,
+        partner_realm,
+        duo_emulator,
+        duo_rest_options,
+        lambda api=Api.ADMIN: link_partner(partner_realm, api),
+        names,
+    )
+
+
+def test_cli_provisions_an_organization_sealed_for_it_and_deprovisions_on_delete(
+    cli: Cli, world: World
 ) -> None:
     """`client create --as organization --duo-provision` makes the organization's own
     application, its skey sealed for the organization (not the realm) and never printed; a
     re-run finds it; `client delete --duo-deprovision` removes it in Duo, then the
     organization."""
-    p, org = partner_realm, names("org")
-    link_partner(p)
-    code, out, err = cli(
-        "client", "create", org, "--partner", p, "--as", "organization", "--duo-provision", "--json"
-    )
+    p, org = world.partner, world.names("org")
+    world.link()
+    create = ("client", "create", org, "--partner", p, "--as", "organization", "--duo-provision")
+    code, out, err = cli(*create, "--json")
     assert code == 0, err
     shown = json.loads(out)
     done = shown.pop("duo_provisioned")
     assert shown == {"name": org, "kind": "client", "as": "organization", "partner": p}
     assert (done["created"], done["health_check"]) == ([f"Duo application {done['ikey']}"], "ok")
-    made = duo_emulator.state.integration(done["ikey"])
+    made = world.emulator.state.integration(done["ikey"])
     assert made is not None
     assert made.name == f"Keycloak {org} ({org})"
     assert made.client_secret not in out + err
-    organization = organizations.get_organization(kc, p, org)
+    organization = organizations.get_organization(world.kc, p, org)
     stored = organization.attributes
     assert stored[attr.DUO_IKEY] == stored[attr.DUO_PROVISIONED_IKEY] == done["ikey"]
-    sealed = stored[attr.DUO_SKEY]
     assert made.client_secret not in str(stored)
-    opened = ring.decrypt(sealed, realm=organization.scope, attribute=attr.DUO_SKEY)
+    sealed = stored[attr.DUO_SKEY]
+    opened = world.ring.decrypt(sealed, realm=organization.scope, attribute=attr.DUO_SKEY)
     assert opened == made.client_secret
     with pytest.raises(DecryptionError):
-        ring.decrypt(sealed, realm=p, attribute=attr.DUO_SKEY)
-    partner = kc.get_realm(p).get("attributes") or {}
+        world.ring.decrypt(sealed, realm=p, attribute=attr.DUO_SKEY)
+    partner = world.kc.get_realm(p).get("attributes") or {}
     assert not {attr.DUO_IKEY, attr.DUO_PROVISIONED_IKEY} & set(partner)
-    assert not [
-        n
-        for n in organizations.resolve(kc, organization).organization.problems
-        if "provisioned" in n
-    ]
+    problems = organizations.resolve(world.kc, organization).organization.problems
+    assert not [m for m in problems if "provisioned" in m]
 
-    code, out, err = cli(
-        "client", "create", org, "--partner", p, "--as", "organization", "--duo-provision"
-    )
+    code, out, err = cli(*create)
     assert code == 0, err
     assert "nothing new (found the recorded application)" in out
-    assert made_for(duo_emulator, org) == [done["ikey"]]
+    assert world.made_for(org) == [done["ikey"]]
 
     code, out, err = cli("client", "delete", org, "--yes", "--duo-deprovision")
     assert code == 0, err
@@ -112,32 +144,21 @@ def test_cli_provisions_an_organization_sealed_for_it_and_deprovisions_on_delete
         f"removed in Duo: Duo application {done['ikey']}",
         f"deleted: organization {org} of partner {p}",
     ]
-    assert made_for(duo_emulator, org) == []
-    assert organizations.find_client(kc, org) is None
+    assert world.made_for(org) == []
+    assert organizations.find_client(world.kc, org) is None
 
 
-def test_accounts_link_and_ciba_give_a_child_and_an_auth_api_application(  # noqa: PLR0917
-    kc: Keycloak,
-    ring: KeyRing,
-    partner_realm: str,
-    link_partner: LinkPartner,
-    names: Names,
-    duo_emulator: RunningEmulator,
-    duo_rest_options: RestOptions,
-) -> None:
+def test_accounts_link_and_ciba_give_a_child_and_an_auth_api_application(world: World) -> None:
     """With an Accounts API link and CIBA in the partner realm, the organization gets a child
     account, a Web SDK and an Auth API application, both skeys sealed for it; a re-run makes
     nothing; deprovisioning deletes the child and clears the organization's keys and record."""
-    p = partner_realm
-    link_partner(p, Api.ACCOUNTS)
-    with_ciba(kc, p)
+    world.link(Api.ACCOUNTS)
+    world.with_ciba()
     organization = organizations.create_organization(
-        kc, names("org"), partner=p, display_name="Initech"
+        world.kc, world.names("org"), partner=world.partner, display_name="Initech"
     )
-    live = duo_settings.duo_health_check(duo_emulator.ca_path, timeout=3, allow_any_host=True)
-    done = provisioning.provision(
-        kc, organization, ring=ring, options=duo_rest_options, health=live
-    )
+    live = duo_settings.duo_health_check(world.emulator.ca_path, timeout=3, allow_any_host=True)
+    done = world.provision(organization, live)
     assert done.account_id is not None
     assert done.auth_api_ikey is not None
     assert done.created == (
@@ -145,51 +166,40 @@ def test_accounts_link_and_ciba_give_a_child_and_an_auth_api_application(  # noq
         f"Duo application {done.ikey}",
         f"Duo application {done.auth_api_ikey}",
     )
-    push = duo_emulator.state.rest.credential(done.auth_api_ikey)
+    push = world.emulator.state.rest.credential(done.auth_api_ikey)
     assert push is not None
     assert (push.kind, push.name) == ("authapi", f"Keycloak Initech ({organization.name}) push")
-    stored = own(kc, organization)
+    stored = world.own(organization)
     assert stored[attr.AUTH_API_IKEY] == stored[attr.DUO_PROVISIONED_AUTH_API] == push.ikey
     assert stored[attr.DUO_PROVISIONED_ACCOUNT] == done.account_id
     sealed = stored[attr.AUTH_API_SKEY]
-    assert ring.decrypt(sealed, realm=organization.scope, attribute=attr.AUTH_API_SKEY) == push.skey
+    scope = organization.scope
+    assert world.ring.decrypt(sealed, realm=scope, attribute=attr.AUTH_API_SKEY) == push.skey
     with pytest.raises(DecryptionError):
-        ring.decrypt(sealed, realm=p, attribute=attr.AUTH_API_SKEY)
+        world.ring.decrypt(sealed, realm=world.partner, attribute=attr.AUTH_API_SKEY)
 
-    again = provisioning.provision(
-        kc, organization, ring=ring, options=duo_rest_options, health=live
-    )
+    again = world.provision(organization, live)
     assert (again.ikey, again.auth_api_ikey, again.created) == (done.ikey, push.ikey, ())
 
-    removed = provisioning.deprovision(kc, organization, ring=ring, options=duo_rest_options)
+    removed = world.deprovision(organization)
     assert removed == [f"Duo child account {done.account_id} with its applications ({done.ikey})"]
-    assert made_for(duo_emulator, organization.name) == []
-    left = own(kc, organization)
-    assert not {*attr.PROVISIONED_NAMES, attr.DUO_IKEY, attr.DUO_SKEY, attr.AUTH_API_SKEY} & set(
-        left
-    )
-    assert provisioning.deprovision(kc, organization, ring=ring, options=duo_rest_options) == []
+    assert world.made_for(organization.name) == []
+    left = world.own(organization)
+    gone = {*attr.PROVISIONED_NAMES, attr.DUO_IKEY, attr.DUO_SKEY, attr.AUTH_API_SKEY}
+    assert not gone & set(left)
+    assert world.deprovision(organization) == []
 
 
 @pytest.mark.parametrize("api", [Api.ADMIN, Api.ACCOUNTS])
-def test_a_failure_midway_undoes_duo_and_keeps_the_organization_as_it_was(  # noqa: PLR0917
-    cli: Cli,
-    kc: Keycloak,
-    ring: KeyRing,
-    partner_realm: str,
-    link_partner: LinkPartner,
-    names: Names,
-    duo_emulator: RunningEmulator,
-    duo_rest_options: RestOptions,
-    monkeypatch: pytest.MonkeyPatch,
-    api: Api,
+def test_a_failure_midway_undoes_duo_and_keeps_the_organization_as_it_was(
+    cli: Cli, world: World, monkeypatch: pytest.MonkeyPatch, api: Api
 ) -> None:
     """Duo failing to give the Auth API application's key, after the Web SDK keys were stored:
     what this run made in Duo goes, the organization's attributes are as they were, and an
     organization `client create` made goes too; the error says no secret."""
-    p = partner_realm
-    link_partner(p, api)
-    with_ciba(kc, p)
+    p = world.partner
+    world.link(api)
+    world.with_ciba()
     original = AdminApi.secret_key
     calls: list[str] = []
 
@@ -200,89 +210,62 @@ def test_a_failure_midway_undoes_duo_and_keeps_the_organization_as_it_was(  # no
         return original(self, ikey)
 
     monkeypatch.setattr(AdminApi, "secret_key", second_fails)
-    kept = organizations.create_organization(kc, names("kept"), partner=p)
+    kept = organizations.create_organization(world.kc, world.names("kept"), partner=p)
     organizations.set_credentials(
-        kc,
+        world.kc,
         kept,
         ikey="D" * 20,
         skey="s" * 40,
         api_host="api-1.duosecurity.com",
-        ring=ring,
+        ring=world.ring,
         health=None,
     )
-    before = own(kc, kept)
+    before = world.own(kept)
     with pytest.raises(DuoUnavailableError, match="did not answer"):
-        provisioning.provision(kc, kept, ring=ring, options=duo_rest_options, health=None)
-    assert made_for(duo_emulator, kept.name) == []
-    assert own(kc, kept) == before
+        world.provision(kept, None)
+    assert world.made_for(kept.name) == []
+    assert world.own(kept) == before
 
-    new = names("new")
+    new = world.names("new")
     code, out, err = cli(
         "client", "create", new, "--partner", p, "--as", "organization", "--duo-provision"
     )
-    assert (code, "did not answer" in err) == (1, True), out
-    assert made_for(duo_emulator, new) == []
-    assert organizations.find_client(kc, new) is None
-    assert "s" * 40 not in out + err
+    assert (code, "did not answer" in err, len(calls)) == (1, True, 4), out
+    assert world.made_for(new) == []
+    assert organizations.find_client(world.kc, new) is None
 
 
-def test_refusals_name_the_reason_and_change_nothing(  # noqa: PLR0917
-    cli: Cli,
-    expect: Expect,
-    kc: Keycloak,
-    ring: KeyRing,
-    partner_realm: str,
-    names: Names,
-    duo_rest_options: RestOptions,
-) -> None:
+def test_refusals_name_the_reason_and_change_nothing(expect: Expect, world: World) -> None:
     """No admin link: `client create --duo-provision` fails and leaves no organization; an
     organization not provisioned is not rotated (it is told how to set keys by hand) and
     nothing is deprovisioned; a vanished partner is named."""
-    p, org = partner_realm, names("org")
+    p, org = world.partner, world.names("org")
     err = expect(
         "client", "create", org, "--partner", p, "--as", "organization", "--duo-provision", code=1
     )
     assert "no Duo admin link" in err
-    assert organizations.find_client(kc, org) is None
-    organization = organizations.create_organization(kc, org, partner=p)
+    assert organizations.find_client(world.kc, org) is None
+    organization = organizations.create_organization(world.kc, org, partner=p)
     err = expect("duo", "rotate", p, "--org", org, code=1)
     assert f"organization {org} of realm {p} was not provisioned" in err
     assert f"`duo set {p} --org {org}`" in err
-    assert provisioning.deprovision(kc, organization, ring=ring, options=duo_rest_options) == []
-    code, out, _ = cli("client", "delete", org, "--yes", "--duo-deprovision")
-    assert (code, out.strip()) == (0, f"deleted: organization {org} of partner {p}")
+    assert world.deprovision(organization) == []
+    out = expect("client", "delete", org, "--yes", "--duo-deprovision")
+    assert out.strip() == f"deleted: organization {org} of partner {p}"
     with pytest.raises(NotFoundError):
-        provisioning.holder_of(kc, Organization(names("gone"), org, organization.id))
+        provisioning.holder_of(world.kc, Organization(world.names("gone"), org, organization.id))
 
 
-def test_rotate_an_organization_replaces_its_application_at_once(  # noqa: PLR0917
-    cli: Cli,
-    expect: Expect,
-    kc: Keycloak,
-    ring: KeyRing,
-    partner_realm: str,
-    link_partner: LinkPartner,
-    names: Names,
-    duo_emulator: RunningEmulator,
+def test_rotate_an_organization_replaces_its_application_at_once(
+    expect: Expect, world: World
 ) -> None:
     """`duo rotate P --org NAME` stores a new application, sealed for the organization and
     proven, and deletes the old one at once (an organization keeps no retiring one): a grace
-    is refused, `--retire` finds nothing."""
-    p, org = partner_realm, names("org")
-    link_partner(p)
-    first = json.loads(
-        expect(
-            "client",
-            "create",
-            org,
-            "--partner",
-            p,
-            "--as",
-            "organization",
-            "--duo-provision",
-            "--json",
-        )
-    )["duo_provisioned"]["ikey"]
+    is refused, `--retire` finds nothing, an unknown organization is named."""
+    p, org = world.partner, world.names("org")
+    world.link()
+    create = ("client", "create", org, "--partner", p, "--as", "organization", "--duo-provision")
+    first = json.loads(expect(*create, "--json"))["duo_provisioned"]["ikey"]
     err = expect("duo", "rotate", p, "--org", org, "--grace", "60", code=1)
     assert "keeps no retiring application" in err
     rotated = json.loads(expect("duo", "rotate", p, "--org", org, "--json"))
@@ -295,27 +278,22 @@ def test_rotate_an_organization_replaces_its_application_at_once(  # noqa: PLR09
         "health_check": "ok",
         "old_retiring_until": None,
     }
-    assert made_for(duo_emulator, org) == [new]
-    organization = organizations.get_organization(kc, p, org)
+    assert world.made_for(org) == [new]
+    organization = organizations.get_organization(world.kc, p, org)
     stored = organization.attributes
     assert stored[attr.DUO_IKEY] == stored[attr.DUO_PROVISIONED_IKEY] == new
-    made = duo_emulator.state.integration(new)
+    made = world.emulator.state.integration(new)
     assert made is not None
-    assert (
-        ring.decrypt(stored[attr.DUO_SKEY], realm=organization.scope, attribute=attr.DUO_SKEY)
-        == made.client_secret
+    opened = world.ring.decrypt(
+        stored[attr.DUO_SKEY], realm=organization.scope, attribute=attr.DUO_SKEY
     )
+    assert opened == made.client_secret
     out = expect("duo", "rotate", p, "--org", org)
-    assert out.strip().endswith(f"{new} deleted")
     assert out.startswith(f"{p} --org {org}: Duo application ")
-    assert (
-        expect("duo", "rotate", p, "--org", org, "--retire").strip()
-        == f"{p} --org {org}: nothing retiring"
-    )
-    assert json.loads(expect("duo", "rotate", p, "--org", org, "--retire", "--json")) == {
-        "realm": p,
-        "organization": org,
-        "retired": None,
-    }
-    err = expect("duo", "rotate", p, "--org", names("none"), code=1)
+    assert out.strip().endswith(f"{new} deleted")
+    said = expect("duo", "rotate", p, "--org", org, "--retire")
+    assert said.strip() == f"{p} --org {org}: nothing retiring"
+    retired = json.loads(expect("duo", "rotate", p, "--org", org, "--retire", "--json"))
+    assert retired == {"realm": p, "organization": org, "retired": None}
+    err = expect("duo", "rotate", p, "--org", world.names("none"), code=1)
     assert "has no client organization" in err
