@@ -193,7 +193,7 @@ def holder_of(keycloak: Keycloak, client: Client) -> Holder:
 class Provisioned:
     """What ``provision`` left in place, and what this run created."""
 
-    realm: str
+    realm: str  # the client's name: its realm's, or its organization's
     ikey: str
     api_host: str
     account_id: str | None
