@@ -15,6 +15,7 @@ from keycloak_duo_bridge.admin import duo_settings, organizations, provisioning
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.duo.admin_api import AdminApi
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.duo.rest_client import RestOptions
 from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -237,8 +238,9 @@ def test_a_failure_midway_undoes_duo_and_keeps_the_organization_as_it_was(
 
 def test_refusals_name_the_reason_and_change_nothing(expect: Expect, world: World) -> None:
     """No admin link: `client create --duo-provision` fails and leaves no organization; an
-    organization not provisioned is not rotated (it is told how to set keys by hand) and
-    nothing is deprovisioned; a vanished partner is named."""
+    organization not provisioned is not rotated (it is told how to set keys by hand), its
+    Auth API keys are set and cleared by hand, and nothing is deprovisioned; a vanished
+    partner is named."""
     p, org = world.partner, world.names("org")
     err = expect(
         "client", "create", org, "--partner", p, "--as", "organization", "--duo-provision", code=1
@@ -250,6 +252,14 @@ def test_refusals_name_the_reason_and_change_nothing(expect: Expect, world: Worl
     assert f"organization {org} of realm {p} was not provisioned" in err
     assert f"`duo set {p} --org {org}`" in err
     assert world.deprovision(organization) == []
+    push = AuthApiCredentials("D" * 20, "s" * 40, "api-1.duosecurity.com")
+    for written in (True, False):  # set by hand, then the same again; cleared, then nothing
+        result = organizations.set_auth_api(
+            world.kc, organization, creds=push, ring=world.ring, check=None
+        )
+        assert (result.written, result.verification) == (written, "skipped")
+        organization = organizations.get_organization(world.kc, p, org)
+    assert [organizations.clear_auth_api(world.kc, organization) for _ in "12"] == [True, False]
     out = expect("client", "delete", org, "--yes", "--duo-deprovision")
     assert out.strip() == f"deleted: organization {org} of partner {p}"
     with pytest.raises(NotFoundError):
