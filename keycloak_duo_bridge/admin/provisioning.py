@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, Protocol
 
 from keycloak_duo_bridge import attributes as attr
@@ -136,25 +137,12 @@ class Holder:
         self, *, ikey: str, skey: str, api_host: str, ring: KeyRing, health: HealthCheck | None
     ) -> SetResult:
         """Check, then store the client's Web SDK keys, as ``duo set`` does."""
-        if self.organization is None:
-            return duo_settings.set_credentials(
-                self.keycloak,
-                self.name,
-                ikey=ikey,
-                skey=skey,
-                api_host=api_host,
-                ring=ring,
-                health=health,
-            )
-        return organizations.set_credentials(
-            self.keycloak,
-            self.organization,
-            ikey=ikey,
-            skey=skey,
-            api_host=api_host,
-            ring=ring,
-            health=health,
+        store = (
+            partial(duo_settings.set_credentials, self.keycloak, self.name)
+            if self.organization is None
+            else partial(organizations.set_credentials, self.keycloak, self.organization)
         )
+        return store(ikey=ikey, skey=skey, api_host=api_host, ring=ring, health=health)
 
     def set_auth_api(
         self, creds: AuthApiCredentials, ring: KeyRing, check: AuthApiCheck | None
