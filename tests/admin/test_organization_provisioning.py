@@ -248,6 +248,7 @@ def test_refusals_name_the_reason_and_change_nothing(expect: Expect, world: Worl
     assert "no Duo admin link" in err
     assert organizations.find_client(world.kc, org) is None
     organization = organizations.create_organization(world.kc, org, partner=p)
+    world.link()
     err = expect("duo", "rotate", p, "--org", org, code=1)
     assert f"organization {org} of realm {p} was not provisioned" in err
     assert f"`duo set {p} --org {org}`" in err
