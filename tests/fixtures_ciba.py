@@ -159,6 +159,29 @@ class CibaTenant:
 CibaTenantFactory = Callable[..., CibaTenant]
 
 
+def with_ciba(tenant: Tenant, admin: Keycloak, creds: AuthApiCredentials) -> CibaTenant:
+    """The tenant's realm made ready for CIBA: Auth API credentials, poll mode and a
+    confidential CIBA client."""
+    ciba = CibaTenant(tenant, admin, creds)
+    ciba.set_auth_api(creds)
+    tenant.set_attributes(
+        cibaBackchannelTokenDeliveryMode="poll",
+        cibaExpiresIn="120",
+        cibaInterval="1",  # 0 makes Keycloak 26.7 fail the token poll (lifespan 0)
+        cibaAuthRequestedUserHint="login_hint",
+    )
+    tenant.admin().create_client(
+        {
+            "clientId": CIBA_CLIENT,
+            "publicClient": False,
+            "secret": CIBA_SECRET,
+            "standardFlowEnabled": False,
+            "attributes": {"oidc.ciba.grant.enabled": "true"},
+        }
+    )
+    return ciba
+
+
 @pytest.fixture
 def any_channel_ciba_tenant(  # noqa: PLR0917
     admin_keycloak: Keycloak,
@@ -176,24 +199,7 @@ def any_channel_ciba_tenant(  # noqa: PLR0917
     def make(**policy: Any) -> CibaTenant:
         tenant = make_tenant(**policy)
         made.append(tenant.partner)
-        ciba = CibaTenant(tenant, admin_keycloak, auth_api_creds)
-        ciba.set_auth_api(auth_api_creds)
-        tenant.set_attributes(
-            cibaBackchannelTokenDeliveryMode="poll",
-            cibaExpiresIn="120",
-            cibaInterval="1",  # 0 makes Keycloak 26.7 fail the token poll (lifespan 0)
-            cibaAuthRequestedUserHint="login_hint",
-        )
-        tenant.admin().create_client(
-            {
-                "clientId": CIBA_CLIENT,
-                "publicClient": False,
-                "secret": CIBA_SECRET,
-                "standardFlowEnabled": False,
-                "attributes": {"oidc.ciba.grant.enabled": "true"},
-            }
-        )
-        return ciba
+        return with_ciba(tenant, admin_keycloak, auth_api_creds)
 
     yield make
     for partner in made:

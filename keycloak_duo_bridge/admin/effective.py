@@ -652,14 +652,18 @@ def decide_member(
     activated: bool = False,
     brokered: bool = False,
     idp: str | None = None,
+    others: Sequence[EffectiveSettings] = (),
 ) -> Decision:
-    """Whether a member of an organization must pass Duo: if the partner realm's policy OR the
-    organization's requires it (each with its own application mode).
+    """Whether a member of an organization must pass Duo: if the partner realm's policy, the
+    organization's, or that of any ``others`` of the user's client organizations requires it
+    (each with its own application mode).
 
     Settings of no organization (``organization`` is a realm's) decide alone. Membership never
     lowers the requirement: an administrator who may change a user's
     organizations (or an identity provider that joins users to one) cannot spare them the
-    Duo their realm requires; an organization may only add to it.
+    Duo their realm requires; an organization may only add to it. Nor can the user, by
+    choosing on Keycloak's selection page the organization whose policy is laxest: the
+    selection picks the Duo integration, every organization of the user's still counts.
     """
 
     def one(effective: EffectiveSettings) -> Decision:
@@ -679,9 +683,23 @@ def decide_member(
         return Decision(
             member.outcome, f"organization {organization.organization}: {member.reason}"
         )
+    for other in others:
+        decided = one(other)
+        if decided.requires_duo:
+            return Decision(
+                decided.outcome,
+                f"organization {other.organization} (the user is a member of it too): "
+                f"{decided.reason}",
+            )
     if realm.requires_duo:
         return Decision(realm.outcome, f"partner realm {partner.realm}: {realm.reason}")
     return Decision(member.outcome, f"organization {organization.organization}: {member.reason}")
+
+
+def fails_open(organization: EffectiveSettings, others: Iterable[EffectiveSettings] = ()) -> bool:
+    """Whether an outage may bypass Duo for a login: only when the organization's (or
+    realm's) settings and those of every other client organization of the user fail open."""
+    return all(s.fail_mode.value is FailMode.OPEN for s in (organization, *others))
 
 
 def _by_user(

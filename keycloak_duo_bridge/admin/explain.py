@@ -203,10 +203,17 @@ def explain_organization(
     groups: tuple[str, ...] = ()
     activated = brokered = False
     duo_name = None
+    others: list[EffectiveSettings] = []
     if username is not None:
         status = users.status(keycloak, partner, username)
         groups, activated, brokered = status.groups, status.activated, bool(status.links)
         member = organizations.member_of(keycloak, partner, status.user_id)
+        others = [
+            organizations.resolve(keycloak, other).organization
+            for other in organizations.client_organizations(
+                keycloak, partner, member - {organization.id}
+            )
+        ]
         if organization.id not in member:
             effective = resolved.partner
             note = (
@@ -236,6 +243,7 @@ def explain_organization(
             activated=activated,
             brokered=brokered,
             idp=idp,
+            others=others,
         )
     )
     return Explanation(

@@ -29,9 +29,10 @@ from keycloak_duo_bridge.admin.effective import (
     PolicyOutcome,
     decide_member,
     duo_username,
+    fails_open,
 )
 from keycloak_duo_bridge.assurance import amr_for
-from keycloak_duo_bridge.attributes import BrokeredEnrollment, FailMode, IdpMode
+from keycloak_duo_bridge.attributes import BrokeredEnrollment, IdpMode
 from keycloak_duo_bridge.bridge import cookie, pages, tokens, upstream
 from keycloak_duo_bridge.bridge.ciba import auth_api_credentials
 from keycloak_duo_bridge.bridge.health import CircuitOpenError, HealthGate
@@ -261,6 +262,20 @@ async def _settings(
     return member.partner, member.organization
 
 
+async def _other_organizations(
+    services: StepUpServices, request_token: tokens.StepUpRequest
+) -> list[EffectiveSettings]:
+    """The settings of the user's other client organizations (Keycloak's membership, named
+    in the signed request): their policies apply too, whichever one the user selected."""
+    return [
+        (
+            await services.realms.member(request_token.realm, request_token.fingerprint, *other)
+        ).organization
+        for other in request_token.organizations
+        if other[0] != request_token.organization
+    ]
+
+
 async def _policy(
     services: StepUpServices, request_token: tokens.StepUpRequest
 ) -> tokens.Verdict | Prompt:
@@ -278,6 +293,7 @@ async def _policy(
             request_token.organization,
             request_token.org_fingerprint,
         )
+        others = await _other_organizations(services, request_token)
     except KeycloakError as exc:
         event(logger, "realm settings unavailable", realm=realm, reason=str(exc))
         return tokens.Verdict(Result.ERROR, Reason.SETTINGS_UNAVAILABLE)
@@ -289,6 +305,7 @@ async def _policy(
         activated=request_token.activated,
         brokered=bool(request_token.idp_links),
         idp=request_token.idp,
+        others=others,
     )
     if not decision.requires_duo:
         return tokens.Verdict(Result.SKIP, _SKIP_REASONS.get(decision.outcome, Reason.REALM_OFF))
@@ -311,7 +328,7 @@ async def _policy(
         unknown = await _unknown_to_duo(services, effective, name)
         if unknown is not None:
             return unknown
-    checked = await _healthy_credentials(services, effective, realm)
+    checked = await _healthy_credentials(services, effective, realm, others)
     return checked if isinstance(checked, tokens.Verdict) else Prompt(checked, name)
 
 
@@ -373,11 +390,15 @@ async def _unknown_to_duo(
 
 
 async def _healthy_credentials(
-    services: StepUpServices, effective: EffectiveSettings, realm: str
+    services: StepUpServices,
+    effective: EffectiveSettings,
+    realm: str,
+    others: Sequence[EffectiveSettings] = (),
 ) -> tokens.Verdict | DuoCredentials:
     """The credentials if Duo is healthy; otherwise the verdict, a bypass only on this
-    login's own failed health check in a fail-open realm."""
-    fail_open = effective.fail_mode.value is FailMode.OPEN
+    login's own failed health check in a fail-open realm (and, for a member of client
+    organizations, when every one of them fails open)."""
+    fail_open = fails_open(effective, others)
     try:
         creds = duo_credentials(services.keyring, effective)
         owner = effective.credentials.realm or realm  # metrics name it, never the ikey

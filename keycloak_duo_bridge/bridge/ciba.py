@@ -30,9 +30,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin.effective import EffectiveSettings, decide, duo_username
+from keycloak_duo_bridge.admin.effective import (
+    EffectiveSettings,
+    decide_member,
+    duo_username,
+    fails_open,
+)
 from keycloak_duo_bridge.assurance import amr_for
-from keycloak_duo_bridge.attributes import FailMode
 from keycloak_duo_bridge.bridge import ciba_token, tokens
 from keycloak_duo_bridge.bridge.ciba_policy import (
     ChannelStatus,
@@ -44,7 +48,7 @@ from keycloak_duo_bridge.bridge.ciba_policy import (
     refused_by_policy,
 )
 from keycloak_duo_bridge.bridge.ciba_token import ChannelRequest, ChannelTokenError
-from keycloak_duo_bridge.bridge.realms import JwksCache, RealmSource
+from keycloak_duo_bridge.bridge.realms import JwksCache, Member, RealmSource
 from keycloak_duo_bridge.duo.auth_api import AuthApiClient
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
@@ -54,6 +58,7 @@ from keycloak_duo_bridge.errors import (
     DuoProtocolError,
     DuoUnavailableError,
     KeycloakError,
+    NotFoundError,
 )
 from keycloak_duo_bridge.logs import event
 from keycloak_duo_bridge.settings import Settings
@@ -168,20 +173,17 @@ async def authenticate(
     binding: str | None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Outcome:
-    """The whole decision for one CIBA request: policy, then Duo Push."""
-    try:
-        # a fingerprint of its own: CIBA reads the realm afresh (the user is read anyway)
-        effective = await services.realms.effective(request.realm, f"ciba:{time.time_ns()}")
-        user = await _user(services, request.realm, request.user_id)
-    except KeycloakError as exc:
-        event(logger, "ciba settings unavailable", realm=request.realm, reason=str(exc))
-        return Outcome(ChannelStatus.CANCELLED, "settings_unavailable")
-    decision = decide(
-        effective, effective.app_mode(request.client_id), user.groups, activated=user.activated
-    )
-    if not decision.requires_duo:
-        return refused_by_policy(decision)
-    fail_open = effective.fail_mode.value is FailMode.OPEN
+    """The whole decision for one CIBA request: policy, then Duo Push.
+
+    A member of a client organization gets its settings, as in a browser login: its Duo
+    integration, and Duo when the partner realm's policy or the organization's requires it.
+    CIBA has no organization selection, so a member of several client organizations is
+    refused rather than pushed through one picked for them."""
+    decided = await _policy(services, request)
+    if isinstance(decided, Outcome):
+        return decided
+    effective, user = decided
+    fail_open = fails_open(effective)
     try:
         creds = auth_api_credentials(services.keyring, effective)
         name = _duo_name(effective, user)
@@ -197,6 +199,60 @@ async def authenticate(
     except DuoProtocolError as exc:
         event(logger, "duo answer refused", realm=request.realm, reason=str(exc))
         return Outcome(ChannelStatus.CANCELLED, "duo_protocol")
+
+
+async def _policy(
+    services: CibaServices, request: ChannelRequest
+) -> tuple[EffectiveSettings, CibaUser] | Outcome:
+    """The settings to push with and the user, or the refusal when the settings cannot be
+    read, the organization is ambiguous, or the policy asks no Duo."""
+    try:
+        # a fingerprint of its own: CIBA reads the realm afresh (the user is read anyway)
+        fingerprint = f"ciba:{time.time_ns()}"
+        effective = await services.realms.effective(request.realm, fingerprint)
+        user = await _user(services, request.realm, request.user_id)
+        members = await _organizations(services, request, fingerprint)
+    except KeycloakError as exc:
+        event(logger, "ciba settings unavailable", realm=request.realm, reason=str(exc))
+        return Outcome(ChannelStatus.CANCELLED, "settings_unavailable")
+    if len(members) > 1:
+        event(logger, "ciba organization ambiguous", realm=request.realm, count=len(members))
+        return Outcome(ChannelStatus.UNAUTHORIZED, "organization_ambiguous")
+    partner = effective
+    if members:
+        partner, effective = members[0].partner, members[0].organization
+    decision = decide_member(
+        partner, effective, request.client_id, user.groups, activated=user.activated
+    )
+    if not decision.requires_duo:
+        return refused_by_policy(decision)
+    return effective, user
+
+
+async def _organizations(
+    services: CibaServices, request: ChannelRequest, fingerprint: str
+) -> list[Member]:
+    """The settings of each client organization the user is a member of (Keycloak's
+    membership, one read; none when the realm has organizations off, where Keycloak answers
+    404); other organizations are left out."""
+    base = f"{quote(request.realm, safe='')}/organizations"
+    try:
+        listed = await services.realms.admin_json(
+            f"{base}/members/{quote(request.user_id, safe='')}/organizations"
+        )
+    except NotFoundError:
+        return []
+    found = []
+    for organization in listed:
+        try:
+            found.append(
+                await services.realms.member(
+                    request.realm, fingerprint, str(organization["id"]), fingerprint
+                )
+            )
+        except NotFoundError:  # not a client organization (or gone since)
+            continue
+    return found
 
 
 def _duo_name(effective: EffectiveSettings, user: CibaUser) -> str:

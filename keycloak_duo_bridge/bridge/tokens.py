@@ -72,6 +72,9 @@ class StepUpRequest:
     # selected at login), by id, and the fingerprint of its attributes (MemberSettings.java)
     organization: str | None = None
     org_fingerprint: str = ""
+    # every client organization the user is a member of (the selected one included), as
+    # (id, fingerprint): each one's policy applies, whichever the user selected
+    organizations: tuple[tuple[str, str], ...] = ()
 
 
 def peek(token: str) -> jws.Jws:
@@ -208,6 +211,9 @@ def verify_request(
         idp_saml_instant=_instant(claims.get("idp_saml_instant")),
         organization=_optional(claims, "org"),
         org_fingerprint=str(claims.get("org_cfg") or ""),
+        organizations=member_organizations(
+            claims.get("orgs"), _optional(claims, "org"), str(claims.get("org_cfg") or "")
+        ),
     )
 
 
@@ -239,6 +245,26 @@ def idp_links(value: object) -> tuple[IdpLink, ...]:
             raise RequestTokenError("the request token's idp_links holds a malformed link")
         links.append(IdpLink(alias, subject))
     return tuple(links)
+
+
+def member_organizations(
+    value: object, selected: str | None, selected_fingerprint: str
+) -> tuple[tuple[str, str], ...]:
+    """The ``orgs`` claim: every client organization of the user, ``{id: fingerprint}``,
+    sorted by id. It must hold the selected ``org``; a token without it (an extension
+    before it was added) names the selected one only. Malformed is an error."""
+    if value is None:
+        return ((selected, selected_fingerprint),) if selected else ()
+    if not isinstance(value, dict):
+        raise RequestTokenError("the request token's orgs is not an object")
+    found = []
+    for key, fingerprint in value.items():
+        if not isinstance(key, str) or not key or not isinstance(fingerprint, str):
+            raise RequestTokenError("the request token's orgs holds a malformed organization")
+        found.append((key, fingerprint))
+    if selected is None or (selected, selected_fingerprint) not in found:
+        raise RequestTokenError("the request token's orgs does not hold its selected org")
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from keycloak_duo_bridge.admin import auth_api_settings
+from keycloak_duo_bridge.admin import organizations as orgs
+from keycloak_duo_bridge.cli import organizations
 from keycloak_duo_bridge.cli._admin import add_json, connect, print_json, read_skey, settings
 from keycloak_duo_bridge.cli._common import examples
 from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
@@ -21,7 +23,8 @@ def register(actions: Any) -> None:
         description=(
             "Duo Push without a browser (Keycloak's CIBA grant) uses Duo's separate 'Auth API'"
             " application. Its ikey, skey and host are stored beside the Web SDK ones, the"
-            " skey encrypted; a client realm without its own uses its partner's."
+            " skey encrypted; a client realm (or client organization, with --org) without its"
+            " own uses its partner's."
         ),
     )
     steps = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
@@ -36,9 +39,12 @@ def register(actions: Any) -> None:
         **examples(
             "keycloak-duo-bridge duo auth-api set globex --ikey DIXXXXXXXXXXXXXXXXXX"
             " --host api-xxxxxxxx.duosecurity.com --skey-file globex-authapi.skey",
+            "keycloak-duo-bridge duo auth-api set acme --org initech --ikey DIXXXXXXXXXXXXXXXXXX"
+            " --host api-xxxxxxxx.duosecurity.com --skey-env INITECH_AUTHAPI_SKEY",
         ),
     )
     put.add_argument("realm", help="the partner or client realm")
+    organizations.add_org(put)
     put.add_argument("--ikey", required=True, help="integration key, 20 characters")
     put.add_argument("--host", required=True, help="API hostname[:port]")
     source = put.add_mutually_exclusive_group()
@@ -53,6 +59,7 @@ def register(actions: Any) -> None:
         description="Remove the realm's own Auth API credentials, so it uses its partner's.",
     )
     clear.add_argument("realm", help="the partner or client realm")
+    organizations.add_org(clear)
     add_json(clear)
     clear.set_defaults(handler=clear_auth_api)
 
@@ -69,14 +76,24 @@ def set_auth_api(args: argparse.Namespace) -> int:
             allow_any_host=config.duo_allow_any_host,
         )
     )
-    result = auth_api_settings.set_auth_api(
-        connect(config), args.realm, creds=creds, ring=key_ring(config), check=check
-    )
+    keycloak = connect(config)
+    if args.org:
+        result = orgs.set_auth_api(
+            keycloak,
+            orgs.get_organization(keycloak, args.realm, args.org),
+            creds=creds,
+            ring=key_ring(config),
+            check=check,
+        )
+    else:
+        result = auth_api_settings.set_auth_api(
+            keycloak, args.realm, creds=creds, ring=key_ring(config), check=check
+        )
     state = "saved" if result.written else "unchanged"
     if args.json:
         print_json(
             {
-                "realm": args.realm,
+                **_holder(args),
                 "auth_api": state,
                 "check": result.verification,
                 "ikey": args.ikey,
@@ -84,16 +101,31 @@ def set_auth_api(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(f"{args.realm}: Duo Auth API credentials {state} (check: {result.verification})")
+        print(f"{_name(args)}: Duo Auth API credentials {state} (check: {result.verification})")
     return 0
 
 
 def clear_auth_api(args: argparse.Namespace) -> int:
-    written = auth_api_settings.clear_auth_api(connect(settings()), args.realm)
+    keycloak = connect(settings())
+    if args.org:
+        found = orgs.get_organization(keycloak, args.realm, args.org)
+        written = orgs.clear_auth_api(keycloak, found)
+    else:
+        written = auth_api_settings.clear_auth_api(keycloak, args.realm)
     if args.json:
-        print_json({"realm": args.realm, "auth_api": "removed" if written else "not_set"})
+        print_json({**_holder(args), "auth_api": "removed" if written else "not_set"})
     else:
         print(
-            f"{args.realm}: own Duo Auth API credentials {'removed' if written else 'were not set'}"
+            f"{_name(args)}: own Duo Auth API credentials "
+            f"{'removed' if written else 'were not set'}"
         )
     return 0
+
+
+def _holder(args: argparse.Namespace) -> dict[str, str]:
+    """Whose credentials, for ``--json``: the realm, and the organization when one is named."""
+    return {"realm": args.realm, **({"organization": args.org} if args.org else {})}
+
+
+def _name(args: argparse.Namespace) -> str:
+    return f"{args.realm} --org {args.org}" if args.org else args.realm

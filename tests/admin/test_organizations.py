@@ -152,3 +152,70 @@ def test_keys_rotate_reseals_an_organizations_skey(
     # Back under the session's key: the sandbox is shared.
     keys.rotate(kc, KeyRing(active=ring.active, keys=dict(new_ring.keys)))
     assert [r.state for r in keys.check(kc, ring) if r.realm == org.scope] == [keys.KeyState.ACTIVE]
+
+
+def test_explain_counts_every_organization_of_the_user(
+    cli: Cli, kc: Keycloak, partner: str, names: Names
+) -> None:
+    """Explaining a login for one organization of a member of two: the other organization's
+    policy counts too, and the decision names it; a non-client organization does not."""
+    lax, strict = names("lax"), names("strict")
+    for org in (lax, strict):
+        run(cli, "client", "create", org, "--partner", partner, "--as", "organization")
+    found = organizations.get_organization(kc, partner, strict)
+    organizations.store(kc, found, {attr.DUO_ENABLED: "true"})
+    plain = names("plain")
+    kc._admin.change_current_realm(partner)
+    kc._admin.create_organization({"name": plain, "domains": [{"name": f"{plain}.example"}]})
+    user = kc._admin.get_user_id("member-one")
+    kc.add_organization_member(
+        partner, str((kc.find_organization(partner, plain) or {})["id"]), str(user)
+    )
+    for org in (lax, strict):
+        organizations.add_member(kc, organizations.get_organization(kc, partner, org), "member-one")
+    explained = json.loads(
+        run(cli, "explain", partner, "--org", lax, "--user", "member-one", "--json")
+    )
+    assert explained["decision"] == "required"
+    assert f"organization {strict} (the user is a member of it too)" in explained["reason"]
+    alone = json.loads(run(cli, "explain", partner, "--org", lax, "--json"))
+    assert alone["decision"] != "required"
+
+
+def test_auth_api_credentials_on_an_organization(  # noqa: PLR0917
+    cli: Cli,
+    kc: Keycloak,
+    ring: KeyRing,
+    partner: str,
+    names: Names,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`duo auth-api set|clear --org` store and remove the organization's own Auth API
+    credentials, the skey sealed for the realm and the organization and never printed."""
+    org = names("org")
+    run(cli, "client", "create", org, "--partner", partner, "--as", "organization")
+    skey = "s" * 40
+    monkeypatch.setenv("ORG_AUTHAPI_SKEY", skey)
+    put = ("duo", "auth-api", "set", partner, "--org", org, "--ikey", "DI" + "A" * 18)
+    creds = ("--host", "api-12345678.duosecurity.com", "--skey-env", "ORG_AUTHAPI_SKEY")
+    out = json.loads(run(cli, *put, *creds, "--no-verify", "--json"))
+    assert out == {
+        "realm": partner,
+        "organization": org,
+        "auth_api": "saved",
+        "check": "skipped",
+        "ikey": "DI" + "A" * 18,
+        "api_host": "api-12345678.duosecurity.com",
+    }
+    again = run(cli, *put, *creds, "--no-verify")
+    assert again == f"{partner} --org {org}: Duo Auth API credentials unchanged (check: skipped)\n"
+    found = organizations.get_organization(kc, partner, org)
+    sealed = found.attributes[attr.AUTH_API_SKEY]
+    assert skey not in json.dumps(kc.find_organization(partner, org))
+    scope = organization_scope(partner, found.id)
+    assert ring.decrypt(sealed, realm=scope, attribute=attr.AUTH_API_SKEY) == skey
+    cleared = json.loads(run(cli, "duo", "auth-api", "clear", partner, "--org", org, "--json"))
+    assert cleared == {"realm": partner, "organization": org, "auth_api": "removed"}
+    text = run(cli, "duo", "auth-api", "clear", partner, "--org", org)
+    assert text == f"{partner} --org {org}: own Duo Auth API credentials were not set\n"
+    assert attr.AUTH_API_IKEY not in organizations.get_organization(kc, partner, org).attributes

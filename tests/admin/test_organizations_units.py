@@ -11,6 +11,7 @@ from keycloak_duo_bridge.admin.effective import (
     Origin,
     PolicyOutcome,
     decide_member,
+    fails_open,
     organization_scope,
     resolve_effective,
     resolve_organization,
@@ -101,3 +102,32 @@ def test_single_values_take_keycloaks_first() -> None:
     found = single_values({"attributes": {"a": ["1", "2"], "b": [], "c": "3"}})
     assert found == {"a": "1", "c": "3"}
     assert single_values({}) == {}
+
+
+def test_each_of_the_users_organizations_counts_whichever_is_selected() -> None:
+    """A member of a lax and a strict organization meets Duo by the strict one's app mode
+    even with the lax one selected; the reason names the strict one."""
+    partner = {**PARTNER, attr.DUO_ENABLED: "false"}
+    realm, lax = member({}, partner)
+    strict = resolve_organization(
+        {attr.DUO_ENABLED: "true", attr.DUO_APPS: '{"wiki":"required"}'},
+        realm,
+        partner,
+        organization="globex",
+        organization_id="o2",
+    )
+    assert not decide_member(realm, lax, "wiki").requires_duo
+    decided = decide_member(realm, lax, "wiki", others=[strict])
+    assert decided.outcome is PolicyOutcome.REQUIRED
+    assert decided.reason.startswith("organization globex (the user is a member of it too):")
+    assert not decide_member(realm, lax, "wiki", others=[lax]).requires_duo
+
+
+def test_an_outage_bypasses_only_when_every_organization_fails_open() -> None:
+    """fails_open holds for one fail-open settings alone, and not once any other is closed."""
+    _, fail_open = member({attr.DUO_FAIL_MODE: "open"})
+    _, closed = member({attr.DUO_FAIL_MODE: "closed"})
+    assert fails_open(fail_open)
+    assert fails_open(fail_open, [fail_open])
+    assert not fails_open(fail_open, [closed])
+    assert not fails_open(closed)

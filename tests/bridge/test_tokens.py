@@ -166,3 +166,29 @@ def test_verdict_is_addressed_and_short_lived() -> None:
     )
     assert (claims["sub"], claims["nonce"], claims["result"]) == ("u1", "n1", "allow")
     assert (claims["iat"], claims["exp"], claims["auth_time"]) == (1000, 1120, 1000)
+
+
+def test_the_request_names_every_client_organization_of_the_user() -> None:
+    """``orgs`` gives each member organization with its fingerprint, sorted; a token
+    without it names the selected one only, and one of no organization names none."""
+    both = verify(request_token(org="o2", org_cfg="g2", orgs={"o2": "g2", "o1": "g1"}))
+    assert (both.organization, both.organizations) == ("o2", (("o1", "g1"), ("o2", "g2")))
+    assert verify(request_token(org="o1", org_cfg="g1")).organizations == (("o1", "g1"),)
+    assert verify(request_token()).organizations == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"orgs": ["o1"]}, "orgs is not an object", id="list"),
+        pytest.param({"org": "o1", "orgs": {"o1": 3}}, "malformed organization", id="value"),
+        pytest.param({"org": "o1", "orgs": {"": "g1"}}, "malformed organization", id="key"),
+        pytest.param({"org": "o1", "org_cfg": "g1", "orgs": {"o2": "g2"}}, "selected", id="out"),
+        pytest.param({"orgs": {"o2": "g2"}}, "selected", id="none-selected"),
+    ],
+)
+def test_a_malformed_organization_list_is_refused(changes: dict[str, Any], message: str) -> None:
+    """An ``orgs`` claim that is not an id-to-fingerprint object holding the selected
+    organization is refused: a signed token from our extension never carries one."""
+    with pytest.raises(RequestTokenError, match=message):
+        verify(request_token(**changes))

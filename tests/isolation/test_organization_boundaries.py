@@ -3,7 +3,8 @@ made with exactly the rights it assumes, and refused.
 
 A ``manage-users`` or ``manage-clients`` administrator of the partner realm tries to write an
 organization's Duo attributes; a user attribute and a client attribute claim an organization;
-a sealed skey is copied from one organization to another.
+a sealed skey is copied from one organization to another; a member of a strict and a lax
+organization selects the lax one at login.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, organizations
 from keycloak_duo_bridge.admin.effective import single_values
 from keycloak_duo_bridge.sandbox import provision
-from tests.browser_steps import tokens_for
-from tests.fixtures_bridge import APP_ID, PASSWORD
+from tests.browser_steps import auth_url, tokens_for
+from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD
 from tests.fixtures_organizations import Partner, duo_ikeys, sign_in
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
@@ -123,3 +124,28 @@ def test_a_sealed_skey_copied_to_another_organization_does_not_open(
     assert seen == []
     [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
     assert error["error"] == "duo_config_fault"
+
+
+def test_selecting_a_lax_organization_escapes_no_other_organizations_duo(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member of two client organizations picks, on Keycloak's selection page, the one
+    that leaves an application's Duo off: Duo still runs, as the other requires it there,
+    with the selected one's integration."""
+    tenant = org_partner.tenant
+    lax, integration = org_partner.organization(f"lax-{uuid.uuid4().hex[:6]}")
+    strict, _ = org_partner.organization(f"strict-{uuid.uuid4().hex[:6]}")
+    organizations.set_app_mode(org_partner.keycloak, strict, APP2_ID, "required")
+    tenant.user("sven")
+    organizations.add_member(org_partner.keycloak, lax, "sven")
+    organizations.add_member(org_partner.keycloak, strict, "sven")
+    seen = duo_ikeys(page, tenant)
+    page.goto(auth_url(tenant, client_id=APP2_ID, scope="openid organization"))
+    page.fill("#username", "sven")
+    page.click("#kc-login")
+    page.click(f"#organization-{lax.name}")  # the attack: the organization that lets it pass
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+    claims = tokens_for(page, tenant, APP2_ID)
+    assert claims["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen == [integration.client_id]

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page
 
+from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import organizations
 from tests.browser_steps import auth_url, tokens_for
 from tests.fixtures_bridge import APP2_ID, PASSWORD
@@ -91,3 +92,33 @@ def test_a_member_of_two_organizations_gets_the_one_keycloak_selected(
     page.click("#kc-login")
     assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
     assert seen == [integration.client_id]
+
+
+def test_a_selected_organization_holds_for_the_sso_session(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member of two client organizations who selected one is not asked again, nor
+    refused, when a later login continues the SSO session (Keycloak asks no one there): the
+    pass is remembered; once the other organization remembers none, Duo runs again, with the
+    selected one's integration."""
+    tenant = org_partner.tenant
+    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    second, integration = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
+    tenant.user("sina")
+    organizations.add_member(org_partner.keycloak, first, "sina")
+    organizations.add_member(org_partner.keycloak, second, "sina")
+    seen = duo_ikeys(page, tenant)
+    page.goto(auth_url(tenant, scope="openid organization"))
+    page.fill("#username", "sina")
+    page.click("#kc-login")
+    page.click(f"#organization-{second.name}")
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
+    tokens_for(page, tenant)
+    page.goto(auth_url(tenant))  # the SSO session continues
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen == [integration.client_id]
+    organizations.store(org_partner.keycloak, first, {attr.DUO_REMEMBER: "every-login"})
+    page.goto(auth_url(tenant))
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    assert seen == [integration.client_id, integration.client_id]

@@ -24,10 +24,17 @@ final class Attributes {
     /** An "upstream" pass: the identity provider whose own MFA counted, and its proof. */
     static final String NOTE_IDP = "kdb.duo.idp";
     static final String NOTE_PROOF = "kdb.duo.proof";
+    /** The client organization whose Duo integration the session's last pass used. */
+    static final String NOTE_ORGANIZATION = "kdb.duo.org";
 
     /** Auth-session notes: the pending nonce, and the loop guard once the step-up is done. */
     static final String AUTH_NONCE = "kdb.duo.nonce";
     static final String AUTH_DONE = "kdb.duo.done";
+    /**
+     * The organization an SSO session's last pass used, copied onto this login when its
+     * triggers are evaluated (the SSO session is at hand then, not in the requests after).
+     */
+    static final String AUTH_ORGANIZATION = "kdb.duo.selected_org";
 
     private Attributes() {
     }

@@ -57,6 +57,11 @@ final class RealmSettings {
     /** A member's client organization: its settings (its own record), id and fingerprint. */
     final RealmSettings member;
     final String organizationId;
+    /**
+     * Every client organization the user is a member of (the selected one included), by id:
+     * each one's policy applies, whichever Keycloak selected for the login.
+     */
+    final Map<String, RealmSettings> organizations;
     /** A member of several client organizations, none selected: the login is refused. */
     final boolean ambiguousOrganization;
 
@@ -93,40 +98,50 @@ final class RealmSettings {
         }
         this.member = null;
         this.organizationId = null;
+        this.organizations = Collections.emptyMap();
         this.ambiguousOrganization = false;
     }
 
     /**
-     * The realm's settings for a member of a client organization ({@code member}: the
-     * organization's record; null with {@code ambiguous}). Membership never lowers what the
-     * realm requires: Duo runs when the realm's or the organization's settings say so, a
-     * bypass passes only when both fail open, and a pass is remembered only as long as both
-     * allow.
+     * The realm's settings for a member of client organizations ({@code organizations}: each
+     * one's record by id; {@code organizationId}: the one selected for the login, whose Duo
+     * integration it uses, null with {@code ambiguous}). Membership never lowers what the
+     * realm or any of the user's organizations requires: Duo runs when the realm's or any
+     * organization's settings say so, a bypass passes only when all of them fail open, and a
+     * pass is remembered only as long as all of them allow. Which organization Keycloak
+     * selected (the user's choice on its selection page) changes none of that.
      */
-    private RealmSettings(RealmSettings realm, RealmSettings member, String organizationId,
-            boolean ambiguous) {
-        this.current = realm.current && (member == null || member.current);
+    private RealmSettings(RealmSettings realm, Map<String, RealmSettings> organizations,
+            String organizationId, boolean ambiguous) {
+        RealmSettings selected = organizationId == null ? null : organizations.get(organizationId);
+        boolean allCurrent = realm.current;
+        boolean allFailOpen = realm.failOpen && selected != null;
+        RealmSettings strictest = realm;
+        for (RealmSettings each : organizations.values()) {
+            allCurrent &= each.current;
+            allFailOpen &= each.failOpen;
+            if (rank(each) > rank(strictest)) {
+                strictest = each;
+            }
+        }
+        this.current = allCurrent;
         this.fingerprint = realm.fingerprint;
         this.bridgeUrl = realm.bridgeUrl;
         this.bridgeJwks = realm.bridgeJwks;
         this.enabled = realm.enabled;
         this.appsOff = realm.appsOff;
         this.appsRequired = realm.appsRequired;
-        this.failOpen = realm.failOpen && member != null && member.failOpen;
+        this.failOpen = allFailOpen;
         this.stepUp = realm.stepUp;
         this.acrDuo = realm.acrDuo;
         this.acrBase = realm.acrBase;
         this.idpTrusted = realm.idpTrusted;
-        this.member = member;
-        this.organizationId = organizationId;
+        this.member = selected;
+        this.organizationId = selected == null ? null : organizationId;
+        this.organizations = organizations;
         this.ambiguousOrganization = ambiguous;
-        if (member == null || rank(realm) >= rank(member)) {
-            this.remember = member == null ? REMEMBER_EVERY_LOGIN : realm.remember;
-            this.rememberSeconds = member == null ? 0L : realm.rememberSeconds;
-        } else {
-            this.remember = member.remember;
-            this.rememberSeconds = member.rememberSeconds;
-        }
+        this.remember = selected == null ? REMEMBER_EVERY_LOGIN : strictest.remember;
+        this.rememberSeconds = selected == null ? 0L : strictest.rememberSeconds;
     }
 
     /** How strict a remember setting is: every login, then a window, then the session. */
@@ -141,22 +156,24 @@ final class RealmSettings {
     }
 
     /**
-     * The settings of a login: the realm's, or, for a member of a client organization
-     * ({@link Membership}, from Keycloak's state), the realm's combined with the
-     * organization's record.
+     * The settings of a login: the realm's, or, for a member of client organizations
+     * ({@link Membership}, from Keycloak's state), the realm's combined with every one of
+     * those organizations' records.
      */
     static RealmSettings forLogin(KeycloakSession session, RealmModel realm, UserModel user,
             AuthenticationSessionModel authSession) {
         RealmSettings own = of(session, realm);
         Membership membership = Membership.of(session, realm, user, authSession);
-        if (membership.ambiguous) {
-            return new RealmSettings(own, null, null, true);
-        }
-        if (membership.organization == null) {
+        if (membership.all.isEmpty()) {
             return own;
         }
-        return new RealmSettings(own, ofOrganization(realm, membership.organization),
-                membership.organization.getId(), false);
+        Map<String, RealmSettings> organizations = new TreeMap<>();
+        for (OrganizationModel organization : membership.all) {
+            organizations.put(organization.getId(), ofOrganization(realm, organization));
+        }
+        return new RealmSettings(own, organizations,
+                membership.organization == null ? null : membership.organization.getId(),
+                membership.ambiguous);
     }
 
     /** A client organization's record, current when it matches its and its realm's attributes. */
@@ -195,9 +212,13 @@ final class RealmSettings {
      * sent as in "enforce": the realm's Duo decision holds for it as for a local login.
      */
     boolean triggers(String clientId, boolean brokered) {
-        if (ambiguousOrganization
-                || member != null && member.triggersIn(stepUp, clientId, brokered)) {
+        if (ambiguousOrganization) {
             return true;
+        }
+        for (RealmSettings organization : organizations.values()) {
+            if (organization.triggersIn(stepUp, clientId, brokered)) {
+                return true;
+            }
         }
         return triggersIn(stepUp, clientId, brokered);
     }

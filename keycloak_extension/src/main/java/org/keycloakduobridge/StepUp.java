@@ -7,6 +7,8 @@ import java.net.URI;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.keycloak.common.VerificationException;
 import org.keycloak.common.util.Time;
@@ -76,6 +78,10 @@ final class StepUp {
         if (settings.member != null) { // the user's client organization, from Keycloak's state
             token.setOtherClaims("org", settings.organizationId);
             token.setOtherClaims("org_cfg", settings.member.fingerprint);
+            // every client organization the user is a member of: each one's policy applies
+            Map<String, String> organizations = new TreeMap<>();
+            settings.organizations.forEach((id, each) -> organizations.put(id, each.fingerprint));
+            token.setOtherClaims("orgs", organizations);
         }
         token.setOtherClaims("activated", "true".equals(user.getFirstAttribute(Attributes.USER_ACTIVATED)));
         // For a realm that names users to Duo by email: the bridge takes only a verified one.
@@ -113,11 +119,11 @@ final class StepUp {
         switch (verdict.result) {
             case VerdictNames.RESULT_ALLOW:
             case VerdictNames.RESULT_SKIP:
-                pass(context, verdict);
+                pass(context, verdict, settings);
                 return;
             case VerdictNames.RESULT_BYPASS:
                 if (settings.failOpen) {
-                    pass(context, verdict);
+                    pass(context, verdict, settings);
                 } else {
                     refuse(context, "duo_bypass_refused", verdict.reason,
                             "Duo is unavailable, so sign-in cannot be completed. Try again later.");
@@ -128,7 +134,7 @@ final class StepUp {
                 // the one this verdict names (Keycloak's own note of this login's IdP).
                 String idp = BrokeredIdentity.loginIdp(authSession);
                 if (idp != null && settings.idpTrusted.contains(idp) && idp.equals(verdict.idp)) {
-                    pass(context, verdict);
+                    pass(context, verdict, settings);
                 } else {
                     refuse(context, "duo_upstream_refused", verdict.reason,
                             "The sign-in could not be completed. Please sign in again.");
@@ -183,8 +189,11 @@ final class StepUp {
         };
     }
 
-    private static void pass(StepUpContext context, Verdict verdict) {
+    private static void pass(StepUpContext context, Verdict verdict, RealmSettings settings) {
         AuthenticationSessionModel authSession = context.authSession();
+        if (settings.organizationId != null) { // the SSO session's next login keeps it
+            authSession.setUserSessionNote(Attributes.NOTE_ORGANIZATION, settings.organizationId);
+        }
         // User-session notes on the authentication session: Keycloak copies them into the
         // user session (new or existing) when it attaches this login to it.
         for (String[] note : notes(verdict)) {
