@@ -58,6 +58,8 @@ DUO_PROVISIONED_IKEY: Final = "kdb.duo.provisioned.ikey"  # the Web SDK applicat
 DUO_PROVISIONED_ACCOUNT: Final = "kdb.duo.provisioned.account"  # the child account's id
 # ... and its Auth API application (made when the realm has a CIBA client), by ikey
 DUO_PROVISIONED_AUTH_API: Final = "kdb.duo.provisioned.authapi"
+# The record a client realm or client organization keeps of what provisioning made
+PROVISIONED_NAMES: Final = (DUO_PROVISIONED_IKEY, DUO_PROVISIONED_ACCOUNT, DUO_PROVISIONED_AUTH_API)
 # Client realms, after `duo rotate`: the replaced application, still accepted for the
 # callback of a login started with it until ``until`` (epoch seconds), then deleted.
 DUO_RETIRING_IKEY: Final = "kdb.duo.retiring.ikey"  # plain

@@ -528,6 +528,7 @@ ORGANIZATION_ATTRIBUTES: Final = (
     attr.DUO_SELF_PHONES,
     attr.DUO_APPS,
     *AUTH_API_NAMES,
+    *attr.PROVISIONED_NAMES,
 )
 
 

@@ -1,12 +1,15 @@
-"""Provisioning a client realm's Duo application through its partner's admin link (#17).
+"""Provisioning a client's Duo application through its partner's admin link (#17).
+
+The client is a client realm or a client organization inside its partner's realm: a
+:class:`Holder` says where its attributes are, how they are stored, what its sealed secrets
+are bound to, and its name, so both take the one path below.
 
 ``provision``: with an Accounts API link, find or create the client's Duo child account;
 in the partner's account (Admin API link) or the child's, find or create a Web SDK
-application, read its keys, store them through :func:`duo_settings.set_credentials` (the
-live health check runs there), and record the ikey and account id on the client realm, so a
-re-run finds them instead of creating more. A failure midway undoes, newest first, what this
-run created in Duo and wrote to Keycloak: no partial state. ``deprovision`` removes what the
-record names, and only that.
+application, read its keys, store them as ``duo set`` does (the live health check runs
+there), and record the ikey and account id on the client, so a re-run finds them instead of
+creating more. A failure midway undoes, newest first, what this run created in Duo and wrote
+to Keycloak: no partial state. ``deprovision`` removes what the record names, and only that.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final, Protocol
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import auth_api_settings, record
+from keycloak_duo_bridge.admin import auth_api_settings, duo_settings, organizations, record
+from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.duo_link import AdminLink, load_link
-from keycloak_duo_bridge.admin.duo_settings import HealthCheck, set_credentials
+from keycloak_duo_bridge.admin.duo_settings import HealthCheck, SetResult
 from keycloak_duo_bridge.admin.keycloak import Keycloak
-from keycloak_duo_bridge.admin.tenants import Tenant, delete_tenant, get_tenant, is_linked
+from keycloak_duo_bridge.admin.organizations import Organization
+from keycloak_duo_bridge.admin.tenants import delete_tenant, get_tenant, is_linked
 from keycloak_duo_bridge.admin.undo import Undo
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.duo.accounts_api import AccountsApi, ChildAccount
@@ -35,6 +41,7 @@ from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError, DuoNotFoundError, NotFoundError
 
 __all__ = [
+    "Holder",
     "Provisioned",
     "application_for",
     "deprovision",
@@ -45,27 +52,37 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _CREDENTIALS = (attr.DUO_IKEY, attr.DUO_API_HOST, attr.DUO_SKEY)
-_RECORD = (attr.DUO_PROVISIONED_IKEY, attr.DUO_PROVISIONED_ACCOUNT, attr.DUO_PROVISIONED_AUTH_API)
+_RECORD = attr.PROVISIONED_NAMES
 _AUTH_API = (attr.AUTH_API_IKEY, attr.AUTH_API_HOST, attr.AUTH_API_SKEY)
 CIBA_GRANT: Final = "oidc.ciba.grant.enabled"  # a Keycloak client attribute
 
 
-def application_for(tenant: Tenant) -> NewApplication:
-    """The Web SDK application a client realm implies (pure).
+class Named(Protocol):
+    """What names a client: a client realm's tenant, an organization, or a :class:`Holder`."""
 
-    Named after the realm, so Duo's Admin Panel shows whose it is. New users are asked to
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def display_name(self) -> str | None: ...
+
+
+def application_for(client: Named) -> NewApplication:
+    """The Web SDK application a client implies (pure).
+
+    Named after the client, so Duo's Admin Panel shows whose it is. New users are asked to
     enrol ("enroll"): the bridge decides who reaches Duo (user mode, bypass groups), so
     whoever arrives must pass it. Usernames are not normalised by Duo, because the realm's
     mapping may send ``realm:user`` or an email, which Duo's "Simple" policy would cut.
     """
-    shown = tenant.display_name or tenant.name
-    return NewApplication(name=f"Keycloak {shown} ({tenant.name})"[:100])
+    shown = client.display_name or client.name
+    return NewApplication(name=f"Keycloak {shown} ({client.name})"[:100])
 
 
-def auth_api_application_for(tenant: Tenant) -> NewApplication:
-    """The Auth API application (Duo Push without a browser, CIBA) a client realm implies."""
-    shown = tenant.display_name or tenant.name
-    return NewApplication(name=f"Keycloak {shown} ({tenant.name}) push"[:100], type="authapi")
+def auth_api_application_for(client: Named) -> NewApplication:
+    """The Auth API application (Duo Push without a browser, CIBA) a client implies."""
+    shown = client.display_name or client.name
+    return NewApplication(name=f"Keycloak {shown} ({client.name}) push"[:100], type="authapi")
 
 
 def ciba_enabled(keycloak: Keycloak, realm: str) -> bool:
@@ -77,10 +94,94 @@ def ciba_enabled(keycloak: Keycloak, realm: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """Where a client's Duo settings live: its own realm (``organization`` None), or its
+    organization inside the partner's realm. Its attributes are as read when it was made."""
+
+    keycloak: Keycloak = field(repr=False)
+    name: str
+    partner: str
+    display_name: str | None
+    attributes: Mapping[str, str] = field(repr=False)
+    organization: Organization | None = None
+
+    @property
+    def realm(self) -> str:
+        """The Keycloak realm of the client's users and applications."""
+        return self.name if self.organization is None else self.partner
+
+    @property
+    def scope(self) -> str:
+        """What the client's sealed secrets are bound to: the realm, or the organization."""
+        return self.name if self.organization is None else self.organization.scope
+
+    @property
+    def address(self) -> str:
+        """The client as the ``duo`` commands name it: ``REALM``, or ``PARTNER --org NAME``."""
+        return self.name if self.organization is None else f"{self.partner} --org {self.name}"
+
+    @property
+    def shown(self) -> str:
+        """The client, in words."""
+        if self.organization is None:
+            return f"realm {self.name}"
+        return f"organization {self.name} of realm {self.partner}"
+
+    def store(self, changes: Mapping[str, str | None]) -> bool:
+        """Set (``None``: remove) the client's attributes, with the record the extension reads."""
+        if self.organization is None:
+            return record.store(self.keycloak, self.name, changes)
+        return organizations.store(self.keycloak, self.organization, changes)
+
+    def set_credentials(
+        self, *, ikey: str, skey: str, api_host: str, ring: KeyRing, health: HealthCheck | None
+    ) -> SetResult:
+        """Check, then store the client's Web SDK keys, as ``duo set`` does."""
+        store = (
+            partial(duo_settings.set_credentials, self.keycloak, self.name)
+            if self.organization is None
+            else partial(organizations.set_credentials, self.keycloak, self.organization)
+        )
+        return store(ikey=ikey, skey=skey, api_host=api_host, ring=ring, health=health)
+
+    def set_auth_api(
+        self, creds: AuthApiCredentials, ring: KeyRing, check: AuthApiCheck | None
+    ) -> SetResult:
+        """Check, then store the client's Auth API keys, as ``duo auth-api set`` does."""
+        if self.organization is None:
+            return auth_api_settings.set_auth_api(
+                self.keycloak, self.name, creds=creds, ring=ring, check=check
+            )
+        return organizations.set_auth_api(
+            self.keycloak, self.organization, creds=creds, ring=ring, check=check
+        )
+
+
+Client = str | Organization
+"""A client realm's name, or a client organization."""
+
+
+def holder_of(keycloak: Keycloak, client: Client) -> Holder:
+    """The client as it is now: a client realm linked to its partner, or a client
+    organization (read again) inside a partner realm."""
+    if isinstance(client, Organization):
+        get_tenant(keycloak, client.partner, TenantKind.PARTNER)
+        found = organizations.get_organization(keycloak, client.partner, client.name)
+        return Holder(
+            keycloak, found.name, found.partner, found.display_name, found.attributes, found
+        )
+    tenant = get_tenant(keycloak, client, TenantKind.CLIENT)
+    partner = get_tenant(keycloak, tenant.partner or "", TenantKind.PARTNER)
+    if not is_linked(tenant, partner):
+        raise ConfigError(f"client {client!r} is not linked to partner {partner.name!r}")
+    return Holder(keycloak, tenant.name, partner.name, tenant.display_name, tenant.attributes)
+
+
+@dataclass(frozen=True)
 class Provisioned:
     """What ``provision`` left in place, and what this run created."""
 
-    realm: str
+    realm: str  # the client's name: its realm's, or its organization's
     ikey: str
     api_host: str
     account_id: str | None
@@ -100,12 +201,9 @@ class Provisioned:
         }
 
 
-def _client_and_link(keycloak: Keycloak, realm: str, ring: KeyRing) -> tuple[Tenant, AdminLink]:
-    tenant = get_tenant(keycloak, realm, TenantKind.CLIENT)
-    partner = get_tenant(keycloak, tenant.partner or "", TenantKind.PARTNER)
-    if not is_linked(tenant, partner):
-        raise ConfigError(f"client {realm!r} is not linked to partner {partner.name!r}")
-    return tenant, load_link(keycloak, partner.name, ring)
+def _client_and_link(keycloak: Keycloak, client: Client, ring: KeyRing) -> tuple[Holder, AdminLink]:
+    holder = holder_of(keycloak, client)
+    return holder, load_link(keycloak, holder.partner, ring)
 
 
 def _child(accounts: AccountsApi, recorded: str | None, name: str, undo: Undo) -> ChildAccount:
@@ -139,29 +237,29 @@ def _application(
 
 def provision(
     keycloak: Keycloak,
-    realm: str,
+    client: Client,
     *,
     ring: KeyRing,
     options: RestOptions,
     health: HealthCheck | None,
 ) -> Provisioned:
-    """Give client ``realm`` its own Duo application, made through its partner's link."""
-    tenant, link = _client_and_link(keycloak, realm, ring)
-    before = {name: tenant.attributes.get(name) for name in (*_CREDENTIALS, *_RECORD, *_AUTH_API)}
+    """Give ``client`` (a client realm's name, or a client organization) its own Duo
+    application, made through its partner's link."""
+    holder, link = _client_and_link(keycloak, client, ring)
+    before = {name: holder.attributes.get(name) for name in (*_CREDENTIALS, *_RECORD, *_AUTH_API)}
     undo = Undo()
     with contextlib.ExitStack() as clients:
         rest = clients.enter_context(RestClient(link.creds, options))
         try:
-            return _provision(keycloak, tenant, link, rest, options, ring, health, undo, clients)
+            return _provision(holder, link, rest, options, ring, health, undo, clients)
         except BaseException:
             undo.run()  # Duo's objects, newest first
-            record.store(keycloak, realm, before)  # then the realm as it was
+            holder.store(before)  # then the client's attributes as they were
             raise
 
 
 def _provision(  # noqa: PLR0917 - one run's context
-    keycloak: Keycloak,
-    tenant: Tenant,
+    holder: Holder,
     link: AdminLink,
     rest: RestClient,
     options: RestOptions,
@@ -170,50 +268,41 @@ def _provision(  # noqa: PLR0917 - one run's context
     undo: Undo,
     clients: contextlib.ExitStack,
 ) -> Provisioned:
-    own = tenant.attributes
+    own = holder.attributes
     account: ChildAccount | None = None
     admin = AdminApi(rest)
     api_host = link.creds.api_host
     if link.api is Api.ACCOUNTS:
         accounts = AccountsApi(rest, options)
-        account = _child(accounts, own.get(attr.DUO_PROVISIONED_ACCOUNT), tenant.name, undo)
+        account = _child(accounts, own.get(attr.DUO_PROVISIONED_ACCOUNT), holder.name, undo)
         admin = accounts.admin_in(account)
         clients.enter_context(admin.rest)
         api_host = admin.rest.creds.api_host
-    app = _application(admin, own.get(attr.DUO_PROVISIONED_IKEY), application_for(tenant), undo)
+    app = _application(admin, own.get(attr.DUO_PROVISIONED_IKEY), application_for(holder), undo)
     skey = admin.secret_key(app.integration_key)
-    result = set_credentials(
-        keycloak,
-        tenant.name,
-        ikey=app.integration_key,
-        skey=skey,
-        api_host=api_host,
-        ring=ring,
-        health=health,
+    result = holder.set_credentials(
+        ikey=app.integration_key, skey=skey, api_host=api_host, ring=ring, health=health
     )
     push = None
-    if ciba_enabled(keycloak, tenant.name):
-        push = _auth_api(keycloak, tenant, admin, api_host, options, ring, undo, check=health)
+    if ciba_enabled(holder.keycloak, holder.realm):
+        push = _auth_api(holder, admin, api_host, options, ring, undo, check=health)
     account_id = account.account_id if account else None
-    record.store(
-        keycloak,
-        tenant.name,
+    holder.store(
         {
             attr.DUO_PROVISIONED_IKEY: app.integration_key,
             attr.DUO_PROVISIONED_ACCOUNT: account_id,
             attr.DUO_PROVISIONED_AUTH_API: push,
-        },
+        }
     )
     created = tuple(what for what, _ in undo.steps)
-    log.info("provisioned Duo for realm %s: %s", tenant.name, ", ".join(created) or "nothing new")
+    log.info("provisioned Duo for %s: %s", holder.shown, ", ".join(created) or "nothing new")
     return Provisioned(
-        tenant.name, app.integration_key, api_host, account_id, created, result.verification, push
+        holder.name, app.integration_key, api_host, account_id, created, result.verification, push
     )
 
 
 def _auth_api(  # noqa: PLR0917 - one run's context
-    keycloak: Keycloak,
-    tenant: Tenant,
+    holder: Holder,
     admin: AdminApi,
     api_host: str,
     options: RestOptions,
@@ -222,10 +311,10 @@ def _auth_api(  # noqa: PLR0917 - one run's context
     *,
     check: HealthCheck | None,
 ) -> str:
-    """The realm's Auth API application (CIBA): found by its record or made, its keys stored
+    """The client's Auth API application (CIBA): found by its record or made, its keys stored
     as `duo auth-api set` does (checked with /auth/v2/check when the Web SDK keys were)."""
-    recorded = tenant.attributes.get(attr.DUO_PROVISIONED_AUTH_API)
-    push = _application(admin, recorded, auth_api_application_for(tenant), undo)
+    recorded = holder.attributes.get(attr.DUO_PROVISIONED_AUTH_API)
+    push = _application(admin, recorded, auth_api_application_for(holder), undo)
     live = (
         auth_api_settings.live_check(options.ca_file, allow_any_host=options.allow_any_host)
         if check is not None
@@ -234,7 +323,7 @@ def _auth_api(  # noqa: PLR0917 - one run's context
     creds = AuthApiCredentials(
         push.integration_key, admin.secret_key(push.integration_key), api_host
     )
-    auth_api_settings.set_auth_api(keycloak, tenant.name, creds=creds, ring=ring, check=live)
+    holder.set_auth_api(creds, ring, live)
     return push.integration_key
 
 
@@ -249,20 +338,25 @@ def exists(keycloak: Keycloak, name: str) -> bool:
 
 def provision_created(
     keycloak: Keycloak,
-    realm: str,
+    client: Client,
     *,
     existed: bool,
     ring: KeyRing,
     options: RestOptions,
     health: HealthCheck | None,
 ) -> Provisioned:
-    """:func:`provision` right after ``client create``: a realm that did not exist before
-    goes again if provisioning fails, so the create leaves nothing half-made."""
+    """:func:`provision` right after ``client create``: a client realm or organization that
+    did not exist before goes again if provisioning fails, so the create leaves nothing
+    half-made."""
     try:
-        return provision(keycloak, realm, ring=ring, options=options, health=health)
+        return provision(keycloak, client, ring=ring, options=options, health=health)
     except BaseException:
-        if not existed:
-            delete_tenant(keycloak, realm)
+        if existed:
+            raise
+        if isinstance(client, Organization):
+            organizations.delete(keycloak, client)
+        else:
+            delete_tenant(keycloak, client)
         raise
 
 
@@ -280,15 +374,15 @@ def planned_removal(attributes: Mapping[str, str]) -> list[str]:
 
 
 def deprovision(
-    keycloak: Keycloak, realm: str, *, ring: KeyRing, options: RestOptions
+    keycloak: Keycloak, client: Client, *, ring: KeyRing, options: RestOptions
 ) -> list[str]:
-    """Remove what provisioning made for ``realm`` in Duo, and the realm's record of it."""
-    tenant = get_tenant(keycloak, realm, TenantKind.CLIENT)
-    own = tenant.attributes
+    """Remove what provisioning made for ``client`` in Duo, and the client's record of it."""
+    holder = holder_of(keycloak, client)
+    own = holder.attributes
     removed = planned_removal(own)
     if not removed:
         return []
-    _, link = _client_and_link(keycloak, realm, ring)
+    link = load_link(keycloak, holder.partner, ring)
     account = own.get(attr.DUO_PROVISIONED_ACCOUNT)
     ikey = own.get(attr.DUO_PROVISIONED_IKEY)
     with RestClient(link.creds, options) as rest:
@@ -303,15 +397,17 @@ def deprovision(
                 AdminApi(rest).delete_application(str(ikey))
             except DuoNotFoundError:
                 log.warning("%s was already gone in Duo", removed[0])
-            _delete_retiring(AdminApi(rest), tenant)
-            _delete_auth_api(AdminApi(rest), tenant)
-    changes: dict[str, str | None] = dict.fromkeys((*_RECORD, *_RETIRING))
-    if own.get(attr.DUO_IKEY) == ikey:  # the realm's keys are the removed application's
+            _delete_retiring(AdminApi(rest), holder)
+            _delete_auth_api(AdminApi(rest), holder)
+    changes: dict[str, str | None] = dict.fromkeys(_RECORD)
+    if holder.organization is None:  # only a realm has a retiring application
+        changes.update(dict.fromkeys(_RETIRING))
+    if own.get(attr.DUO_IKEY) == ikey:  # the client's keys are the removed application's
         changes.update(dict.fromkeys(_CREDENTIALS))
     push = own.get(attr.DUO_PROVISIONED_AUTH_API)
     if push and own.get(attr.AUTH_API_IKEY) == push:
         changes.update(dict.fromkeys(_AUTH_API))
-    record.store(keycloak, realm, changes)
+    holder.store(changes)
     return removed
 
 
@@ -338,47 +434,46 @@ class Rotated:
 
 def _admin_for(
     link: AdminLink,
-    tenant: Tenant,
+    holder: Holder,
     rest: RestClient,
     options: RestOptions,
     clients: contextlib.ExitStack,
 ) -> AdminApi:
-    """The Admin API where the realm's application lives: the partner's, or its child's."""
+    """The Admin API where the client's application lives: the partner's, or its child's."""
     if link.api is not Api.ACCOUNTS:
         return AdminApi(rest)
-    account_id = tenant.attributes.get(attr.DUO_PROVISIONED_ACCOUNT) or ""
+    account_id = holder.attributes.get(attr.DUO_PROVISIONED_ACCOUNT) or ""
     accounts = AccountsApi(rest, options)
     child = next((a for a in accounts.list_accounts() if a.account_id == account_id), None)
     if child is None:
-        raise ConfigError(f"the Duo child account of {tenant.name!r} is gone; provision again")
+        raise ConfigError(f"the Duo child account of {holder.name!r} is gone; provision again")
     admin = accounts.admin_in(child)
     clients.enter_context(admin.rest)
     return admin
 
 
-def _delete_auth_api(admin: AdminApi, tenant: Tenant) -> None:
-    ikey = tenant.attributes.get(attr.DUO_PROVISIONED_AUTH_API)
+def _delete_recorded(admin: AdminApi, holder: Holder, name: str, what: str) -> None:
+    """Delete the application the client's attribute ``name`` records, if any."""
+    ikey = holder.attributes.get(name)
     if not ikey:
         return
     try:
         admin.delete_application(ikey)
     except DuoNotFoundError:
-        log.warning("the Auth API application %s of %s was already gone", ikey, tenant.name)
+        log.warning("the %s %s of %s was already gone", what, ikey, holder.name)
 
 
-def _delete_retiring(admin: AdminApi, tenant: Tenant) -> None:
-    ikey = tenant.attributes.get(attr.DUO_RETIRING_IKEY)
-    if not ikey:
-        return
-    try:
-        admin.delete_application(ikey)
-    except DuoNotFoundError:
-        log.warning("the retiring Duo application %s of %s was already gone", ikey, tenant.name)
+def _delete_auth_api(admin: AdminApi, holder: Holder) -> None:
+    _delete_recorded(admin, holder, attr.DUO_PROVISIONED_AUTH_API, "Auth API application")
+
+
+def _delete_retiring(admin: AdminApi, holder: Holder) -> None:
+    _delete_recorded(admin, holder, attr.DUO_RETIRING_IKEY, "retiring Duo application")
 
 
 def rotate(
     keycloak: Keycloak,
-    realm: str,
+    client: Client,
     *,
     ring: KeyRing,
     options: RestOptions,
@@ -386,79 +481,83 @@ def rotate(
     grace: int = ROTATION_GRACE,
     now: float | None = None,
 ) -> Rotated:
-    """New keys for a provisioned realm: a new Web SDK application, stored and proven by the
+    """New keys for a provisioned client: a new Web SDK application, stored and proven by the
     health check, and only then the old one retired.
 
     Duo's own reset (``reset_secret_key``) invalidates the old secret at once, with no overlap,
     so a new application is made instead: until it is stored and proven, the old one works.
-    A failure before the switch deletes the new application and leaves the realm as it was.
+    A failure before the switch deletes the new application and leaves the client as it was.
 
     Retiring: new logins use the new application at once; a login that started with the old
     one (its Duo code is the old application's) finishes with it for ``grace`` seconds,
     recorded as ``kdb.duo.retiring.*``. :func:`retire` then deletes it; so does the next
-    rotation. ``grace=0`` deletes it at once.
+    rotation. ``grace=0`` deletes it at once. A client organization keeps no retiring
+    application (the bridge finishes its members' logins with its current keys only), so
+    its rotation takes ``grace=0``: logins in flight then fail closed.
     """
-    tenant, link = _client_and_link(keycloak, realm, ring)
-    old = tenant.attributes.get(attr.DUO_PROVISIONED_IKEY)
+    holder, link = _client_and_link(keycloak, client, ring)
+    old = holder.attributes.get(attr.DUO_PROVISIONED_IKEY)
     if not old:
         raise ConfigError(
-            f"realm {realm!r} was not provisioned through Duo's Admin API; "
-            f"rotate its keys in Duo and store them with `duo set {realm}`"
+            f"{holder.shown} was not provisioned through Duo's Admin API; "
+            f"rotate its keys in Duo and store them with `duo set {holder.address}`"
         )
-    before = {name: tenant.attributes.get(name) for name in (*_CREDENTIALS, *_RECORD)}
-    old_host = tenant.attributes.get(attr.DUO_API_HOST)
-    old_sealed = tenant.attributes.get(attr.DUO_SKEY)
+    if holder.organization is not None and grace > 0:
+        raise ConfigError(
+            f"{holder.shown}: an organization keeps no retiring application, so logins in"
+            " flight fail when its keys change; rotate with --grace 0 (nothing changed)"
+        )
+    before = {name: holder.attributes.get(name) for name in (*_CREDENTIALS, *_RECORD)}
+    old_host = holder.attributes.get(attr.DUO_API_HOST)
+    old_sealed = holder.attributes.get(attr.DUO_SKEY)
     undo = Undo()
     with contextlib.ExitStack() as clients:
         rest = clients.enter_context(RestClient(link.creds, options))
-        admin = _admin_for(link, tenant, rest, options, clients)
-        _delete_retiring(admin, tenant)  # an earlier rotation's: its grace is over now
-        record.store(keycloak, realm, dict.fromkeys(_RETIRING))
+        admin = _admin_for(link, holder, rest, options, clients)
+        if holder.attributes.get(attr.DUO_RETIRING_IKEY):  # an earlier rotation's: over now
+            _delete_retiring(admin, holder)
+            holder.store(dict.fromkeys(_RETIRING))
         try:
-            new = _application(admin, None, application_for(tenant), undo)
-            result = set_credentials(
-                keycloak,
-                realm,
+            new = _application(admin, None, application_for(holder), undo)
+            result = holder.set_credentials(
                 ikey=new.integration_key,
                 skey=admin.secret_key(new.integration_key),
                 api_host=admin.rest.creds.api_host,
                 ring=ring,
                 health=health,
             )
-            record.store(keycloak, realm, {attr.DUO_PROVISIONED_IKEY: new.integration_key})
+            holder.store({attr.DUO_PROVISIONED_IKEY: new.integration_key})
         except BaseException:
             undo.run()
-            record.store(keycloak, realm, before)
+            holder.store(before)
             raise
         until = 0
-        if grace > 0 and old_host and old_sealed and tenant.attributes.get(attr.DUO_IKEY) == old:
+        if grace > 0 and old_host and old_sealed and holder.attributes.get(attr.DUO_IKEY) == old:
             until = int((time.time() if now is None else now) + grace)
-            skey = ring.decrypt(old_sealed, realm=realm, attribute=attr.DUO_SKEY)
-            retiring = ring.encrypt(skey, realm=realm, attribute=attr.DUO_RETIRING_SKEY)
-            record.store(
-                keycloak,
-                realm,
-                dict(zip(_RETIRING, (old, old_host, retiring, str(until)), strict=True)),
-            )
+            skey = ring.decrypt(old_sealed, realm=holder.scope, attribute=attr.DUO_SKEY)
+            retiring = ring.encrypt(skey, realm=holder.scope, attribute=attr.DUO_RETIRING_SKEY)
+            holder.store(dict(zip(_RETIRING, (old, old_host, retiring, str(until)), strict=True)))
         else:
             try:
                 admin.delete_application(old)
             except DuoNotFoundError:
-                log.warning("the old Duo application %s of %s was already gone", old, realm)
-    log.info("rotated Duo keys of realm %s: %s replaces %s", realm, new.integration_key, old)
-    return Rotated(realm, old, new.integration_key, result.verification, until)
+                log.warning("the old Duo application %s of %s was already gone", old, holder.name)
+    log.info("rotated Duo keys of %s: %s replaces %s", holder.shown, new.integration_key, old)
+    return Rotated(holder.name, old, new.integration_key, result.verification, until)
 
 
-def retire(keycloak: Keycloak, realm: str, *, ring: KeyRing, options: RestOptions) -> str | None:
+def retire(
+    keycloak: Keycloak, client: Client, *, ring: KeyRing, options: RestOptions
+) -> str | None:
     """Delete the application a rotation left retiring (its logins in flight then fail);
     the ikey deleted, or None when there was none."""
-    tenant, link = _client_and_link(keycloak, realm, ring)
-    ikey = tenant.attributes.get(attr.DUO_RETIRING_IKEY)
+    holder, link = _client_and_link(keycloak, client, ring)
+    ikey = holder.attributes.get(attr.DUO_RETIRING_IKEY)
     if not ikey:
         return None
     with contextlib.ExitStack() as clients:
         rest = clients.enter_context(RestClient(link.creds, options))
-        _delete_retiring(_admin_for(link, tenant, rest, options, clients), tenant)
-    record.store(keycloak, realm, dict.fromkeys(_RETIRING))
-    log.info("retired Duo application %s of realm %s", ikey, realm)
+        _delete_retiring(_admin_for(link, holder, rest, options, clients), holder)
+    holder.store(dict.fromkeys(_RETIRING))
+    log.info("retired Duo application %s of %s", ikey, holder.shown)
     return ikey

@@ -10,6 +10,7 @@ from typing import Final
 from keycloak_duo_bridge.admin import organizations as orgs
 from keycloak_duo_bridge.admin.duo_settings import Policy
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.cli import provisioning
 from keycloak_duo_bridge.cli._admin import (
     confirm,
     connect,
@@ -19,8 +20,7 @@ from keycloak_duo_bridge.cli._admin import (
     read_skey,
     settings,
 )
-from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.settings import key_ring
+from keycloak_duo_bridge.settings import Settings, key_ring
 
 REALM: Final = "realm"
 ORGANIZATION: Final = "organization"
@@ -72,13 +72,25 @@ def _where(organization: orgs.Organization) -> str:
 
 
 def create(args: argparse.Namespace) -> int:
+    """``client create --as organization``, and with ``--duo-provision`` its own Duo
+    application: an organization this command made goes again if provisioning fails."""
+    config = settings()
+    keycloak = connect(config)
+    found = orgs.find_client(keycloak, args.name) if args.duo_provision else None
     organization = orgs.create_organization(
-        connect(settings()), args.name, partner=args.partner, display_name=args.display_name
+        keycloak, args.name, partner=args.partner, display_name=args.display_name
     )
+    shown = organization.to_json()
+    done = None
+    if args.duo_provision:
+        existed = found is not None and found.partner == organization.partner
+        done = provisioning.provision(config, keycloak, organization, existed=existed)
     if args.json:
-        print_json(organization.to_json())
-    else:
-        print_table(("field", "value"), list(organization.to_json().items()))
+        print_json(shown if done is None else {**shown, "duo_provisioned": done})
+        return 0
+    print_table(("field", "value"), list(shown.items()))
+    if done is not None:
+        print(provisioning.describe(args.name, done))
     return 0
 
 
@@ -211,23 +223,21 @@ def update_client(
 
 
 def delete_client(
-    args: argparse.Namespace, keycloak: Keycloak, organization: orgs.Organization
+    args: argparse.Namespace, config: Settings, keycloak: Keycloak, organization: orgs.Organization
 ) -> int:
-    """``client delete``: the organization, after asking; its members stay in the realm."""
-    if args.duo_deprovision:
-        raise ConfigError(
-            "--duo-deprovision removes what provisioning made for a client realm; "
-            f"client {organization.name!r} is an organization"
-        )
+    """``client delete``: the organization, after asking; its members stay in the realm.
+    With ``--duo-deprovision``, what provisioning made for it in Duo goes first."""
     members = orgs.member_count(keycloak, organization)
+    in_duo = provisioning.planned(organization.attributes, wanted=args.duo_deprovision)
     question = (
         f"Delete organization {organization.name} of partner {organization.partner} and its"
-        f" Duo settings? Its {members} member user(s) stay users of realm"
-        f" {organization.partner}, with the partner's Duo settings"
+        f" Duo settings{provisioning.also(in_duo)}? Its {members} member user(s) stay users of"
+        f" realm {organization.partner}, with the partner's Duo settings"
     )
     if not confirm(question, yes=args.yes):
         print("nothing deleted")
         return 1
+    provisioning.deprovision(config, keycloak, organization, in_duo)
     orgs.delete(keycloak, organization)
     print(f"deleted: organization {organization.name} of partner {organization.partner}")
     return 0

@@ -23,7 +23,6 @@ from keycloak_duo_bridge.cli._admin import (
     wiring_of,
 )
 from keycloak_duo_bridge.cli._common import Subparsers, examples
-from keycloak_duo_bridge.errors import ConfigError
 
 _ABOUT = {
     TenantKind.PARTNER: (
@@ -162,10 +161,6 @@ def _print(tenant: Tenant, *, as_json: bool) -> None:
 
 def create_tenant(args: argparse.Namespace) -> int:
     if getattr(args, "mapping", None) == organizations.ORGANIZATION:
-        if args.duo_provision:
-            raise ConfigError(
-                "--duo-provision makes a client realm's Duo application; not with --as organization"
-            )
         return organizations.create(args)
     config = settings()
     keycloak = connect(config)
@@ -276,17 +271,17 @@ def delete_tenant(args: argparse.Namespace) -> int:
     keycloak = connect(config)
     organization = _organization(keycloak, args)
     if organization is not None:
-        return organizations.delete_client(args, keycloak, organization)
-    tenants.get_tenant(keycloak, args.name, args.kind)
+        return organizations.delete_client(args, config, keycloak, organization)
+    tenant = tenants.get_tenant(keycloak, args.name, args.kind)
     doomed = tenants.planned_deletion(keycloak, args.name, cascade=args.cascade)
-    in_duo = provisioning.planned(keycloak, args.name) if args.duo_deprovision else []
-    also = f", and remove in Duo: {'; '.join(in_duo)}" if in_duo else ""
-    question = f"Delete realm(s) {', '.join(doomed)} and all their users{also}?"
+    in_duo = provisioning.planned(tenant.attributes, wanted=args.duo_deprovision)
+    question = (
+        f"Delete realm(s) {', '.join(doomed)} and all their users{provisioning.also(in_duo)}?"
+    )
     if not confirm(question, yes=args.yes):
         print("nothing deleted")
         return 1
-    if in_duo:
-        print(f"removed in Duo: {'; '.join(provisioning.deprovision(config, keycloak, args.name))}")
+    provisioning.deprovision(config, keycloak, args.name, in_duo)
     deleted = tenants.delete_tenant(keycloak, args.name, cascade=args.cascade)
     print(f"deleted: {', '.join(deleted)}")
     return 0

@@ -143,7 +143,7 @@ def test_delete_asks_then_deletes_and_keeps_the_members(
 ) -> None:
     """`client delete` of an organization asks first (refusing without a terminal), saying
     its members stay in the realm, and a "no" deletes nothing; with --yes it deletes the
-    organization and keeps them; --duo-deprovision is refused for an organization."""
+    organization and keeps them."""
     org = names("org")
     expect("client", "create", org, "--partner", partner_realm, "--as", "organization")
     organizations.add_member(
@@ -154,8 +154,6 @@ def test_delete_asks_then_deletes_and_keeps_the_members(
     assert "pass --yes" in refused
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
     assert expect("client", "delete", org, code=1) == ""
-    refused = expect("client", "delete", org, "--yes", "--duo-deprovision", code=1)
-    assert "is an organization" in refused
     assert kc.find_organization(partner_realm, org) is not None
     out = expect("client", "delete", org, "--yes")
     assert f"deleted: organization {org} of partner {partner_realm}" in out
