@@ -17,7 +17,7 @@ from keycloak_duo_bridge.emulator import IntegrationCredentials, RunningEmulator
 from keycloak_duo_bridge.sandbox import provision
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.browser_steps import auth_url
-from tests.fixtures_bridge import APP2_ID, APP_ID, Bridge, Tenant
+from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD, Bridge, Tenant
 from tests.fixtures_console import keycloak_sign_in
 
 
@@ -42,6 +42,18 @@ class Partner:
             health=None,
         )
         return org, integration
+
+    def member_of_two(
+        self, username: str
+    ) -> tuple[organizations.Organization, organizations.Organization, IntegrationCredentials]:
+        """A new user who is a member of two new client organizations: both, and the
+        second's Duo integration."""
+        first, _ = self.organization(f"org-{uuid.uuid4().hex[:6]}")
+        second, integration = self.organization(f"org-{uuid.uuid4().hex[:6]}")
+        self.tenant.user(username)
+        organizations.add_member(self.keycloak, first, username)
+        organizations.add_member(self.keycloak, second, username)
+        return first, second, integration
 
 
 @pytest.fixture
@@ -81,6 +93,19 @@ def sign_in(page: Page, tenant: Tenant, username: str, **extra: str) -> None:
     password."""
     page.goto(auth_url(tenant, **extra))
     keycloak_sign_in(page, username)
+
+
+def sign_in_selecting(
+    page: Page, tenant: Tenant, username: str, organization: str, **extra: str
+) -> None:
+    """Keycloak's identity-first login with its organization selection page (the app asks
+    for the organization scope): the username, the organization chosen, then the password."""
+    page.goto(auth_url(tenant, scope="openid organization", **extra))
+    page.fill("#username", username)
+    page.click("#kc-login")
+    page.click(f"#organization-{organization}")  # Keycloak's selection page
+    page.fill("#password", PASSWORD)
+    page.click("#kc-login")
 
 
 def duo_ikeys(page: Page, tenant: Tenant) -> list[str]:

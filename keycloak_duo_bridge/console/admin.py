@@ -586,20 +586,39 @@ async def credentials(
     return "credentials" if result.written else "unchanged"
 
 
-def _cleared(keycloak: Keycloak, target: Target) -> bool:
-    if isinstance(target, Organization):
-        return organizations.clear_credentials(keycloak, target)
-    return duo_settings.clear_credentials(keycloak, target.name)
+def _clearing(
+    of_realm: Callable[[Keycloak, str], bool],
+    of_organization: Callable[[Keycloak, Organization], bool],
+    action: str,
+    notice: str,
+) -> Action[Target]:
+    """A form that removes the target's own keys (a client then uses its partner's), with
+    the realm's or the organization's function, audited as ``action``."""
+
+    async def clear(
+        console: Console, session: SignedIn, target: Target, form: FormData, request: Request
+    ) -> str:
+        del form, request
+        keycloak = console.api.keycloak
+        written = await run_in_threadpool(
+            lambda: (
+                of_organization(keycloak, target)
+                if isinstance(target, Organization)
+                else of_realm(keycloak, target.name)
+            )
+        )
+        _audit(console, session, target, action)
+        return notice if written else "unchanged"
+
+    return clear
 
 
-async def clear_credentials(
-    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
-) -> str:
-    """Remove the target's own Duo credentials (a client then uses its partner's)."""
-    del form, request
-    written = await run_in_threadpool(_cleared, console.api.keycloak, target)
-    _audit(console, session, target, "clear duo credentials")
-    return "credentials_cleared" if written else "unchanged"
+clear_credentials = _clearing(
+    duo_settings.clear_credentials,
+    organizations.clear_credentials,
+    "clear duo credentials",
+    "credentials_cleared",
+)
 
 
 def _sealed_scope(target: Target) -> str:
@@ -670,20 +689,12 @@ async def auth_api(
     return "auth_api" if written else "unchanged"
 
 
-def _auth_api_clear(keycloak: Keycloak, target: Target) -> bool:
-    if isinstance(target, Organization):
-        return organizations.clear_auth_api(keycloak, target)
-    return auth_api_settings.clear_auth_api(keycloak, target.name)
-
-
-async def clear_auth_api(
-    console: Console, session: SignedIn, target: Target, form: FormData, request: Request
-) -> str:
-    """Remove the realm's or organization's own Auth API keys (it then uses its partner's)."""
-    del form, request
-    written = await run_in_threadpool(_auth_api_clear, console.api.keycloak, target)
-    _audit(console, session, target, "clear duo auth api")
-    return "auth_api_cleared" if written else "unchanged"
+clear_auth_api = _clearing(
+    auth_api_settings.clear_auth_api,
+    organizations.clear_auth_api,
+    "clear duo auth api",
+    "auth_api_cleared",
+)
 
 
 def _policy_set(keycloak: Keycloak, target: Target, changes: duo_settings.Policy) -> bool:

@@ -19,9 +19,9 @@ from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import apps, organizations
 from keycloak_duo_bridge.admin.effective import single_values
 from keycloak_duo_bridge.sandbox import provision
-from tests.browser_steps import auth_url, tokens_for
+from tests.browser_steps import tokens_for
 from tests.fixtures_bridge import APP2_ID, APP_ID, PASSWORD
-from tests.fixtures_organizations import Partner, duo_ikeys, sign_in
+from tests.fixtures_organizations import Partner, duo_ikeys, sign_in, sign_in_selecting
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -140,12 +140,8 @@ def test_selecting_a_lax_organization_escapes_no_other_organizations_duo(
     organizations.add_member(org_partner.keycloak, lax, "sven")
     organizations.add_member(org_partner.keycloak, strict, "sven")
     seen = duo_ikeys(page, tenant)
-    page.goto(auth_url(tenant, client_id=APP2_ID, scope="openid organization"))
-    page.fill("#username", "sven")
-    page.click("#kc-login")
-    page.click(f"#organization-{lax.name}")  # the attack: the organization that lets it pass
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
+    # the attack: selecting the organization that lets the login pass without Duo
+    sign_in_selecting(page, tenant, "sven", lax.name, client_id=APP2_ID)
     claims = tokens_for(page, tenant, APP2_ID)
     assert claims["duo"]["result"] == "allow"  # type: ignore[index]
     assert seen == [integration.client_id]

@@ -11,8 +11,8 @@ from playwright.sync_api import Page
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import organizations
 from tests.browser_steps import auth_url, tokens_for
-from tests.fixtures_bridge import APP2_ID, PASSWORD
-from tests.fixtures_organizations import Partner, duo_ikeys, sign_in
+from tests.fixtures_bridge import APP2_ID
+from tests.fixtures_organizations import Partner, duo_ikeys, sign_in, sign_in_selecting
 
 pytestmark = [pytest.mark.keycloak, pytest.mark.browser]
 
@@ -58,11 +58,7 @@ def test_a_member_of_two_organizations_with_none_selected_is_refused(
     """A member of two client organizations, with none selected by Keycloak, is refused with
     the reason; no organization is picked for them."""
     tenant = org_partner.tenant
-    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    second, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    tenant.user("olga")
-    organizations.add_member(org_partner.keycloak, first, "olga")
-    organizations.add_member(org_partner.keycloak, second, "olga")
+    org_partner.member_of_two("olga")
     seen = duo_ikeys(page, tenant)
     sign_in(page, tenant, "olga")
     page.get_by_text("belongs to several organizations").wait_for()
@@ -78,18 +74,9 @@ def test_a_member_of_two_organizations_gets_the_one_keycloak_selected(
     selection page (the app asked for the organization scope) passes Duo with that
     organization's integration, not the other's."""
     tenant = org_partner.tenant
-    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    second, integration = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    tenant.user("rita")
-    organizations.add_member(org_partner.keycloak, first, "rita")
-    organizations.add_member(org_partner.keycloak, second, "rita")
+    _, second, integration = org_partner.member_of_two("rita")
     seen = duo_ikeys(page, tenant)
-    page.goto(auth_url(tenant, scope="openid organization"))
-    page.fill("#username", "rita")
-    page.click("#kc-login")
-    page.click(f"#organization-{second.name}")  # Keycloak's selection page
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
+    sign_in_selecting(page, tenant, "rita", second.name)
     assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
     assert seen == [integration.client_id]
 
@@ -102,18 +89,9 @@ def test_a_selected_organization_holds_for_the_sso_session(
     pass is remembered; once the other organization remembers none, Duo runs again, with the
     selected one's integration."""
     tenant = org_partner.tenant
-    first, _ = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    second, integration = org_partner.organization(f"org-{uuid.uuid4().hex[:6]}")
-    tenant.user("sina")
-    organizations.add_member(org_partner.keycloak, first, "sina")
-    organizations.add_member(org_partner.keycloak, second, "sina")
+    first, second, integration = org_partner.member_of_two("sina")
     seen = duo_ikeys(page, tenant)
-    page.goto(auth_url(tenant, scope="openid organization"))
-    page.fill("#username", "sina")
-    page.click("#kc-login")
-    page.click(f"#organization-{second.name}")
-    page.fill("#password", PASSWORD)
-    page.click("#kc-login")
+    sign_in_selecting(page, tenant, "sina", second.name)
     tokens_for(page, tenant)
     page.goto(auth_url(tenant))  # the SSO session continues
     assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
