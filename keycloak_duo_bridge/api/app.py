@@ -267,11 +267,22 @@ async def create_client(request: Request) -> Response:
     if not body.duo_provision:
         api.audit(caller, body.name, "create client", partner=body.partner)
         return JSONResponse(tenant.to_json(), status_code=201)
+    done = await _provisioned(api, body.name, existed=existed)
+    api.audit(caller, body.name, "create client", partner=body.partner)  # once it stays
+    api.audit(caller, body.name, "provision duo", ikey=done.ikey, created=list(done.created))
+    return JSONResponse({**tenant.to_json(), "duo_provisioned": done.to_json()}, status_code=201)
+
+
+async def _provisioned(
+    api: Api, client: str | organizations.Organization, *, existed: bool
+) -> provisioning.Provisioned:
+    """The new client's own Duo application, made through its partner's link; a client this
+    request made goes again if that fails."""
     settings = api.settings
-    done = await run_in_threadpool(
+    return await run_in_threadpool(
         lambda: provisioning.provision_created(
             api.keycloak,
-            body.name,
+            client,
             existed=existed,
             ring=api.services.keyring,
             options=rest_options(settings),
@@ -280,21 +291,35 @@ async def create_client(request: Request) -> Response:
             ),
         )
     )
-    api.audit(caller, body.name, "create client", partner=body.partner)  # once it stays
-    api.audit(caller, body.name, "provision duo", ikey=done.ikey, created=list(done.created))
-    return JSONResponse({**tenant.to_json(), "duo_provisioned": done.to_json()}, status_code=201)
 
 
 async def _create_organization(api: Api, caller: auth.Caller, body: NewClient) -> Response:
-    if body.duo_provision:
-        raise ConfigError("duo_provision makes a client realm's Duo application: not with as")
+    found = (
+        await run_in_threadpool(organizations.find_client, api.keycloak, body.name)
+        if body.duo_provision
+        else None
+    )
     made = await run_in_threadpool(
         lambda: organizations.create_organization(
             api.keycloak, body.name, partner=body.partner, display_name=body.display_name
         )
     )
+    if not body.duo_provision:
+        api.audit(caller, body.partner, "create client organization", organization=body.name)
+        return JSONResponse(made.describe(), status_code=201)
+    existed = found is not None and found.partner == made.partner
+    done = await _provisioned(api, made, existed=existed)
     api.audit(caller, body.partner, "create client organization", organization=body.name)
-    return JSONResponse(made.describe(), status_code=201)
+    api.audit(
+        caller,
+        body.partner,
+        "provision duo",
+        organization=body.name,
+        ikey=done.ikey,
+        created=list(done.created),
+    )
+    body_json = {**made.describe(), "duo_provisioned": done.to_json()}
+    return JSONResponse(body_json, status_code=201)
 
 
 async def delete_tenant(request: Request) -> Response:

@@ -77,7 +77,9 @@ def test_create_list_and_show_an_organization_client(
     body = {"name": name, "partner": fleet.p, "as": "organization", "display_name": "Org"}
     assert call("client-admin", "POST", "/clients", json=body).status_code == 403
     refused = call("partner-admin", "POST", "/clients", json={**body, "duo_provision": True})
-    assert refused.status_code == 400, refused.text
+    assert refused.status_code == 400, refused.text  # the partner has no Duo admin link
+    assert "no Duo admin link" in refused.json()["error"]
+    assert name not in [o["name"] for o in call("master", "GET", "/tenants").json()]
     made = call("partner-admin", "POST", "/clients", json=body)
     assert made.status_code == 201, made.text
     view = {"name": name, "kind": "client", "as": "organization", "partner": fleet.p}

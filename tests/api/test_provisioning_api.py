@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
 import pytest
 
-from keycloak_duo_bridge.admin import duo_link, tenants
+from keycloak_duo_bridge import attributes as attr
+from keycloak_duo_bridge.admin import duo_link, organizations, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.emulator import RunningEmulator
@@ -76,4 +78,51 @@ def test_create_with_duo_provision(  # noqa: PLR0917
         assert "provision duo" in actions
     finally:
         tenants.delete_tenant(kc, new)
+        duo_link.clear_link(kc, fleet.p)
+
+
+def test_create_an_organization_with_duo_provision(
+    call: Call,
+    fleet: Fleet,
+    stack_settings: Settings,
+    duo_rest_creds: MakeRestCreds,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ "as": "organization" with duo_provision gives the new client organization its own
+    Duo application, the skey sealed for the organization and audited under the partner;
+    a repeat creates nothing."""
+    caplog.set_level(logging.INFO, logger="keycloak_duo_bridge.audit")
+    kc = Keycloak.from_settings(stack_settings)
+    ring = key_ring(stack_settings)
+    creds = duo_rest_creds(Api.ADMIN)
+    duo_link.set_link(
+        kc,
+        fleet.p,
+        ikey=creds.ikey,
+        skey=creds.skey,
+        api_host=creds.api_host,
+        api=Api.ADMIN,
+        ring=ring,
+        check=None,
+    )
+    name = f"api-po-{uuid.uuid4().hex[:6]}"
+    body = {"name": name, "partner": fleet.p, "as": "organization", "duo_provision": True}
+    try:
+        answer = call("partner-admin", "POST", "/clients", json=body)
+        assert answer.status_code == 201, answer.text
+        done = answer.json()["duo_provisioned"]
+        assert answer.json()["as"] == "organization"
+        made = organizations.get_organization(kc, fleet.p, name)
+        assert made.attributes[attr.DUO_IKEY] == done["ikey"]
+        sealed = made.attributes[attr.DUO_SKEY]
+        assert ring.decrypt(sealed, realm=made.scope, attribute=attr.DUO_SKEY) not in answer.text
+        again = call("partner-admin", "POST", "/clients", json=body).json()["duo_provisioned"]
+        assert (again["ikey"], again["created"]) == (done["ikey"], [])
+        audited = [getattr(r, "fields", {}) for r in caplog.records]
+        assert {"action": "provision duo", "organization": name}.items() <= next(
+            f for f in audited if f.get("action") == "provision duo"
+        ).items()
+    finally:
+        with contextlib.suppress(NotFoundError):
+            organizations.delete(kc, organizations.get_organization(kc, fleet.p, name))
         duo_link.clear_link(kc, fleet.p)
