@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import auth_api_settings, client_names, record
+from keycloak_duo_bridge.admin import auth_api_settings, record
 from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.duo_settings import (
     HealthCheck,
@@ -115,23 +115,28 @@ def _listed(keycloak: Keycloak, partner: Json) -> list[Organization]:
     return sorted((o for o in found if o is not None), key=lambda o: o.name)
 
 
-def find_client(
-    keycloak: Keycloak,
-    name: str,
-    *,
-    partner: str | None = None,
-    mapping: str | None = None,
-    strict: bool = True,
-) -> Organization | None:
-    """The client organization ``name``, or None when the client ``name`` is a realm (or is
-    nothing), looked up wherever a client name can be (:func:`client_names.places`). A name
-    found in more than one place is refused as ambiguous unless ``partner`` and ``mapping``
-    (``realm`` or ``organization``) say which (see :func:`client_names.choose`)."""
-    found = client_names.places(keycloak, name)
-    place = client_names.choose(found, partner=partner, mapping=mapping, strict=strict)
-    if place is None or place.organization is None:
+def _partners(realms: list[Json]) -> list[Json]:
+    """The partner realms among ``realms`` that have organizations on."""
+    return [
+        r
+        for r in realms
+        if r.get(ORGANIZATIONS_ENABLED)
+        and (r.get("attributes") or {}).get(attr.TENANT_KIND) == TenantKind.PARTNER
+    ]
+
+
+def find_client(keycloak: Keycloak, name: str) -> Organization | None:
+    """The client organization ``name`` when no realm is named so (a client name is unique
+    across both mappings): looked up by name in each partner realm with organizations on,
+    one search each; None when there is none."""
+    if keycloak.find_realm(name) is not None:
         return None
-    return organization_of(str(place.partner), place.organization)
+    for partner in _partners(keycloak.get_realms()):
+        found = keycloak.find_organization(str(partner["realm"]), name)
+        organization = organization_of(str(partner["realm"]), found) if found else None
+        if organization is not None:
+            return organization
+    return None
 
 
 def tenant_tree(keycloak: Keycloak) -> list[Tenant | Organization]:
@@ -140,7 +145,7 @@ def tenant_tree(keycloak: Keycloak) -> list[Tenant | Organization]:
     partner realm with organizations on, never a call per organization."""
     realms = keycloak.get_realms()
     found: list[Tenant | Organization] = [t for t in map(tenant_of, realms) if t is not None]
-    for partner in client_names.partners_with_organizations(realms):
+    for partner in _partners(realms):
         found.extend(_listed(keycloak, partner))
     return sorted(found, key=_place)
 
@@ -185,18 +190,21 @@ def create_organization(
 ) -> Organization:
     """Make the client ``name`` as an organization of ``partner``, or find the one there.
 
-    Switches Keycloak's organizations on for the partner realm when they are off. A name
-    taken anywhere else (a realm, or any partner's organization) refuses, writing nothing:
-    a client name is unique across partners and mappings (:mod:`client_names`).
+    Switches Keycloak's organizations on for the partner realm when they are off. A realm
+    named ``name`` refuses, so a client name stays unique across both mappings.
     """
     validate_realm_name(name)
     get_tenant(keycloak, partner, TenantKind.PARTNER)
-    found = client_names.places(keycloak, name)
-    if len(found) == 1 and found[0].partner == partner and found[0].organization is not None:
-        existing = organization_of(partner, found[0].organization)
-        if existing is not None:
-            return existing
-    client_names.refuse_taken(found)
+    if keycloak.find_realm(name) is not None:
+        raise ConfigError(f"a realm named {name!r} exists: a client is a realm or an organization")
+    existing = keycloak.find_organization(partner, name) if _enabled(keycloak, partner) else None
+    if existing is not None:
+        found = organization_of(partner, existing)
+        if found is None:
+            raise ConfigError(
+                f"organization {name!r} already exists in realm {partner!r} and is not a client"
+            )
+        return found
     return make_organization(keycloak, name, partner=partner, display_name=display_name)
 
 

@@ -24,14 +24,7 @@ from uuid import uuid4
 
 from keycloak_duo_bridge import assurance
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import (
-    client_names,
-    console_client,
-    flows,
-    record,
-    registration,
-    wiring,
-)
+from keycloak_duo_bridge.admin import console_client, flows, record, registration, wiring
 from keycloak_duo_bridge.admin.effective import (
     format_apps,
     link_attribute,
@@ -272,15 +265,14 @@ def create_client(
     """Create a client realm under ``partner`` (which must exist), or complete an existing one.
 
     When the partner has Duo on, the new realm inherits it, and is wired (see
-    :mod:`~keycloak_duo_bridge.admin.wiring`) if ``wires`` is given. A name that any
-    partner's organization has refuses, writing nothing (:mod:`client_names`).
+    :mod:`~keycloak_duo_bridge.admin.wiring`) if ``wires`` is given.
     """
     validate_realm_name(name)
     partner_realm = keycloak.get_realm(partner)
     owner = tenant_in(partner_realm, partner, TenantKind.PARTNER)
     existing = keycloak.find_realm(name)
     if existing is None:
-        client_names.refuse_taken(client_names.places(keycloak, name))
+        _refuse_organization_name(keycloak, partner_realm, name)
         own = {attr.TENANT_KIND: TenantKind.CLIENT.value, attr.TENANT_PARTNER: partner}
         # realm_id=None: the link is written with the realm, so judge the state it will have.
         on = resolve_effective(own, owner.attributes, realm=name, realm_id=None).enabled.value
@@ -308,6 +300,18 @@ def create_client(
     if wires is not None:
         wiring.reconcile(keycloak, name, wires)
     return get_tenant(keycloak, name)
+
+
+def _refuse_organization_name(keycloak: Keycloak, partner: Json, name: str) -> None:
+    """A client is a realm or an organization of its partner, never both: ConfigError when
+    the partner realm keeps an organization named ``name``."""
+    realm = str(partner["realm"])
+    if partner.get("organizationsEnabled") and keycloak.find_organization(realm, name):
+        raise ConfigError(
+            f"partner {realm!r} keeps an organization named {name!r}: a client is a realm or"
+            f" an organization (`client move {name} --partner {realm} --to realm` makes it a"
+            " realm); nothing was created"
+        )
 
 
 def _require_kind(representation: Json, name: str, kind: TenantKind) -> Tenant:

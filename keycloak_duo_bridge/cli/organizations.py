@@ -38,21 +38,6 @@ def add_as(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_pick(parser: argparse.ArgumentParser, *, partner: bool = True) -> None:
-    """``--partner`` and ``--as`` on ``client show|update|delete``: which client NAME means
-    when older data has the name in more than one place."""
-    if partner:
-        parser.add_argument(
-            "--partner", help="the partner of the client NAME means (when the name is ambiguous)"
-        )
-    parser.add_argument(
-        "--as",
-        dest="mapping",
-        choices=(REALM, ORGANIZATION),
-        help="the client NAME as a realm or as an organization (when one partner holds both)",
-    )
-
-
 def add_org(parser: argparse.ArgumentParser) -> None:
     """``--org NAME``: address a client kept as an organization of the realm named."""
     parser.add_argument(

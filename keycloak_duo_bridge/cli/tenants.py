@@ -93,8 +93,6 @@ def register(subparsers: Subparsers) -> None:
             description=f"Show the {word} NAME: its kind, display name and links.",
         )
         show.add_argument("name", help=f"the {word}'s realm name")
-        if kind is TenantKind.CLIENT:
-            organizations.add_pick(show)
         add_json(show)
         show.set_defaults(handler=show_tenant, kind=kind)
 
@@ -121,7 +119,6 @@ def register(subparsers: Subparsers) -> None:
             )
         else:
             update.add_argument("--partner", help="move the client to another partner")
-            organizations.add_pick(update, partner=False)
         add_json(update)
         update.set_defaults(handler=update_tenant, kind=kind)
 
@@ -140,7 +137,6 @@ def register(subparsers: Subparsers) -> None:
                 "--cascade", action="store_true", help="delete the partner's clients too"
             )
         else:
-            organizations.add_pick(delete)
             delete.add_argument(
                 "--duo-deprovision",
                 action="store_true",
@@ -208,16 +204,11 @@ def show_tenant(args: argparse.Namespace) -> int:
     return 0
 
 
-def _organization(
-    keycloak: Keycloak, args: argparse.Namespace, *, strict: bool = True
-) -> Organization | None:
-    """The client organization NAME, for the client commands, when the client NAME is no
-    realm; ``--partner`` and ``--as`` say which when older data has the name twice."""
+def _organization(keycloak: Keycloak, args: argparse.Namespace) -> Organization | None:
+    """The client organization NAME, for the client commands, when no realm is named so."""
     if args.kind is TenantKind.PARTNER:
         return None
-    return admin_organizations.find_client(
-        keycloak, args.name, partner=args.partner, mapping=args.mapping, strict=strict
-    )
+    return admin_organizations.find_client(keycloak, args.name)
 
 
 def list_tenants(args: argparse.Namespace) -> int:
@@ -243,7 +234,7 @@ def list_tenants(args: argparse.Namespace) -> int:
 def update_tenant(args: argparse.Namespace) -> int:
     config = settings()
     keycloak = connect(config)
-    organization = _organization(keycloak, args, strict=False)  # --partner: where it moves
+    organization = _organization(keycloak, args)
     if organization is not None:
         return organizations.update_client(args, keycloak, organization)
     if args.kind is TenantKind.PARTNER:

@@ -1,10 +1,9 @@
 """Reading live Keycloak for a plan, and the bounded worker pool that apply shares.
 
 The declared realms and their partners are read one ``GET`` each (every realm, from one
-``GET /admin/realms``, for ``--prune``, and, when the file has new clients, to find the
-other partners' organizations that would take their names); those that exist then get
-their applications (when the file sets app modes) and their wiring read, in parallel, one
-admin connection per worker thread.
+``GET /admin/realms``, only for ``--prune``); those that exist then get their applications
+(when the file sets app modes) and their wiring read, in parallel, one admin connection per
+worker thread.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import TypeVar
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin.apps import stored_modes as apps_of
-from keycloak_duo_bridge.admin.client_names import partners_with_organizations
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.record import ORGANIZATIONS_ENABLED
 from keycloak_duo_bridge.fleet.plan import PARTIAL, UNWIRED, WIRED, Live, LiveRealm
@@ -100,9 +98,8 @@ def read_live(
 ) -> Live:
     """The declared realms' representations (with every realm's when ``every_realm``, which
     ``--prune`` needs), and the declared realms' apps and wiring."""
-    every = connect().get_realms() if every_realm else None
-    if every is not None:
-        representations = {str(r["realm"]): r for r in every}
+    if every_realm:
+        representations = {str(r["realm"]): r for r in connect().get_realms()}
     else:
         representations = _declared(connect, spec, parallel)
     present = [t for t in spec.tenants if t.name in representations]
@@ -127,51 +124,7 @@ def read_live(
     realms = {name: LiveRealm(r) for name, r in representations.items()}
     realms.update({t.name: found for t, found in zip(present, detailed, strict=True)})
     organizations, applications = _organizations(connect, spec, representations, parallel)
-    elsewhere = _elsewhere(connect, spec, representations, organizations, every, parallel)
-    return Live(realms, organizations, applications, elsewhere)
-
-
-def _elsewhere(  # noqa: PLR0917
-    connect: Connect,
-    spec: FleetSpec,
-    representations: Mapping[str, Json],
-    organizations: Mapping[str, Mapping[str, Json]],
-    every: list[Json] | None,
-    parallel: int,
-) -> dict[str, frozenset[str]]:
-    """The new clients' names (declared, and neither a realm nor a declared partner's
-    organization) that partners the file does not declare hold as organizations: a client
-    name is unique across partners. Read only when the file has new clients: every realm
-    (the listing ``--prune`` made, or one), then one organization listing per such partner
-    with organizations on."""
-    held = {name for found in organizations.values() for name in found}
-    new = {t.name for t in spec.clients} - set(representations) - held
-    if not new:
-        return {}
-    realms = every if every is not None else connect().get_realms()
-    declared = {p.name for p in spec.partners}
-    others = [
-        str(r["realm"])
-        for r in partners_with_organizations(realms)
-        if str(r["realm"]) not in declared
-    ]
-    listed = _listings(connect, others, parallel)
-    taken = {
-        partner: frozenset(str(o["name"]) for o in found) & new
-        for partner, found in zip(others, listed, strict=True)
-    }
-    return {partner: names for partner, names in taken.items() if names}
-
-
-def _listings(connect: Connect, partners: list[str], parallel: int) -> list[list[Json]]:
-    """Each partner realm's organizations, one listing (paged, every page) per partner."""
-    return each(
-        partners,
-        lambda kc, name: kc.get_organizations(name),
-        connect=connect,
-        parallel=parallel,
-        name=str,
-    )
+    return Live(realms, organizations, applications)
 
 
 def _organizations(
@@ -185,7 +138,13 @@ def _organizations(
         for p in spec.partners
         if p.name in representations and representations[p.name].get(ORGANIZATIONS_ENABLED)
     ]
-    listed = _listings(connect, partners, parallel)
+    listed = each(
+        partners,
+        lambda kc, name: kc.get_organizations(name),
+        connect=connect,
+        parallel=parallel,
+        name=str,
+    )
     organizations = {
         partner: {str(o["name"]): o for o in found}
         for partner, found in zip(partners, listed, strict=True)

@@ -150,14 +150,10 @@ class Live:
     realms: Mapping[str, LiveRealm]
     organizations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     applications: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # partners the file does not declare -> the declared names they hold as organizations
-    elsewhere: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def organization_partner(self, name: str) -> str | None:
-        """The partner realm that holds an organization named ``name``, if one does,
-        declared or not (a client name is unique across partners)."""
-        held = {**self.organizations, **self.elsewhere}
-        return next((p for p, found in held.items() if name in found), None)
+        """The partner realm that holds an organization named ``name``, if one does."""
+        return next((p for p, found in self.organizations.items() if name in found), None)
 
 
 def declared_attributes(spec: TenantSpec) -> dict[str, str | None]:

@@ -60,32 +60,19 @@ def names() -> Names:
     return lambda base: f"{base}-{suffix}"
 
 
-Calls = Callable[..., Counter[str]]
-
-
 @pytest.fixture
-def calls(kc: Keycloak, monkeypatch: pytest.MonkeyPatch) -> Calls:
-    """``calls(*METHODS)``: from then on, counts calls to those methods of the adapter."""
-
-    def count(*methods: str) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for method in methods:
-            original = getattr(kc, method)
-
-            def spy(*args: object, _name: str = method, _original: object = original) -> object:
-                counts[_name] += 1
-                return _original(*args)  # type: ignore[operator]
-
-            monkeypatch.setattr(kc, method, spy)
-        return counts
-
-    return count
-
-
-@pytest.fixture
-def writes(calls: Calls) -> Counter[str]:
+def writes(kc: Keycloak, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts calls to the adapter's write methods (idempotence: a re-run writes nothing)."""
-    return calls(*write_methods())
+    counts: Counter[str] = Counter()
+    for name in write_methods():
+        original = getattr(kc, name)
+
+        def spy(*args: object, _name: str = name, _original: object = original) -> object:
+            counts[_name] += 1
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(kc, name, spy)
+    return counts
 
 
 @pytest.fixture
@@ -131,15 +118,6 @@ def expect(cli: Callable[..., tuple[int, str, str]]) -> Expect:
         return out if code == 0 else err
 
     return run
-
-
-@pytest.fixture
-def partner(kc: Keycloak, names: Names) -> Iterator[str]:
-    """A partner realm, deleted afterwards with its clients."""
-    name = names("mp")
-    tenants.create_partner(kc, name)
-    yield name
-    tenants.delete_tenant(kc, name, cascade=True)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +16,7 @@ from keycloak_duo_bridge.admin import organizations, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.attributes import TenantKind
-from tests.admin.conftest import Calls, Expect, Names
+from tests.admin.conftest import Expect, Names
 
 pytestmark = pytest.mark.keycloak
 
@@ -52,7 +53,7 @@ def test_show_finds_an_organization_client_and_where_it_lives(
 
 
 def test_list_puts_organizations_under_their_partner_with_one_listing_each(
-    expect: Expect, kc: Keycloak, partner_realm: str, names: Names, calls: Calls
+    expect: Expect, kc: Keycloak, partner_realm: str, names: Names, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`client list` and `partner list` show organization clients under their partner, marked
     as organizations (table and --json); the tree reads each partner's organizations in one
@@ -75,7 +76,17 @@ def test_list_puts_organizations_under_their_partner_with_one_listing_each(
     table = expect("client", "list")
     assert f"└─ {first}  client (organization)" in table
 
-    counted = calls("get_organizations", "get_organization", "find_organization")
+    calls: Counter[str] = Counter()
+    for method in ("get_organizations", "get_organization", "find_organization"):
+        original = getattr(kc, method)
+
+        def spy(
+            *args: str, _name: str = method, _original: Callable[..., object] = original
+        ) -> object:
+            calls[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(kc, method, spy)
     tree = organizations.tenant_tree(kc)
     with_organizations = [
         r
@@ -83,7 +94,7 @@ def test_list_puts_organizations_under_their_partner_with_one_listing_each(
         if r.get("organizationsEnabled")
         and r["attributes"].get(attr.TENANT_KIND) == TenantKind.PARTNER
     ]
-    assert counted == Counter({"get_organizations": len(with_organizations)})
+    assert calls == Counter({"get_organizations": len(with_organizations)})
     assert [t.name for t in tree if isinstance(t, Organization) and t.partner == partner_realm] == [
         second,
         first,
@@ -160,3 +171,16 @@ def test_delete_asks_then_deletes_and_keeps_the_members(
     assert kc.find_organization(partner_realm, org) is None
     assert kc.find_user(partner_realm, "member-one") is not None
     assert "does not exist" in expect("client", "delete", org, "--yes", code=1)
+
+
+def test_a_client_realm_is_refused_the_name_of_its_partners_organization(
+    expect: Expect, kc: Keycloak, partner_realm: str, names: Names
+) -> None:
+    """`client create NAME --partner P` refuses when P keeps a client organization NAME: a
+    client is a realm or an organization, never both, and no realm is made."""
+    org = names("org")
+    expect("client", "create", org, "--partner", partner_realm, "--as", "organization")
+    refused = expect("client", "create", org, "--partner", partner_realm, code=1)
+    assert f"partner {partner_realm!r} keeps an organization named {org!r}" in refused
+    assert "client move" in refused
+    assert kc.find_realm(org) is None

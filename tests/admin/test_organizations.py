@@ -56,7 +56,7 @@ def test_create_as_organization_is_idempotent_and_guarded(
     refused = run(
         cli, "client", "create", partner, "--partner", partner, "--as", "organization", code=1
     )
-    assert f"taken by realm {partner!r}" in refused
+    assert "a realm named" in refused
     client = names("cr")
     run(cli, "client", "create", client, "--partner", partner)
     refused = run(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -36,18 +34,3 @@ def all_writes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         monkeypatch.setattr(Keycloak, name, spy)
     return counts
-
-
-@pytest.fixture
-def fleet_of(tmp_path: Path) -> Callable[[str, dict[str, str]], Path]:
-    """``fleet_of(PARTNER, {CLIENT: "as: organization" or ""})``: a tenant file declaring
-    the partner with those clients, written to a temporary path."""
-
-    def write(partner: str, clients: dict[str, str]) -> Path:
-        lines = [f"      {name}: {{{mapping}}}" for name, mapping in clients.items()]
-        path = tmp_path / "fleet.yaml"
-        body = "\n".join(["version: 1", "partners:", f"  {partner}:", "    clients:", *lines])
-        path.write_text(body + "\n", encoding="utf-8")
-        return path
-
-    return write
