@@ -89,6 +89,7 @@ NOTE_REASON: Final = "kdb.duo.reason"
 NOTE_AMR: Final = "kdb.duo.amr"  # RFC 8176 methods of the last pass, space-separated
 NOTE_IDP: Final = "kdb.duo.idp"  # an "upstream" pass: the identity provider whose MFA counted
 NOTE_PROOF: Final = "kdb.duo.proof"  # an "upstream" pass: what proved it (amr:mfa, acr:..)
+NOTE_ORGANIZATION: Final = "kdb.duo.org"  # the client organization whose Duo the pass used
 SESSION_NOTES: Final = (
     NOTE_RESULT,
     NOTE_TIME,
@@ -103,6 +104,7 @@ SESSION_NOTES: Final = (
 # -- authentication-session notes, the extension's own (named here so nothing else takes them)
 AUTH_NONCE: Final = "kdb.duo.nonce"  # the pending step-up's nonce, single use
 AUTH_DONE: Final = "kdb.duo.done"  # the loop guard once the step-up is done
+AUTH_ORGANIZATION: Final = "kdb.duo.selected_org"  # an SSO session's organization, copied
 
 # -- Keycloak objects that "duo enable" adds to a realm (and "duo disable" removes) -------
 REQUIRED_ACTION: Final = "duo-step-up"  # the extension's required action provider id
