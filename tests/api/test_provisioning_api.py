@@ -11,14 +11,30 @@ import pytest
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import duo_link, organizations, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
+from keycloak_duo_bridge.duo.rest_client import RestCredentials
 from keycloak_duo_bridge.duo.rest_protocol import Api
 from keycloak_duo_bridge.emulator import RunningEmulator
+from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import NotFoundError
 from keycloak_duo_bridge.settings import Settings, key_ring
 from tests.api.conftest import Call, Fleet
 from tests.fixtures_provisioning import MakeRestCreds
 
 pytestmark = pytest.mark.keycloak
+
+
+def _link(kc: Keycloak, partner: str, creds: RestCredentials, ring: KeyRing) -> None:
+    """The partner's Duo admin link (Admin API), stored unchecked."""
+    duo_link.set_link(
+        kc,
+        partner,
+        ikey=creds.ikey,
+        skey=creds.skey,
+        api_host=creds.api_host,
+        api=Api.ADMIN,
+        ring=ring,
+        check=None,
+    )
 
 
 def test_create_with_duo_provision(  # noqa: PLR0917
@@ -36,16 +52,7 @@ def test_create_with_duo_provision(  # noqa: PLR0917
     new = f"{fleet.p}-prov-{uuid.uuid4().hex[:4]}"
     refused = duo_rest_creds(Api.ADMIN, refusal="admin_api_not_in_plan")
     ring = key_ring(stack_settings)
-    duo_link.set_link(
-        kc,
-        fleet.p,
-        ikey=refused.ikey,
-        skey=refused.skey,
-        api_host=refused.api_host,
-        api=Api.ADMIN,
-        ring=ring,
-        check=None,
-    )
+    _link(kc, fleet.p, refused, ring)
     body = {"name": new, "partner": fleet.p, "duo_provision": True}
     answer = call("partner-admin", "POST", "/clients", json=body)
     assert answer.status_code == 400, answer.text
@@ -54,16 +61,7 @@ def test_create_with_duo_provision(  # noqa: PLR0917
         tenants.get_tenant(kc, new)
 
     creds = duo_rest_creds(Api.ADMIN)
-    duo_link.set_link(
-        kc,
-        fleet.p,
-        ikey=creds.ikey,
-        skey=creds.skey,
-        api_host=creds.api_host,
-        api=Api.ADMIN,
-        ring=ring,
-        check=None,
-    )
+    _link(kc, fleet.p, creds, ring)
     try:
         answer = call("partner-admin", "POST", "/clients", json=body)
         assert answer.status_code == 201, answer.text
@@ -95,16 +93,7 @@ def test_create_an_organization_with_duo_provision(
     kc = Keycloak.from_settings(stack_settings)
     ring = key_ring(stack_settings)
     creds = duo_rest_creds(Api.ADMIN)
-    duo_link.set_link(
-        kc,
-        fleet.p,
-        ikey=creds.ikey,
-        skey=creds.skey,
-        api_host=creds.api_host,
-        api=Api.ADMIN,
-        ring=ring,
-        check=None,
-    )
+    _link(kc, fleet.p, creds, ring)
     name = f"api-po-{uuid.uuid4().hex[:6]}"
     body = {"name": name, "partner": fleet.p, "as": "organization", "duo_provision": True}
     try:
