@@ -179,10 +179,11 @@ def _undo_organization(keycloak: Keycloak, partner: str, name: str, made: Mappin
         for user_id in made.values():
             keycloak.delete_user(partner, user_id)
         found = _organization_named(keycloak, partner, name)
-        if found is None and not made:
+        doomed = [] if found is None else [str(found["id"])]
+        for organization_id in doomed:
+            keycloak.delete_organization(partner, organization_id)
+        if not (doomed or made):
             return "nothing was made"
-        if found is not None:
-            keycloak.delete_organization(partner, str(found["id"]))
     except BridgeError as exc:
         return (
             f"removing what it made failed too ({exc}): organization {name!r} and users"
@@ -365,6 +366,6 @@ def _undo_realm(keycloak: Keycloak, partner: str, name: str) -> str:
     except BridgeError as exc:
         return (
             f"removing what it made failed too ({exc}): realm {name!r} may remain; delete it"
-            f" with `client delete {name} --as realm --partner {partner} --yes`"
+            f" with `client delete {name} --yes`"
         )
     return "no realm was made"

@@ -301,7 +301,7 @@ def test_a_failed_move_to_a_realm_removes_the_realm_it_made(
         assert kc.find_user(partner, "member2") is not None
     monkeypatch.setattr(kc, "create_user", _refuse)
     monkeypatch.setattr(kc, "delete_realm", _refuse)
-    with pytest.raises(move.MoveError, match=f"failed too .* `client delete {name} --as realm"):
+    with pytest.raises(move.MoveError, match=f"failed too .* `client delete {name} --yes`"):
         move.move_to_realm(kc, ring, partner, name)
     monkeypatch.undo()
     tenants.delete_tenant(kc, name)
