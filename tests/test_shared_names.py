@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from keycloak_duo_bridge import attributes
-from keycloak_duo_bridge.bridge import ciba, tokens
+from keycloak_duo_bridge.bridge import app, ciba, tokens
 from keycloak_duo_bridge.verdict import Reason, Result
 
 JAVA = (
@@ -47,3 +47,11 @@ def test_the_ciba_verdict_note_is_keycloaks_name_for_the_bridges_callback_member
     note = java_constants("DuoCibaOutcomeMapper.java")["VERDICT_NOTE"]
     assert note == "ciba_callback_response_param_" + ciba.VERDICT_PARAM
     assert java_constants("Verdict.java")["CIBA_TYPE"] == tokens.CIBA_VERDICT_TYPE
+
+
+def test_the_extension_refuses_the_request_tokens_the_bridge_would() -> None:
+    """The extension's longest request token is the bridge's, and what its step-up page takes."""
+    source = (JAVA / "StepUp.java").read_text(encoding="utf-8")
+    found = re.search(r"static final int MAX_REQUEST_LENGTH = (\d+);", source)
+    assert found is not None
+    assert int(found.group(1)) == tokens.MAX_TOKEN_LENGTH == app.MAX_PARAMETER

@@ -6,8 +6,9 @@ nothing. Then, in this order, so the source is never lost: the organization is m
 given the client's Duo settings (each secret re-sealed for the organization, never its
 sealed bytes copied); the users are made in the partner realm as its members, with their
 groups and credentials; the copy is checked (every user there, member, with the same
-credential types); and only then is the client realm deleted. A failure says what exists
-where, and the client realm is left whole.
+credential types); and only then is the client realm deleted. A failure before that removes
+what the move made (the organization and its users; the other way, the new realm), says so,
+and leaves the source whole.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import organizations, tenants, wiring
+from keycloak_duo_bridge.admin import organizations, record, tenants, wiring
 from keycloak_duo_bridge.admin.effective import ORGANIZATION_ATTRIBUTES, resolve_effective
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.move_plan import (
@@ -30,7 +31,7 @@ from keycloak_duo_bridge.admin.move_plan import (
 )
 from keycloak_duo_bridge.attributes import TenantKind
 from keycloak_duo_bridge.envelope import DecryptionError, KeyRing
-from keycloak_duo_bridge.errors import BridgeError, ConfigError, KeycloakError
+from keycloak_duo_bridge.errors import BridgeError, ConfigError, KeycloakError, NotFoundError
 
 SEALED = (attr.DUO_SKEY, attr.AUTH_API_SKEY)
 FEDERATION = "org.keycloak.storage.UserStorageProvider"
@@ -153,28 +154,54 @@ def move_to_organization(
     if not planned.movable:
         raise ConfigError(f"client {name!r} cannot move: " + "; ".join(planned.refusals))
     partner = source.partner
-    made: list[str] = []
-    organization: organizations.Organization | None = None
+    made: dict[str, str] = {}  # username -> id, of the users made in the partner realm
     try:
         organization = organizations.make_organization(keycloak, name, partner=partner)
         organizations.store(keycloak, organization, carried_settings(ring, source, organization))
         for body in planned.new_users:
-            user_id = keycloak.create_user(partner, body)
-            made.append(str(body["username"]))
-            keycloak.add_organization_member(partner, organization.id, user_id)
+            made[str(body["username"])] = keycloak.create_user(partner, body)
+            keycloak.add_organization_member(partner, organization.id, made[str(body["username"])])
         verify(keycloak, partner, planned, organization)
     except BridgeError as exc:
-        where = (
-            f"organization {name!r} exists in realm {partner!r} with users {made or 'none'}"
-            if organization is not None
-            else "no organization was made"
-        )
+        undone = _undo_organization(keycloak, partner, name, made)
         raise MoveError(
-            f"moving client {name!r} stopped: {exc}. {where}; realm {name!r} is untouched"
-            " and still holds every user"
+            f"moving client {name!r} stopped: {exc}. {undone}; realm {name!r} is untouched and"
+            " still holds every user"
         ) from exc
     tenants.delete_tenant(keycloak, name)
     return planned
+
+
+def _undo_organization(keycloak: Keycloak, partner: str, name: str, made: Mapping[str, str]) -> str:
+    """Remove what a stopped move made in the partner realm: the users ``made`` and the
+    organization ``name`` (the plan checked there was none); says what became of them."""
+    try:
+        for user_id in made.values():
+            keycloak.delete_user(partner, user_id)
+        found = _organization_named(keycloak, partner, name)
+        doomed = [] if found is None else [str(found["id"])]
+        for organization_id in doomed:
+            keycloak.delete_organization(partner, organization_id)
+        if not (doomed or made):
+            return "nothing was made"
+    except BridgeError as exc:
+        return (
+            f"removing what it made failed too ({exc}): organization {name!r} and users"
+            f" {sorted(made) or 'none'} may remain in realm {partner!r}; delete them by hand"
+        )
+    return (
+        f"what it made in realm {partner!r} (organization {name!r}, users"
+        f" {sorted(made) or 'none'}) was removed"
+    )
+
+
+def _organization_named(keycloak: Keycloak, partner: str, name: str) -> Json | None:
+    """The organization ``name`` of ``partner``; None also when its organizations are off
+    (Keycloak then answers 404 for the whole listing)."""
+    try:
+        return keycloak.find_organization(partner, name)
+    except NotFoundError:
+        return None
 
 
 def verify(
@@ -301,8 +328,6 @@ def move_to_realm(
             attributes[sealed] = ring.encrypt(clear, realm=name, attribute=sealed)
     partner_attributes = tenants.get_tenant(keycloak, partner, TenantKind.PARTNER).attributes
     on = resolve_effective(attributes, partner_attributes, realm=name, realm_id=None).enabled.value
-    made: list[str] = []
-    created = False
     try:
         tenants.new_tenant(
             keycloak,
@@ -314,20 +339,33 @@ def move_to_realm(
                 wires=wires if on else None,
             ),
         )
-        created = True
         for body in planned.new_users:
             keycloak.create_user(name, body)
-            made.append(str(body["username"]))
         verify(keycloak, name, planned)
     except BridgeError as exc:
-        where = (
-            f"realm {name!r} exists with users {made or 'none'}" if created else "no realm was made"
-        )
+        undone = _undo_realm(keycloak, partner, name)
         raise MoveError(
-            f"moving client {name!r} stopped: {exc}. {where}; organization {name!r} of realm"
-            f" {partner!r} is untouched and still holds every member"
+            f"moving client {name!r} stopped: {exc}. {undone};"
+            f" organization {name!r} of realm {partner!r} is untouched and still holds every"
+            " member"
         ) from exc
     for member in source.members:
         keycloak.delete_user(partner, str(member.representation["id"]))
     keycloak.delete_organization(partner, organization.id)
     return planned
+
+
+def _undo_realm(keycloak: Keycloak, partner: str, name: str) -> str:
+    """Remove what a stopped move made: the realm ``name`` (the plan checked there was
+    none), with its users, and the partner's side of its link; says what became of them."""
+    try:
+        if keycloak.find_realm(name) is not None:
+            tenants.delete_tenant(keycloak, name)
+            return f"the realm {name!r} it made was deleted"
+        record.link(keycloak, partner, name, None)  # written before the realm is made
+    except BridgeError as exc:
+        return (
+            f"removing what it made failed too ({exc}): realm {name!r} may remain; delete it"
+            f" with `client delete {name} --yes`"
+        )
+    return "no realm was made"

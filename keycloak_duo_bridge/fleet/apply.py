@@ -32,13 +32,13 @@ from keycloak_duo_bridge.admin.idp_policy import format_idps
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.tenants import FRONTEND_URL
 from keycloak_duo_bridge.attributes import Assurance, TenantKind
-from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.duo.rest_client import RestOptions
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import BridgeError, ConfigError
 from keycloak_duo_bridge.fleet import organization_apply
 from keycloak_duo_bridge.fleet.live import Connect, Progress, each
 from keycloak_duo_bridge.fleet.plan import (
+    AUTH_API_KEYS,
     PROVISION_KEY,
     Action,
     Plan,
@@ -48,7 +48,6 @@ from keycloak_duo_bridge.fleet.plan import (
 from keycloak_duo_bridge.fleet.spec import ORGANIZATION, DeclaredCredentials, TenantSpec
 
 _CREDENTIALS = ("duo.ikey", "duo.api_host", "duo.skey")
-_AUTH_API = ("duo.auth_api.ikey", "duo.auth_api.api_host", "duo.auth_api.skey")
 _POLICY = (
     "duo.user_mode",
     "duo.fail_mode",
@@ -170,9 +169,9 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
     assert spec is not None  # noqa: S101 - only deletions have no spec
     if realm.action is Action.CREATE:
         _create(keycloak, realm, spec, context)
-        _provision(keycloak, realm, spec, context)
+        _provision(keycloak, realm, spec.name, context)
     else:
-        _provision(keycloak, realm, spec, context)
+        _provision(keycloak, realm, spec.name, context)
         _converge_tenant(keycloak, realm, spec)
         _converge_duo(keycloak, realm, spec, context)
         wired = None
@@ -190,7 +189,10 @@ def _converge(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
 
 def _converge_organization(keycloak: Keycloak, realm: RealmPlan, context: Context) -> None:
     partner = context.partners[str(realm.spec.partner if realm.spec else None)]
-    organization_apply.converge(keycloak, realm, partner, context.ring, _app_modes(realm))
+    organization = organization_apply.converge(
+        keycloak, realm, partner, context.ring, _app_modes(realm), context.auth_api_check
+    )
+    _provision(keycloak, realm, organization, context)
 
 
 def _converge_assurance(keycloak: Keycloak, spec: TenantSpec, *, wired: bool | None) -> None:
@@ -246,12 +248,12 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
             health=None,
         )
     auth_api = spec.duo.auth_api
-    if auth_api is not None and any(realm.changed(key) for key in _AUTH_API):
+    if auth_api is not None and any(realm.changed(key) for key in AUTH_API_KEYS):
         if isinstance(auth_api, DeclaredCredentials):
             auth_api_settings.set_auth_api(
                 keycloak,
                 name,
-                creds=_auth_api_creds(auth_api),
+                creds=auth_api.auth_api_credentials(),
                 ring=_ring(context),
                 check=context.auth_api_check,
             )
@@ -264,18 +266,16 @@ def _converge_duo(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, contex
         record.store(keycloak, name, {attr.DUO_ENABLED: enabled})
 
 
-def _auth_api_creds(declared: DeclaredCredentials) -> AuthApiCredentials:
-    return AuthApiCredentials(declared.ikey, declared.skey.value, declared.api_host)
-
-
-def _provision(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Context) -> None:
-    """``duo: provision``, before Duo is switched on: as ``client create --duo-provision``,
-    a failure undoes what it made in Duo, and a realm this apply created goes again."""
+def _provision(
+    keycloak: Keycloak, realm: RealmPlan, client: provisioning.Client, context: Context
+) -> None:
+    """``duo: provision``: as ``client create --duo-provision``, a failure undoes what it
+    made in Duo, and a realm or organization this apply created goes again."""
     if not realm.changed(PROVISION_KEY):
         return
     provisioning.provision_created(
         keycloak,
-        spec.name,
+        client,
         existed=realm.action is not Action.CREATE,
         ring=_ring(context),
         options=context.duo_options or RestOptions(),
@@ -309,7 +309,7 @@ def _create(keycloak: Keycloak, realm: RealmPlan, spec: TenantSpec, context: Con
             skey, realm=spec.name, attribute=attr.DUO_SKEY
         )
     if isinstance(spec.duo.auth_api, DeclaredCredentials):
-        creds = _auth_api_creds(spec.duo.auth_api)
+        creds = spec.duo.auth_api.auth_api_credentials()
         auth_api_settings.verify(
             creds, context.auth_api_check, allow_any_host=keycloak.allow_any_duo_host
         )  # before the realm exists: a refused key makes nothing

@@ -16,14 +16,21 @@ import copy
 from collections.abc import Iterable, Mapping
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import organizations, record
+from keycloak_duo_bridge.admin import auth_api_settings, organizations, record
+from keycloak_duo_bridge.admin.auth_api_settings import AuthApiCheck
 from keycloak_duo_bridge.admin.duo_settings import validate_credentials
 from keycloak_duo_bridge.admin.effective import format_apps, parse_app_mode, parse_apps
 from keycloak_duo_bridge.admin.keycloak import Json, Keycloak
 from keycloak_duo_bridge.admin.record import ORGANIZATIONS_ENABLED
 from keycloak_duo_bridge.envelope import KeyRing
 from keycloak_duo_bridge.errors import ConfigError
-from keycloak_duo_bridge.fleet.plan import Action, RealmPlan, organization_attributes
+from keycloak_duo_bridge.fleet.plan import (
+    AUTH_API_KEYS,
+    Action,
+    RealmPlan,
+    organization_attributes,
+)
+from keycloak_duo_bridge.fleet.spec import DeclaredCredentials
 
 
 def prepare(keycloak: Keycloak, partners: Iterable[str]) -> dict[str, Json]:
@@ -38,14 +45,17 @@ def prepare(keycloak: Keycloak, partners: Iterable[str]) -> dict[str, Json]:
     return out
 
 
-def converge(
+def converge(  # noqa: PLR0917 - one organization's plan and the apply's context
     keycloak: Keycloak,
     realm: RealmPlan,
     partner: Json,
     ring: KeyRing | None,
     app_modes: Mapping[str, str],
-) -> None:
-    """Create or change one client organization as its plan says."""
+    auth_api_check: AuthApiCheck | None = None,
+) -> organizations.Organization:
+    """Create or change one client organization as its plan says; the organization. Its
+    Auth API keys, when they change, are checked (``auth_api_check``) before anything is
+    made or written."""
     spec = realm.spec
     assert spec is not None  # noqa: S101 - organizations are only declared ones
     name = str(spec.partner)
@@ -57,8 +67,13 @@ def converge(
             credentials.api_host,
             allow_any_host=keycloak.allow_any_duo_host,
         )
-        if ring is None:
-            raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
+    auth_api = spec.duo.auth_api
+    push = None
+    if isinstance(auth_api, DeclaredCredentials) and any(map(realm.changed, AUTH_API_KEYS)):
+        push = auth_api.auth_api_credentials()
+        auth_api_settings.verify(push, auth_api_check, allow_any_host=keycloak.allow_any_duo_host)
+    if (credentials is not None or push is not None) and ring is None:
+        raise ConfigError("KDB_KEYRING and KDB_ACTIVE_KEY_ID must be set to store skeys")
     if realm.action is Action.CREATE:
         representation = organizations.new_representation(spec.name, spec.display_name)
         organization = organizations.add(keycloak, name, representation)
@@ -74,6 +89,10 @@ def converge(
     changes = organization_attributes(spec)
     if credentials is not None and ring is not None:
         changes[attr.DUO_SKEY] = organizations.seal_skey(ring, organization, credentials.skey.value)
+    if push is not None and ring is not None and realm.changed("duo.auth_api.skey"):
+        changes[attr.AUTH_API_SKEY] = ring.encrypt(
+            push.skey, realm=organization.scope, attribute=attr.AUTH_API_SKEY
+        )
     if app_modes:
         stored = organization.attributes.get(attr.DUO_APPS)
         modes = parse_apps(stored) if stored else {}
@@ -82,6 +101,7 @@ def converge(
     organizations.store(
         keycloak, organization, changes, representation=representation, partner=partner
     )
+    return organization
 
 
 def delete(keycloak: Keycloak, realm: RealmPlan) -> None:

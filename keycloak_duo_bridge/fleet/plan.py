@@ -46,6 +46,7 @@ WIRED: Final = "on"
 UNWIRED: Final = "off"
 PARTIAL: Final = "partial"
 PROVISION_KEY: Final = "duo.provision"
+AUTH_API_KEYS: Final = ("duo.auth_api.ikey", "duo.auth_api.api_host", "duo.auth_api.skey")
 
 
 class Action(StrEnum):
@@ -273,16 +274,26 @@ def _attribute_changes(
             changes.append(Change(key, current.get(attribute), wanted.get(attribute)))
     if tenant.duo.credentials is not None:
         changes.extend(
-            _secret_change("duo.skey", tenant.duo.credentials, current, attr.DUO_SKEY, ring, tenant)
+            _secret_change(
+                "duo.skey", tenant.duo.credentials, current, attr.DUO_SKEY, ring, tenant.name
+            )
         )
+    changes.extend(_auth_api_change(tenant, current, ring, tenant.name))
+    return changes
+
+
+def _auth_api_change(
+    tenant: TenantSpec, current: Mapping[str, str], ring: KeyRing | None, scope: str
+) -> list[Change]:
+    """The Auth API skey declared (changed or not) or inherited (a stored one goes)."""
     auth_api = tenant.duo.auth_api
     if isinstance(auth_api, DeclaredCredentials):
-        changes.extend(
-            _secret_change("duo.auth_api.skey", auth_api, current, attr.AUTH_API_SKEY, ring, tenant)
+        return _secret_change(
+            "duo.auth_api.skey", auth_api, current, attr.AUTH_API_SKEY, ring, scope
         )
-    elif auth_api is not None and current.get(attr.AUTH_API_SKEY):
-        changes.append(Change("duo.auth_api.skey", SECRET_SET, None, secret=True))
-    return changes
+    if auth_api is not None and current.get(attr.AUTH_API_SKEY):
+        return [Change("duo.auth_api.skey", SECRET_SET, None, secret=True)]
+    return []
 
 
 def organization_attributes(spec: TenantSpec) -> dict[str, str | None]:
@@ -342,14 +353,14 @@ def _organization_changes(
     for key, attribute in REALM_KEYS.items():
         if attribute in declared and current.get(attribute) != declared[attribute]:
             changes.append(Change(key, current.get(attribute), declared[attribute]))
+    # skeys are sealed for the realm and the organization's id; a new one has no id (nor skey)
+    scope = organization_scope(str(tenant.partner), str(found["id"])) if found else ""
     credentials = tenant.duo.credentials
     if credentials is not None:
-        stored = current.get(attr.DUO_SKEY)
-        # sealed for the realm and the organization's id; a new one has no id (nor skey) yet
-        scope = organization_scope(str(tenant.partner), str(found["id"])) if found else ""
-        if not _same_secret(ring, stored, credentials.skey.value, scope, attr.DUO_SKEY):
-            before = SECRET_SET if stored else None
-            changes.append(Change("duo.skey", before, SECRET_CHANGED, secret=True))
+        changes.extend(_secret_change("duo.skey", credentials, current, attr.DUO_SKEY, ring, scope))
+    changes.extend(_auth_api_change(tenant, current, ring, scope))
+    if tenant.duo.provision and not current.get(attr.DUO_PROVISIONED_IKEY):
+        changes.append(Change(PROVISION_KEY, None, "provision"))
     return changes
 
 
@@ -381,11 +392,12 @@ def _secret_change(  # noqa: PLR0917
     current: Mapping[str, str],
     attribute: str,
     ring: KeyRing | None,
-    tenant: TenantSpec,
+    scope: str,
 ) -> list[Change]:
-    """The skey as changed or not, never its value."""
+    """An skey (Web SDK or Auth API) as changed or not, never its value; ``scope``: what it
+    is sealed for (the realm's name, or an organization's realm and id)."""
     stored = current.get(attribute)
-    if _same_secret(ring, stored, declared.skey.value, tenant.name, attribute):
+    if _same_secret(ring, stored, declared.skey.value, scope, attribute):
         return []
     return [Change(key, SECRET_SET if stored else None, SECRET_CHANGED, secret=True)]
 

@@ -25,6 +25,7 @@ from keycloak_duo_bridge.admin.effective import parse_app_mode, parse_assurance
 from keycloak_duo_bridge.admin.idp_policy import IdpPolicy, changed, parse_alias, policy_of
 from keycloak_duo_bridge.admin.templates import validate_realm_name, validate_url
 from keycloak_duo_bridge.attributes import AppMode, TenantKind
+from keycloak_duo_bridge.duo.auth_protocol import AuthApiCredentials
 from keycloak_duo_bridge.errors import ConfigError
 
 VERSION: Final = 1
@@ -55,15 +56,13 @@ PROVISION: Final = "provision"  # `duo: provision`, a client's Duo made through 
 REALM: Final = "realm"  # a client kept as a realm of its own (the default)
 ORGANIZATION: Final = "organization"  # a client kept as an organization of its partner's realm
 # What a client organization cannot declare, and why: these are the partner realm's own
-# (its users, identity providers and flows), or not carried to organizations yet (issue 18).
+# (its users, identity providers and flows).
 _NOT_FOR_ORGANIZATIONS: Final = {
     "idps": "identity providers are the partner realm's own, not an organization's",
     "duo_username": "the Duo username mapping is the partner realm's own setting",
     "brokered_username": "brokered users' rules are the partner realm's own settings",
     "brokered_enrollment": "brokered users' rules are the partner realm's own settings",
     "assurance": "the assurance mode is the partner realm's own (its flow binding)",
-    "auth_api": "Duo Auth API (CIBA) keys are not supported for organizations yet",
-    PROVISION: "provisioning an organization's Duo application is not supported yet",
 }
 
 
@@ -80,6 +79,10 @@ class DeclaredCredentials:
     ikey: str
     api_host: str
     skey: SecretRef
+
+    def auth_api_credentials(self) -> AuthApiCredentials:
+        """These, as the Auth API's credentials (its skey read)."""
+        return AuthApiCredentials(self.ikey, self.skey.value, self.api_host)
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,7 @@ def _refuse_for_organization(
         return
     node = fields["duo"][1]
     if isinstance(node, yaml.ScalarNode):  # `duo: provision`, the only scalar _duo accepts
-        raise reader.fail(node, f"{where}.duo", _NOT_FOR_ORGANIZATIONS[PROVISION])
+        return
     for name, (key, _) in reader.mapping(node, f"{where}.duo").items():
         if name in _NOT_FOR_ORGANIZATIONS:
             raise reader.fail(key, f"{where}.duo.{name}", _NOT_FOR_ORGANIZATIONS[name])

@@ -236,47 +236,82 @@ def test_the_copy_is_verified_user_by_user(kc: Keycloak, partner: str) -> None:
             move.verify(kc, partner, planned, org)
 
 
-def test_a_failed_move_says_what_exists_and_keeps_the_realm(
+def _refuse(*_args: object) -> str:
+    raise KeycloakError("Keycloak refused (injected)")
+
+
+def test_a_failed_move_to_an_organization_removes_what_it_made(
     kc: Keycloak, ring: KeyRing, partner: str, names: Names, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Keycloak failure midway (injected into the adapter) stops the move, either way,
-    before the source is deleted, and says what was made where; a sealed secret that does
-    not open and a client realm its partner does not name are refused."""
+    """A Keycloak failure midway (injected where real Keycloak cannot be made to fail) stops
+    the move before the client realm is deleted, removes the organization and the users it
+    made, and says so; when removing fails too it says what may remain; a retry then moves."""
     name = names("mf")
     tenants.create_client(kc, name, partner=partner)
     kc.create_user(name, {"username": "stays", "enabled": True})
-
-    def refuse(*_args: object) -> str:
-        raise KeycloakError("Keycloak refused (injected)")
-
-    monkeypatch.setattr(kc, "create_organization", refuse)
-    with pytest.raises(move.MoveError, match=r"no organization was made; realm .* is untouched"):
+    failures = (
+        ("update_realm", "nothing was made"),  # switching the partner's organizations on
+        ("create_organization", "nothing was made"),
+        ("update_organization", rf"organization '{name}', users none\) was removed"),
+        ("add_organization_member", r"users \['stays'\]\) was removed"),
+    )
+    for method, said in failures:
+        monkeypatch.setattr(kc, method, _refuse)
+        with pytest.raises(move.MoveError, match=f"{said}; realm '{name}' is untouched"):
+            move.move_to_organization(kc, ring, name)
+        monkeypatch.undo()
+        assert name not in [o.name for o in organizations.list_organizations(kc, partner)]
+        assert kc.find_user(partner, "stays") is None
+        assert kc.find_user(name, "stays") is not None
+    monkeypatch.setattr(kc, "add_organization_member", _refuse)
+    monkeypatch.setattr(kc, "delete_organization", _refuse)
+    with pytest.raises(move.MoveError, match=r"failed too .* may remain in realm"):
         move.move_to_organization(kc, ring, name)
     monkeypatch.undo()
-    monkeypatch.setattr(kc, "create_user", refuse)
-    with pytest.raises(
-        move.MoveError, match=f"organization '{name}' exists in realm .* users none"
-    ):
-        move.move_to_organization(kc, ring, name)
-    assert kc.find_user(name, "stays") is not None
+    left = organizations.get_organization(kc, partner, name)
+    organizations.delete(kc, left)
+    move.move_to_organization(kc, ring, name)
+    assert kc.find_realm(name) is None
+    assert organizations.get_organization(kc, partner, name).name == name
+
+
+def test_a_failed_move_to_a_realm_removes_the_realm_it_made(
+    kc: Keycloak, ring: KeyRing, partner: str, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back to a realm, a failure midway deletes the realm the move made (or, before the
+    realm, the partner's link to it), keeps the organization and its members, and says so;
+    a failing clean-up names what may remain; a retry moves. A sealed secret that does not
+    open and a client realm its partner does not name are refused."""
+    name = names("mb")
+    kc.create_user(partner, {"username": "member2", "enabled": True})
+    organizations.add_member(
+        kc, organizations.create_organization(kc, name, partner=partner), "member2"
+    )
+    failures = (
+        ("create_realm", "no realm was made"),
+        ("create_user", f"the realm '{name}' it made was deleted"),
+    )
+    for method, said in failures:
+        monkeypatch.setattr(kc, method, _refuse)
+        with pytest.raises(move.MoveError, match=f"{said}; organization '{name}' of realm"):
+            move.move_to_realm(kc, ring, partner, name)
+        monkeypatch.undo()
+        assert kc.find_realm(name) is None
+        assert attr.TENANT_CLIENT_PREFIX + name not in tenants.get_tenant(kc, partner).attributes
+        assert kc.find_user(partner, "member2") is not None
+    monkeypatch.setattr(kc, "create_user", _refuse)
+    monkeypatch.setattr(kc, "delete_realm", _refuse)
+    with pytest.raises(move.MoveError, match=f"failed too .* `client delete {name} --yes`"):
+        move.move_to_realm(kc, ring, partner, name)
     monkeypatch.undo()
+    tenants.delete_tenant(kc, name)
+    move.move_to_realm(kc, ring, partner, name)
+    assert kc.find_user(name, "member2") is not None
+    assert kc.find_user(partner, "member2") is None
+
     record.store(kc, name, {attr.DUO_SKEY: "not sealed"})
     planned, _ = move.plan(kc, ring, name)
     assert planned.refusals[0].startswith("kdb.duo.skey: the stored secret is not in kdb1")
-
-    other = names("mb")
-    kc.create_user(partner, {"username": "member2", "enabled": True})
-    back = organizations.create_organization(kc, other, partner=partner)
-    organizations.add_member(kc, back, "member2")
-    monkeypatch.setattr(kc, "create_realm", refuse)
-    with pytest.raises(move.MoveError, match=r"no realm was made; organization .* is untouched"):
-        move.move_to_realm(kc, ring, partner, other)
-    monkeypatch.undo()
-    monkeypatch.setattr(kc, "create_user", refuse)
-    with pytest.raises(move.MoveError, match=f"realm '{other}' exists with users none"):
-        move.move_to_realm(kc, ring, partner, other)
-    assert organizations.get_organization(kc, partner, other).id == back.id
-
     realm_id = str(kc.get_realm(name)["id"])
     record.link(kc, partner, name, None)  # the partner no longer names the client
     with pytest.raises(ConfigError, match="is not linked to partner"):

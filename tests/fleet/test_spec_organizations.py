@@ -65,11 +65,6 @@ def test_clients_are_realms_unless_declared_organizations(tmp_path: Path) -> Non
             "partners.acme.clients.initech.idps: identity providers are the partner realm's own",
         ),
         (
-            "\n        as: organization\n        duo: provision",
-            7,
-            "initech.duo: provisioning an organization's Duo application is not supported yet",
-        ),
-        (
             "\n        as: organization\n        duo: {remember: 30,\n    duo_username: email}",
             8,
             "initech.duo.duo_username: the Duo username mapping is the partner realm's own",
@@ -78,11 +73,6 @@ def test_clients_are_realms_unless_declared_organizations(tmp_path: Path) -> Non
             "\n        as: organization\n        duo: {assurance: step-up}",
             7,
             "initech.duo.assurance: the assurance mode is the partner realm's own",
-        ),
-        (
-            "\n        as: organization\n        duo: {auth_api: inherit}",
-            7,
-            "initech.duo.auth_api: Duo Auth API (CIBA) keys are not supported for organizations",
         ),
         (
             "\n        as: organization\n        duo: {brokered_username: account}",

@@ -3,13 +3,16 @@ the organization's Duo integration and application modes, anyone else the partne
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page
 
 from keycloak_duo_bridge import attributes as attr
 from keycloak_duo_bridge.admin import organizations
+from keycloak_duo_bridge.bridge.tokens import MAX_TOKEN_LENGTH
 from tests.browser_steps import auth_url, tokens_for
 from tests.fixtures_bridge import APP2_ID
 from tests.fixtures_organizations import Partner, duo_ikeys, sign_in, sign_in_selecting
@@ -100,3 +103,50 @@ def test_a_selected_organization_holds_for_the_sso_session(
     page.goto(auth_url(tenant))
     assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
     assert seen == [integration.client_id, integration.client_id]
+
+
+def request_lengths(page: Page) -> list[int]:
+    """The length of each request token the page carries to the bridge's step-up."""
+    seen: list[int] = []
+
+    def note(url: str) -> None:
+        parts = urlsplit(url)
+        if parts.path.endswith("/step-up"):
+            seen.extend(len(token) for token in parse_qs(parts.query).get("request", []))
+
+    page.on("request", lambda r: note(r.url))
+    return seen
+
+
+def test_a_member_of_too_many_organizations_is_refused_with_the_reason(
+    page: Page, org_partner: Partner
+) -> None:
+    """A member of so many client organizations that the request token would pass the
+    bridge's limit is refused by Keycloak with the reason, never sent on to the bridge (so
+    it fails closed, and says why); each membership adds its id and fingerprint, and at
+    least 40 fit."""
+    tenant = org_partner.tenant
+    _, second, _ = org_partner.member_of_two("tara")
+    lengths = request_lengths(page)
+    sign_in_selecting(page, tenant, "tara", second.name)
+    assert tokens_for(page, tenant)["duo"]["result"] == "allow"  # type: ignore[index]
+    added = 78
+    for _ in range(added):
+        more = organizations.create_organization(
+            org_partner.keycloak, f"org-{uuid.uuid4().hex[:6]}", partner=tenant.realm
+        )
+        organizations.add_member(org_partner.keycloak, more, "tara")
+    page.context.clear_cookies()
+    sign_in_selecting(page, tenant, "tara", second.name)
+    page.get_by_text("too many organizations").wait_for()
+    assert len(lengths) == 1
+    [error] = tenant.events("CUSTOM_REQUIRED_ACTION_ERROR")
+    assert error["error"] == "duo_request_too_large"
+    found = re.fullmatch(
+        r"the request token is (\d+) characters, over the bridge's 8192",
+        error["details"]["duo_reason"],
+    )
+    assert found is not None
+    each = (int(found.group(1)) - lengths[0]) / added
+    assert 100 < each < 130  # an id and a fingerprint in JSON, base64url-encoded
+    assert 2 + (MAX_TOKEN_LENGTH - lengths[0]) // each >= 40

@@ -31,6 +31,8 @@ final class StepUp {
 
     static final String AUDIENCE = "kdb-bridge";
     private static final int REQUEST_LIFETIME_SECONDS = 300;
+    /** The longest request token the bridge takes (its tokens.MAX_TOKEN_LENGTH). */
+    static final int MAX_REQUEST_LENGTH = 8192;
     /** The refusal page: the reason, "Try again" and, when known, "Back to the application". */
     static final String REFUSED_TEMPLATE = "duo-refused.ftl";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -94,6 +96,16 @@ final class StepUp {
         token.setOtherClaims("groups", groups);
         BrokeredIdentity.addClaims(token, context.session(), realm, user, authSession);
         String signed = context.session().tokens().encode(token);
+        if (signed.length() > MAX_REQUEST_LENGTH) { // the bridge would refuse it as a bad link
+            authSession.removeAuthNote(Attributes.AUTH_NONCE);
+            refuse(context, "duo_request_too_large",
+                    "the request token is " + signed.length() + " characters, over the bridge's "
+                            + MAX_REQUEST_LENGTH,
+                    "Sign-in cannot be completed: your account carries more than two-factor "
+                            + "authentication accepts (for example, too many organizations). "
+                            + "Contact your administrator.");
+            return;
+        }
 
         URI target = UriBuilder.fromUri(settings.bridgeUrl.replaceAll("/+$", ""))
                 .path("step-up")
