@@ -714,6 +714,15 @@ def grow_mapping(
     return results, None
 
 
+def keycloak_environment(realm_cache: int | None) -> dict[str, str]:
+    """The Keycloak options the run sets through the environment (``kc.sh`` reads ``KC_*``)."""
+    if realm_cache is None:
+        return {}
+    if realm_cache < 1:
+        raise SystemExit("--realm-cache must be a positive number of entries")
+    return {"KC_CACHE_EMBEDDED_REALMS_MAX_COUNT": str(realm_cache)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale",
@@ -746,7 +755,15 @@ def main(argv: list[str] | None = None) -> int:
         default=HEAP,
         help=f"JAVA_OPTS_KC_HEAP (default {HEAP}: room for 1,000 realms; an OOM ends the run)",
     )
+    parser.add_argument(
+        "--realm-cache",
+        type=int,
+        metavar="N",
+        help="Keycloak's realm cache size (KC_CACHE_EMBEDDED_REALMS_MAX_COUNT; default:"
+        " Keycloak's own), to measure whether a larger one helps at many realms",
+    )
     args = parser.parse_args(argv)
+    os.environ.update(keycloak_environment(args.realm_cache))  # kc.sh build and start
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="kdb-bench-scale-"))
     measured: dict[str, dict[str, Any]] = {}

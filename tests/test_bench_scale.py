@@ -235,3 +235,12 @@ def test_messages_carry_the_prefix(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.err == "[bench-scale] hello\n"
     assert captured.out == ""
+
+
+def test_the_realm_cache_size_reaches_keycloak_through_its_environment() -> None:
+    """`--realm-cache N` becomes KC_CACHE_EMBEDDED_REALMS_MAX_COUNT; none sets nothing; a
+    size below one is refused."""
+    assert scale.keycloak_environment(None) == {}
+    assert scale.keycloak_environment(50000) == {"KC_CACHE_EMBEDDED_REALMS_MAX_COUNT": "50000"}
+    with pytest.raises(SystemExit, match="positive"):
+        scale.keycloak_environment(0)
