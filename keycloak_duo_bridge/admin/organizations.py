@@ -125,18 +125,36 @@ def _partners(realms: list[Json]) -> list[Json]:
     ]
 
 
-def find_client(keycloak: Keycloak, name: str) -> Organization | None:
+def find_client(keycloak: Keycloak, name: str, partner: str | None = None) -> Organization | None:
     """The client organization ``name`` when no realm is named so (a client name is unique
     across both mappings): looked up by name in each partner realm with organizations on,
-    one search each; None when there is none."""
+    one search each; None when there is none. Two partners may each hold an organization
+    of that name: then ``partner`` says which, and without it (or naming neither) the
+    lookup refuses with ConfigError rather than pick one."""
     if keycloak.find_realm(name) is not None:
         return None
-    for partner in _partners(keycloak.get_realms()):
-        found = keycloak.find_organization(str(partner["realm"]), name)
-        organization = organization_of(str(partner["realm"]), found) if found else None
+    found: list[Organization] = []
+    for realm in _partners(keycloak.get_realms()):
+        match = keycloak.find_organization(str(realm["realm"]), name)
+        organization = organization_of(str(realm["realm"]), match) if match else None
         if organization is not None:
-            return organization
-    return None
+            found.append(organization)
+    return _one(name, found, partner)
+
+
+def _one(name: str, found: list[Organization], partner: str | None) -> Organization | None:
+    """The organization of ``partner`` among ``found`` (all named ``name``), else the only
+    one; ConfigError naming the partners when there are several and none is chosen."""
+    chosen = [o for o in found if o.partner == partner]
+    if chosen:
+        return chosen[0]
+    if len(found) > 1:
+        partners = ", ".join(sorted(o.partner for o in found))
+        raise ConfigError(
+            f"client {name!r} is an organization in more than one partner realm"
+            f" ({partners}): say which with --partner; nothing changed"
+        )
+    return found[0] if found else None
 
 
 def tenant_tree(keycloak: Keycloak) -> list[Tenant | Organization]:

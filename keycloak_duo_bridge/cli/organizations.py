@@ -61,7 +61,7 @@ def create(args: argparse.Namespace) -> int:
     application: an organization this command made goes again if provisioning fails."""
     config = settings()
     keycloak = connect(config)
-    found = orgs.find_client(keycloak, args.name) if args.duo_provision else None
+    found = orgs.find_client(keycloak, args.name, args.partner) if args.duo_provision else None
     organization = orgs.create_organization(
         keycloak, args.name, partner=args.partner, display_name=args.display_name
     )

@@ -23,6 +23,7 @@ from keycloak_duo_bridge.cli._admin import (
     wiring_of,
 )
 from keycloak_duo_bridge.cli._common import Subparsers, examples
+from keycloak_duo_bridge.errors import ConfigError
 
 _ABOUT = {
     TenantKind.PARTNER: (
@@ -93,8 +94,10 @@ def register(subparsers: Subparsers) -> None:
             description=f"Show the {word} NAME: its kind, display name and links.",
         )
         show.add_argument("name", help=f"the {word}'s realm name")
+        if kind is TenantKind.CLIENT:
+            _add_which_partner(show)
         add_json(show)
-        show.set_defaults(handler=show_tenant, kind=kind)
+        show.set_defaults(handler=show_tenant, kind=kind, partner=None)
 
         listing = actions.add_parser(
             "list",
@@ -137,14 +140,24 @@ def register(subparsers: Subparsers) -> None:
                 "--cascade", action="store_true", help="delete the partner's clients too"
             )
         else:
+            _add_which_partner(delete)
             delete.add_argument(
                 "--duo-deprovision",
                 action="store_true",
                 help="also remove the Duo application (and child account) provisioning made",
             )
-        delete.set_defaults(handler=delete_tenant, kind=kind, cascade=False, duo_deprovision=False)
+        delete.set_defaults(
+            handler=delete_tenant, kind=kind, cascade=False, duo_deprovision=False, partner=None
+        )
         if kind is TenantKind.CLIENT:
             move.register(actions)
+
+
+def _add_which_partner(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--partner",
+        help="the client's partner: needed when two partners each keep an organization named NAME",
+    )
 
 
 def _print(tenant: Tenant, *, as_json: bool) -> None:
@@ -199,16 +212,26 @@ def show_tenant(args: argparse.Namespace) -> int:
     organization = _organization(keycloak, args)
     if organization is not None:
         return organizations.show_client(args, organization)
-    tenant = tenants.get_tenant(keycloak, args.name, args.kind)
+    tenant = _under_partner(tenants.get_tenant(keycloak, args.name, args.kind), args.partner)
     _print(tenant, as_json=args.json)
     return 0
+
+
+def _under_partner(tenant: Tenant, partner: str | None) -> Tenant:
+    """``tenant``, when ``partner`` is None or its partner; else ConfigError saying whose it is."""
+    if partner is not None and tenant.partner != partner:
+        raise ConfigError(
+            f"client {tenant.name!r} is a realm under partner {tenant.partner!r}, not"
+            f" {partner!r}; nothing changed"
+        )
+    return tenant
 
 
 def _organization(keycloak: Keycloak, args: argparse.Namespace) -> Organization | None:
     """The client organization NAME, for the client commands, when no realm is named so."""
     if args.kind is TenantKind.PARTNER:
         return None
-    return admin_organizations.find_client(keycloak, args.name)
+    return admin_organizations.find_client(keycloak, args.name, args.partner)
 
 
 def list_tenants(args: argparse.Namespace) -> int:
@@ -264,6 +287,8 @@ def delete_tenant(args: argparse.Namespace) -> int:
     if organization is not None:
         return organizations.delete_client(args, config, keycloak, organization)
     tenant = tenants.get_tenant(keycloak, args.name, args.kind)
+    if args.kind is TenantKind.CLIENT:
+        _under_partner(tenant, args.partner)
     doomed = tenants.planned_deletion(keycloak, args.name, cascade=args.cascade)
     in_duo = provisioning.planned(tenant.attributes, wanted=args.duo_deprovision)
     question = (

@@ -184,3 +184,52 @@ def test_a_client_realm_is_refused_the_name_of_its_partners_organization(
     assert f"partner {partner_realm!r} keeps an organization named {org!r}" in refused
     assert "client move" in refused
     assert kc.find_realm(org) is None
+
+
+def test_a_name_two_partners_share_needs_the_partner_and_finds_the_right_one(
+    expect: Expect, kc: Keycloak, partner_realm: str, names: Names
+) -> None:
+    """When two partners each keep an organization NAME, `client show|update|delete NAME`
+    refuse naming both partners and change nothing; `--partner` picks the one meant, and
+    delete then leaves the other partner's organization alone."""
+    org, other = names("org"), names("op")
+    expect("partner", "create", other)
+    try:
+        for partner in (partner_realm, other):
+            expect("client", "create", org, "--partner", partner, "--as", "organization")
+        wanted = f"more than one partner realm ({', '.join(sorted((partner_realm, other)))})"
+        for argv in (("show",), ("update", "--display-name", "X"), ("delete", "--yes")):
+            refused = expect("client", *argv[:1], org, *argv[1:], code=1)
+            assert wanted in refused
+            assert "--partner" in refused
+        assert all(
+            organizations.get_organization(kc, p, org).display_name == org
+            for p in (partner_realm, other)
+        )
+        shown = json.loads(expect("client", "show", org, "--partner", other, "--json"))
+        assert shown["partner"] == other
+        expect("client", "update", org, "--partner", other, "--display-name", "Theirs")
+        assert organizations.get_organization(kc, other, org).display_name == "Theirs"
+        assert organizations.get_organization(kc, partner_realm, org).display_name == org
+        out = expect("client", "delete", org, "--partner", other, "--yes")
+        assert f"deleted: organization {org} of partner {other}" in out
+        assert kc.find_organization(other, org) is None
+        assert kc.find_organization(partner_realm, org) is not None
+        assert json.loads(expect("client", "show", org, "--json"))["partner"] == partner_realm
+    finally:
+        tenants.delete_tenant(kc, other, cascade=True)
+
+
+def test_a_realm_client_named_under_another_partner_is_refused(
+    expect: Expect, kc: Keycloak, partner_realm: str, names: Names
+) -> None:
+    """`client show|delete NAME --partner P` of a client realm under another partner refuse,
+    saying whose it is, and the realm stays."""
+    realm = names("cr")
+    expect("client", "create", realm, "--partner", partner_realm)
+    for argv in (("show",), ("delete", "--yes")):
+        refused = expect("client", *argv[:1], realm, "--partner", "elsewhere", *argv[1:], code=1)
+        assert f"is a realm under partner {partner_realm!r}, not 'elsewhere'" in refused
+    assert kc.find_realm(realm) is not None
+    shown = json.loads(expect("client", "show", realm, "--partner", partner_realm, "--json"))
+    assert shown["partner"] == partner_realm
