@@ -74,6 +74,7 @@ REDIRECT_URI = "https://app.scale.invalid/callback"  # the walk stops at it, not
 HOSTNAME = "localhost"
 ADMIN_TIMEOUT = 600  # seconds: Keycloak's admin reads at 1,000 realms can take minutes
 START_TIMEOUT = 1800.0  # seconds for one Keycloak start (startup grows with the realm count)
+REALM_CACHE = 200_000  # deploy/'s realm cache: room for about 2,000 realms' admin roles
 HEAP = "-Xms64m -Xmx2g"  # above the tests' 768 MiB, so 1,000 realms do not end in an OOM
 WARM_UP = 5  # untimed logins per realm before the timed rounds (JIT, caches, connections)
 REALM = "realm"
@@ -714,12 +715,13 @@ def grow_mapping(
     return results, None
 
 
-def keycloak_environment(realm_cache: int | None) -> dict[str, str]:
-    """The Keycloak options the run sets through the environment (``kc.sh`` reads ``KC_*``)."""
-    if realm_cache is None:
+def keycloak_environment(realm_cache: int) -> dict[str, str]:
+    """The Keycloak options the run sets through the environment (``kc.sh`` reads ``KC_*``):
+    the realm cache's size, or, for 0, Keycloak's own default (10,000 entries)."""
+    if realm_cache < 0:
+        raise SystemExit("--realm-cache must be a number of entries, or 0 for Keycloak's own")
+    if realm_cache == 0:
         return {}
-    if realm_cache < 1:
-        raise SystemExit("--realm-cache must be a positive number of entries")
     return {"KC_CACHE_EMBEDDED_REALMS_MAX_COUNT": str(realm_cache)}
 
 
@@ -759,8 +761,9 @@ def main(argv: list[str] | None = None) -> int:
         "--realm-cache",
         type=int,
         metavar="N",
-        help="Keycloak's realm cache size (KC_CACHE_EMBEDDED_REALMS_MAX_COUNT; default:"
-        " Keycloak's own), to measure whether a larger one helps at many realms",
+        default=REALM_CACHE,
+        help="Keycloak's realm cache size (KC_CACHE_EMBEDDED_REALMS_MAX_COUNT; default"
+        f" {REALM_CACHE}, as deploy/ sets it; 0: Keycloak's own, 10,000)",
     )
     args = parser.parse_args(argv)
     os.environ.update(keycloak_environment(args.realm_cache))  # kc.sh build and start

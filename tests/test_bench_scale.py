@@ -238,9 +238,9 @@ def test_messages_carry_the_prefix(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_realm_cache_size_reaches_keycloak_through_its_environment() -> None:
-    """`--realm-cache N` becomes KC_CACHE_EMBEDDED_REALMS_MAX_COUNT; none sets nothing; a
-    size below one is refused."""
-    assert scale.keycloak_environment(None) == {}
+    """`--realm-cache N` becomes KC_CACHE_EMBEDDED_REALMS_MAX_COUNT, deploy/'s size by
+    default; 0 leaves Keycloak's own; a negative size is refused."""
     assert scale.keycloak_environment(50000) == {"KC_CACHE_EMBEDDED_REALMS_MAX_COUNT": "50000"}
-    with pytest.raises(SystemExit, match="positive"):
-        scale.keycloak_environment(0)
+    assert scale.keycloak_environment(0) == {}
+    with pytest.raises(SystemExit, match="number of entries"):
+        scale.keycloak_environment(-1)

@@ -20,6 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from bench.scale import REALM_CACHE, keycloak_environment
 from keycloak_duo_bridge import keygen, recipes, versions
 from keycloak_duo_bridge.sandbox.ports import free_port
 
@@ -110,6 +111,18 @@ def test_the_keycloak_resource_runs_the_built_image() -> None:
     (resource,) = documents(DEPLOY / "kubernetes" / "keycloak.yaml")
     jsonschema.validate(resource, KEYCLOAK_CR)
     assert resource["spec"]["image"].rsplit(":", 1)[1] in versions.TESTED
+
+
+def test_the_kit_sizes_keycloaks_realm_cache_alike() -> None:
+    """Compose and the Keycloak resource give the realm cache the same room, under the option
+    the scale benchmark measured it with (docs/scale.md)."""
+    (resource,) = documents(DEPLOY / "kubernetes" / "keycloak.yaml")
+    options = {o["name"]: o["value"] for o in resource["spec"]["additionalOptions"]}
+    (compose,) = documents(DEPLOY / "compose" / "compose.yaml")
+    environment = compose["services"]["keycloak"]["environment"]
+    measured = keycloak_environment(int(options["cache-embedded-realms-max-count"]))
+    assert measured == keycloak_environment(REALM_CACHE) != {}
+    assert all(environment[k] == v for k, v in measured.items())
 
 
 def test_the_compose_file_meets_the_compose_spec() -> None:
