@@ -286,9 +286,7 @@ def delete_tenant(args: argparse.Namespace) -> int:
     organization = _organization(keycloak, args)
     if organization is not None:
         return organizations.delete_client(args, config, keycloak, organization)
-    tenant = tenants.get_tenant(keycloak, args.name, args.kind)
-    if args.kind is TenantKind.CLIENT:
-        _under_partner(tenant, args.partner)
+    tenant = _under_partner(tenants.get_tenant(keycloak, args.name, args.kind), args.partner)
     doomed = tenants.planned_deletion(keycloak, args.name, cascade=args.cascade)
     in_duo = provisioning.planned(tenant.attributes, wanted=args.duo_deprovision)
     question = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from keycloak_duo_bridge import attributes as attr
-from keycloak_duo_bridge.admin import duo_settings, organizations, provisioning
+from keycloak_duo_bridge.admin import duo_settings, organizations, provisioning, tenants
 from keycloak_duo_bridge.admin.keycloak import Keycloak
 from keycloak_duo_bridge.admin.organizations import Organization
 from keycloak_duo_bridge.duo.admin_api import AdminApi
@@ -105,8 +105,8 @@ def test_cli_provisions_an_organization_sealed_for_it_and_deprovisions_on_delete
 ) -> None:
     """`client create --as organization --duo-provision` makes the organization's own
     application, its skey sealed for the organization (not the realm) and never printed; a
-    re-run finds it; `client delete --duo-deprovision` removes it in Duo, then the
-    organization."""
+    re-run finds it, also when another partner keeps an organization of that name; `client
+    delete --duo-deprovision` removes it in Duo, then the organization."""
     p, org = world.partner, world.names("org")
     world.link()
     create = ("client", "create", org, "--partner", p, "--as", "organization", "--duo-provision")
@@ -134,7 +134,14 @@ def test_cli_provisions_an_organization_sealed_for_it_and_deprovisions_on_delete
     problems = organizations.resolve(world.kc, organization).organization.problems
     assert not [m for m in problems if "provisioned" in m]
 
-    code, out, err = cli(*create)
+    other = world.names("op")
+    assert cli("partner", "create", other)[0] == 0
+    try:
+        shared = cli("client", "create", org, "--partner", other, "--as", "organization")
+        assert shared[0] == 0, shared[2]
+        code, out, err = cli(*create)
+    finally:
+        tenants.delete_tenant(world.kc, other, cascade=True)
     assert code == 0, err
     assert "nothing new (found the recorded application)" in out
     assert world.made_for(org) == [done["ikey"]]
